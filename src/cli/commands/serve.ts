@@ -1,0 +1,81 @@
+/**
+ * `smartalk serve`: migrate, seed on first run, listen, render missing media in the
+ * background, and shut down gracefully on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, close the pools).
+ */
+import { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { say } from '../../i18n.js';
+import { findFfmpeg, renderMissingMedia } from '../../learning/media.js';
+import { createLogger } from '../../logger.js';
+import { startRuntime } from '../../runtime.js';
+import { parsePort } from '../options.js';
+
+/** How long in-flight requests get to finish before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('Start the HTTP server (PORT, default 3000); migrates and seeds on first run')
+    .option('-p, --port <port>', 'port to listen on (overrides PORT)', parsePort)
+    .option('-H, --host <host>', 'address to bind (overrides HOST)')
+    .option('--no-media', 'do not render missing videos with ffmpeg')
+    .action(async (options: { port?: number; host?: string; media: boolean }) => {
+      const config = loadConfig();
+      if (options.port !== undefined) config.port = options.port;
+      if (options.host !== undefined) config.host = options.host;
+      const logger = createLogger(config);
+      const runtime = await startRuntime(config, logger);
+      const { app } = runtime;
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down: draining in-flight requests');
+        const force = setTimeout(() => {
+          logger.error('shutdown grace period over; exiting with requests still open');
+          process.exit(1);
+        }, SHUTDOWN_GRACE_MS);
+        force.unref();
+        try {
+          await runtime.close();
+          logger.info('shutdown complete');
+          logger.flush();
+        } finally {
+          clearTimeout(force);
+        }
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+
+      const address = await app.listen({ port: config.port, host: config.host });
+      logger.info(
+        { address, engine: runtime.db.engine, cache: runtime.store.kind, dataDir: config.dataDir, logFile: config.logFile },
+        say(config.lang, { en: 'SmarTalk is listening', zh: 'SmarTalk 已启动' }),
+      );
+      if (!config.opsToken) {
+        logger.info(
+          { opsTokenFile: `${config.dataDir}/ops-token` },
+          say(config.lang, {
+            en: 'ops token generated; set OPS_TOKEN to choose one',
+            zh: '已生成运维令牌；可通过 OPS_TOKEN 指定',
+          }),
+        );
+      }
+
+      if (options.media) void renderMediaInBackground(runtime.config.contentDir, logger);
+    });
+}
+
+async function renderMediaInBackground(contentDir: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const ffmpeg = await findFfmpeg();
+  if (!ffmpeg) {
+    logger.warn('ffmpeg not found: videos are not rendered; install ffmpeg and run `smartalk seed`');
+    return;
+  }
+  const result = await renderMissingMedia(contentDir, ffmpeg, { concurrency: 1 });
+  if (result.rendered.length > 0 || result.failed.length > 0) {
+    logger.info({ rendered: result.rendered.length, failed: result.failed, present: result.present }, 'media rendered');
+  }
+}

@@ -1,0 +1,34 @@
+/** Printing helpers shared by CLI commands: JSON for scripts, a progress bar for people. */
+import cliProgress from 'cli-progress';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export interface Progress {
+  update(done: number, total: number, label?: string): void;
+  stop(): void;
+}
+
+/** A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, --json). */
+export function progressBar(title: string, enabled = process.stderr.isTTY === true): Progress {
+  if (!enabled) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { format: `${title} [{bar}] {value}/{total} {label}`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total, label = '') {
+      if (!started) {
+        bar.start(total, 0, { label });
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(done, { label });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

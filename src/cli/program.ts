@@ -1,0 +1,46 @@
+/**
+ * The `smartalk` program: one command per file under cli/commands; each parses its options,
+ * calls plain functions and prints. Every failure comes back here, where one
+ * handler prints a single line and sets the exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { envLang, say } from '../i18n.js';
+import { VERSION } from '../version.js';
+import { migrateCommand } from './commands/migrate.js';
+import { seedCommand } from './commands/seed.js';
+import { serveCommand } from './commands/serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('smartalk')
+    .description('SmarTalk: the learning backend and the operations platform of its runbook')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(serveCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(seedCommand());
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    return handleError(error);
+  }
+}
+
+export function handleError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode;
+  }
+  const lang = envLang();
+  if (error instanceof ConfigError) {
+    console.error(`smartalk: ${say(lang, { en: 'configuration error', zh: '配置错误' })}: ${error.message}`);
+    return 2;
+  }
+  console.error(`smartalk: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}

@@ -1,0 +1,151 @@
+/**
+ * The environment → one typed, validated config object.
+ *
+ * Every variable is read here and nowhere else. A wrong value stops start-up with
+ * one line naming the variable and what it expects (ConfigError), so an operator
+ * at 3 a.m. does not have to read a stack trace to find a typo in a unit file.
+ */
+import path from 'node:path';
+
+export type Lang = 'en' | 'zh-CN';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; absent → embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** Redis connection string; absent → in-memory store. */
+  redisUrl: string | undefined;
+  dataDir: string;
+  logFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Bearer token for /api/v1/ops and /ops. Absent → generated once under dataDir. */
+  opsToken: string | undefined;
+  /** IANA time zone for schedules and day boundaries. */
+  tz: string;
+  lang: Lang;
+  /** Where seeded videos live; served at /videos with Range and ETag. */
+  contentDir: string;
+  /** Public base URL of the video edge (nginx or a CDN); absent → this server's /videos. */
+  cdnBaseUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(`${variable} must be ${expected} (got ${JSON.stringify(got)})`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables documented in .env.example, in order; a test keeps the two in step. */
+export const CONFIG_VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'DATA_DIR',
+  'LOG_FILE',
+  'LOG_LEVEL',
+  'OPS_TOKEN',
+  'SMARTALK_TZ',
+  'SMARTALK_LANG',
+  'CONTENT_DIR',
+  'CDN_BASE_URL',
+] as const;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function parsePort(env: Env): number {
+  const raw = read(env, 'PORT');
+  if (raw === undefined) return 3000;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 0 || port > 65535) {
+    throw new ConfigError('PORT', 'an integer from 0 to 65535', raw);
+  }
+  return port;
+}
+
+function parseUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `a URL starting with ${protocols.join(' or ')}`, redactUrl(raw));
+  }
+  return raw;
+}
+
+/** Hide the password of a connection string before it is printed anywhere. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}
+
+function parseTimeZone(env: Env): string {
+  const raw = read(env, 'SMARTALK_TZ') ?? 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: raw });
+  } catch {
+    throw new ConfigError('SMARTALK_TZ', 'an IANA time zone such as Asia/Shanghai', raw);
+  }
+  return raw;
+}
+
+function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `one of ${allowed.join(', ')}`, raw);
+  }
+  return raw as T;
+}
+
+function parseOpsToken(env: Env): string | undefined {
+  const raw = read(env, 'OPS_TOKEN');
+  if (raw !== undefined && (raw.length < 16 || /\s/.test(raw))) {
+    throw new ConfigError('OPS_TOKEN', 'at least 16 characters without spaces', '<hidden>');
+  }
+  return raw;
+}
+
+/** Parse and validate the whole environment; throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(read(env, 'DATA_DIR') ?? 'data');
+  const host = read(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host);
+  return {
+    port: parsePort(env),
+    host,
+    databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    dataDir,
+    logFile: path.resolve(read(env, 'LOG_FILE') ?? path.join(dataDir, 'logs', 'application.log')),
+    logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    opsToken: parseOpsToken(env),
+    tz: parseTimeZone(env),
+    lang: parseEnum(env, 'SMARTALK_LANG', ['en', 'zh-CN'] as const, 'en'),
+    contentDir: path.resolve(read(env, 'CONTENT_DIR') ?? path.join(dataDir, 'content')),
+    cdnBaseUrl: parseUrl(env, 'CDN_BASE_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+  };
+}

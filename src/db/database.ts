@@ -1,0 +1,145 @@
+/**
+ * One query interface over two engines: PostgreSQL through `pg` when
+ * DATABASE_URL is set, PGlite (PostgreSQL in WASM, in process) under DATA_DIR
+ * otherwise. Both speak the same SQL; callers only see `Db`.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { pgliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type DbEngine = 'postgres' | 'pglite';
+
+export interface Db {
+  readonly engine: DbEngine;
+  readonly kysely: Kysely<Database>;
+  /** The pg pool, for COPY and pool statistics; undefined on PGlite. */
+  readonly pool: pg.Pool | undefined;
+  /** The PGlite instance, for its dump; undefined on PostgreSQL. */
+  readonly pglite: PGlite | undefined;
+  /** Round-trip `SELECT 1`; resolves with the latency in ms, rejects when unreachable. */
+  ping(timeoutMs?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The runbook's pool settings (连接池优化): max 20, idle 30 s, connect timeout 2 s. */
+export const POOL_SETTINGS = { max: 20, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 2_000 } as const;
+
+// int8 (counts, bigserial) and numeric as JS numbers on both engines: every value
+// we store fits in 2^53, and one representation keeps the SQL identical.
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+const toNumber = (value: string) => Number(value);
+const keepText = (value: string) => value;
+
+export interface OpenDbOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Called when the pg pool reports an error on an idle client (the server went away). */
+  onPoolError?: (error: Error) => void;
+  /** Pool size override (tests and benchmarks); defaults to the runbook's 20. */
+  poolMax?: number;
+}
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options.dataDir);
+}
+
+function openPostgres(connectionString: string, options: OpenDbOptions): Db {
+  const parsers: Record<number, (value: string) => unknown> = {
+    [INT8]: toNumber,
+    [NUMERIC]: toNumber,
+    [DATE]: keepText,
+  };
+  const pool = new pg.Pool({
+    connectionString,
+    ...POOL_SETTINGS,
+    max: options.poolMax ?? POOL_SETTINGS.max,
+    application_name: 'smartalk',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server restarts emits 'error' on the pool; unhandled, it
+  // would crash the process. The pool replaces the client on the next checkout.
+  pool.on('error', (error) => options.onPoolError?.(error));
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    engine: 'postgres',
+    kysely,
+    pool,
+    pglite: undefined,
+    ping: (timeoutMs) => timedPing(kysely, timeoutMs),
+    close: () => kysely.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Db> {
+  const dir = path.join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const pglite = await PGlite.create({
+    dataDir: dir,
+    parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber, [pgliteTypes.DATE]: keepText },
+  });
+  const kysely = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+  return {
+    engine: 'pglite',
+    kysely,
+    pool: undefined,
+    pglite,
+    ping: (timeoutMs) => timedPing(kysely, timeoutMs),
+    close: async () => {
+      await kysely.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function timedPing(kysely: Kysely<Database>, timeoutMs = 2_000): Promise<number> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([sql`SELECT 1`.execute(kysely), timeout]);
+    return performance.now() - started;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// SQLSTATE classes and codes that mean "the database is not there", as opposed to
+// "the query was wrong": connection exceptions, shutdown, starting up, too many clients.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'database did not answer',
+  'Cannot use a pool after calling end',
+  'PGlite is closed',
+];
+
+/** True when an error means the database is unreachable (answer 503), not that a query is bad. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  if (error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)) return true;
+  return UNAVAILABLE_MESSAGES.some((fragment) => error.message.includes(fragment));
+}

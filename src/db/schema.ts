@@ -1,0 +1,170 @@
+/**
+ * Kysely's view of the tables created by db/migrations. Column types are what
+ * both engines return with the type parsers set in db/database.ts (int8 and
+ * numeric as number, timestamptz as Date, jsonb as parsed JSON).
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
+
+export interface InterestsTable {
+  id: string;
+  sort_order: number;
+  name_en: string;
+  name_zh: string;
+  badge_en: string;
+  badge_zh: string;
+  description_en: string;
+  description_zh: string;
+}
+
+export interface DramasTable {
+  id: string;
+  interest_id: string;
+  chapter: number;
+  title_en: string;
+  title_zh: string;
+  synopsis_en: string;
+  synopsis_zh: string;
+  duration_seconds: number;
+  video_subtitled: string;
+  video_plain: string;
+}
+
+export interface KeywordsTable {
+  id: string;
+  drama_id: string;
+  position: number;
+  word: string;
+  phonetic: string;
+  translation_zh: string;
+  example_en: string;
+  example_zh: string;
+  audio_path: string;
+}
+
+export interface VtprClipsTable {
+  id: string;
+  keyword_id: string;
+  position: number;
+  video_path: string;
+  is_correct: boolean;
+}
+
+export interface UsersTable {
+  id: string;
+  device_id: string;
+  platform: string | null;
+  app_version: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
+export interface UserTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export interface UserInterestsTable {
+  user_id: string;
+  interest_id: string;
+  selected_at: Timestamp;
+}
+
+export interface KeywordProgressTable {
+  user_id: string;
+  keyword_id: string;
+  attempts: Generated<number>;
+  correct_attempts: Generated<number>;
+  consecutive_errors: Generated<number>;
+  focus_attempts: Generated<number>;
+  rescue_attempts: Generated<number>;
+  collected_at: Timestamp | null;
+  next_review_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface DramaProgressTable {
+  user_id: string;
+  drama_id: string;
+  started_at: Timestamp;
+  clues_completed_at: Timestamp | null;
+  magic_moment_completed_at: Timestamp | null;
+  understanding: string | null;
+}
+
+export interface AnalyticsEventsTable {
+  id: string;
+  name: string;
+  raw_name: string;
+  user_id: string | null;
+  device_id: string | null;
+  session_id: string | null;
+  timestamp: Timestamp;
+  received_at: Timestamp;
+  app_version: string | null;
+  platform: string | null;
+  properties: Json;
+}
+
+export interface AnalyticsEventIdsTable {
+  id: string;
+  received_at: Timestamp;
+}
+
+export interface FeedbackTable {
+  id: string;
+  user_id: string;
+  type: string;
+  rating: number | null;
+  emotion: string | null;
+  text: string | null;
+  context: Json;
+  created_at: Timestamp;
+}
+
+export interface OpsLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  kind: string;
+  actor: string;
+  summary: string;
+  details: Json;
+}
+
+export interface JobRunsTable {
+  job: string;
+  slot: string;
+  instance: string;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  status: 'running' | 'success' | 'skipped' | 'failed';
+  details: Json;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Timestamp;
+}
+
+export interface Database {
+  interests: InterestsTable;
+  dramas: DramasTable;
+  keywords: KeywordsTable;
+  vtpr_clips: VtprClipsTable;
+  users: UsersTable;
+  user_tokens: UserTokensTable;
+  user_interests: UserInterestsTable;
+  keyword_progress: KeywordProgressTable;
+  drama_progress: DramaProgressTable;
+  analytics_events: AnalyticsEventsTable;
+  analytics_event_ids: AnalyticsEventIdsTable;
+  feedback: FeedbackTable;
+  ops_log: OpsLogTable;
+  job_runs: JobRunsTable;
+  schema_migrations: SchemaMigrationsTable;
+}

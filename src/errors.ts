@@ -1,0 +1,45 @@
+/**
+ * The one catalogue of error codes the API answers with.
+ *
+ * Services throw `AppError`s by code; the central error handler
+ * (server/error-handler.ts) turns them into `{error: {code, message, details?}}`
+ * with the status listed here. docs/errors.md documents every code; a test keeps
+ * the two in step.
+ */
+export const ERRORS = {
+  SMT_ERR_VALIDATION: { status: 400, message: 'The request is not valid' },
+  SMT_ERR_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  SMT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
+  SMT_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  SMT_ERR_AUTH_MISSING: { status: 401, message: 'A bearer token is required' },
+  SMT_ERR_AUTH_INVALID: { status: 401, message: 'The bearer token is not valid' },
+  SMT_ERR_AUTH_FORBIDDEN: { status: 403, message: 'This token may not access that resource' },
+  SMT_ERR_NOT_FOUND: { status: 404, message: 'No such route' },
+  SMT_ERR_USER_NOT_FOUND: { status: 404, message: 'No such user' },
+  SMT_ERR_INTEREST_NOT_FOUND: { status: 404, message: 'No such interest' },
+  SMT_ERR_DRAMA_NOT_FOUND: { status: 404, message: 'No such drama' },
+  SMT_ERR_KEYWORD_NOT_FOUND: { status: 404, message: 'No such keyword' },
+  SMT_ERR_CLIP_NOT_FOUND: { status: 404, message: 'That clip does not belong to this keyword' },
+  SMT_ERR_DRAMA_LOCKED: { status: 409, message: 'This drama is locked' },
+  SMT_ERR_CLUES_INCOMPLETE: { status: 409, message: 'Collect every story clue before the magic moment' },
+  SMT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  SMT_ERR_DB_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
+  SMT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
+  SMT_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: unknown,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'AppError';
+    this.statusCode = ERRORS[code].status;
+  }
+}

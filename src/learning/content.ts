@@ -1,0 +1,130 @@
+/**
+ * The content catalog as the API serves it. Content changes only when someone
+ * runs `smartalk seed`, so it is read from the database once and kept in memory
+ * for a short time; catalog GETs then cost no query at all.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Database, DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
+
+export type InterestRow = Selectable<InterestsTable>;
+export type DramaRow = Selectable<DramasTable>;
+export type KeywordRow = Selectable<KeywordsTable>;
+export type ClipRow = Selectable<VtprClipsTable>;
+
+export interface Catalog {
+  interests: InterestRow[];
+  interestById: Map<string, InterestRow>;
+  /** Per interest, ordered by chapter. */
+  dramasByInterest: Map<string, DramaRow[]>;
+  dramaById: Map<string, DramaRow>;
+  /** Per drama, ordered by position. */
+  keywordsByDrama: Map<string, KeywordRow[]>;
+  keywordById: Map<string, KeywordRow>;
+  /** Per keyword, ordered by position. */
+  clipsByKeyword: Map<string, ClipRow[]>;
+}
+
+function group<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>();
+  for (const row of rows) {
+    const list = map.get(key(row));
+    if (list) list.push(row);
+    else map.set(key(row), [row]);
+  }
+  return map;
+}
+
+export async function loadCatalog(db: Db): Promise<Catalog> {
+  const [interests, dramas, keywords, clips] = await Promise.all([
+    db.kysely.selectFrom('interests').selectAll().orderBy('sort_order').execute(),
+    db.kysely.selectFrom('dramas').selectAll().orderBy('interest_id').orderBy('chapter').execute(),
+    db.kysely.selectFrom('keywords').selectAll().orderBy('drama_id').orderBy('position').execute(),
+    db.kysely.selectFrom('vtpr_clips').selectAll().orderBy('keyword_id').orderBy('position').execute(),
+  ]);
+  return {
+    interests,
+    interestById: new Map(interests.map((row) => [row.id, row])),
+    dramasByInterest: group(dramas, (row) => row.interest_id),
+    dramaById: new Map(dramas.map((row) => [row.id, row])),
+    keywordsByDrama: group(keywords, (row) => row.drama_id),
+    keywordById: new Map(keywords.map((row) => [row.id, row])),
+    clipsByKeyword: group(clips, (row) => row.keyword_id),
+  };
+}
+
+/**
+ * The catalog, cached for `ttlMs`. Concurrent callers during a reload share one
+ * load; a failed reload keeps serving the previous copy (content outlives a
+ * database hiccup) and retries on the next call.
+ */
+export class CatalogCache {
+  #catalog: Catalog | undefined;
+  #loadedAt = 0;
+  #loading: Promise<Catalog> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(): Promise<Catalog> {
+    if (this.#catalog && this.now() - this.#loadedAt < this.ttlMs) return this.#catalog;
+    this.#loading ??= loadCatalog(this.db)
+      .then((catalog) => {
+        this.#catalog = catalog;
+        this.#loadedAt = this.now();
+        return catalog;
+      })
+      .finally(() => {
+        this.#loading = undefined;
+      });
+    try {
+      return await this.#loading;
+    } catch (error) {
+      if (this.#catalog) return this.#catalog;
+      throw error;
+    }
+  }
+
+  invalidate(): void {
+    this.#loadedAt = 0;
+  }
+}
+
+export interface LockState {
+  locked: boolean;
+  /** The drama whose magic moment unlocks this one; null for a first chapter. */
+  requires: string | null;
+}
+
+/**
+ * Chapter unlock rule: chapter 1 of every theme is open; chapter N opens when the
+ * learner has completed the magic moment of chapter N−1 of the same theme.
+ *
+ * @example lockStates([ch1, ch2, ch3], new Set([ch1.id])) → ch1 open, ch2 open, ch3 locked
+ */
+export function lockStates(dramas: DramaRow[], completed: ReadonlySet<string>): Map<string, LockState> {
+  const states = new Map<string, LockState>();
+  const ordered = [...dramas].sort((a, b) => a.chapter - b.chapter);
+  ordered.forEach((drama, i) => {
+    const previous = ordered[i - 1];
+    states.set(drama.id, {
+      locked: previous !== undefined && !completed.has(previous.id),
+      requires: previous?.id ?? null,
+    });
+  });
+  return states;
+}
+
+/** The dramas whose magic moment this learner has completed. */
+export async function completedDramas(q: Kysely<Database>, userId: string): Promise<Set<string>> {
+  const rows = await q
+    .selectFrom('drama_progress')
+    .select('drama_id')
+    .where('user_id', '=', userId)
+    .where('magic_moment_completed_at', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => row.drama_id));
+}

@@ -1,0 +1,259 @@
+/**
+ * The learning API under /api/v1: anonymous learners, the content catalog, vTPR
+ * attempts, the magic moment and progress. Thin: validate, call, shape.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { assertSelf } from '../server/auth.js';
+import { type CatalogCache, completedDramas, lockStates } from './content.js';
+import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
+import * as S from './schemas.js';
+import { createOrResumeUser, getUserProfile, selectInterest } from './users.js';
+
+export interface LearningRoutesOptions {
+  db: Db;
+  catalog: CatalogCache;
+  /** Absolute URL of a media path: the CDN when configured, else this server's /videos. */
+  mediaUrl: (path: string) => string;
+}
+
+/** Public content may sit in nginx or a CDN for five minutes (the runbook's 缓存头). */
+const PUBLIC_CACHE = 'public, max-age=300';
+
+function cacheFor(reply: FastifyReply, personal: boolean): void {
+  if (personal) reply.header('cache-control', 'no-store').header('vary', 'Authorization');
+  else reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Authorization');
+}
+
+const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
+const learnerSecurity = [{ learnerToken: [] }];
+
+export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (app, { db, catalog, mediaUrl }) => {
+  app.post(
+    '/api/v1/users',
+    {
+      config: { rateLimit: { max: 60, timeWindow: '1 minute' } },
+      schema: {
+        tags: ['learners'],
+        summary: 'Create an anonymous learner for a device, or resume it',
+        description: 'The same deviceId always returns the same userId, with a fresh token.',
+        body: S.CreateUserBody,
+        response: { 200: S.CreatedUser, 201: S.CreatedUser, 400: S.ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const user = await createOrResumeUser(db, request.body);
+      return reply.code(user.created ? 201 : 200).send(user);
+    },
+  );
+
+  app.get(
+    '/api/v1/users/:userId',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['learners'],
+        summary: "The caller's profile",
+        security: learnerSecurity,
+        params: S.UserParams,
+        response: { 200: S.UserProfile, ...errors },
+      },
+    },
+    async (request) => {
+      assertSelf(request, request.params.userId);
+      return getUserProfile(db, request.params.userId);
+    },
+  );
+
+  app.post(
+    '/api/v1/users/:userId/interests',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['learners'],
+        summary: 'Choose an interest theme',
+        security: learnerSecurity,
+        params: S.UserParams,
+        body: S.SelectInterestBody,
+        response: { 200: S.UserProfile, ...errors },
+      },
+    },
+    async (request) => {
+      assertSelf(request, request.params.userId);
+      const { interestById } = await catalog.get();
+      if (!interestById.has(request.body.interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
+      await selectInterest(db, request.params.userId, request.body.interestId);
+      return getUserProfile(db, request.params.userId);
+    },
+  );
+
+  app.get(
+    '/api/v1/users/:userId/progress',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['learners'],
+        summary: "The caller's progress: clues collected, dramas completed, locks, reviews due",
+        security: learnerSecurity,
+        params: S.UserParams,
+        response: { 200: S.ProgressReport, ...errors },
+      },
+    },
+    async (request) => {
+      assertSelf(request, request.params.userId);
+      return getProgress(db, await catalog.get(), request.params.userId);
+    },
+  );
+
+  app.get(
+    '/api/v1/interests',
+    {
+      schema: {
+        tags: ['content'],
+        summary: 'The interest themes',
+        response: { 200: Type.Object({ interests: Type.Array(S.Interest) }) },
+      },
+    },
+    async (_request, reply) => {
+      const { interests, dramasByInterest } = await catalog.get();
+      cacheFor(reply, false);
+      return {
+        interests: interests.map((row) => ({
+          id: row.id,
+          name: { en: row.name_en, zh: row.name_zh },
+          badge: { en: row.badge_en, zh: row.badge_zh },
+          description: { en: row.description_en, zh: row.description_zh },
+          chapters: dramasByInterest.get(row.id)?.length ?? 0,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/interests/:interestId/dramas',
+    {
+      preHandler: app.auth.optionalLearner,
+      schema: {
+        tags: ['content'],
+        summary: "A theme's dramas in chapter order, with lock state for the caller",
+        description:
+          'Chapter 1 is open; chapter N opens when the magic moment of chapter N−1 is completed. ' +
+          'Anonymous callers see the state of a new learner and a publicly cacheable response.',
+        params: S.InterestParams,
+        response: { 200: Type.Object({ dramas: Type.Array(S.DramaSummary) }), 401: S.ErrorResponse, 404: S.ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const content = await catalog.get();
+      if (!content.interestById.has(request.params.interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
+      const dramas = content.dramasByInterest.get(request.params.interestId) ?? [];
+      const learner = request.learnerId;
+      const completed = learner ? await completedDramas(db.kysely, learner) : new Set<string>();
+      const locks = lockStates(dramas, completed);
+      cacheFor(reply, learner !== undefined);
+      return {
+        dramas: dramas.map((drama) => ({
+          id: drama.id,
+          interestId: drama.interest_id,
+          chapter: drama.chapter,
+          title: { en: drama.title_en, zh: drama.title_zh },
+          synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
+          durationSeconds: drama.duration_seconds,
+          keywordCount: content.keywordsByDrama.get(drama.id)?.length ?? 0,
+          locked: locks.get(drama.id)?.locked ?? false,
+          requires: locks.get(drama.id)?.requires ?? null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/dramas/:dramaId',
+    {
+      schema: {
+        tags: ['content'],
+        summary: 'A drama with its videos, story clues (keywords) and vTPR clips',
+        params: S.DramaParams,
+        response: { 200: S.DramaDetail, 404: S.ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const content = await catalog.get();
+      const drama = content.dramaById.get(request.params.dramaId);
+      if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
+      cacheFor(reply, false);
+      return {
+        id: drama.id,
+        interestId: drama.interest_id,
+        chapter: drama.chapter,
+        title: { en: drama.title_en, zh: drama.title_zh },
+        synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
+        durationSeconds: drama.duration_seconds,
+        videos: { subtitled: mediaUrl(drama.video_subtitled), plain: mediaUrl(drama.video_plain) },
+        keywords: (content.keywordsByDrama.get(drama.id) ?? []).map((keyword) => ({
+          id: keyword.id,
+          position: keyword.position,
+          word: keyword.word,
+          phonetic: keyword.phonetic,
+          translationZh: keyword.translation_zh,
+          example: { en: keyword.example_en, zh: keyword.example_zh },
+          audioUrl: mediaUrl(keyword.audio_path),
+          clips: (content.clipsByKeyword.get(keyword.id) ?? []).map((clip) => ({
+            id: clip.id,
+            position: clip.position,
+            videoUrl: mediaUrl(clip.video_path),
+          })),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/keywords/:keywordId/attempts',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['learning'],
+        summary: 'Record a vTPR attempt on a story clue',
+        description:
+          'Give selectedClipId for a server-graded attempt, or correct for a client-graded one (pronunciation). ' +
+          'A correct answer collects the clue and schedules its first review 24 h later.',
+        security: learnerSecurity,
+        params: S.KeywordParams,
+        body: S.AttemptBody,
+        response: { 200: S.AttemptResult, ...errors },
+      },
+    },
+    async (request) => {
+      return recordAttempt(db, await catalog.get(), request.learnerId as string, request.params.keywordId, request.body);
+    },
+  );
+
+  app.post(
+    '/api/v1/dramas/:dramaId/magic-moment',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['learning'],
+        summary: 'Complete the magic moment (watched without subtitles) and self-assess',
+        description: 'Needs every story clue collected. Completes the drama, unlocks the next chapter.',
+        security: learnerSecurity,
+        params: S.DramaParams,
+        body: Type.Optional(S.MagicMomentBody),
+        response: { 200: S.MagicMomentResult, ...errors },
+      },
+    },
+    async (request) => {
+      return completeMagicMoment(
+        db,
+        await catalog.get(),
+        request.learnerId as string,
+        request.params.dramaId,
+        request.body?.understanding,
+      );
+    },
+  );
+};

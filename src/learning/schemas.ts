@@ -1,0 +1,170 @@
+/**
+ * Request and response schemas of the learning API. They validate input, shape
+ * output (fast-json-stringify drops anything not listed) and document the API.
+ */
+import { Type } from '@fastify/type-provider-typebox';
+import { EMOTION_IDS } from '../feedback/emotions.js';
+
+export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description });
+export const Uuid = Type.String({ format: 'uuid' });
+export const Bilingual = Type.Object({ en: Type.String(), zh: Type.String() });
+/** Dates leave the services as Date objects; fast-json-stringify writes them as ISO 8601. */
+const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }));
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+export const LearningMode = Type.Union([Type.Literal('normal'), Type.Literal('focus'), Type.Literal('rescue')], {
+  description: 'normal; focus after 2 errors in a row on a clue; rescue after 4',
+});
+export const Emotion = Type.Union(
+  EMOTION_IDS.map((id) => Type.Literal(id)),
+  { description: 'Self-assessment label after the magic moment' },
+);
+
+export const CreateUserBody = Type.Object(
+  {
+    deviceId: Type.String({
+      minLength: 8,
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9._:-]+$',
+      description: 'Stable id of the device',
+    }),
+    platform: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9._-]+$' })),
+    appVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9._+-]+$' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedUser = Type.Object({
+  userId: Uuid,
+  token: Type.String({ description: 'Bearer token for this learner; shown once' }),
+  created: Type.Boolean({ description: 'false when an existing device was resumed' }),
+  createdAt: Timestamp,
+});
+
+export const UserParams = Type.Object({ userId: Uuid });
+
+export const UserProfile = Type.Object({
+  id: Uuid,
+  createdAt: Timestamp,
+  platform: Type.Union([Type.String(), Type.Null()]),
+  appVersion: Type.Union([Type.String(), Type.Null()]),
+  interests: Type.Array(Type.Object({ id: Type.String(), selectedAt: Timestamp })),
+});
+
+export const SelectInterestBody = Type.Object({ interestId: Id('Interest theme id') }, { additionalProperties: false });
+
+export const Interest = Type.Object({
+  id: Type.String(),
+  name: Bilingual,
+  badge: Bilingual,
+  description: Bilingual,
+  chapters: Type.Integer(),
+});
+
+export const InterestParams = Type.Object({ interestId: Id('Interest theme id, e.g. travel') });
+export const DramaParams = Type.Object({ dramaId: Id('Drama id, e.g. travel-01') });
+export const KeywordParams = Type.Object({ keywordId: Id('Keyword id, e.g. travel-01-k01') });
+
+export const DramaSummary = Type.Object({
+  id: Type.String(),
+  interestId: Type.String(),
+  chapter: Type.Integer(),
+  title: Bilingual,
+  synopsis: Bilingual,
+  durationSeconds: Type.Integer(),
+  keywordCount: Type.Integer(),
+  locked: Type.Boolean({ description: 'For the caller (a new learner when anonymous)' }),
+  requires: Type.Union([Type.String(), Type.Null()], { description: 'Drama whose magic moment unlocks this one' }),
+});
+
+export const Clip = Type.Object({ id: Type.String(), position: Type.Integer(), videoUrl: Type.String() });
+
+export const Keyword = Type.Object({
+  id: Type.String(),
+  position: Type.Integer(),
+  word: Type.String(),
+  phonetic: Type.String(),
+  translationZh: Type.String(),
+  example: Bilingual,
+  audioUrl: Type.String(),
+  clips: Type.Array(Clip, { description: 'vTPR options; exactly one shows the meaning' }),
+});
+
+export const DramaDetail = Type.Object({
+  id: Type.String(),
+  interestId: Type.String(),
+  chapter: Type.Integer(),
+  title: Bilingual,
+  synopsis: Bilingual,
+  durationSeconds: Type.Integer(),
+  videos: Type.Object({
+    subtitled: Type.String({ description: 'Teaser with subtitles' }),
+    plain: Type.String({ description: 'Without subtitles: the magic moment, in theater mode' }),
+  }),
+  keywords: Type.Array(Keyword),
+});
+
+export const AttemptBody = Type.Object(
+  {
+    selectedClipId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 80, description: 'The clip picked; graded by the server' }),
+    ),
+    correct: Type.Optional(Type.Boolean({ description: 'Client-graded result (pronunciation), when no clip is given' })),
+    mode: LearningMode,
+    responseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const AttemptResult = Type.Object({
+  keywordId: Type.String(),
+  dramaId: Type.String(),
+  correct: Type.Boolean(),
+  collected: Type.Boolean(),
+  newlyCollected: Type.Boolean(),
+  attempts: Type.Integer(),
+  consecutiveErrors: Type.Integer(),
+  suggestedMode: LearningMode,
+  nextReviewAt: NullableTimestamp,
+  drama: Type.Object({ collected: Type.Integer(), total: Type.Integer(), allCollected: Type.Boolean() }),
+});
+
+export const MagicMomentBody = Type.Object({ understanding: Type.Optional(Emotion) }, { additionalProperties: false });
+
+export const MagicMomentResult = Type.Object({
+  dramaId: Type.String(),
+  completedAt: Timestamp,
+  firstCompletion: Type.Boolean(),
+  activated: Type.Boolean({ description: "True on the learner's first magic moment: activation" }),
+  unlockedDramaId: Type.Union([Type.String(), Type.Null()]),
+  badgeEarned: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ProgressReport = Type.Object({
+  userId: Uuid,
+  keywordsCollected: Type.Integer(),
+  dramasCompleted: Type.Integer(),
+  reviewsDue: Type.Integer(),
+  interests: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      selected: Type.Boolean(),
+      badgeEarned: Type.Boolean(),
+      dramas: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          chapter: Type.Integer(),
+          locked: Type.Boolean(),
+          collected: Type.Integer(),
+          total: Type.Integer(),
+          cluesCompletedAt: NullableTimestamp,
+          magicMomentCompletedAt: NullableTimestamp,
+        }),
+      ),
+    }),
+  ),
+});
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
+});

@@ -1,0 +1,191 @@
+/**
+ * Deep health: database, cache, disk, memory and event-loop lag, each with a
+ * status, latency and detail. Results are cached briefly so a load balancer and
+ * Prometheus polling every few seconds cost one probe, not one per poll.
+ */
+import { readFile, statfs } from 'node:fs/promises';
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Db } from '../../db/database.js';
+import type { Store } from '../../store/open-store.js';
+
+export type CheckStatus = 'ok' | 'degraded' | 'down';
+
+export interface CheckResult {
+  status: CheckStatus;
+  latencyMs?: number;
+  detail?: string;
+  [key: string]: unknown;
+}
+
+export interface HealthReport {
+  status: CheckStatus;
+  version: string;
+  uptimeSeconds: number;
+  checkedAt: string;
+  checks: {
+    database: CheckResult;
+    cache: CheckResult;
+    disk: CheckResult;
+    memory: CheckResult;
+    eventLoop: CheckResult;
+  };
+}
+
+/** Thresholds match the runbook's warning alerts (磁盘空间 < 20%, 内存使用率 > 85%). */
+export const HEALTH_THRESHOLDS = {
+  diskFreeRatioMin: 0.2,
+  memoryUsedRatioMax: 0.85,
+  eventLoopP99MsMax: 200,
+  databaseTimeoutMs: 1_500,
+};
+
+export interface HealthDeps {
+  db: Db;
+  store: Store;
+  dataDir: string;
+  version: string;
+  startedAt?: number;
+  cacheMs?: number;
+  now?: () => number;
+}
+
+/** Used and total system memory from /proc/meminfo (MemAvailable counts reclaimable cache as free). */
+export async function systemMemory(): Promise<{ totalBytes: number; availableBytes: number }> {
+  try {
+    const text = await readFile('/proc/meminfo', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
+    const totalBytes = field('MemTotal');
+    const availableBytes = field('MemAvailable');
+    if (Number.isFinite(totalBytes) && Number.isFinite(availableBytes)) return { totalBytes, availableBytes };
+  } catch {
+    // not Linux: fall through
+  }
+  return { totalBytes: os.totalmem(), availableBytes: os.freemem() };
+}
+
+/** Free and total bytes of the file system holding `dir`. */
+export async function diskSpace(dir: string): Promise<{ totalBytes: number; freeBytes: number }> {
+  const stats = await statfs(dir);
+  return { totalBytes: stats.blocks * stats.bsize, freeBytes: stats.bavail * stats.bsize };
+}
+
+export class HealthService {
+  readonly #deps: Required<Omit<HealthDeps, 'startedAt'>> & { startedAt: number };
+  readonly #loop = monitorEventLoopDelay({ resolution: 20 });
+  #last: { at: number; report: HealthReport } | undefined;
+  #inFlight: Promise<HealthReport> | undefined;
+
+  constructor(deps: HealthDeps) {
+    this.#deps = { cacheMs: 1_000, now: Date.now, startedAt: Date.now(), ...deps };
+    this.#loop.enable();
+  }
+
+  /** The cached report when fresh; otherwise one probe shared by concurrent callers. */
+  async check(): Promise<HealthReport> {
+    const now = this.#deps.now();
+    if (this.#last && now - this.#last.at < this.#deps.cacheMs) return this.#last.report;
+    this.#inFlight ??= this.#probe().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  /** Forget the cached report (after a known state change, and in tests). */
+  invalidate(): void {
+    this.#last = undefined;
+  }
+
+  async #probe(): Promise<HealthReport> {
+    const [database, cache, disk, memory] = await Promise.all([this.#database(), this.#cache(), this.#disk(), this.#memory()]);
+    const checks = { database, cache, disk, memory, eventLoop: this.#eventLoop() };
+    const statuses = Object.values(checks).map((check) => check.status);
+    const status: CheckStatus = database.status === 'down' ? 'down' : statuses.some((s) => s !== 'ok') ? 'degraded' : 'ok';
+    const report: HealthReport = {
+      status,
+      version: this.#deps.version,
+      uptimeSeconds: Math.round((this.#deps.now() - this.#deps.startedAt) / 1000),
+      checkedAt: new Date(this.#deps.now()).toISOString(),
+      checks,
+    };
+    this.#last = { at: this.#deps.now(), report };
+    return report;
+  }
+
+  async #database(): Promise<CheckResult> {
+    const { db } = this.#deps;
+    try {
+      const latencyMs = round(await db.ping(HEALTH_THRESHOLDS.databaseTimeoutMs));
+      const pool = db.pool;
+      return {
+        status: 'ok',
+        latencyMs,
+        engine: db.engine,
+        ...(pool ? { pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } } : {}),
+      };
+    } catch (error) {
+      return { status: 'down', engine: db.engine, detail: firstLine(error) };
+    }
+  }
+
+  async #cache(): Promise<CheckResult> {
+    const { store } = this.#deps;
+    if (store.kind === 'memory') return { status: 'ok', engine: 'memory', detail: 'in-process store' };
+    try {
+      return { status: 'ok', engine: 'redis', latencyMs: round(await store.ping()) };
+    } catch (error) {
+      return {
+        status: 'degraded',
+        engine: 'redis',
+        detail: `Redis unreachable (${firstLine(error)}); serving from per-instance memory`,
+      };
+    }
+  }
+
+  async #disk(): Promise<CheckResult> {
+    try {
+      const { totalBytes, freeBytes } = await diskSpace(this.#deps.dataDir);
+      const freeRatio = totalBytes > 0 ? freeBytes / totalBytes : 0;
+      return {
+        status: freeRatio < HEALTH_THRESHOLDS.diskFreeRatioMin ? 'degraded' : 'ok',
+        freeRatio: round(freeRatio, 4),
+        freeBytes,
+        totalBytes,
+        detail: `${(freeRatio * 100).toFixed(1)}% free on the data directory's file system`,
+      };
+    } catch (error) {
+      return { status: 'degraded', detail: `cannot read disk space: ${firstLine(error)}` };
+    }
+  }
+
+  async #memory(): Promise<CheckResult> {
+    const { totalBytes, availableBytes } = await systemMemory();
+    const usedRatio = totalBytes > 0 ? 1 - availableBytes / totalBytes : 0;
+    const usage = process.memoryUsage();
+    return {
+      status: usedRatio > HEALTH_THRESHOLDS.memoryUsedRatioMax ? 'degraded' : 'ok',
+      usedRatio: round(usedRatio, 4),
+      rssBytes: usage.rss,
+      heapUsedBytes: usage.heapUsed,
+      detail: `${(usedRatio * 100).toFixed(1)}% of system memory in use; this process ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+    };
+  }
+
+  #eventLoop(): CheckResult {
+    const p99Ms = this.#loop.count > 0 ? this.#loop.percentile(99) / 1e6 : 0;
+    const meanMs = this.#loop.count > 0 ? this.#loop.mean / 1e6 : 0;
+    this.#loop.reset();
+    return {
+      status: p99Ms > HEALTH_THRESHOLDS.eventLoopP99MsMax ? 'degraded' : 'ok',
+      p99Ms: round(p99Ms),
+      meanMs: round(meanMs),
+    };
+  }
+
+  close(): void {
+    this.#loop.disable();
+  }
+}
+
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';

@@ -1,0 +1,115 @@
+/**
+ * /api/v1/health (deep), /api/v1/health/live and /api/v1/health/ready, and the
+ * smartalk_db_up / smartalk_cache_up gauges that read the same probes.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { Gauge } from 'prom-client';
+import type { HealthService } from './health.js';
+
+export interface HealthRoutesOptions {
+  health: HealthService;
+  /** True once shutdown has begun: readiness fails so load balancers drain this instance. */
+  isClosing: () => boolean;
+}
+
+const Check = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+    latencyMs: Type.Optional(Type.Number()),
+    detail: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+const HealthReportSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  version: Type.String(),
+  uptimeSeconds: Type.Number(),
+  checkedAt: Type.String({ format: 'date-time' }),
+  checks: Type.Object({
+    database: Check,
+    cache: Check,
+    disk: Check,
+    memory: Check,
+    eventLoop: Check,
+  }),
+});
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { health, isClosing }) => {
+  new Gauge({
+    name: 'smartalk_db_up',
+    help: '1 when the database answers SELECT 1, else 0.',
+    registers: [app.metrics.registry],
+    async collect() {
+      this.set((await health.check()).checks.database.status === 'down' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'smartalk_cache_up',
+    help: '1 when the cache (Redis, or the in-memory store) answers, else 0.',
+    registers: [app.metrics.registry],
+    async collect() {
+      this.set((await health.check()).checks.cache.status === 'ok' ? 1 : 0);
+    },
+  });
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.get(
+    '/api/v1/health',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        summary: 'Deep health: database, cache, disk, memory, event loop',
+        description: 'HTTP 200 when ok or degraded, 503 when down (the database is unreachable).',
+        response: { 200: HealthReportSchema, 503: HealthReportSchema },
+      },
+    },
+    async (_request, reply) => {
+      const report = await health.check();
+      return reply.code(report.status === 'down' ? 503 : 200).send(report);
+    },
+  );
+
+  app.get(
+    '/api/v1/health/live',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process is up and its event loop turns',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/api/v1/health/ready',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the database answers and the server is not shutting down',
+        response: {
+          200: Type.Object({ status: Type.Literal('ready') }),
+          503: Type.Object({ status: Type.Literal('not_ready'), reason: Type.String() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      if (isClosing()) return reply.code(503).send({ status: 'not_ready' as const, reason: 'shutting down' });
+      const report = await health.check();
+      if (report.checks.database.status === 'down') {
+        return reply
+          .code(503)
+          .send({ status: 'not_ready' as const, reason: `database: ${report.checks.database.detail ?? 'down'}` });
+      }
+      return { status: 'ready' as const };
+    },
+  );
+};

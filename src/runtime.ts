@@ -1,0 +1,71 @@
+/**
+ * Everything a running server holds, opened in order and closed in reverse:
+ * database (migrated, partitioned, seeded on first run), store, app.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { type Db, openDb } from './db/database.js';
+import { migrate } from './db/migrator.js';
+import { ensureEventPartitions } from './db/partitions.js';
+import { isSeeded, seedContent } from './learning/seed.js';
+import { resolveOpsToken } from './ops/ops-token.js';
+import { type App, buildApp } from './server/app.js';
+import { openStore, type Store } from './store/open-store.js';
+
+export interface Runtime extends App {
+  config: Config;
+  db: Db;
+  store: Store;
+  logger: Logger;
+  opsToken: string;
+  close(): Promise<void>;
+}
+
+/** Open the database, apply migrations and make sure the events table has partitions. */
+export async function openMigratedDb(config: Config, logger: Logger): Promise<Db> {
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost; the pool will reconnect'),
+  });
+  try {
+    const { applied } = await migrate(db);
+    for (const migration of applied) logger.info({ version: migration.version, name: migration.name }, 'migration applied');
+    const partitions = await ensureEventPartitions(db, new Date());
+    if (partitions.created.length > 0) logger.info({ partitions: partitions.created }, 'event partitions created');
+    return db;
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+export async function startRuntime(config: Config, logger: Logger, options: { seed?: boolean } = {}): Promise<Runtime> {
+  const db = await openMigratedDb(config, logger);
+  if ((options.seed ?? true) && !(await isSeeded(db))) {
+    const counts = await seedContent(db);
+    logger.info(counts, 'content seeded (first run)');
+  }
+  const store = openStore({
+    redisUrl: config.redisUrl,
+    onStateChange: (up, error) => {
+      if (up) logger.info('redis connected');
+      else logger.warn({ err: { message: error?.message } }, 'redis unreachable; serving from per-instance memory');
+    },
+  });
+  const { token: opsToken } = await resolveOpsToken(config);
+  const app = await buildApp({ config, db, store, logger, opsToken });
+  return {
+    ...app,
+    config,
+    db,
+    store,
+    logger,
+    opsToken,
+    close: async () => {
+      await app.app.close();
+      await store.close();
+      await db.close();
+    },
+  };
+}

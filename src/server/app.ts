@@ -1,0 +1,147 @@
+/**
+ * Fastify app assembly: plugins in order, each feature's routes as its own plugin.
+ * No listening, no process signals here (see cli/serve.ts), so tests build the
+ * very same app and drive it over HTTP.
+ */
+import { mkdir } from 'node:fs/promises';
+import compress from '@fastify/compress';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import { CatalogCache } from '../learning/content.js';
+import { learningRoutes } from '../learning/routes.js';
+import { HealthService } from '../ops/health/health.js';
+import { healthRoutes } from '../ops/health/routes.js';
+import type { Store } from '../store/open-store.js';
+import { VERSION } from '../version.js';
+import { authPlugin } from './auth.js';
+import { registerErrorHandling } from './error-handler.js';
+import { metricsPlugin } from './metrics.js';
+import { requestLogPlugin } from './request-log.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  store: Store;
+  logger: Logger;
+  opsToken: string;
+}
+
+export interface App {
+  app: FastifyInstance;
+  health: HealthService;
+  catalog: CatalogCache;
+}
+
+/** Largest JSON body the learning API accepts; features with bigger payloads set their own. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Two Ajv instances: bodies are checked strictly (a string is not a number), while
+ * params and query strings, which arrive as text, are coerced.
+ */
+function validatorCompiler() {
+  const options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
+  const bodyAjv = addFormats.default(new Ajv.default({ ...options, coerceTypes: false }));
+  const textAjv = addFormats.default(new Ajv.default({ ...options, coerceTypes: 'array' }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, db, store, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request comes from server/request-log.ts instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  const health = new HealthService({ db, store, dataDir: config.dataDir, version: VERSION });
+  app.addHook('onClose', async () => health.close());
+  const catalog = new CatalogCache(db);
+
+  registerErrorHandling(app);
+  await app.register(requestLogPlugin);
+  await app.register(metricsPlugin);
+  await app.register(helmet, {
+    // The API serves JSON and video; the docs page needs its own inline assets.
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'] });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'SmarTalk API',
+        version: VERSION,
+        description: 'Learning API for the SmarTalk app and the operations endpoints of its runbook.',
+      },
+      components: {
+        securitySchemes: {
+          learnerToken: { type: 'http', scheme: 'bearer', description: 'Token from POST /api/v1/users' },
+          opsToken: { type: 'http', scheme: 'bearer', description: 'OPS_TOKEN' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  // Per-user and ops data must never be cached by a proxy; public catalog routes
+  // override this with their own Cache-Control.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(authPlugin, {
+    db,
+    store,
+    opsToken: deps.opsToken,
+    onLearnerSeen: (userId) => {
+      // Presence for real-time user counts; a failure here must never fail the request.
+      store.zadd('presence:users', Date.now(), userId).catch(() => {});
+    },
+  });
+
+  await mkdir(config.contentDir, { recursive: true });
+  await app.register(fastifyStatic, {
+    root: config.contentDir,
+    prefix: '/videos/',
+    decorateReply: false,
+    index: false,
+    list: false,
+    etag: true,
+    lastModified: true,
+    acceptRanges: true,
+    immutable: true,
+    maxAge: '365d',
+    cacheControl: true,
+  });
+
+  const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
+  await app.register(healthRoutes, { health, isClosing: () => closing });
+  await app.register(learningRoutes, { db, catalog, mediaUrl });
+
+  return { app: app as unknown as FastifyInstance, health, catalog };
+}

@@ -1,0 +1,92 @@
+/**
+ * The Redis store. Commands fail fast while Redis is unreachable (no offline
+ * queue, a short command timeout) so a request never waits on a dead cache;
+ * ioredis keeps reconnecting in the background.
+ */
+import { Redis } from 'ioredis';
+import type { KeyValueStore } from './store.js';
+
+export interface RedisStoreEvents {
+  onReady?: () => void;
+  onError?: (error: Error) => void;
+}
+
+export class RedisStore implements KeyValueStore {
+  readonly kind = 'redis' as const;
+  readonly client: Redis;
+
+  constructor(url: string, events: RedisStoreEvents = {}) {
+    this.client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      commandTimeout: 500,
+      // Reconnect forever, backing off to one attempt every 2 s.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+      lazyConnect: false,
+    });
+    this.client.on('ready', () => events.onReady?.());
+    this.client.on('error', (error: Error) => events.onError?.(error));
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.client.get(key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    if (ttlSeconds === undefined) await this.client.set(key, value);
+    else await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlSeconds * 1000)));
+  }
+
+  async del(key: string): Promise<void> {
+    await this.client.del(key);
+  }
+
+  async incr(key: string, by = 1, ttlSeconds?: number): Promise<number> {
+    if (ttlSeconds === undefined) return this.client.incrby(key, by);
+    // NX: the TTL is set when the counter is created, never extended.
+    const [[incrError, value] = [], [expireError] = []] =
+      (await this.client
+        .multi()
+        .incrby(key, by)
+        .pexpire(key, Math.max(1, Math.round(ttlSeconds * 1000)), 'NX')
+        .exec()) ?? [];
+    if (incrError) throw incrError;
+    if (expireError) throw expireError;
+    return Number(value);
+  }
+
+  async sadd(key: string, ...members: string[]): Promise<number> {
+    return members.length === 0 ? 0 : this.client.sadd(key, ...members);
+  }
+
+  async scard(key: string): Promise<number> {
+    return this.client.scard(key);
+  }
+
+  async zadd(key: string, score: number, member: string): Promise<void> {
+    await this.client.zadd(key, score, member);
+  }
+
+  async zcount(key: string, min: number, max: number): Promise<number> {
+    return this.client.zcount(key, min, max);
+  }
+
+  async zremrangebyscore(key: string, min: number, max: number): Promise<number> {
+    return this.client.zremrangebyscore(key, min, max);
+  }
+
+  async expire(key: string, ttlSeconds: number): Promise<void> {
+    await this.client.pexpire(key, Math.max(1, Math.round(ttlSeconds * 1000)));
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.client.ping();
+    return performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
