@@ -16,6 +16,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Redis connection string; absent → in-memory store. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key, so several apps (or test runs) can share one Redis. */
+  redisPrefix: string;
   dataDir: string;
   logFile: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -51,6 +53,7 @@ export const CONFIG_VARIABLES = [
   'HOST',
   'DATABASE_URL',
   'REDIS_URL',
+  'REDIS_PREFIX',
   'DATA_DIR',
   'LOG_FILE',
   'LOG_LEVEL',
@@ -102,6 +105,12 @@ export function redactUrl(raw: string): string {
   }
 }
 
+function parseRedisPrefix(env: Env): string {
+  const raw = read(env, 'REDIS_PREFIX') ?? 'smartalk:';
+  if (!/^[\w.:-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_PREFIX', 'up to 64 letters, digits, or . : _ -', raw);
+  return raw;
+}
+
 function parseTimeZone(env: Env): string {
   const raw = read(env, 'SMARTALK_TZ') ?? 'Asia/Shanghai';
   try {
@@ -139,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: parseRedisPrefix(env),
     dataDir,
     logFile: path.resolve(read(env, 'LOG_FILE') ?? path.join(dataDir, 'logs', 'application.log')),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -48,6 +48,7 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
   }
   const store = openStore({
     redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
     onStateChange: (up, error) => {
       if (up) logger.info('redis connected');
       else logger.warn({ err: { message: error?.message } }, 'redis unreachable; serving from per-instance memory');

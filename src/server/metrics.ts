@@ -30,6 +30,11 @@ export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    // prom-client also exports these gauges with a `_total` suffix, which promtool's
+    // lint rejects (only counters end in _total); the per-type series remain.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(name);
+    }
     const httpRequests = new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route template and status code.',

@@ -10,6 +10,7 @@ import type { KeyValueStore, StoreHealth } from './store.js';
 
 export interface OpenStoreOptions {
   redisUrl: string | undefined;
+  redisPrefix?: string;
   /** Told once per outage and once per recovery, for the log. */
   onStateChange?: (up: boolean, error?: Error) => void;
 }
@@ -25,7 +26,7 @@ export function openStore(options: OpenStoreOptions): Store {
       health: (): StoreHealth => ({ kind: 'memory', up: true, lastError: undefined }),
     });
   }
-  return new FallbackStore(options.redisUrl, options.onStateChange);
+  return new FallbackStore(options.redisUrl, options.redisPrefix ?? 'smartalk:', options.onStateChange);
 }
 
 type Method = Exclude<keyof KeyValueStore, 'kind' | 'close' | 'ping'>;
@@ -39,9 +40,11 @@ class FallbackStore implements Store {
 
   constructor(
     url: string,
+    keyPrefix: string,
     private readonly onStateChange?: (up: boolean, error?: Error) => void,
   ) {
     this.#redis = new RedisStore(url, {
+      keyPrefix,
       onReady: () => this.#mark(true),
       onError: (error) => this.#mark(false, error),
     });

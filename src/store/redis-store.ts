@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import type { KeyValueStore } from './store.js';
 
-export interface RedisStoreEvents {
+export interface RedisStoreOptions {
+  keyPrefix?: string;
   onReady?: () => void;
   onError?: (error: Error) => void;
 }
@@ -15,7 +16,7 @@ export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
 
-  constructor(url: string, events: RedisStoreEvents = {}) {
+  constructor(url: string, options: RedisStoreOptions = {}) {
     this.client = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -24,9 +25,10 @@ export class RedisStore implements KeyValueStore {
       // Reconnect forever, backing off to one attempt every 2 s.
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
       lazyConnect: false,
+      keyPrefix: options.keyPrefix ?? '',
     });
-    this.client.on('ready', () => events.onReady?.());
-    this.client.on('error', (error: Error) => events.onError?.(error));
+    this.client.on('ready', () => options.onReady?.());
+    this.client.on('error', (error: Error) => options.onError?.(error));
   }
 
   async get(key: string): Promise<string | undefined> {

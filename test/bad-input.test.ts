@@ -1,0 +1,206 @@
+/**
+ * Bad input gets a clear 4xx JSON error, never a 5xx; a learner can never touch
+ * another learner's data. Includes a property test that throws random bodies at
+ * every write route.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMOTION_IDS } from '../src/feedback/emotions.js';
+import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let alice: Learner;
+let bob: Learner;
+beforeAll(async () => {
+  server = await startTestServer();
+  alice = await createLearner(server.url);
+  bob = await createLearner(server.url);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function expectJsonError(res: { status: number; body: any; text: string }, status: number, code?: string) {
+  expect(res.status, res.text).toBe(status);
+  expect(res.body?.error?.code, res.text).toMatch(code ? new RegExp(`^${code}$`) : /^SMT_ERR_/);
+  expect(typeof res.body.error.message).toBe('string');
+}
+
+describe('authentication and isolation', () => {
+  it('answers 401 without a token and with a wrong one', async () => {
+    expectJsonError(await api(server.url, `/api/v1/users/${alice.userId}/progress`), 401, 'SMT_ERR_AUTH_MISSING');
+    expectJsonError(
+      await api(server.url, `/api/v1/users/${alice.userId}/progress`, { token: 'stk_not-a-real-token' }),
+      401,
+      'SMT_ERR_AUTH_INVALID',
+    );
+    expectJsonError(
+      await api(server.url, `/api/v1/users/${alice.userId}/progress`, { headers: { authorization: 'Basic abc' } }),
+      401,
+      'SMT_ERR_AUTH_INVALID',
+    );
+    expectJsonError(
+      await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', { body: { correct: true, mode: 'normal' } }),
+      401,
+    );
+  });
+
+  it("never lets one learner read or change another's data", async () => {
+    for (const route of [`/api/v1/users/${alice.userId}`, `/api/v1/users/${alice.userId}/progress`]) {
+      expectJsonError(await api(server.url, route, { token: bob.token }), 403, 'SMT_ERR_AUTH_FORBIDDEN');
+    }
+    expectJsonError(
+      await api(server.url, `/api/v1/users/${alice.userId}/interests`, { token: bob.token, body: { interestId: 'travel' } }),
+      403,
+      'SMT_ERR_AUTH_FORBIDDEN',
+    );
+    const aliceProfile = await api(server.url, `/api/v1/users/${alice.userId}`, { token: alice.token });
+    expect(aliceProfile.body.interests).toEqual([]);
+    // Attempts always act on the caller: Bob's attempt leaves Alice's progress untouched.
+    await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+      token: bob.token,
+      body: { correct: true, mode: 'normal' },
+    });
+    const aliceProgress = await api(server.url, `/api/v1/users/${alice.userId}/progress`, { token: alice.token });
+    expect(aliceProgress.body.keywordsCollected).toBe(0);
+  });
+
+  it('does not accept the ops token as a learner token, nor a learner token on the metrics of another', async () => {
+    expectJsonError(await api(server.url, `/api/v1/users/${alice.userId}`, { token: server.opsToken }), 401);
+  });
+});
+
+describe('malformed requests', () => {
+  it('rejects malformed JSON, wrong content types and empty bodies', async () => {
+    expectJsonError(await api(server.url, '/api/v1/users', { body: '{"deviceId": ' }), 400, 'SMT_ERR_MALFORMED_JSON');
+    expectJsonError(
+      await api(server.url, '/api/v1/users', {
+        body: 'deviceId=abc',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'SMT_ERR_UNSUPPORTED_MEDIA_TYPE',
+    );
+    expectJsonError(
+      await api(server.url, '/api/v1/users', { method: 'POST', headers: { 'content-type': 'application/json' } }),
+      400,
+    );
+  });
+
+  it('rejects wrong types and out-of-range values with the field named', async () => {
+    const wrongType = await api(server.url, '/api/v1/users', { body: { deviceId: 12345678 } });
+    expectJsonError(wrongType, 400, 'SMT_ERR_VALIDATION');
+    expect(wrongType.body.error.details[0].path).toBe('/deviceId');
+    expectJsonError(await api(server.url, '/api/v1/users', { body: { deviceId: 'short' } }), 400, 'SMT_ERR_VALIDATION');
+    expectJsonError(await api(server.url, '/api/v1/users', { body: { deviceId: 'has spaces in it' } }), 400);
+    expectJsonError(await api(server.url, '/api/v1/users', { body: { deviceId: 'device-0001', extra: 1 } }), 400);
+    expectJsonError(
+      await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+        token: alice.token,
+        body: { correct: 'yes', mode: 'normal' },
+      }),
+      400,
+    );
+    expectJsonError(
+      await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+        token: alice.token,
+        body: { correct: true, mode: 'turbo' },
+      }),
+      400,
+    );
+    expectJsonError(
+      await api(server.url, '/api/v1/dramas/travel-01/magic-moment', { token: alice.token, body: { understanding: 'meh' } }),
+      400,
+    );
+    expectJsonError(await api(server.url, '/api/v1/users/not-a-uuid/progress', { token: alice.token }), 400);
+  });
+
+  it('answers unknown ids with 404 and unknown routes with a JSON 404', async () => {
+    expectJsonError(
+      await api(server.url, '/api/v1/keywords/travel-09-k01/attempts', {
+        token: alice.token,
+        body: { correct: true, mode: 'normal' },
+      }),
+      404,
+      'SMT_ERR_KEYWORD_NOT_FOUND',
+    );
+    expectJsonError(await api(server.url, '/api/v1/dramas/travel-09/magic-moment', { token: alice.token, body: {} }), 404);
+    expectJsonError(await api(server.url, '/api/v1/nothing-here'), 404, 'SMT_ERR_NOT_FOUND');
+  });
+
+  it('refuses oversized bodies with 413', async () => {
+    const huge = JSON.stringify({ deviceId: 'device-0001', padding: 'x'.repeat(200_000) });
+    expectJsonError(await api(server.url, '/api/v1/users', { body: huge }), 413, 'SMT_ERR_BODY_TOO_LARGE');
+  });
+
+  it('survives prototype-pollution bodies', async () => {
+    const res = await api(server.url, '/api/v1/users', { body: '{"deviceId":"device-proto-1","__proto__":{"admin":true}}' });
+    expect(res.status).toBe(400);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+});
+
+describe('property: random bodies never cause a 5xx', () => {
+  const writeRoutes = () => [
+    { route: '/api/v1/users', token: undefined },
+    { route: `/api/v1/users/${alice.userId}/interests`, token: alice.token },
+    { route: '/api/v1/keywords/travel-01-k02/attempts', token: alice.token },
+    { route: '/api/v1/dramas/travel-01/magic-moment', token: alice.token },
+  ];
+
+  const jsonValue = fc.oneof(
+    fc.jsonValue(),
+    fc.dictionary(
+      fc.constantFrom(
+        'deviceId',
+        'interestId',
+        'selectedClipId',
+        'correct',
+        'mode',
+        'responseMs',
+        'understanding',
+        'platform',
+        'appVersion',
+      ),
+      fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.double(), fc.array(fc.string())),
+    ),
+  );
+  // Bodies close to valid, so the property reaches the services and not only the validator.
+  const nearlyValid = fc.record(
+    {
+      deviceId: fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z0-9._:-]{8,40}$/)),
+      platform: fc.constantFrom('ios', 'android', '', 'x'.repeat(40)),
+      interestId: fc.constantFrom('travel', 'movies', 'workplace', 'cooking', '', 'TRAVEL'),
+      selectedClipId: fc.constantFrom('travel-01-k02-c1', 'travel-01-k02-c2', 'travel-01-k01-c1', 'x', ''),
+      correct: fc.boolean(),
+      mode: fc.constantFrom('normal', 'focus', 'rescue', 'turbo'),
+      responseMs: fc.oneof(fc.integer({ min: -5, max: 4_000_000 }), fc.double()),
+      understanding: fc.constantFrom(...EMOTION_IDS, 'meh'),
+    },
+    { requiredKeys: [] },
+  );
+  const rawBody = fc.oneof(
+    nearlyValid.map((value) => JSON.stringify(value)),
+    jsonValue.map((value) => JSON.stringify(value)),
+    fc.string(),
+    fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+  );
+
+  it('holds for every write route', async () => {
+    for (const { route, token } of writeRoutes()) {
+      await fc.assert(
+        fc.asyncProperty(rawBody, async (body) => {
+          const res = await api(server.url, route, {
+            token,
+            body,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+          });
+          expect(res.status, `${route} ${JSON.stringify(body)} → ${res.text}`).toBeLessThan(500);
+          if (res.status >= 400) expect(res.body?.error?.code).toMatch(/^SMT_ERR_/);
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+});

@@ -1,0 +1,121 @@
+/** Health endpoints, /metrics (checked by the real promtool), OpenAPI docs and the request log. */
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingBinaries } from './helpers/binaries.js';
+import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('health', () => {
+  it('reports every check with a status, and is not cacheable', async () => {
+    const res = await api(server.url, '/api/v1/health');
+    expect(res.status).toBe(200);
+    expect(['ok', 'degraded']).toContain(res.body.status);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['cache', 'database', 'disk', 'eventLoop', 'memory']);
+    expect(res.body.checks.database).toMatchObject({ status: 'ok', engine: server.runtime.db.engine });
+    expect(res.body.checks.database.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(res.body.checks.disk.freeRatio).toBeGreaterThan(0);
+    expect(res.body.checks.memory.rssBytes).toBeGreaterThan(0);
+    expect(res.body.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('answers liveness and readiness', async () => {
+    expect((await api(server.url, '/api/v1/health/live')).body).toEqual({ status: 'ok' });
+    expect((await api(server.url, '/api/v1/health/ready')).body).toEqual({ status: 'ready' });
+  });
+});
+
+describe('metrics', () => {
+  it('exports RED metrics by route template, process metrics and the up gauges', async () => {
+    const learner = await createLearner(server.url);
+    await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
+    await api(server.url, '/api/v1/dramas/nope-01');
+    await api(server.url, '/no/such/path/12345');
+    const res = await fetch(`${server.url}/metrics`);
+    const text = await res.text();
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1\/users",status="201"\} 1/);
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/v1\/users\/:userId\/progress",status="200"\} 1/);
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/api\/v1\/dramas\/:dramaId",status="404"\} 1/);
+    expect(text).toMatch(/http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
+    expect(text).not.toContain(learner.userId);
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="1",method="POST",route="\/api\/v1\/users"\} 1/);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^smartalk_db_up 1$/m);
+    expect(text).toMatch(/^smartalk_cache_up 1$/m);
+  });
+
+  it('passes promtool check metrics on a live scrape', async () => {
+    if (missingBinaries('promtool check metrics', 'promtool').length > 0) return;
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(result.stderr + result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('API documentation', () => {
+  it('documents every route in the OpenAPI document and serves browsable docs', async () => {
+    const doc = await api(server.url, '/docs/json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    const documented = Object.entries(doc.body.paths as Record<string, object>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    for (const route of [
+      'POST /api/v1/users',
+      'GET /api/v1/users/{userId}',
+      'POST /api/v1/users/{userId}/interests',
+      'GET /api/v1/users/{userId}/progress',
+      'GET /api/v1/interests',
+      'GET /api/v1/interests/{interestId}/dramas',
+      'GET /api/v1/dramas/{dramaId}',
+      'POST /api/v1/keywords/{keywordId}/attempts',
+      'POST /api/v1/dramas/{dramaId}/magic-moment',
+      'GET /api/v1/health',
+      'GET /api/v1/health/live',
+      'GET /api/v1/health/ready',
+    ]) {
+      expect(documented).toContain(route);
+    }
+    const page = await fetch(`${server.url}/docs/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger');
+  });
+});
+
+describe('request log', () => {
+  it('writes one JSON line per request with id, route and latency, and no secrets', async () => {
+    const learner = await createLearner(server.url);
+    await api(server.url, `/api/v1/users/${learner.userId}/progress`, {
+      token: learner.token,
+      headers: { 'x-request-id': 'trace-me-123' },
+    });
+    server.runtime.logger.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lines = (await readFile(server.config.logFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const line = lines.find((entry) => entry.reqId === 'trace-me-123');
+    expect(line).toMatchObject({
+      level: 'info',
+      method: 'GET',
+      route: '/api/v1/users/:userId/progress',
+      status: 200,
+      userId: learner.userId,
+    });
+    expect(line.latencyMs).toBeGreaterThan(0);
+    const all = lines.map((entry) => JSON.stringify(entry)).join('\n');
+    expect(all).not.toContain(learner.token);
+    expect(all).not.toContain(server.opsToken);
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * Start the real server for a test file: a private copy of the migrated, seeded
+ * template database (PGlite or PostgreSQL), Redis when the run has one, a real
+ * listening socket on a free port.
+ */
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { withDatabase } from '../setup/global-setup.js';
+
+export const template = () => inject('template');
+export const onPostgres = () => template().engine === 'postgres';
+export const hasRedis = () => template().redisUrl !== undefined;
+
+export interface TestDatabase {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  drop(): Promise<void>;
+}
+
+/** A fresh copy of the template database and a private DATA_DIR. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const tpl = template();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-test-'));
+  if (tpl.engine === 'pglite') {
+    await cp(path.join(tpl.pgliteDataDir as string, 'pglite'), path.join(dataDir, 'pglite'), { recursive: true });
+    return { dataDir, databaseUrl: undefined, drop: () => rm(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `smartalk_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: tpl.adminUrl });
+  await admin.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${tpl.templateDb}`);
+        break;
+      } catch (error) {
+        // Two files copying the template at the same moment: wait and retry.
+        if (attempt > 20 || !/being accessed by other users/.test((error as Error).message)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 300));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return {
+    dataDir,
+    databaseUrl: withDatabase(tpl.adminUrl as string, name),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: tpl.adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestServer {
+  url: string;
+  runtime: Runtime;
+  config: Config;
+  opsToken: string;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  /** Reuse a database (several instances on one database); otherwise a fresh copy. */
+  database?: TestDatabase;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase());
+  const tpl = template();
+  const env: Record<string, string> = {
+    DATA_DIR: database.dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    OPS_TOKEN: 'test-ops-token-0123456789',
+    REDIS_PREFIX: `smartalk-test-${randomBytes(4).toString('hex')}:`,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    ...(tpl.redisUrl ? { REDIS_URL: tpl.redisUrl } : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger(config, { stdout: false });
+  const runtime = await startRuntime(config, logger);
+  const address = await runtime.app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url: address,
+    runtime,
+    config,
+    opsToken: runtime.opsToken,
+    database,
+    close: async () => {
+      await runtime.close();
+      logger.flush();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** A JSON request; `body` may be a raw string to send malformed JSON. */
+export async function api<T = any>(
+  base: string,
+  route: string,
+  init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  let body: string | undefined;
+  if (init.body !== undefined) {
+    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${base}${route}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+export interface Learner {
+  userId: string;
+  token: string;
+}
+
+export async function createLearner(base: string, deviceId = `device-${randomBytes(6).toString('hex')}`): Promise<Learner> {
+  const res = await api<{ userId: string; token: string }>(base, '/api/v1/users', { body: { deviceId } });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`POST /users → ${res.status} ${res.text}`);
+  return { userId: res.body.userId, token: res.body.token };
+}

@@ -1,0 +1,224 @@
+/** The learning API over real HTTP: learners, catalog, vTPR attempts, magic moment, progress, unlocks. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogRows } from '../src/learning/seed.js';
+import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
+
+const rows = catalogRows();
+const correctClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && c.is_correct)?.id as string;
+const wrongClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && !c.is_correct)?.id as string;
+const keywordsOf = (dramaId: string) => rows.keywords.filter((k) => k.drama_id === dramaId).map((k) => k.id as string);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function collectAll(learner: Learner, dramaId: string) {
+  for (const keywordId of keywordsOf(dramaId)) {
+    const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
+      token: learner.token,
+      body: { selectedClipId: correctClip(keywordId), mode: 'normal' },
+    });
+    expect(res.status, res.text).toBe(200);
+  }
+}
+
+describe('learners', () => {
+  it('creates a learner for a new device and resumes it for the same device', async () => {
+    const first = await api(server.url, '/api/v1/users', { body: { deviceId: 'ios-device-0001', platform: 'ios' } });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ created: true });
+    expect(first.body.userId).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await api(server.url, '/api/v1/users', { body: { deviceId: 'ios-device-0001' } });
+    expect(again.status).toBe(200);
+    expect(again.body.userId).toBe(first.body.userId);
+    expect(again.body.created).toBe(false);
+    expect(again.body.token).not.toBe(first.body.token);
+    // Both tokens work: a reinstall does not log out another client of the same device.
+    for (const token of [first.body.token, again.body.token]) {
+      const me = await api(server.url, `/api/v1/users/${first.body.userId}`, { token });
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ id: first.body.userId, platform: 'ios' });
+    }
+  });
+
+  it('gives concurrent first requests from one device the same user', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => api(server.url, '/api/v1/users', { body: { deviceId: 'race-device-42' } })),
+    );
+    expect(results.map((r) => r.status).every((s) => s === 200 || s === 201)).toBe(true);
+    expect(new Set(results.map((r) => r.body.userId)).size).toBe(1);
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+  });
+
+  it('records interest choices, rejecting unknown themes', async () => {
+    const learner = await createLearner(server.url);
+    const ok = await api(server.url, `/api/v1/users/${learner.userId}/interests`, {
+      token: learner.token,
+      body: { interestId: 'movies' },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.interests.map((i: { id: string }) => i.id)).toEqual(['movies']);
+    const unknown = await api(server.url, `/api/v1/users/${learner.userId}/interests`, {
+      token: learner.token,
+      body: { interestId: 'cooking' },
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('SMT_ERR_INTEREST_NOT_FOUND');
+  });
+});
+
+describe('catalog', () => {
+  it('lists three themes with badges, publicly cacheable', async () => {
+    const res = await api(server.url, '/api/v1/interests');
+    expect(res.status).toBe(200);
+    expect(res.body.interests.map((i: { id: string }) => i.id)).toEqual(['travel', 'movies', 'workplace']);
+    expect(res.body.interests[0].badge).toEqual({ en: 'Travel Survivor', zh: '旅行生存家' });
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+  });
+
+  it('compresses responses for clients that accept it', async () => {
+    for (const encoding of ['gzip', 'br']) {
+      const res = await fetch(`${server.url}/api/v1/dramas/travel-01`, { headers: { 'accept-encoding': encoding } });
+      expect(res.headers.get('content-encoding')).toBe(encoding);
+      expect((await res.json()).keywords).toHaveLength(15);
+    }
+  });
+
+  it('shows a new learner chapter 1 open and chapter 2 locked', async () => {
+    const res = await api(server.url, '/api/v1/interests/travel/dramas');
+    expect(res.status).toBe(200);
+    expect(
+      res.body.dramas.map((d: { id: string; locked: boolean; requires: string | null }) => [d.id, d.locked, d.requires]),
+    ).toEqual([
+      ['travel-01', false, null],
+      ['travel-02', true, 'travel-01'],
+    ]);
+    expect(res.body.dramas[0].keywordCount).toBe(15);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+  });
+
+  it('serves a drama with 15 keywords, translations and four clips each, without revealing the answer', async () => {
+    const res = await api(server.url, '/api/v1/dramas/workplace-01');
+    expect(res.status).toBe(200);
+    expect(res.body.keywords).toHaveLength(15);
+    const first = res.body.keywords[0];
+    expect(first).toMatchObject({ id: 'workplace-01-k01', word: 'colleague', translationZh: '同事' });
+    expect(first.clips).toHaveLength(4);
+    expect(JSON.stringify(res.body)).not.toMatch(/correct/i);
+    expect(res.body.videos.plain).toBe('/videos/dramas/workplace-01/plain.mp4');
+    expect(first.audioUrl).toBe('/videos/audio/workplace-01-k01.m4a');
+  });
+
+  it('answers 404 with a JSON error for unknown content', async () => {
+    for (const route of ['/api/v1/dramas/nope-01', '/api/v1/interests/nope/dramas']) {
+      const res = await api(server.url, route);
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toMatch(/^SMT_ERR_(DRAMA|INTEREST)_NOT_FOUND$/);
+    }
+  });
+});
+
+describe('vTPR attempts and the magic moment', () => {
+  it('grades the picked clip, counts errors in a row and suggests focus then rescue mode', async () => {
+    const learner = await createLearner(server.url);
+    const keywordId = 'travel-01-k03';
+    const modes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
+        token: learner.token,
+        body: { selectedClipId: wrongClip(keywordId), mode: i < 2 ? 'normal' : 'focus' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ correct: false, collected: false, consecutiveErrors: i + 1 });
+      modes.push(res.body.suggestedMode);
+    }
+    expect(modes).toEqual(['normal', 'focus', 'focus', 'rescue']);
+    const right = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
+      token: learner.token,
+      body: { correct: true, mode: 'rescue' },
+    });
+    expect(right.body).toMatchObject({
+      correct: true,
+      collected: true,
+      newlyCollected: true,
+      attempts: 5,
+      consecutiveErrors: 0,
+      suggestedMode: 'normal',
+      drama: { collected: 1, total: 15, allCollected: false },
+    });
+    const due = new Date(right.body.nextReviewAt).getTime() - Date.now();
+    expect(due).toBeGreaterThan(23.9 * 3600_000);
+    expect(due).toBeLessThan(24.1 * 3600_000);
+  });
+
+  it('rejects a clip of another keyword and an attempt with neither clip nor result', async () => {
+    const learner = await createLearner(server.url);
+    const foreign = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+      token: learner.token,
+      body: { selectedClipId: correctClip('travel-01-k02'), mode: 'normal' },
+    });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('SMT_ERR_CLIP_NOT_FOUND');
+    const neither = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+      token: learner.token,
+      body: { mode: 'normal' },
+    });
+    expect(neither.status).toBe(400);
+  });
+
+  it('keeps chapter 2 locked until the magic moment of chapter 1, then unlocks it', async () => {
+    const learner = await createLearner(server.url);
+    const locked = await api(server.url, '/api/v1/keywords/travel-02-k01/attempts', {
+      token: learner.token,
+      body: { correct: true, mode: 'normal' },
+    });
+    expect(locked.status).toBe(409);
+    expect(locked.body.error).toMatchObject({ code: 'SMT_ERR_DRAMA_LOCKED', details: { requires: 'travel-01' } });
+
+    const early = await api(server.url, '/api/v1/dramas/travel-01/magic-moment', { token: learner.token, body: {} });
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatchObject({ code: 'SMT_ERR_CLUES_INCOMPLETE', details: { collected: 0, total: 15 } });
+
+    await collectAll(learner, 'travel-01');
+    const magic = await api(server.url, '/api/v1/dramas/travel-01/magic-moment', {
+      token: learner.token,
+      body: { understanding: 'got_the_gist' },
+    });
+    expect(magic.status).toBe(200);
+    expect(magic.body).toMatchObject({
+      dramaId: 'travel-01',
+      firstCompletion: true,
+      activated: true,
+      unlockedDramaId: 'travel-02',
+      badgeEarned: null,
+    });
+    const again = await api(server.url, '/api/v1/dramas/travel-01/magic-moment', { token: learner.token, body: {} });
+    expect(again.body).toMatchObject({ firstCompletion: false, activated: false, unlockedDramaId: null });
+    expect(again.body.completedAt).toBe(magic.body.completedAt);
+
+    const list = await api(server.url, '/api/v1/interests/travel/dramas', { token: learner.token });
+    expect(list.body.dramas.map((d: { locked: boolean }) => d.locked)).toEqual([false, false]);
+    expect(list.headers.get('cache-control')).toBe('no-store');
+
+    await collectAll(learner, 'travel-02');
+    const last = await api(server.url, '/api/v1/dramas/travel-02/magic-moment', { token: learner.token, body: {} });
+    expect(last.body).toMatchObject({ activated: false, unlockedDramaId: null, badgeEarned: 'Travel Survivor' });
+
+    const progress = await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
+    expect(progress.status).toBe(200);
+    expect(progress.headers.get('cache-control')).toBe('no-store');
+    expect(progress.body).toMatchObject({ keywordsCollected: 30, dramasCompleted: 2, reviewsDue: 0 });
+    const travel = progress.body.interests.find((i: { id: string }) => i.id === 'travel');
+    expect(travel.badgeEarned).toBe(true);
+    expect(travel.dramas.map((d: { collected: number; locked: boolean }) => [d.collected, d.locked])).toEqual([
+      [15, false],
+      [15, false],
+    ]);
+    const movies = progress.body.interests.find((i: { id: string }) => i.id === 'movies');
+    expect(movies.dramas.map((d: { locked: boolean }) => d.locked)).toEqual([false, true]);
+  });
+});
