@@ -22,6 +22,7 @@ export const ERRORS = {
   SMT_ERR_CLIP_NOT_FOUND: { status: 404, message: 'That clip does not belong to this keyword' },
   SMT_ERR_DRAMA_LOCKED: { status: 409, message: 'This drama is locked' },
   SMT_ERR_CLUES_INCOMPLETE: { status: 409, message: 'Collect every story clue before the magic moment' },
+  SMT_ERR_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested byte range is outside the file' },
   SMT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   SMT_ERR_DB_UNAVAILABLE: { status: 503, message: 'The database is unavailable; try again shortly' },
   SMT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },

@@ -84,7 +84,7 @@ describe('catalog', () => {
     for (const encoding of ['gzip', 'br']) {
       const res = await fetch(`${server.url}/api/v1/dramas/travel-01`, { headers: { 'accept-encoding': encoding } });
       expect(res.headers.get('content-encoding')).toBe(encoding);
-      expect((await res.json()).keywords).toHaveLength(15);
+      expect(((await res.json()) as { keywords: unknown[] }).keywords).toHaveLength(15);
     }
   });
 

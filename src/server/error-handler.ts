@@ -34,6 +34,7 @@ function toAppError(error: FastifyError | Error): AppError {
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new AppError(mapped);
   if (fastifyError.statusCode === 429) return new AppError('SMT_ERR_RATE_LIMITED', error.message);
+  if (fastifyError.statusCode === 416) return new AppError('SMT_ERR_RANGE_NOT_SATISFIABLE');
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) return new AppError('SMT_ERR_MALFORMED_JSON');
   if (isDatabaseUnavailable(error)) return new AppError('SMT_ERR_DB_UNAVAILABLE');
   const status = fastifyError.statusCode;

@@ -1,0 +1,150 @@
+/**
+ * Faults degrade and recover without a restart: real PostgreSQL stopped and
+ * started under a running server, real Redis killed and restarted.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { missingBinaries } from './helpers/binaries.js';
+import {
+  type PrivatePostgres,
+  type PrivateRedis,
+  startPrivatePostgres,
+  startPrivateRedis,
+  waitFor,
+} from './helpers/private-services.js';
+import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
+
+/** Not a benchmark: a generous bound that still catches a request hanging on a dead database. */
+const NO_HANG_MS = 4_000;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await fn();
+  return [value, performance.now() - started];
+}
+
+describe('database outage (real PostgreSQL stopped and started)', () => {
+  let pg: PrivatePostgres | undefined;
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+    pg?.destroy();
+  });
+
+  it('answers 503 quickly while the database is down and recovers by itself', async () => {
+    if (missingBinaries('database outage test', 'initdb', 'pg_ctl').length > 0) return;
+    pg = await startPrivatePostgres();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-fault-'));
+    server = await startTestServer({
+      database: { dataDir, databaseUrl: pg.url, drop: () => rm(dataDir, { recursive: true, force: true }) },
+    });
+    const learner = await createLearner(server.url, 'fault-device-0001');
+    expect((await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token })).status).toBe(200);
+    // Warm the catalog so content can be served from memory during the outage.
+    expect((await api(server.url, '/api/v1/interests')).status).toBe(200);
+
+    pg.stop();
+
+    const [health, healthMs] = await timed(() => api(server?.url as string, '/api/v1/health'));
+    expect(healthMs).toBeLessThan(NO_HANG_MS);
+    if (health.status === 200) {
+      // The previous probe may still be cached for up to a second.
+      server.runtime.health.invalidate();
+    }
+    const down = await api(server.url, '/api/v1/health');
+    expect(down.status).toBe(503);
+    expect(down.body.status).toBe('down');
+    expect(down.body.checks.database.status).toBe('down');
+
+    const [write, writeMs] = await timed(() =>
+      api(server?.url as string, '/api/v1/users', { body: { deviceId: 'fault-device-0002' } }),
+    );
+    expect(writeMs).toBeLessThan(NO_HANG_MS);
+    expect(write.status).toBe(503);
+    expect(write.body.error.code).toBe('SMT_ERR_DB_UNAVAILABLE');
+    expect(write.headers.get('retry-after')).toBe('5');
+
+    const read = await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
+    expect(read.status).toBe(503);
+    expect((await api(server.url, '/api/v1/health/ready')).status).toBe(503);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^smartalk_db_up 0$/m);
+    // Content is cached in memory: the catalog still answers.
+    expect((await api(server.url, '/api/v1/interests')).status).toBe(200);
+    expect((await api(server.url, '/api/v1/health/live')).status).toBe(200);
+
+    pg.start();
+
+    await waitFor(
+      async () => {
+        server?.runtime.health.invalidate();
+        return (await api(server?.url as string, '/api/v1/health')).status === 200;
+      },
+      15_000,
+      'health to recover',
+    );
+    const after = await api(server.url, '/api/v1/users', { body: { deviceId: 'fault-device-0002' } });
+    expect(after.status).toBe(201);
+    const progress = await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
+    expect(progress.status).toBe(200);
+    expect((await api(server.url, '/api/v1/health/ready')).status).toBe(200);
+  });
+});
+
+describe('cache outage (real Redis killed and restarted)', () => {
+  let redis: PrivateRedis | undefined;
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it('keeps learner endpoints working on the memory fallback and returns to Redis', async () => {
+    if (missingBinaries('Redis outage test', 'redis-server').length > 0) return;
+    redis = await startPrivateRedis();
+    server = await startTestServer({ env: { REDIS_URL: redis.url } });
+    await waitFor(
+      async () => (await api(server?.url as string, '/api/v1/health')).body.checks.cache.status === 'ok',
+      5_000,
+      'redis',
+    );
+    const learner = await createLearner(server.url);
+
+    await redis.stop();
+
+    const [progress, ms] = await timed(() =>
+      api(server?.url as string, `/api/v1/users/${learner.userId}/progress`, { token: learner.token }),
+    );
+    expect(progress.status).toBe(200);
+    expect(ms).toBeLessThan(NO_HANG_MS);
+    const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+      token: learner.token,
+      body: { correct: true, mode: 'normal' },
+    });
+    expect(attempt.status).toBe(200);
+    expect((await createLearner(server.url)).token).toMatch(/^stk_/);
+
+    server.runtime.health.invalidate();
+    const degraded = await api(server.url, '/api/v1/health');
+    expect(degraded.status).toBe(200);
+    expect(degraded.body.status).toBe('degraded');
+    expect(degraded.body.checks.cache.status).toBe('degraded');
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^smartalk_cache_up 0$/m);
+
+    await redis.start();
+
+    await waitFor(
+      async () => {
+        server?.runtime.health.invalidate();
+        return (await api(server?.url as string, '/api/v1/health')).body.checks.cache.status === 'ok';
+      },
+      15_000,
+      'cache to recover',
+    );
+    expect(server.runtime.store.health().up).toBe(true);
+    // Writes reach Redis again.
+    await server.runtime.store.set('probe:after-recovery', 'yes', 60);
+    expect(await server.runtime.store.get('probe:after-recovery')).toBe('yes');
+  });
+});
