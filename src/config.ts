@@ -98,7 +98,8 @@ function parseUrl(env: Env, name: string, protocols: string[]): string | undefin
 export function redactUrl(raw: string): string {
   try {
     const url = new URL(raw);
-    if (url.password) url.password = '***';
+    if (!url.password) return raw;
+    url.password = '***';
     return url.toString();
   } catch {
     return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');

@@ -47,9 +47,20 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   return migrations;
 }
 
+// Advisory locks are per session and PGlite is one session, so callers in one process
+// also queue here.
+const inProcess = new WeakMap<Db, Promise<unknown>>();
+
 /** Apply every pending migration, in order. Safe to call from several instances at once. */
 export async function migrate(db: Db, migrations?: Migration[]): Promise<MigrationResult> {
   const all = migrations ?? (await loadMigrations());
+  const previous = inProcess.get(db) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => migrateLocked(db, all));
+  inProcess.set(db, run);
+  return run;
+}
+
+async function migrateLocked(db: Db, all: Migration[]): Promise<MigrationResult> {
   return db.kysely.connection().execute(async (conn) => {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
     try {

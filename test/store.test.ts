@@ -1,0 +1,79 @@
+/**
+ * The store contract, run against the in-memory store always and against real
+ * Redis when the run has one: both must behave the same.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { RedisStore } from '../src/store/redis-store.js';
+import type { KeyValueStore } from '../src/store/store.js';
+import { template } from './helpers/server.js';
+
+const redisUrl = template().redisUrl;
+const stores: Array<[string, () => KeyValueStore]> = [['memory', () => new MemoryStore()]];
+const opened: KeyValueStore[] = [];
+if (redisUrl)
+  stores.push(['redis', () => new RedisStore(redisUrl, { keyPrefix: `store-test-${randomBytes(4).toString('hex')}:` })]);
+
+afterAll(async () => {
+  for (const store of opened) await store.close();
+});
+
+describe.each(stores)('%s store', (_name, make) => {
+  const store = make();
+  opened.push(store);
+  const ready = async () => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await store.ping();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+
+  it('gets, sets, expires and deletes strings', async () => {
+    await ready();
+    expect(await store.get('missing')).toBeUndefined();
+    await store.set('a', '1');
+    expect(await store.get('a')).toBe('1');
+    await store.set('short', 'x', 0.2);
+    expect(await store.get('short')).toBe('x');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await store.get('short')).toBeUndefined();
+    await store.del('a');
+    expect(await store.get('a')).toBeUndefined();
+  });
+
+  it('counts with incr, keeping the first TTL', async () => {
+    expect(await store.incr('n')).toBe(1);
+    expect(await store.incr('n', 5)).toBe(6);
+    expect(await store.incr('window', 1, 0.3)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await store.incr('window', 1, 0.3)).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await store.incr('window', 1, 0.3)).toBe(1);
+  });
+
+  it('keeps sets and sorted sets', async () => {
+    expect(await store.sadd('s', 'a', 'b', 'a')).toBe(2);
+    expect(await store.sadd('s', 'b', 'c')).toBe(1);
+    expect(await store.scard('s')).toBe(3);
+    expect(await store.scard('nothing')).toBe(0);
+    for (const [member, score] of [
+      ['u1', 10],
+      ['u2', 20],
+      ['u3', 30],
+      ['u1', 40],
+    ] as const)
+      await store.zadd('z', score, member);
+    expect(await store.zcount('z', 15, 40)).toBe(3);
+    expect(await store.zcount('z', 0, 15)).toBe(0);
+    expect(await store.zremrangebyscore('z', 0, 25)).toBe(1);
+    expect(await store.zcount('z', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(2);
+    await store.expire('z', 0.1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await store.zcount('z', 0, 100)).toBe(0);
+  });
+});
