@@ -6,6 +6,8 @@
  * TEST_DATABASE_URL (an admin connection to a PostgreSQL server) and TEST_REDIS_URL
  * switch the suite to real PostgreSQL and Redis; .ci/run runs it both ways.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +40,14 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+/** The CLI tests run the compiled command; build it when a file is run on its own. */
+function ensureBuilt(): void {
+  if (existsSync(new URL('../../dist/cli/main.js', import.meta.url))) return;
+  execFileSync('npm', ['run', 'build'], { cwd: new URL('../../', import.meta.url), stdio: 'inherit' });
+}
+
 export default async function setup(project: TestProject) {
+  ensureBuilt();
   const adminUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (adminUrl) {

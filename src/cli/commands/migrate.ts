@@ -1,8 +1,5 @@
 /** `smartalk migrate`: apply pending migrations (or list them with --status). */
 import { Command } from 'commander';
-import { openDb } from '../../db/database.js';
-import { loadMigrations, migrate, pendingMigrations } from '../../db/migrator.js';
-import { ensureEventPartitions } from '../../db/partitions.js';
 import { say } from '../../i18n.js';
 import { cliContext } from '../context.js';
 import { printJson } from '../output.js';
@@ -13,7 +10,12 @@ export function migrateCommand(): Command {
     .option('--status', 'list pending migrations without applying them')
     .option('--json', 'print JSON')
     .action(async (options: { status?: boolean; json?: boolean }) => {
-      const { config } = cliContext();
+      const [{ openDb }, { loadMigrations, migrate, pendingMigrations }, { ensureEventPartitions }] = await Promise.all([
+        import('../../db/database.js'),
+        import('../../db/migrator.js'),
+        import('../../db/partitions.js'),
+      ]);
+      const { config } = await cliContext();
       const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       try {
         const all = await loadMigrations();

@@ -1,9 +1,7 @@
 /** `smartalk seed`: write the content catalog and render the media it needs. */
 import { Command } from 'commander';
 import { say } from '../../i18n.js';
-import { findFfmpeg, renderMissingMedia } from '../../learning/media.js';
-import { seedContent } from '../../learning/seed.js';
-import { openMigratedDb } from '../../runtime.js';
+import type { RenderResult } from '../../learning/media.js';
 import { cliContext } from '../context.js';
 import { parsePositiveInt } from '../options.js';
 import { printJson, progressBar } from '../output.js';
@@ -15,11 +13,16 @@ export function seedCommand(): Command {
     .option('--concurrency <n>', 'ffmpeg processes at once', parsePositiveInt, 2)
     .option('--json', 'print JSON')
     .action(async (options: { media: boolean; concurrency: number; json?: boolean }) => {
-      const { config, logger } = cliContext();
+      const [{ findFfmpeg, renderMissingMedia }, { seedContent }, { openMigratedDb }] = await Promise.all([
+        import('../../learning/media.js'),
+        import('../../learning/seed.js'),
+        import('../../runtime.js'),
+      ]);
+      const { config, logger } = await cliContext();
       const db = await openMigratedDb(config, logger);
       try {
         const counts = await seedContent(db);
-        let media: Awaited<ReturnType<typeof renderMissingMedia>> | { skipped: string } | undefined;
+        let media: RenderResult | { skipped: string } | undefined;
         if (options.media) {
           const ffmpeg = await findFfmpeg();
           if (ffmpeg) {

@@ -4,11 +4,9 @@
  * in-flight requests, close the pools).
  */
 import { Command } from 'commander';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
-import { findFfmpeg, renderMissingMedia } from '../../learning/media.js';
-import { createLogger } from '../../logger.js';
-import { startRuntime } from '../../runtime.js';
 import { parsePort } from '../options.js';
 
 /** How long in-flight requests get to finish before the process exits anyway. */
@@ -21,6 +19,8 @@ export function serveCommand(): Command {
     .option('-H, --host <host>', 'address to bind (overrides HOST)')
     .option('--no-media', 'do not render missing videos with ffmpeg')
     .action(async (options: { port?: number; host?: string; media: boolean }) => {
+      // Heavy modules load only when the command runs, so `smartalk --help` stays instant.
+      const [{ createLogger }, { startRuntime }] = await Promise.all([import('../../logger.js'), import('../../runtime.js')]);
       const config = loadConfig();
       if (options.port !== undefined) config.port = options.port;
       if (options.host !== undefined) config.host = options.host;
@@ -68,7 +68,8 @@ export function serveCommand(): Command {
     });
 }
 
-async function renderMediaInBackground(contentDir: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+async function renderMediaInBackground(contentDir: string, logger: Logger): Promise<void> {
+  const { findFfmpeg, renderMissingMedia } = await import('../../learning/media.js');
   const ffmpeg = await findFfmpeg();
   if (!ffmpeg) {
     logger.warn('ffmpeg not found: videos are not rendered; install ffmpeg and run `smartalk seed`');

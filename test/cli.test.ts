@@ -1,0 +1,68 @@
+/** The `smartalk` command as a user runs it: help everywhere, one-line config errors, migrate and seed. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smartalk } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from './helpers/server.js';
+
+let database: TestDatabase;
+let env: Record<string, string>;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  env = {
+    DATA_DIR: database.dataDir,
+    ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
+    SMARTALK_LANG: 'en',
+  };
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe('smartalk CLI', () => {
+  it('has --help on the program and every command', () => {
+    const top = smartalk(['--help']);
+    expect(top.status).toBe(0);
+    for (const command of ['serve', 'migrate', 'seed']) {
+      expect(top.stdout).toContain(command);
+      const help = smartalk([command, '--help']);
+      expect(help.status, command).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`Usage: smartalk ${command}`));
+    }
+  });
+
+  it('stops on a bad environment value with one line naming the variable', () => {
+    const result = smartalk(['migrate'], { ...env, PORT: 'eighty' });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'smartalk: configuration error: PORT must be an integer from 0 to 65535 (got "eighty")',
+    ]);
+    const zh = smartalk(['migrate'], { ...env, SMARTALK_LANG: 'zh-CN', SMARTALK_TZ: 'Nowhere/City' });
+    expect(zh.stderr).toContain('配置错误');
+    expect(zh.stderr).toContain('SMARTALK_TZ');
+  });
+
+  it('rejects unknown commands and bad option values', () => {
+    expect(smartalk(['frobnicate']).status).not.toBe(0);
+    const badPort = smartalk(['serve', '--port', 'x'], env);
+    expect(badPort.status).not.toBe(0);
+    expect(badPort.stderr).toContain('expected an integer');
+  });
+
+  it('migrates (nothing pending on a migrated database) and reports status as JSON', () => {
+    const status = smartalk(['migrate', '--status', '--json'], env);
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ pending: [] });
+    const run = smartalk(['migrate'], env);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/0 migration\(s\) applied, \d+ already in place/);
+    const zh = smartalk(['migrate'], { ...env, SMARTALK_LANG: 'zh-CN' });
+    expect(zh.stdout).toContain('已应用 0 个迁移');
+  });
+
+  it('seeds idempotently and says what it wrote', () => {
+    const result = smartalk(['seed', '--no-media', '--json'], env);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ interests: 3, dramas: 6, keywords: 90, clips: 360 });
+    const text = smartalk(['seed', '--no-media'], env);
+    expect(text.stdout).toContain('Seeded 3 themes, 6 dramas, 90 keywords, 360 vTPR clips');
+  });
+});
