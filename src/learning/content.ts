@@ -62,6 +62,8 @@ export class CatalogCache {
   #catalog: Catalog | undefined;
   #loadedAt = 0;
   #loading: Promise<Catalog> | undefined;
+  /** Serialized public views of the current catalog, dropped with it. */
+  #views = new WeakMap<Catalog, Map<string, string>>();
 
   constructor(
     private readonly db: Db,
@@ -90,6 +92,25 @@ export class CatalogCache {
 
   invalidate(): void {
     this.#loadedAt = 0;
+  }
+
+  /**
+   * A public view of the catalog (the same for every caller), serialized once per
+   * catalog load: catalog GETs then cost neither mapping nor serialization.
+   */
+  async view(key: string, render: (catalog: Catalog) => string): Promise<string> {
+    const catalog = await this.get();
+    let views = this.#views.get(catalog);
+    if (!views) {
+      views = new Map();
+      this.#views.set(catalog, views);
+    }
+    let json = views.get(key);
+    if (json === undefined) {
+      json = render(catalog);
+      views.set(key, json);
+    }
+    return json;
   }
 }
 

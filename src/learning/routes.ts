@@ -12,6 +12,7 @@ import { type CatalogCache, completedDramas, lockStates } from './content.js';
 import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
 import * as S from './schemas.js';
 import { createOrResumeUser, getUserProfile, selectInterest } from './users.js';
+import { dramaDetailView, dramaListView, interestsView } from './views.js';
 
 export interface LearningRoutesOptions {
   db: Db;
@@ -26,6 +27,18 @@ const PUBLIC_CACHE = 'public, max-age=300';
 function cacheFor(reply: FastifyReply, personal: boolean): void {
   if (personal) reply.header('cache-control', 'no-store').header('vary', 'Authorization');
   else reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Authorization');
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Serialize with the route's own 200 response schema, exactly as Fastify would. */
+function serialize(reply: FastifyReply, value: unknown): string {
+  return (reply.getSerializationFunction('200') as (input: unknown) => string)(value);
+}
+
+/** Send JSON that was serialized earlier (a cached catalog view). */
+function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type(JSON_TYPE).send(json);
 }
 
 const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
@@ -118,17 +131,9 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (_request, reply) => {
-      const { interests, dramasByInterest } = await catalog.get();
+      const json = await catalog.view('interests', (content) => serialize(reply, interestsView(content)));
       cacheFor(reply, false);
-      return {
-        interests: interests.map((row) => ({
-          id: row.id,
-          name: { en: row.name_en, zh: row.name_zh },
-          badge: { en: row.badge_en, zh: row.badge_zh },
-          description: { en: row.description_en, zh: row.description_zh },
-          chapters: dramasByInterest.get(row.id)?.length ?? 0,
-        })),
-      };
+      return sendSerialized(reply, json);
     },
   );
 
@@ -147,26 +152,20 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request, reply) => {
+      const { interestId } = request.params;
       const content = await catalog.get();
-      if (!content.interestById.has(request.params.interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
-      const dramas = content.dramasByInterest.get(request.params.interestId) ?? [];
+      if (!content.interestById.has(interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
+      const dramas = content.dramasByInterest.get(interestId) ?? [];
       const learner = request.learnerId;
-      const completed = learner ? await completedDramas(db.kysely, learner) : new Set<string>();
-      const locks = lockStates(dramas, completed);
-      cacheFor(reply, learner !== undefined);
-      return {
-        dramas: dramas.map((drama) => ({
-          id: drama.id,
-          interestId: drama.interest_id,
-          chapter: drama.chapter,
-          title: { en: drama.title_en, zh: drama.title_zh },
-          synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
-          durationSeconds: drama.duration_seconds,
-          keywordCount: content.keywordsByDrama.get(drama.id)?.length ?? 0,
-          locked: locks.get(drama.id)?.locked ?? false,
-          requires: locks.get(drama.id)?.requires ?? null,
-        })),
-      };
+      if (learner === undefined) {
+        const json = await catalog.view(`dramas:${interestId}`, (c) =>
+          serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
+        );
+        cacheFor(reply, false);
+        return sendSerialized(reply, json);
+      }
+      cacheFor(reply, true);
+      return dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
     },
   );
 
@@ -184,30 +183,9 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       const content = await catalog.get();
       const drama = content.dramaById.get(request.params.dramaId);
       if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
+      const json = await catalog.view(`drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
       cacheFor(reply, false);
-      return {
-        id: drama.id,
-        interestId: drama.interest_id,
-        chapter: drama.chapter,
-        title: { en: drama.title_en, zh: drama.title_zh },
-        synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
-        durationSeconds: drama.duration_seconds,
-        videos: { subtitled: mediaUrl(drama.video_subtitled), plain: mediaUrl(drama.video_plain) },
-        keywords: (content.keywordsByDrama.get(drama.id) ?? []).map((keyword) => ({
-          id: keyword.id,
-          position: keyword.position,
-          word: keyword.word,
-          phonetic: keyword.phonetic,
-          translationZh: keyword.translation_zh,
-          example: { en: keyword.example_en, zh: keyword.example_zh },
-          audioUrl: mediaUrl(keyword.audio_path),
-          clips: (content.clipsByKeyword.get(keyword.id) ?? []).map((clip) => ({
-            id: clip.id,
-            position: clip.position,
-            videoUrl: mediaUrl(clip.video_path),
-          })),
-        })),
-      };
+      return sendSerialized(reply, json);
     },
   );
 

@@ -69,6 +69,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    app.observeUnmatched(request, reply);
     reply
       .code(404)
       .header('cache-control', 'no-store')

@@ -54,6 +54,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     },
   });
 
+  const serialized = new WeakMap<object, string>();
+
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
@@ -71,7 +73,17 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     },
     async (_request, reply) => {
       const report = await health.check();
-      return reply.code(report.status === 'down' ? 503 : 200).send(report);
+      const status = report.status === 'down' ? 503 : 200;
+      // The report is cached for a second; so is its JSON, for pollers hitting it hard.
+      let json = serialized.get(report);
+      if (json === undefined) {
+        json = (reply.getSerializationFunction(String(status)) as (value: unknown) => string)(report);
+        serialized.set(report, json);
+      }
+      return reply
+        .code(status)
+        .type('application/json; charset=utf-8')
+        .send(json as never);
     },
   );
 

@@ -1,0 +1,171 @@
+/** Shared bench plumbing: child servers, autocannon runs, RSS sampling, result tables. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  maxRssMb: number | undefined;
+  /** Server CPU time (user + system) per request, in µs: robust to the load generator sharing the cores. */
+  cpuMicrosPerRequest: number | undefined;
+}
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start a server process listening on `port` and wait until `readyPath` answers 200.
+ * Its output goes to a file, not a pipe: the load generator must not pay for
+ * reading the server's logs.
+ */
+export async function startChild(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  readyPath: string,
+  outputFile: string,
+): Promise<Child> {
+  const out = openSync(outputFile, 'a');
+  const child = spawn(command, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out, out] });
+  closeSync(out);
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`child exited with ${child.exitCode}; see ${outputFile}`);
+    if (Date.now() - started > 120_000) throw new Error(`child did not start; see ${outputFile}`);
+    try {
+      if ((await fetch(`${url}${readyPath}`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    process: child,
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** utime + stime of a process, in seconds (Linux /proc, 100 ticks a second). */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function rssMb(pid: number): number | undefined {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Drive `url` with autocannon; with `rate`, hold that many requests per second overall. */
+export async function load(
+  url: string,
+  options: { connections?: number; seconds?: number; rate?: number; pid?: number; headers?: Record<string, string> } = {},
+): Promise<LoadResult> {
+  let maxRss: number | undefined;
+  const sampler = options.pid
+    ? setInterval(() => {
+        const rss = rssMb(options.pid as number);
+        if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
+      }, 100)
+    : undefined;
+  const cpuBefore = options.pid ? cpuSeconds(options.pid) : undefined;
+  const result = await autocannon({
+    url,
+    connections: options.connections ?? 50,
+    duration: options.seconds ?? 10,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    headers: options.headers ?? {},
+  });
+  if (sampler) clearInterval(sampler);
+  const cpuAfter = options.pid ? cpuSeconds(options.pid) : undefined;
+  const served = result.requests.total;
+  return {
+    cpuMicrosPerRequest:
+      cpuBefore !== undefined && cpuAfter !== undefined && served > 0 ? ((cpuAfter - cpuBefore) * 1e6) / served : undefined,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    maxRssMb: maxRss,
+  };
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'number' ? format(cell) : cell)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => String(row[i]).length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => String(cell).padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [
+    line(headers),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...cells.map((row) => line(row as string[])),
+  ].join('\n');
+}
+
+function format(value: number): string {
+  if (Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
+}
+
+/** Cumulative latency buckets of one route from a /metrics scrape: [[le, count], …]. */
+export async function routeBuckets(metricsUrl: string, route: string): Promise<Array<[number, number]>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets: Array<[number, number]> = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('http_request_duration_seconds_bucket{') || !line.includes(`route="${route}"`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    buckets.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), count]);
+  }
+  return buckets;
+}
+
+/** Upper bound (bucket edge, ms) of the server-side p99 between two scrapes. */
+export function serverP99Ms(before: Array<[number, number]>, after: Array<[number, number]>): number | undefined {
+  const delta = after.map(([le, count], i) => [le, count - (before[i]?.[1] ?? 0)] as const);
+  const total = delta.at(-1)?.[1] ?? 0;
+  if (total === 0) return undefined;
+  const edge = delta.find(([, count]) => count >= 0.99 * total)?.[0];
+  return edge === undefined ? undefined : edge * 1000;
+}

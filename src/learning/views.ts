@@ -1,0 +1,56 @@
+/** The catalog as the API shows it: plain objects shaped by learning/schemas.ts. */
+import type { Catalog, DramaRow, LockState } from './content.js';
+
+export function interestsView(content: Catalog) {
+  return {
+    interests: content.interests.map((row) => ({
+      id: row.id,
+      name: { en: row.name_en, zh: row.name_zh },
+      badge: { en: row.badge_en, zh: row.badge_zh },
+      description: { en: row.description_en, zh: row.description_zh },
+      chapters: content.dramasByInterest.get(row.id)?.length ?? 0,
+    })),
+  };
+}
+
+export function dramaListView(content: Catalog, interestId: string, locks: Map<string, LockState>) {
+  return {
+    dramas: (content.dramasByInterest.get(interestId) ?? []).map((drama) => ({
+      id: drama.id,
+      interestId: drama.interest_id,
+      chapter: drama.chapter,
+      title: { en: drama.title_en, zh: drama.title_zh },
+      synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
+      durationSeconds: drama.duration_seconds,
+      keywordCount: content.keywordsByDrama.get(drama.id)?.length ?? 0,
+      locked: locks.get(drama.id)?.locked ?? false,
+      requires: locks.get(drama.id)?.requires ?? null,
+    })),
+  };
+}
+
+export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: (path: string) => string) {
+  return {
+    id: drama.id,
+    interestId: drama.interest_id,
+    chapter: drama.chapter,
+    title: { en: drama.title_en, zh: drama.title_zh },
+    synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
+    durationSeconds: drama.duration_seconds,
+    videos: { subtitled: mediaUrl(drama.video_subtitled), plain: mediaUrl(drama.video_plain) },
+    keywords: (content.keywordsByDrama.get(drama.id) ?? []).map((keyword) => ({
+      id: keyword.id,
+      position: keyword.position,
+      word: keyword.word,
+      phonetic: keyword.phonetic,
+      translationZh: keyword.translation_zh,
+      example: { en: keyword.example_en, zh: keyword.example_zh },
+      audioUrl: mediaUrl(keyword.audio_path),
+      clips: (content.clipsByKeyword.get(keyword.id) ?? []).map((clip) => ({
+        id: clip.id,
+        position: clip.position,
+        videoUrl: mediaUrl(clip.video_path),
+      })),
+    })),
+  };
+}

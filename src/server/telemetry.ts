@@ -1,0 +1,57 @@
+/**
+ * Per-request telemetry: one JSON log line (request id, method, route template,
+ * status, latency) and the RED metrics, from a single onResponse hook.
+ *
+ * The hook is attached to each route as it is registered, with the route template
+ * captured in a closure: reading `request.routeOptions` builds a fresh object per
+ * call, and that plus a second hook measured as a quarter of a cheap request's cost
+ * (bench/http.ts). URLs are logged without their query string and headers are never
+ * logged, so tokens cannot reach the log.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { UNMATCHED_ROUTE } from './metrics.js';
+
+export const telemetryPlugin = fp(
+  async (app: FastifyInstance) => {
+    const { http } = app.metrics;
+
+    const observe = (route: string, request: FastifyRequest, reply: FastifyReply) => {
+      const status = reply.statusCode;
+      const latencyMs = reply.elapsedTime;
+      http.record(request.method, route, status, latencyMs / 1000);
+      const line = {
+        method: request.method,
+        route,
+        path: request.url.split('?', 1)[0],
+        status,
+        latencyMs: Math.round(latencyMs * 100) / 100,
+        ...(request.learnerId ? { userId: request.learnerId } : {}),
+      };
+      if (status >= 500) request.log.error(line, 'request failed');
+      else request.log.info(line, 'request completed');
+    };
+
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/metrics') return;
+      const template = route.url;
+      const hook: onResponseHookHandler = (request, reply, done) => {
+        observe(template, request, reply);
+        done();
+      };
+      route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
+    });
+
+    app.decorate('observeUnmatched', (request: FastifyRequest, reply: FastifyReply) => {
+      reply.raw.once('finish', () => observe(UNMATCHED_ROUTE, request, reply));
+    });
+  },
+  { name: 'smartalk-telemetry', dependencies: ['smartalk-metrics'] },
+);
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Called by the not-found handler: requests that matched no route are observed too. */
+    observeUnmatched(request: FastifyRequest, reply: FastifyReply): void;
+  }
+}
