@@ -1,0 +1,107 @@
+/**
+ * The deploy/ files work: the real nginx accepts our site config and, in front of a
+ * running server, caches videos (Range requests included) and passes the API through.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mediaAssets, renderMissingMedia } from '../src/learning/media.js';
+import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { ROOT } from './helpers/cli.js';
+import { freePort, waitFor } from './helpers/private-services.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer | undefined;
+let dir: string;
+let nginxPort: number;
+let skip = false;
+
+/** Our two nginx files inside a minimal nginx.conf, with ports and paths moved into a temp dir. */
+function nginxConfig(upstreamPort: number, listenPort: number): string {
+  const cache = readFileSync(path.join(ROOT, 'deploy/nginx/smartalk-cache.conf'), 'utf8')
+    .replace('/var/cache/nginx/smartalk', path.join(dir, 'cache'))
+    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${upstreamPort};`);
+  const site = readFileSync(path.join(ROOT, 'deploy/nginx/smartalk.conf'), 'utf8')
+    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`)
+    .replace('/var/log/nginx/smartalk.access.log', path.join(dir, 'access.log'));
+  return `
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+daemon off;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 256; }
+http {
+  default_type application/octet-stream;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  ${cache}
+  ${site}
+}`;
+}
+
+let nginx: ReturnType<typeof spawn> | undefined;
+
+beforeAll(async () => {
+  skip = missingBinaries('nginx in front of the server', 'nginx').length > 0;
+  if (skip) return;
+  dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-nginx-'));
+  server = await startTestServer();
+  nginxPort = await freePort();
+  writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(Number(new URL(server.url).port), nginxPort));
+});
+
+afterAll(async () => {
+  nginx?.kill('SIGTERM');
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('nginx in front of SmarTalk', () => {
+  it('accepts the site configuration (nginx -t)', () => {
+    if (skip) return;
+    const result = spawnSync(findBinary('nginx') as string, ['-t', '-c', path.join(dir, 'nginx.conf'), '-p', dir], {
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toContain('syntax is ok');
+    expect(result.status).toBe(0);
+  });
+
+  it('caches videos at the edge, Range requests included, and passes the API through', async () => {
+    if (skip || !server || missingBinaries('video for the nginx test', 'ffmpeg').length > 0) return;
+    const clip = mediaAssets().filter((asset) => asset.path === 'sample.mp4');
+    await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets: clip });
+    nginx = spawn(findBinary('nginx') as string, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+    const edge = `http://127.0.0.1:${nginxPort}`;
+    await waitFor(async () => (await fetch(`${edge}/api/v1/health/live`)).status === 200, 10_000, 'nginx');
+
+    const first = await fetch(`${edge}/videos/sample.mp4`);
+    const body = Buffer.from(await first.arrayBuffer());
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-cache-status')).toBe('MISS');
+    const second = await fetch(`${edge}/videos/sample.mp4`);
+    expect(Buffer.from(await second.arrayBuffer())).toEqual(body);
+    expect(second.headers.get('x-cache-status')).toBe('HIT');
+
+    const range = await fetch(`${edge}/videos/sample.mp4`, { headers: { range: 'bytes=1000-1999' } });
+    expect(range.status).toBe(206);
+    expect(range.headers.get('x-cache-status')).toBe('HIT');
+    expect(Buffer.from(await range.arrayBuffer())).toEqual(body.subarray(1000, 2000));
+
+    const api = await fetch(`${edge}/api/v1/interests`);
+    expect(api.status).toBe(200);
+    expect(api.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(api.headers.get('x-cache-status')).toBeNull();
+
+    // Metrics are for Prometheus on the host; nginx lets loopback through only.
+    expect((await fetch(`${edge}/metrics`)).status).toBe(200);
+
+    const log = readFileSync(path.join(dir, 'access.log'), 'utf8');
+    expect(log).toMatch(/GET \/videos\/sample\.mp4 HTTP\/1\.1" 200 \d+ rt=[\d.]+ cache=MISS/);
+    expect(log).toMatch(/cache=HIT/);
+  });
+});
