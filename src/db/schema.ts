@@ -144,6 +144,42 @@ export interface JobRunsTable {
   details: Json;
 }
 
+export interface AnalyticsSubjectsTable {
+  subject: string;
+  user_id: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  app_version: string | null;
+  platform: string | null;
+  interest_id: string | null;
+  app_launched_at: Timestamp | null;
+  onboarding_started_at: Timestamp | null;
+  interest_selected_at: Timestamp | null;
+  preview_video_completed_at: Timestamp | null;
+  vtpr_learning_started_at: Timestamp | null;
+  first_clue_completed_at: Timestamp | null;
+  all_clues_completed_at: Timestamp | null;
+  magic_moment_completed_at: Timestamp | null;
+}
+
+export interface AnalyticsDailyActivityTable {
+  subject: string;
+  day: string;
+}
+
+export interface AnalyticsDailyCountsTable {
+  day: string;
+  counter: string;
+  count: number;
+}
+
+export interface AnalyticsDramaRunsTable {
+  subject: string;
+  drama_id: string;
+  started_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -163,6 +199,10 @@ export interface Database {
   drama_progress: DramaProgressTable;
   analytics_events: AnalyticsEventsTable;
   analytics_event_ids: AnalyticsEventIdsTable;
+  analytics_subjects: AnalyticsSubjectsTable;
+  analytics_daily_activity: AnalyticsDailyActivityTable;
+  analytics_daily_counts: AnalyticsDailyCountsTable;
+  analytics_drama_runs: AnalyticsDramaRunsTable;
   feedback: FeedbackTable;
   ops_log: OpsLogTable;
   job_runs: JobRunsTable;

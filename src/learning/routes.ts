@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
+import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf } from '../server/auth.js';
@@ -45,6 +46,12 @@ const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorRespons
 const learnerSecurity = [{ learnerToken: [] }];
 
 export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (app, { db, catalog, mediaUrl }) => {
+  const usersCreated = new Counter({
+    name: 'user_created_total',
+    help: 'Learners created (a new device) by this instance.',
+    registers: [app.metrics.registry],
+  });
+
   app.post(
     '/api/v1/users',
     {
@@ -59,6 +66,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
     },
     async (request, reply) => {
       const user = await createOrResumeUser(db, request.body);
+      if (user.created) usersCreated.inc();
       return reply.code(user.created ? 201 : 200).send(user);
     },
   );

@@ -15,6 +15,8 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { Presence } from '../analytics/presence.js';
+import { analyticsRoutes } from '../analytics/routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { CatalogCache } from '../learning/content.js';
@@ -40,6 +42,7 @@ export interface App {
   app: FastifyInstance;
   health: HealthService;
   catalog: CatalogCache;
+  presence: Presence;
 }
 
 const API_SECURITY_HEADERS = {
@@ -124,13 +127,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
+  const presence = new Presence(store);
+  const lastSeen = new Map<string, number>();
   await app.register(authPlugin, {
     db,
     store,
     opsToken: deps.opsToken,
     onLearnerSeen: (userId) => {
-      // Presence for real-time user counts; a failure here must never fail the request.
-      store.zadd('presence:users', Date.now(), userId).catch(() => {});
+      // Real-time users count authenticated requests too; one store write per learner
+      // per 30 s is enough for a 5-minute window, and a failure never fails the request.
+      const now = Date.now();
+      if (now - (lastSeen.get(userId) ?? 0) < 30_000) return;
+      if (lastSeen.size > 100_000) lastSeen.clear();
+      lastSeen.set(userId, now);
+      presence.touch([[userId, now]]).catch(() => {});
     },
   });
 
@@ -152,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
   await app.register(healthRoutes, { health, isClosing: () => closing });
   await app.register(learningRoutes, { db, catalog, mediaUrl });
+  await app.register(analyticsRoutes, { db, presence, tz: config.tz });
 
-  return { app: app as unknown as FastifyInstance, health, catalog };
+  return { app: app as unknown as FastifyInstance, health, catalog, presence };
 }

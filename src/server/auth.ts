@@ -16,12 +16,16 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated learner's id, when the route authenticated one. */
     learnerId: string | undefined;
+    /** True when the request carried the ops token (routes using `learnerOrOps`). */
+    isOps: boolean;
   }
   interface FastifyInstance {
     auth: {
       learner: preHandlerAsyncHookHandler;
       optionalLearner: preHandlerAsyncHookHandler;
       ops: preHandlerAsyncHookHandler;
+      /** Either token, or none: for endpoints both clients and operators post to. */
+      learnerOrOps: preHandlerAsyncHookHandler;
     };
   }
 }
@@ -58,6 +62,7 @@ export function assertSelf(request: FastifyRequest, userId: string): void {
 export const authPlugin = fp<AuthOptions>(
   async (app: FastifyInstance, options) => {
     app.decorateRequest('learnerId', undefined);
+    app.decorateRequest('isOps', false);
 
     const authenticate = async (request: FastifyRequest, required: boolean) => {
       const token = bearerToken(request);
@@ -79,6 +84,12 @@ export const authPlugin = fp<AuthOptions>(
         const token = bearerToken(request);
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
         if (!sameSecret(token, options.opsToken)) throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
+        request.isOps = true;
+      },
+      learnerOrOps: async (request: FastifyRequest, _reply: FastifyReply) => {
+        const token = bearerToken(request);
+        if (token && sameSecret(token, options.opsToken)) request.isOps = true;
+        else await authenticate(request, false);
       },
     });
   },

@@ -1,0 +1,283 @@
+/**
+ * Analytics over HTTP: event ingestion for clients, the metrics report for ops, and
+ * the business counters and gauges on /metrics.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { Counter, Gauge } from 'prom-client';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { ErrorResponse } from '../learning/schemas.js';
+import { METRICS } from './definitions.js';
+import { EVENT_LIMITS, type IngestCaller } from './events.js';
+import { ingestEvents } from './ingest.js';
+import type { Presence } from './presence.js';
+import { buildMetricsReport, type MetricsReport, type ReportDeps } from './report.js';
+
+export interface AnalyticsRoutesOptions {
+  db: Db;
+  presence: Presence;
+  tz: string;
+}
+
+const Rate = Type.Union([Type.Number(), Type.Null()]);
+
+const FunnelStepSchema = Type.Object({
+  step: Type.Integer(),
+  event: Type.String(),
+  users: Type.Integer(),
+  overallConversion: Rate,
+  stepConversion: Rate,
+  dropOff: Rate,
+  medianSecondsToConvert: Rate,
+  target: Type.Number(),
+  met: Type.Union([Type.Boolean(), Type.Null()]),
+});
+
+const ReportQuery = Type.Object(
+  {
+    since: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Start of the window (default: 7 days ago, at a day boundary)' }),
+    ),
+    until: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (default: now)' })),
+    granularity: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day' })),
+    breakdown: Type.Optional(Type.Union([Type.Literal('appVersion'), Type.Literal('platform'), Type.Literal('interest')])),
+  },
+  { additionalProperties: false },
+);
+
+/** The longest window a report may cover. */
+const MAX_WINDOW_DAYS = 366;
+
+/**
+ * The report behind the gauges, refreshed in the background at most every
+ * `maxAgeMs`: a scrape reads numbers, it never waits for the report (except the first).
+ */
+export class ReportCache {
+  #report: MetricsReport | undefined;
+  #at = 0;
+  #refreshing: Promise<MetricsReport> | undefined;
+
+  constructor(
+    private readonly deps: ReportDeps,
+    private readonly maxAgeMs = 30_000,
+  ) {}
+
+  async get(): Promise<MetricsReport> {
+    const stale = Date.now() - this.#at > this.maxAgeMs;
+    if (stale && !this.#refreshing) {
+      this.#refreshing = buildMetricsReport(this.deps)
+        .then((report) => {
+          this.#report = report;
+          this.#at = Date.now();
+          return report;
+        })
+        .finally(() => {
+          this.#refreshing = undefined;
+        });
+    }
+    if (this.#report) return this.#report;
+    return this.#refreshing as Promise<MetricsReport>;
+  }
+}
+
+export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (app, { db, presence, tz }) => {
+  const registry = app.metrics.registry;
+  const activated = new Counter({
+    name: 'user_activated_total',
+    help: 'Learners whose first magic moment (activation) was ingested by this instance.',
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: 'smartalk_analytics_events_total',
+    help: 'Analytics events received, by result (accepted, duplicate, rejected).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of ['accepted', 'duplicate', 'rejected']) events.inc({ result }, 0);
+
+  const reports = new ReportCache({ db, presence, tz });
+  const safely = async (read: (report: MetricsReport) => void) => {
+    try {
+      read(await reports.get());
+    } catch (error) {
+      app.log.warn({ err: { message: (error as Error).message } }, 'business gauges not refreshed');
+    }
+  };
+  new Gauge({
+    name: 'smartalk_active_users',
+    help: `Distinct learners with an event or an authenticated request in the last ${METRICS.realtimeWindowSeconds} s.`,
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await presence.count());
+      } catch {
+        // the store is down: leave the last value
+      }
+    },
+  });
+  new Gauge({
+    name: 'smartalk_activation_ratio',
+    help: 'Share of the last 7 days\u2019 new users who completed a magic moment (activation).',
+    registers: [registry],
+    async collect() {
+      await safely((report) => this.set(report.activation.rate ?? Number.NaN));
+    },
+  });
+  new Gauge({
+    name: 'smartalk_activation_baseline_ratio',
+    help: 'Activation ratio of the 7 days before the current window (the baseline of ActivationRateDrop).',
+    registers: [registry],
+    async collect() {
+      await safely((report) => this.set(report.baseline.activationRate ?? Number.NaN));
+    },
+  });
+  new Gauge({
+    name: 'smartalk_new_users',
+    help: 'New users (first app launch) in the last 7 days.',
+    registers: [registry],
+    async collect() {
+      await safely((report) => this.set(report.newUsers));
+    },
+  });
+  new Gauge({
+    name: 'smartalk_funnel_conversion_ratio',
+    help: 'Overall funnel conversion (step k ÷ step 1) of the last 7 days\u2019 new users, by step.',
+    labelNames: ['step'] as const,
+    registers: [registry],
+    async collect() {
+      await safely((report) => {
+        for (const step of report.funnel) this.set({ step: String(step.step) }, step.overallConversion ?? Number.NaN);
+      });
+    },
+  });
+  new Gauge({
+    name: 'smartalk_funnel_step_conversion_ratio',
+    help: 'Step-to-step funnel conversion (step k ÷ step k−1) of the last 7 days, by step.',
+    labelNames: ['step'] as const,
+    registers: [registry],
+    async collect() {
+      await safely((report) => {
+        for (const step of report.funnel) this.set({ step: String(step.step) }, step.stepConversion ?? Number.NaN);
+      });
+    },
+  });
+  new Gauge({
+    name: 'smartalk_funnel_step_conversion_baseline_ratio',
+    help: 'Step-to-step funnel conversion of the 7 days before the current window, by step.',
+    labelNames: ['step'] as const,
+    registers: [registry],
+    async collect() {
+      await safely((report) => {
+        for (const step of report.baseline.funnel) this.set({ step: String(step.step) }, step.stepConversion ?? Number.NaN);
+      });
+    },
+  });
+
+  app.post(
+    '/api/v1/analytics/events',
+    {
+      preHandler: app.auth.learnerOrOps,
+      bodyLimit: EVENT_LIMITS.maxBatchBytes,
+      config: {
+        rateLimit: {
+          max: 600,
+          timeWindow: '1 minute',
+          keyGenerator: (request) => request.headers.authorization ?? request.ip,
+        },
+      },
+      schema: {
+        tags: ['analytics'],
+        summary: 'Ingest a batch of analytics events',
+        description:
+          `Up to ${EVENT_LIMITS.maxEventsPerBatch} events or ${EVENT_LIMITS.maxBatchBytes / 1024 / 1024} MiB per batch. Each event is checked on its own: ` +
+          'the answer counts accepted and duplicate events and lists rejected ones with their index and reason. ' +
+          'Events are idempotent by id. Timestamps more than 10 minutes ahead of the server or more than 90 days old are rejected. ' +
+          'With a learner token, events belong to that learner; without one, events may only carry a deviceId. Answered after the events are committed.',
+        security: [{ learnerToken: [] }, { opsToken: [] }, {}],
+        body: Type.Object(
+          { events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: EVENT_LIMITS.maxEventsPerBatch }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            accepted: Type.Integer(),
+            duplicates: Type.Integer(),
+            rejected: Type.Array(Type.Object({ index: Type.Integer(), id: Type.Optional(Type.String()), reason: Type.String() })),
+            receivedAt: Type.String({ format: 'date-time' }),
+          }),
+          400: ErrorResponse,
+          401: ErrorResponse,
+          413: ErrorResponse,
+          429: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const caller: IngestCaller = request.isOps
+        ? { kind: 'ops' }
+        : request.learnerId
+          ? { kind: 'learner', userId: request.learnerId }
+          : { kind: 'anonymous' };
+      const outcome = await ingestEvents({ db, tz }, request.body.events, caller);
+      events.inc({ result: 'accepted' }, outcome.accepted);
+      events.inc({ result: 'duplicate' }, outcome.duplicates);
+      events.inc({ result: 'rejected' }, outcome.rejected.length);
+      activated.inc(outcome.newlyActivated.length);
+      if (outcome.stored.length > 0) {
+        const latest = new Map<string, number>();
+        for (const event of outcome.stored) {
+          latest.set(event.subject, Math.max(latest.get(event.subject) ?? 0, event.timestamp.getTime()));
+        }
+        // Presence is best-effort: the events are already committed.
+        await presence
+          .touch([...latest])
+          .catch((error: Error) => request.log.warn({ err: { message: error.message } }, 'presence not updated'));
+      }
+      return {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        rejected: outcome.rejected,
+        receivedAt: outcome.receivedAt,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/ops/metrics-report',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'The LaunchMetricsTracker report: new users, activation, funnel, retention, real-time users, learning',
+        description: 'Definitions in docs/metrics.md. Default window: the last 7 days. Compared with the 7 days before it.',
+        security: [{ opsToken: [] }],
+        querystring: ReportQuery,
+        response: {
+          200: Type.Object(
+            { funnel: Type.Array(FunnelStepSchema) },
+            { additionalProperties: true, description: 'See MetricsReport in src/analytics/report.ts' },
+          ),
+          400: ErrorResponse,
+          401: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const { since, until, granularity, breakdown } = request.query;
+      const options = {
+        since: since ? new Date(since) : undefined,
+        until: until ? new Date(until) : undefined,
+        granularity,
+        breakdown,
+      };
+      const from = options.since?.getTime() ?? Date.now() - 7 * 86_400_000;
+      const to = options.until?.getTime() ?? Date.now();
+      if (from >= to) throw new AppError('SMT_ERR_VALIDATION', 'since must be before until');
+      if (to - from > MAX_WINDOW_DAYS * 86_400_000) {
+        throw new AppError('SMT_ERR_VALIDATION', `the window may cover at most ${MAX_WINDOW_DAYS} days`);
+      }
+      return buildMetricsReport({ db, presence, tz }, options);
+    },
+  );
+};
