@@ -30,6 +30,8 @@ export interface Config {
   contentDir: string;
   /** Public base URL of the video edge (nginx or a CDN); absent → this server's /videos. */
   cdnBaseUrl: string | undefined;
+  /** Per client per minute: learner creations, and analytics batches. */
+  rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -62,6 +64,8 @@ export const CONFIG_VARIABLES = [
   'SMARTALK_LANG',
   'CONTENT_DIR',
   'CDN_BASE_URL',
+  'RATE_LIMIT_USERS_PER_MINUTE',
+  'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
 ] as const;
 
 function read(env: Env, name: string): string | undefined {
@@ -104,6 +108,13 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
   }
+}
+
+function parsePositiveInt(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, 'a positive integer', raw);
+  return Number(raw);
 }
 
 function parseRedisPrefix(env: Env): string {
@@ -158,5 +169,9 @@ export function loadConfig(env: Env = process.env): Config {
     lang: parseEnum(env, 'SMARTALK_LANG', ['en', 'zh-CN'] as const, 'en'),
     contentDir: path.resolve(read(env, 'CONTENT_DIR') ?? path.join(dataDir, 'content')),
     cdnBaseUrl: parseUrl(env, 'CDN_BASE_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    rateLimits: {
+      usersPerMinute: parsePositiveInt(env, 'RATE_LIMIT_USERS_PER_MINUTE', 60),
+      eventBatchesPerMinute: parsePositiveInt(env, 'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE', 600),
+    },
   };
 }

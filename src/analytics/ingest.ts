@@ -26,8 +26,8 @@ export interface IngestOutcome extends IngestResult {
   newlyActivated: string[];
 }
 
-/** Events that start or continue a drama run, and the one that completes it. */
-const DRAMA_START_EVENTS = new Set([
+/** Events that start or continue a drama run (magic_moment_completed completes it). */
+export const DRAMA_START_EVENTS = new Set([
   'vtpr_learning_started',
   'keyword_attempt',
   'first_clue_completed',

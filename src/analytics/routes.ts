@@ -18,6 +18,8 @@ export interface AnalyticsRoutesOptions {
   db: Db;
   presence: Presence;
   tz: string;
+  /** Batches per client per minute. */
+  batchesPerMinute: number;
 }
 
 const Rate = Type.Union([Type.Number(), Type.Null()]);
@@ -81,7 +83,10 @@ export class ReportCache {
   }
 }
 
-export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (app, { db, presence, tz }) => {
+export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (
+  app,
+  { db, presence, tz, batchesPerMinute },
+) => {
   const registry = app.metrics.registry;
   const activated = new Counter({
     name: 'user_activated_total',
@@ -181,7 +186,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       bodyLimit: EVENT_LIMITS.maxBatchBytes,
       config: {
         rateLimit: {
-          max: 600,
+          max: batchesPerMinute,
           timeWindow: '1 minute',
           keyGenerator: (request) => request.headers.authorization ?? request.ip,
         },

@@ -20,6 +20,8 @@ export interface LearningRoutesOptions {
   catalog: CatalogCache;
   /** Absolute URL of a media path: the CDN when configured, else this server's /videos. */
   mediaUrl: (path: string) => string;
+  /** Learner creations per client per minute. */
+  usersPerMinute: number;
 }
 
 /** Public content may sit in nginx or a CDN for five minutes (the runbook's 缓存头). */
@@ -45,7 +47,10 @@ function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
 const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
 const learnerSecurity = [{ learnerToken: [] }];
 
-export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (app, { db, catalog, mediaUrl }) => {
+export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (
+  app,
+  { db, catalog, mediaUrl, usersPerMinute },
+) => {
   const usersCreated = new Counter({
     name: 'user_created_total',
     help: 'Learners created (a new device) by this instance.',
@@ -55,7 +60,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.post(
     '/api/v1/users',
     {
-      config: { rateLimit: { max: 60, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: usersPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['learners'],
         summary: 'Create an anonymous learner for a device, or resume it',

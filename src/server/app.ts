@@ -161,8 +161,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
   await app.register(healthRoutes, { health, isClosing: () => closing });
-  await app.register(learningRoutes, { db, catalog, mediaUrl });
-  await app.register(analyticsRoutes, { db, presence, tz: config.tz });
+  await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
+  await app.register(analyticsRoutes, {
+    db,
+    presence,
+    tz: config.tz,
+    batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
+  });
 
   return { app: app as unknown as FastifyInstance, health, catalog, presence };
 }

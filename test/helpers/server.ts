@@ -84,6 +84,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     DATA_DIR: database.dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     OPS_TOKEN: 'test-ops-token-0123456789',
+    // Simulated populations come from one address; rate limits have their own test.
+    RATE_LIMIT_USERS_PER_MINUTE: '100000',
+    RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '100000',
     REDIS_PREFIX: `smartalk-test-${randomBytes(4).toString('hex')}:`,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...(tpl.redisUrl ? { REDIS_URL: tpl.redisUrl } : {}),

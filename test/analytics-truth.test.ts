@@ -1,0 +1,146 @@
+/**
+ * Ground truth: a simulated population with known journeys, played through the real
+ * HTTP API (with retried batches and legacy aliases in the stream), and the metrics
+ * report held to the numbers recomputed from the plans alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNNEL } from '../src/analytics/definitions.js';
+import { defaultWindow, type MetricsReport } from '../src/analytics/report.js';
+import { groundTruth, type LearnerPlan, planPopulation, runSimulation, simulationDefaults } from '../src/analytics/simulator.js';
+import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
+
+const TZ = 'Asia/Shanghai';
+let server: TestServer;
+let second: TestServer | undefined;
+let plans: LearnerPlan[];
+let now: Date;
+let duplicateBatches = 0;
+
+beforeAll(async () => {
+  server = await startTestServer({ env: { SMARTALK_TZ: TZ } });
+  // Two instances on one database and one Redis, where the run has a real PostgreSQL.
+  if (onPostgres()) second = await startTestServer({ database: server.database, env: { SMARTALK_TZ: TZ } });
+  now = new Date();
+  const options = simulationDefaults({ users: 150, seed: 20261127, days: 16, now, tz: TZ });
+  plans = planPopulation(options);
+  const result = await runSimulation(plans, options, {
+    baseUrls: second ? [server.url, second.url] : [server.url],
+    concurrency: 6,
+  });
+  expect(result.failures).toEqual([]);
+  duplicateBatches = result.duplicateBatches;
+});
+
+afterAll(async () => {
+  await second?.close();
+  await server?.close();
+});
+
+async function report(query: string): Promise<MetricsReport> {
+  const res = await api<MetricsReport>(server.url, `/api/v1/ops/metrics-report?${query}`, { token: server.opsToken });
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}
+
+const close = (actual: number | null, expected: number | null, digits = 9) => {
+  if (expected === null) expect(actual).toBeNull();
+  else expect(actual).toBeCloseTo(expected, digits);
+};
+
+describe('the metrics report against ground truth', () => {
+  it('has a population worth testing: every funnel step, retries and aliases', () => {
+    const reached = new Set(plans.map((p) => p.reachedStep));
+    for (let step = 1; step <= 8; step++) expect(reached.has(step), `some learner stops at step ${step}`).toBe(true);
+    expect(duplicateBatches).toBeGreaterThan(0);
+    expect(plans.some((p) => p.events.some((e) => e.sentName !== e.name))).toBe(true);
+  });
+
+  for (const window of ['default', 'previous'] as const) {
+    it(`matches exactly for the ${window} window: new users, activation, funnel, medians, retention, learning`, async () => {
+      const until = new Date(now.getTime() + 1);
+      const current = defaultWindow(until, 'day', TZ);
+      const since = window === 'default' ? current.since : new Date(current.since.getTime() - 7 * 86_400_000);
+      const end = window === 'default' ? until : current.since;
+      const body = await report(`since=${since.toISOString()}&until=${end.toISOString()}&granularity=day`);
+      const truth = groundTruth(plans, since, end, now, TZ);
+
+      expect(body.newUsers).toBe(truth.newUsers);
+      expect(body.activation.activated).toBe(truth.activated);
+      close(body.activation.rate, truth.activationRate);
+      expect(body.funnel.map((s) => s.users)).toEqual(truth.funnelUsers);
+      body.funnel.forEach((step, i) => {
+        expect(step.event).toBe(FUNNEL[i]?.event);
+        close(step.overallConversion, truth.newUsers ? (truth.funnelUsers[i] ?? 0) / truth.newUsers : null);
+        const previous = i === 0 ? truth.funnelUsers[0] : truth.funnelUsers[i - 1];
+        close(step.stepConversion, previous ? (truth.funnelUsers[i] ?? 0) / previous : null);
+        close(step.medianSecondsToConvert, truth.medianSecondsToConvert[i] ?? null, 6);
+      });
+      expect(body.retention.d1).toMatchObject(truth.retention.d1);
+      expect(body.retention.d7).toMatchObject(truth.retention.d7);
+      expect(body.learning.attempts).toBe(truth.learning.attempts);
+      expect(body.learning.correctAttempts).toBe(truth.learning.correctAttempts);
+      close(
+        body.learning.focusModeShare,
+        truth.learning.attempts ? truth.learning.focusAttempts / truth.learning.attempts : null,
+      );
+      close(
+        body.learning.rescueModeShare,
+        truth.learning.attempts ? truth.learning.rescueAttempts / truth.learning.attempts : null,
+      );
+      expect(body.learning.dramasCompleted).toBe(truth.learning.dramasCompleted);
+      close(body.learning.averageSecondsToCompleteDrama, truth.learning.averageSecondsToCompleteDrama, 6);
+      const cohorts = Object.fromEntries(
+        body.activation.cohorts.map((c) => [c.start, { newUsers: c.newUsers, activated: c.activated }]),
+      );
+      expect(cohorts).toEqual(Object.fromEntries(truth.cohorts));
+    });
+  }
+
+  it('matches hourly cohorts across hour and day boundaries in the time zone', async () => {
+    const until = new Date(now.getTime() + 1);
+    const { since } = defaultWindow(until, 'hour', TZ);
+    const body = await report(`since=${since.toISOString()}&until=${until.toISOString()}&granularity=hour`);
+    const truth = groundTruth(plans, since, until, now, TZ, 'hour');
+    const cohorts = Object.fromEntries(
+      body.activation.cohorts.map((c) => [c.start, { newUsers: c.newUsers, activated: c.activated }]),
+    );
+    expect(cohorts).toEqual(Object.fromEntries(truth.cohorts));
+    expect(body.activation.cohorts.length).toBeGreaterThan(24);
+  });
+
+  it('compares with the previous seven days', async () => {
+    const body = await report('');
+    const until = new Date(body.window.until);
+    const truth = groundTruth(plans, new Date(body.baseline.since), new Date(body.baseline.until), now, TZ);
+    expect(body.baseline.newUsers).toBe(truth.newUsers);
+    close(body.baseline.activationRate, truth.activationRate);
+    expect(new Date(body.baseline.until).getTime()).toBe(new Date(body.window.since).getTime());
+    expect(until.getTime()).toBeGreaterThanOrEqual(now.getTime());
+  });
+
+  it('counts retried batches as duplicates, never twice', async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) => {
+      let total = 0;
+      for (const url of second ? [metrics] : [metrics]) {
+        const match = new RegExp(`^${name} (\\d+)`, 'm').exec(url);
+        total += Number(match?.[1] ?? 0);
+      }
+      return total;
+    };
+    const sent = plans.reduce((n, p) => n + p.events.length, 0);
+    const accepted = value('smartalk_analytics_events_total\\{result="accepted"\\}');
+    if (!second) expect(accepted).toBe(sent);
+    const stored = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(stored.n).toBe(sent);
+    const aliased = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .whereRef('name', '!=', 'raw_name')
+      .executeTakeFirstOrThrow();
+    expect(aliased.n).toBe(plans.reduce((n, p) => n + p.events.filter((e) => e.sentName !== e.name).length, 0));
+  });
+});
