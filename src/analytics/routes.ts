@@ -2,6 +2,7 @@
  * Analytics over HTTP: event ingestion for clients, the metrics report for ops, and
  * the business counters and gauges on /metrics.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter, Gauge } from 'prom-client';
@@ -188,7 +189,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         rateLimit: {
           max: batchesPerMinute,
           timeWindow: '1 minute',
-          keyGenerator: (request) => request.headers.authorization ?? request.ip,
+          // Per learner token (hashed: tokens never become store keys), else per address.
+          keyGenerator: (request) => {
+            const auth = request.headers.authorization;
+            return auth ? `token:${createHash('sha256').update(auth).digest('base64url')}` : `ip:${request.ip}`;
+          },
         },
       },
       schema: {

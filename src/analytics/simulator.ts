@@ -361,6 +361,8 @@ export interface SimulationTarget {
   rate?: number;
   /** Live mode: spread learners' starts over this many seconds and send in real time. */
   durationSeconds?: number;
+  /** The ops token, when known: new learners are created with it, so the per-address limit does not apply. */
+  opsToken?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -397,15 +399,24 @@ export async function runSimulation(
   };
   const started = Date.now();
 
+  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, read field by field below
   const call = async (plan: LearnerPlan, base: string, path: string, body: unknown, token?: string): Promise<any> => {
-    await throttle();
-    result.requests++;
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    // Like a real client: on 429, wait as told (at most three times).
+    for (let attempt = 0; ; attempt++) {
+      await throttle();
+      result.requests++;
+      response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      text = await response.text();
+      if (response.status !== 429 || attempt >= 3) break;
+      const wait = Math.min(60, Number(response.headers.get('retry-after') ?? 1) || 1);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
     if (!response.ok) {
       result.failures.push({ learner: plan.index, request: `POST ${path}`, status: response.status, body: text.slice(0, 200) });
       return undefined;
@@ -421,11 +432,13 @@ export async function runSimulation(
       const delay = (plan.index / Math.max(plans.length, 1)) * (target.durationSeconds as number) * 1000;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + delay - Date.now())));
     }
-    const user = await call(plan, base, '/api/v1/users', {
-      deviceId: plan.deviceId,
-      platform: plan.platform,
-      appVersion: plan.appVersion,
-    });
+    const user = await call(
+      plan,
+      base,
+      '/api/v1/users',
+      { deviceId: plan.deviceId, platform: plan.platform, appVersion: plan.appVersion },
+      target.opsToken,
+    );
     if (!user) return;
     if (plan.reachedStep >= 3)
       await call(plan, base, `/api/v1/users/${user.userId}/interests`, { interestId: plan.interestId }, user.token);

@@ -7,9 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { envLang, say } from '../i18n.js';
 import { VERSION } from '../version.js';
+import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
+import { simulateCommand } from './commands/simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command('smartalk')
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
   program.addCommand(seedCommand());
+  program.addCommand(metricsCommand());
+  program.addCommand(simulateCommand());
   return program;
 }
 

@@ -3,11 +3,12 @@
  * DATABASE_URL is set, PGlite (PostgreSQL in WASM, in process) under DATA_DIR
  * otherwise. Both speak the same SQL; callers only see `Db`.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { isAlive } from '../ops/server-link.js';
 import { pgliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
@@ -79,13 +80,50 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
   };
 }
 
+/** Thrown when another live process holds the embedded database. */
+export class DatabaseInUseError extends Error {
+  constructor(readonly pid: number) {
+    super(
+      `the embedded database in this DATA_DIR is open in process ${pid} (a running server?); ` +
+        'PGlite allows one process at a time: stop it, or use a command that goes through the server',
+    );
+    this.name = 'DatabaseInUseError';
+  }
+}
+
+/** A pid file beside the PGlite directory: a second process opening it would corrupt it. */
+async function lockPglite(dataDir: string): Promise<() => Promise<void>> {
+  const lockFile = path.join(dataDir, 'pglite.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lockFile, String(process.pid), { flag: 'wx' });
+      return () => rm(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new DatabaseInUseError(holder);
+      }
+      await rm(lockFile, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`cannot lock ${lockFile}`);
+}
+
 async function openPglite(dataDir: string): Promise<Db> {
   const dir = path.join(dataDir, 'pglite');
   await mkdir(dir, { recursive: true });
-  const pglite = await PGlite.create({
-    dataDir: dir,
-    parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber, [pgliteTypes.DATE]: keepText },
-  });
+  const unlock = await lockPglite(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      dataDir: dir,
+      parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber, [pgliteTypes.DATE]: keepText },
+    });
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   const kysely = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
   return {
     engine: 'pglite',
@@ -96,6 +134,7 @@ async function openPglite(dataDir: string): Promise<Db> {
     close: async () => {
       await kysely.destroy();
       if (!pglite.closed) await pglite.close();
+      await unlock();
     },
   };
 }

@@ -97,7 +97,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(telemetryPlugin);
   registerErrorHandling(app);
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'] });
-  await app.register(rateLimit, { global: false });
+  // Limits are per route (config.rateLimit). Callers holding the ops token (the
+  // simulator, back-office tools) are not limited.
+  const opsBearer = `Bearer ${deps.opsToken}`;
+  await app.register(rateLimit, { global: false, allowList: (request) => request.headers.authorization === opsBearer });
   await app.register(swagger, {
     openapi: {
       info: {

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
+import { removeServerInfo, writeServerInfo } from '../../ops/server-link.js';
 import { parsePort } from '../options.js';
 
 /** How long in-flight requests get to finish before the process exits anyway. */
@@ -40,6 +41,7 @@ export function serveCommand(): Command {
         force.unref();
         try {
           await runtime.close();
+          await removeServerInfo(config.dataDir);
           logger.info('shutdown complete');
           logger.flush();
         } finally {
@@ -50,6 +52,7 @@ export function serveCommand(): Command {
       process.once('SIGINT', () => void stop('SIGINT'));
 
       const address = await app.listen({ port: config.port, host: config.host });
+      await writeServerInfo(config.dataDir, { pid: process.pid, url: address, startedAt: new Date().toISOString() });
       logger.info(
         { address, engine: runtime.db.engine, cache: runtime.store.kind, dataDir: config.dataDir, logFile: config.logFile },
         say(config.lang, { en: 'SmarTalk is listening', zh: 'SmarTalk 已启动' }),

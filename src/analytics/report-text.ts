@@ -1,0 +1,166 @@
+/**
+ * The metrics report for people: tables with small bar charts, in English or Chinese.
+ * Used by `smartalk metrics report` and by the LaunchMetricsTracker facade.
+ */
+import Table from 'cli-table3';
+import type { Lang } from '../config.js';
+import { say } from '../i18n.js';
+import { FUNNEL } from './definitions.js';
+import type { MetricsReport } from './report.js';
+
+const pct = (value: number | null, digits = 1) => (value === null ? '—' : `${(value * 100).toFixed(digits)}%`);
+const bar = (value: number | null, width = 20) =>
+  value === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, value)) * width));
+
+export function duration(seconds: number | null): string {
+  if (seconds === null) return '—';
+  if (seconds < 60) return `${seconds.toFixed(0)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h ${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function table(head: string[]): Table.Table {
+  return new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+}
+
+const verdictText = (lang: Lang, verdict: MetricsReport['activation']['verdict']) =>
+  say(
+    lang,
+    {
+      on_target: { en: 'on target', zh: '达标' },
+      close: { en: 'close', zh: '接近' },
+      needs_work: { en: 'needs work', zh: '需改进' },
+      no_data: { en: 'no data', zh: '无数据' },
+    }[verdict],
+  );
+
+const mark = (met: boolean | null) => (met === null ? '—' : met ? '✓' : '✗');
+
+export function renderReportText(report: MetricsReport, lang: Lang): string {
+  const { tz, granularity } = report.window;
+  const format = new Intl.DateTimeFormat(lang === 'zh-CN' ? 'zh-CN' : 'en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  const at = (iso: string) => format.format(new Date(iso));
+  const lines: string[] = [];
+
+  lines.push(
+    say(lang, {
+      en: `SmarTalk metrics · ${at(report.window.since)} → ${at(report.window.until)} (${tz}), by ${granularity}`,
+      zh: `SmarTalk 指标报告 · ${at(report.window.since)} → ${at(report.window.until)}（${tz}），按${granularity === 'hour' ? '小时' : '天'}`,
+    }),
+  );
+  lines.push(
+    say(lang, {
+      en: `New users ${report.newUsers} · Activation ${pct(report.activation.rate)} (target ${pct(report.activation.target, 0)}, ${verdictText(lang, report.activation.verdict)}) · Real-time users ${report.realtime.activeUsers} (last ${report.realtime.windowSeconds / 60} min)`,
+      zh: `新用户 ${report.newUsers} · 激活率 ${pct(report.activation.rate)}（目标 ${pct(report.activation.target, 0)}，${verdictText(lang, report.activation.verdict)}）· 实时用户 ${report.realtime.activeUsers}（最近 ${report.realtime.windowSeconds / 60} 分钟）`,
+    }),
+  );
+
+  if (report.flags.length > 0) {
+    lines.push('');
+    for (const flag of report.flags) {
+      const label =
+        flag.code === 'activation_drop'
+          ? say(lang, { en: 'Activation dropped by more than half', zh: '激活率下降超过 50%' })
+          : say(lang, { en: `Funnel step ${flag.step} dropped by more than 20%`, zh: `漏斗第 ${flag.step} 步下降超过 20%` });
+      lines.push(`⚠ ${label}: ${pct(flag.current)} ← ${pct(flag.baseline)}`);
+    }
+  }
+
+  lines.push('', say(lang, { en: 'Activation by cohort (new users by first launch)', zh: '分批激活情况（按首次启动）' }));
+  const cohorts = table([
+    say(lang, { en: granularity === 'hour' ? 'hour' : 'day', zh: granularity === 'hour' ? '小时' : '日期' }),
+    say(lang, { en: 'new', zh: '新用户' }),
+    say(lang, { en: 'activated', zh: '已激活' }),
+    say(lang, { en: 'rate', zh: '激活率' }),
+    '',
+  ]);
+  for (const cohort of report.activation.cohorts) {
+    cohorts.push([
+      at(cohort.start) + (cohort.complete ? '' : ' *'),
+      cohort.newUsers,
+      cohort.activated,
+      pct(cohort.rate),
+      bar(cohort.rate),
+    ]);
+  }
+  lines.push(cohorts.toString());
+  lines.push(say(lang, { en: '* activation window still open', zh: '* 激活窗口尚未结束' }));
+
+  lines.push('', say(lang, { en: 'Funnel (7-day conversion window from first launch)', zh: '转化漏斗（首次启动后 7 天内）' }));
+  const funnel = table([
+    '#',
+    say(lang, { en: 'step', zh: '环节' }),
+    say(lang, { en: 'users', zh: '用户' }),
+    say(lang, { en: 'overall', zh: '总转化' }),
+    say(lang, { en: 'step→step', zh: '环节转化' }),
+    say(lang, { en: 'median', zh: '中位耗时' }),
+    say(lang, { en: 'target', zh: '目标' }),
+    '',
+    '',
+  ]);
+  for (const step of report.funnel) {
+    const label = FUNNEL[step.step - 1]?.label;
+    funnel.push([
+      step.step,
+      label ? say(lang, label) : step.event,
+      step.users,
+      pct(step.overallConversion),
+      pct(step.stepConversion),
+      duration(step.medianSecondsToConvert),
+      pct(step.target, 0),
+      mark(step.met),
+      bar(step.overallConversion),
+    ]);
+  }
+  lines.push(funnel.toString());
+
+  const { d1, d7 } = report.retention;
+  lines.push(
+    '',
+    say(lang, {
+      en: `Retention of activated users: D1 ${pct(d1.rate)} (${d1.retained}/${d1.eligible}, target ${pct(d1.target, 0)}) ${mark(d1.met)} · D7 ${pct(d7.rate)} (${d7.retained}/${d7.eligible}, target ${pct(d7.target, 0)}) ${mark(d7.met)}`,
+      zh: `激活用户留存：次日 ${pct(d1.rate)}（${d1.retained}/${d1.eligible}，目标 ${pct(d1.target, 0)}）${mark(d1.met)} · 7 日 ${pct(d7.rate)}（${d7.retained}/${d7.eligible}，目标 ${pct(d7.target, 0)}）${mark(d7.met)}`,
+    }),
+  );
+  const l = report.learning;
+  const perClue = l.averageAttemptsPerClue === null ? '—' : l.averageAttemptsPerClue.toFixed(2);
+  lines.push(
+    say(lang, {
+      en: `Learning: ${perClue} attempts per clue · focus mode ${pct(l.focusModeShare)} of attempts (${l.focusModeTriggers} triggered) · rescue mode ${pct(l.rescueModeShare)} (${l.rescueModeTriggers}) · ${l.dramasCompleted} dramas completed, ${duration(l.averageSecondsToCompleteDrama)} on average`,
+      zh: `学习效果：每个线索平均尝试 ${perClue} 次 · 专注模式占 ${pct(l.focusModeShare)}（触发 ${l.focusModeTriggers} 次）· 救援模式占 ${pct(l.rescueModeShare)}（${l.rescueModeTriggers} 次）· 完成短剧 ${l.dramasCompleted} 部，平均用时 ${duration(l.averageSecondsToCompleteDrama)}`,
+    }),
+  );
+  lines.push(
+    say(lang, {
+      en: `Previous 7 days (${at(report.baseline.since)} → ${at(report.baseline.until)}): ${report.baseline.newUsers} new users, activation ${pct(report.baseline.activationRate)}`,
+      zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${pct(report.baseline.activationRate)}`,
+    }),
+  );
+
+  if (report.breakdown) {
+    lines.push('', say(lang, { en: `By ${report.breakdown.by}`, zh: `按 ${report.breakdown.by} 细分` }));
+    const groups = table([
+      report.breakdown.by,
+      say(lang, { en: 'new', zh: '新用户' }),
+      say(lang, { en: 'activation', zh: '激活率' }),
+      '',
+    ]);
+    for (const group of report.breakdown.groups) {
+      groups.push([group.key ?? '—', group.newUsers, pct(group.activationRate), bar(group.activationRate)]);
+    }
+    lines.push(groups.toString());
+  }
+  return lines.join('\n');
+}
