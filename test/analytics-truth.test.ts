@@ -108,6 +108,13 @@ describe('the metrics report against ground truth', () => {
     expect(body.activation.cohorts.length).toBeGreaterThan(24);
   });
 
+  it('counts every simulated learner as a real-time user, on every instance', async () => {
+    for (const instance of second ? [server, second] : [server]) {
+      const res = await api<MetricsReport>(instance.url, '/api/v1/ops/metrics-report', { token: instance.opsToken });
+      expect(res.body.realtime).toEqual({ activeUsers: plans.length, windowSeconds: 300 });
+    }
+  });
+
   it('compares with the previous seven days', async () => {
     const body = await report('');
     const until = new Date(body.window.until);

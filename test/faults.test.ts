@@ -38,7 +38,12 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     pg = await startPrivatePostgres();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-fault-'));
     server = await startTestServer({
-      database: { dataDir, databaseUrl: pg.url, drop: () => rm(dataDir, { recursive: true, force: true }) },
+      database: {
+        dataDir,
+        databaseUrl: pg.url,
+        redisPrefix: 'smartalk-fault:',
+        drop: () => rm(dataDir, { recursive: true, force: true }),
+      },
     });
     const learner = await createLearner(server.url, 'fault-device-0001');
     expect((await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token })).status).toBe(200);

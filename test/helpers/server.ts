@@ -21,6 +21,8 @@ export const hasRedis = () => template().redisUrl !== undefined;
 export interface TestDatabase {
   dataDir: string;
   databaseUrl: string | undefined;
+  /** Redis key prefix: instances on one database share it, as one deployment would. */
+  redisPrefix: string;
   drop(): Promise<void>;
 }
 
@@ -28,9 +30,10 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const tpl = template();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-test-'));
+  const redisPrefix = `smartalk-test-${randomBytes(4).toString('hex')}:`;
   if (tpl.engine === 'pglite') {
     await cp(path.join(tpl.pgliteDataDir as string, 'pglite'), path.join(dataDir, 'pglite'), { recursive: true });
-    return { dataDir, databaseUrl: undefined, drop: () => rm(dataDir, { recursive: true, force: true }) };
+    return { dataDir, databaseUrl: undefined, redisPrefix, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const name = `smartalk_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: tpl.adminUrl });
@@ -51,6 +54,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   return {
     dataDir,
+    redisPrefix,
     databaseUrl: withDatabase(tpl.adminUrl as string, name),
     drop: async () => {
       const client = new pg.Client({ connectionString: tpl.adminUrl });
@@ -87,7 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Simulated populations come from one address; rate limits have their own test.
     RATE_LIMIT_USERS_PER_MINUTE: '100000',
     RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '100000',
-    REDIS_PREFIX: `smartalk-test-${randomBytes(4).toString('hex')}:`,
+    REDIS_PREFIX: database.redisPrefix,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...(tpl.redisUrl ? { REDIS_URL: tpl.redisUrl } : {}),
     ...options.env,

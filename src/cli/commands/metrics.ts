@@ -2,7 +2,7 @@
  * `smartalk metrics report`: the LaunchMetricsTracker report in the terminal (or as
  * JSON), read through the running server when there is one, else from the database.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { MetricsReport, ReportOptions } from '../../analytics/report.js';
 import { type Config, type Lang, loadConfig } from '../../config.js';
 import { printJson } from '../output.js';
@@ -27,7 +27,7 @@ export function parseWhen(value: string, tz: string): Date {
     return new Date(Date.parse(`${value}T00:00:00Z`) - offset);
   }
   const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new InvalidArgumentError(`not a date: ${value}`);
+  if (Number.isNaN(parsed.getTime())) throw new Error(`not a date: ${value} (expected an ISO date-time or YYYY-MM-DD)`);
   return parsed;
 }
 

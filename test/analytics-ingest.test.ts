@@ -1,0 +1,236 @@
+/** Event ingestion: per-event reasons, idempotency, aliases, callers, limits, and never a 5xx. */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkEvent, EVENT_LIMITS } from '../src/analytics/events.js';
+import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let learner: Learner;
+beforeAll(async () => {
+  server = await startTestServer();
+  learner = await createLearner(server.url, 'ingest-device-0001');
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const event = (overrides: Record<string, unknown> = {}) => ({
+  id: randomUUID(),
+  name: 'app_launched',
+  timestamp: new Date().toISOString(),
+  ...overrides,
+});
+
+const post = (events: unknown, token?: string) => api(server.url, '/api/v1/analytics/events', { body: { events }, token });
+
+describe('event ingestion', () => {
+  it('accepts good events, rejects bad ones by index and reason, and stores the rest', async () => {
+    const good = [
+      event(),
+      event({ name: 'retention_day1' }),
+      event({ name: 'vtpr_start', properties: { dramaId: 'travel-01' } }),
+    ];
+    const res = await post(
+      [
+        good[0],
+        { ...event(), id: 'not-a-uuid' },
+        good[1],
+        { ...event(), name: 'Bad-Name!' },
+        { ...event(), timestamp: new Date(Date.now() + 3_600_000).toISOString() },
+        { ...event(), timestamp: '2020-01-01T00:00:00Z' },
+        { ...event(), timestamp: 'yesterday' },
+        { ...event(), properties: { blob: 'x'.repeat(EVENT_LIMITS.maxPropertiesBytes) } },
+        { ...event(), surprise: true },
+        'not an object',
+        { ...event(), userId: randomUUID() },
+        good[2],
+      ],
+      learner.token,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(3);
+    expect(res.body.duplicates).toBe(0);
+    expect(res.body.rejected.map((r: { index: number; reason: string }) => [r.index, r.reason])).toEqual([
+      [1, 'id must match format "uuid"'],
+      [3, 'name must be 1–64 characters of a-z, 0-9 and _'],
+      [4, 'timestamp is more than 10 minutes in the future'],
+      [5, 'timestamp is more than 90 days in the past'],
+      [6, 'timestamp must be an ISO 8601 date-time or epoch milliseconds'],
+      [7, 'properties are larger than 8 KiB'],
+      [8, 'unknown field "surprise"'],
+      [9, 'event must be object'],
+      [10, "userId is not the token's user"],
+    ]);
+    const rows = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select(['id', 'name', 'raw_name', 'user_id'])
+      .where(
+        'id',
+        'in',
+        good.map((g) => g.id),
+      )
+      .orderBy('name')
+      .execute();
+    expect(rows.map((r) => [r.name, r.raw_name, r.user_id])).toEqual([
+      ['app_launched', 'app_launched', learner.userId],
+      ['retention_day1', 'retention_day1', learner.userId],
+      ['vtpr_learning_started', 'vtpr_start', learner.userId],
+    ]);
+  });
+
+  it('counts a retried batch as duplicates and stores nothing twice', async () => {
+    const batch = [event(), event({ name: 'onboarding_started' })];
+    const first = await post([...batch, batch[0]], learner.token);
+    expect(first.body).toMatchObject({ accepted: 2, duplicates: 1 });
+    const retry = await post(batch, learner.token);
+    expect(retry.body).toMatchObject({ accepted: 0, duplicates: 2, rejected: [] });
+    const n = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(
+        'id',
+        'in',
+        batch.map((b) => b.id),
+      )
+      .executeTakeFirstOrThrow();
+    expect(n.n).toBe(2);
+  });
+
+  it('takes device-only events without a token, and needs the ops token to name any user', async () => {
+    const anonymous = await post([event({ deviceId: 'fresh-device-77' }), event({ userId: learner.userId })]);
+    expect(anonymous.body.accepted).toBe(1);
+    expect(anonymous.body.rejected[0]).toMatchObject({ index: 1, reason: "events naming a userId need that learner's token" });
+    const ops = await post(
+      [event({ userId: learner.userId }), event({ userId: randomUUID() }), event({ deviceId: 'ingest-device-0001' })],
+      server.opsToken,
+    );
+    expect(ops.body.accepted).toBe(2);
+    expect(ops.body.rejected).toMatchObject([{ index: 1, reason: 'unknown user' }]);
+    // A registered device's events belong to its learner.
+    const owner = await server.runtime.db.kysely
+      .selectFrom('analytics_subjects')
+      .select('subject')
+      .where('subject', 'in', ['device:fresh-device-77', learner.userId])
+      .orderBy('subject')
+      .execute();
+    expect(owner.map((o) => o.subject).sort()).toEqual(['device:fresh-device-77', learner.userId].sort());
+  });
+
+  it('rejects malformed batches with a 4xx', async () => {
+    expect((await api(server.url, '/api/v1/analytics/events', { body: { events: [] } })).status).toBe(400);
+    expect((await api(server.url, '/api/v1/analytics/events', { body: { events: 'x' } })).status).toBe(400);
+    expect((await api(server.url, '/api/v1/analytics/events', { body: [] })).status).toBe(400);
+    expect((await api(server.url, '/api/v1/analytics/events', { body: '{"events": [' })).status).toBe(400);
+    const tooMany = await post(
+      Array.from({ length: EVENT_LIMITS.maxEventsPerBatch + 1 }, () => event()),
+      learner.token,
+    );
+    expect(tooMany.status).toBe(400);
+    const tooBig = await api(server.url, '/api/v1/analytics/events', {
+      body: JSON.stringify({ events: [event({ properties: { x: 'y'.repeat(EVENT_LIMITS.maxBatchBytes) } })] }),
+      token: learner.token,
+    });
+    expect(tooBig.status).toBe(413);
+    expect((await post([event()], 'stk_wrong')).status).toBe(401);
+  });
+
+  it('refuses what PostgreSQL cannot store (NUL, broken Unicode) per event, not with a 5xx', async () => {
+    const res = await post(
+      [
+        event({ properties: { text: 'a\u0000b' } }),
+        event({ properties: { text: 'half \ud800 pair' } }),
+        event({ sessionId: 'tab\tbed' }),
+        event({ properties: { text: '完整的中文 and emoji 😀' } }),
+      ],
+      learner.token,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected.map((r: { index: number }) => r.index)).toEqual([0, 1, 2]);
+  });
+
+  it('never answers 5xx to random event batches (property)', async () => {
+    const anyEvent = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          id: fc.oneof(fc.uuid(), fc.string()),
+          name: fc.oneof(fc.constantFrom('app_launched', 'app_launch', 'keyword_attempt', 'x'), fc.string()),
+          timestamp: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            fc.integer(),
+            fc.string(),
+          ),
+          deviceId: fc.string(),
+          sessionId: fc.string(),
+          platform: fc.string(),
+          properties: fc.oneof(fc.object(), fc.jsonValue(), fc.dictionary(fc.string(), fc.string())),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyEvent, { minLength: 1, maxLength: 20 }), async (events) => {
+        const res = await post(events, learner.token);
+        expect(res.status, res.text).toBeLessThan(500);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('checkEvent (unit)', () => {
+  const now = new Date('2026-11-27T00:00:00Z');
+  it('maps legacy aliases and keeps the raw name', () => {
+    const result = checkEvent(
+      event({ name: 'user_activation_completed', timestamp: now.toISOString(), deviceId: 'd-1' }),
+      0,
+      { kind: 'anonymous' },
+      now,
+    );
+    expect(result).toMatchObject({ name: 'magic_moment_completed', rawName: 'user_activation_completed' });
+  });
+  it('accepts epoch milliseconds and defaults the learner', () => {
+    const result = checkEvent(event({ timestamp: now.getTime() - 1000 }), 3, { kind: 'learner', userId: 'u-1' }, now);
+    expect(result).toMatchObject({ index: 3, userId: 'u-1', timestamp: new Date(now.getTime() - 1000) });
+  });
+  it('needs a user or a device', () => {
+    expect(checkEvent(event({ timestamp: now.toISOString() }), 0, { kind: 'ops' }, now)).toMatchObject({
+      reason: 'an event needs a userId or a deviceId',
+    });
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After once a client exceeds its batches per minute', async () => {
+    const limited = await startTestServer({ env: { RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '3' } });
+    try {
+      const who = await createLearner(limited.url);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await api(limited.url, '/api/v1/analytics/events', { body: { events: [event()] }, token: who.token });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(res.body.error.code).toBe('SMT_ERR_RATE_LIMITED');
+          expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        }
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      // Another learner has their own allowance; the ops token has none.
+      const other = await createLearner(limited.url);
+      expect(
+        (await api(limited.url, '/api/v1/analytics/events', { body: { events: [event()] }, token: other.token })).status,
+      ).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        const res = await api(limited.url, '/api/v1/analytics/events', {
+          body: { events: [event({ deviceId: 'ops-backfill' })] },
+          token: limited.opsToken,
+        });
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      await limited.close();
+    }
+  });
+});
