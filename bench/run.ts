@@ -3,10 +3,12 @@
  * tables ready for docs/benchmarks.md. Each benchmark measures our code next to a
  * baseline in the same run.
  */
+import { runAnalyticsBench } from './analytics.js';
 import { runHttpBench } from './http.js';
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: runHttpBench,
+  analytics: runAnalyticsBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

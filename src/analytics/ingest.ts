@@ -1,11 +1,10 @@
 /**
  * Event ingestion: validate each event, deduplicate by client id, store the new
- * ones and fold them into the derived state, all in one transaction. The caller
- * answers only after it commits, so an acknowledged event is durable, and a retry
+ * ones and fold them into the derived state, atomically. The caller answers only
+ * after the statement commits, so an acknowledged event is durable, and a retry
  * of the same ids is counted as duplicates, never twice.
  *
- * Each batch is a fixed handful of statements whatever its size (arrays through
- * unnest), never a statement per event.
+ * A batch is one SQL statement whatever its size, never a statement per event.
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
@@ -36,77 +35,6 @@ export const DRAMA_START_EVENTS = new Set([
   'focus_mode_triggered',
   'rescue_mode_triggered',
 ]);
-
-const stringProperty = (properties: Record<string, unknown>, ...keys: string[]): string | undefined => {
-  for (const key of keys) {
-    const value = properties[key];
-    if (typeof value === 'string' && value.length > 0 && value.length <= 64) return value;
-  }
-  return undefined;
-};
-
-/** Counters kept per day for one event (learning effectiveness reads these). */
-export function dailyCounters(event: Pick<NormalizedEvent, 'name' | 'properties'>): string[] {
-  const counters = [`event:${event.name}`];
-  if (event.name === 'keyword_attempt') {
-    if (event.properties.correct === true) counters.push('keyword_attempt:correct');
-    const mode = event.properties.mode;
-    if (mode === 'normal' || mode === 'focus' || mode === 'rescue') counters.push(`keyword_attempt:mode:${mode}`);
-  }
-  return counters;
-}
-
-interface SubjectRow {
-  subject: string;
-  userId: string | null;
-  firstSeen: Date;
-  lastSeen: Date;
-  appVersion: string | null;
-  platform: string | null;
-  interestId: string | null;
-  steps: Array<Date | null>;
-}
-
-/** Fold a batch's new events into one row per subject (min/max per column). */
-export function subjectRows(events: Array<NormalizedEvent & { subject: string }>): SubjectRow[] {
-  const rows = new Map<string, SubjectRow>();
-  for (const event of events) {
-    let row = rows.get(event.subject);
-    if (!row) {
-      row = {
-        subject: event.subject,
-        userId: event.userId ?? null,
-        firstSeen: event.timestamp,
-        lastSeen: event.timestamp,
-        appVersion: null,
-        platform: null,
-        interestId: null,
-        steps: FUNNEL.map(() => null),
-      };
-      rows.set(event.subject, row);
-    }
-    if (event.timestamp < row.firstSeen) row.firstSeen = event.timestamp;
-    if (event.timestamp >= row.lastSeen) {
-      row.lastSeen = event.timestamp;
-      row.appVersion = event.appVersion ?? row.appVersion;
-      row.platform = event.platform ?? row.platform;
-    } else {
-      row.appVersion ??= event.appVersion ?? null;
-      row.platform ??= event.platform ?? null;
-    }
-    const step = FUNNEL.findIndex((s) => s.event === event.name);
-    if (step >= 0) {
-      const current = row.steps[step];
-      if (!current || event.timestamp < current) {
-        row.steps[step] = event.timestamp;
-        if (event.name === 'interest_selected') {
-          row.interestId = stringProperty(event.properties, 'interestId', 'interest', 'theme') ?? row.interestId;
-        }
-      }
-    }
-  }
-  return [...rows.values()];
-}
 
 export interface IngestDeps {
   db: Db;
@@ -148,56 +76,8 @@ export async function ingestEvents(
   rejected.sort((a, b) => a.index - b.index);
   if (withSubject.length === 0) return { accepted: 0, duplicates, rejected, receivedAt, stored: [], newlyActivated: [] };
 
-  const { stored, newlyActivated } = await db.kysely.transaction().execute(async (trx) => {
-    const inserted = await sql<{ id: string }>`
-      INSERT INTO analytics_event_ids (id, received_at)
-      SELECT id, ${receivedAt}::timestamptz FROM unnest(${withSubject.map((e) => e.id)}::uuid[]) AS t(id)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id`.execute(trx);
-    const fresh = new Set(inserted.rows.map((row) => row.id));
-    const stored = withSubject.filter((event) => fresh.has(event.id));
-    if (stored.length === 0) return { stored, newlyActivated: [] as string[] };
-
-    const col = <T>(pick: (event: NormalizedEvent & { subject: string }) => T) => stored.map(pick);
-    await sql`
-      INSERT INTO analytics_events
-        (id, name, raw_name, user_id, device_id, session_id, "timestamp", received_at, app_version, platform, properties)
-      SELECT id, name, raw_name, user_id, device_id, session_id, ts, ${receivedAt}::timestamptz, app_version, platform, properties
-      FROM unnest(
-        ${col((e) => e.id)}::uuid[], ${col((e) => e.name)}::text[], ${col((e) => e.rawName)}::text[],
-        ${col((e) => e.userId ?? null)}::uuid[], ${col((e) => e.deviceId ?? null)}::text[],
-        ${col((e) => e.sessionId ?? null)}::text[], ${col((e) => e.timestamp.toISOString())}::timestamptz[],
-        ${col((e) => e.appVersion ?? null)}::text[], ${col((e) => e.platform ?? null)}::text[],
-        ${col((e) => e.propertiesJson)}::jsonb[]
-      ) AS t(id, name, raw_name, user_id, device_id, session_id, ts, app_version, platform, properties)`.execute(trx);
-
-    const newlyActivated = await upsertSubjects(trx, subjectRows(stored));
-
-    await sql`
-      INSERT INTO analytics_daily_activity (subject, day)
-      SELECT DISTINCT subject, (ts AT TIME ZONE ${deps.tz})::date
-      FROM unnest(${col((e) => e.subject)}::text[], ${col((e) => e.timestamp.toISOString())}::timestamptz[]) AS t(subject, ts)
-      ON CONFLICT DO NOTHING`.execute(trx);
-
-    const counterTimes: string[] = [];
-    const counterNames: string[] = [];
-    for (const event of stored) {
-      for (const counter of dailyCounters(event)) {
-        counterTimes.push(event.timestamp.toISOString());
-        counterNames.push(counter);
-      }
-    }
-    await sql`
-      INSERT INTO analytics_daily_counts (day, counter, count)
-      SELECT (ts AT TIME ZONE ${deps.tz})::date, counter, count(*)
-      FROM unnest(${counterTimes}::timestamptz[], ${counterNames}::text[]) AS t(ts, counter)
-      GROUP BY 1, 2
-      ON CONFLICT (day, counter) DO UPDATE SET count = analytics_daily_counts.count + excluded.count`.execute(trx);
-
-    await upsertDramaRuns(trx, stored);
-    return { stored, newlyActivated };
-  });
-
+  const { repeated, newlyActivated } = await storeEvents(db, deps.tz, withSubject);
+  const stored = repeated.size === 0 ? withSubject : withSubject.filter((event) => !repeated.has(event.id));
   return {
     accepted: stored.length,
     duplicates: duplicates + (withSubject.length - stored.length),
@@ -207,8 +87,6 @@ export async function ingestEvents(
     newlyActivated,
   };
 }
-
-type Trx = Db['kysely'];
 
 /**
  * Who each event belongs to: its userId (checked to exist when ops sends it), or
@@ -245,32 +123,78 @@ async function resolveSubjects(
 
 const STEP_COLUMNS = FUNNEL.map((s) => s.column);
 
-/** Upsert subject rows; returns the subjects whose activation time was set by this call. */
-async function upsertSubjects(trx: Trx, rows: SubjectRow[]): Promise<string[]> {
-  const steps = STEP_COLUMNS.map((_, i) => rows.map((row) => row.steps[i]?.toISOString() ?? null));
-  const stepArrays = sql.join(steps.map((values) => sql`${values}::timestamptz[]`));
-  const stepNames = sql.raw(STEP_COLUMNS.join(', '));
-  const stepUpdates = sql.raw(
-    STEP_COLUMNS.map((column) => `${column} = LEAST(analytics_subjects.${column}, excluded.${column})`).join(',\n'),
+/**
+ * Store a batch and fold it into the derived state in ONE statement (data-modifying
+ * CTEs: atomic without BEGIN/COMMIT, one round trip). Only ids not seen before pass
+ * `fresh`; everything derived is computed from those, so a retry adds nothing.
+ *
+ * The batch travels as one JSON array (json_to_recordset), not a bind parameter per
+ * column: serializing arrays element by element was the server's largest cost.
+ */
+async function storeEvents(
+  db: Db,
+  tz: string,
+  events: Array<NormalizedEvent & { subject: string }>,
+): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
+  // Properties were serialized once when checked (events.ts); they are reused as is.
+  const text = (value: string | undefined) => (value === undefined ? 'null' : JSON.stringify(value));
+  const batch = `[${events
+    .map(
+      (e) =>
+        `{"id":"${e.id}","name":${text(e.name)},"raw_name":${text(e.rawName)},"user_id":${text(e.userId)},` +
+        `"device_id":${text(e.deviceId)},"session_id":${text(e.sessionId)},"ts":"${e.timestamp.toISOString()}",` +
+        `"app_version":${text(e.appVersion)},"platform":${text(e.platform)},"properties":${e.propertiesJson},"subject":${text(e.subject)}}`,
+    )
+    .join(',')}]`;
+  const stepFirsts = sql.join(FUNNEL.map((step) => sql`min(ts) FILTER (WHERE name = ${step.event}) AS ${sql.id(step.column)}`));
+  const stepNames = sql.join(STEP_COLUMNS.map((column) => sql.id(column)));
+  const stepUpdates = sql.join(
+    STEP_COLUMNS.map(
+      (column) => sql`${sql.id(column)} = LEAST(${sql.ref(`analytics_subjects.${column}`)}, ${sql.ref(`excluded.${column}`)})`,
+    ),
   );
-  const result = await sql<{ subject: string }>`
-    WITH incoming AS (
-      SELECT * FROM unnest(
-        ${rows.map((r) => r.subject)}::text[], ${rows.map((r) => r.userId)}::uuid[],
-        ${rows.map((r) => r.firstSeen.toISOString())}::timestamptz[], ${rows.map((r) => r.lastSeen.toISOString())}::timestamptz[],
-        ${rows.map((r) => r.appVersion)}::text[], ${rows.map((r) => r.platform)}::text[], ${rows.map((r) => r.interestId)}::text[],
-        ${stepArrays}
-      ) AS t(subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames})
+  const query = sql<{ repeated: string[] | null; activated: string[] | null }>`
+    WITH input AS (
+      SELECT * FROM json_to_recordset(${batch}::json) AS t(
+        id uuid, name text, raw_name text, user_id uuid, device_id text, session_id text,
+        ts timestamptz, app_version text, platform text, properties jsonb, subject text)
+    ),
+    fresh AS (
+      INSERT INTO analytics_event_ids (id, received_at)
+      SELECT id, now() FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id
+    ),
+    new_events AS (
+      SELECT input.* FROM input JOIN fresh ON fresh.id = input.id
+    ),
+    stored AS (
+      INSERT INTO analytics_events
+        (id, name, raw_name, user_id, device_id, session_id, "timestamp", received_at, app_version, platform, properties)
+      SELECT id, name, raw_name, user_id, device_id, session_id, ts, now(), app_version, platform, properties FROM new_events
+    ),
+    per_subject AS (
+      SELECT subject,
+        (array_agg(user_id) FILTER (WHERE user_id IS NOT NULL))[1] AS user_id,
+        min(ts) AS first_seen_at,
+        max(ts) AS last_seen_at,
+        (array_agg(app_version ORDER BY ts DESC) FILTER (WHERE app_version IS NOT NULL))[1] AS app_version,
+        (array_agg(platform ORDER BY ts DESC) FILTER (WHERE platform IS NOT NULL))[1] AS platform,
+        (array_agg(properties->>'interestId' ORDER BY ts) FILTER (
+          WHERE name = 'interest_selected' AND jsonb_typeof(properties->'interestId') = 'string'
+            AND length(properties->>'interestId') BETWEEN 1 AND 64))[1] AS interest_id,
+        ${stepFirsts}
+      FROM new_events GROUP BY subject
     ),
     before AS (
       SELECT s.subject, s.magic_moment_completed_at
-      FROM analytics_subjects s JOIN incoming i ON i.subject = s.subject
+      FROM analytics_subjects s JOIN per_subject p ON p.subject = s.subject
       FOR UPDATE OF s
     ),
-    upserted AS (
+    subjects AS (
       INSERT INTO analytics_subjects
         (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames})
-      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames} FROM incoming
+      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames} FROM per_subject
       ON CONFLICT (subject) DO UPDATE SET
         user_id = COALESCE(analytics_subjects.user_id, excluded.user_id),
         first_seen_at = LEAST(analytics_subjects.first_seen_at, excluded.first_seen_at),
@@ -287,34 +211,43 @@ async function upsertSubjects(trx: Trx, rows: SubjectRow[]): Promise<string[]> {
           ELSE analytics_subjects.interest_id END,
         ${stepUpdates}
       RETURNING subject, magic_moment_completed_at
+    ),
+    activity AS (
+      INSERT INTO analytics_daily_activity (subject, day)
+      SELECT DISTINCT subject, (ts AT TIME ZONE ${tz})::date FROM new_events
+      ON CONFLICT DO NOTHING
+    ),
+    counts AS (
+      INSERT INTO analytics_daily_counts (day, counter, count)
+      SELECT day, counter, count(*) FROM (
+        SELECT (ts AT TIME ZONE ${tz})::date AS day, 'event:' || name AS counter FROM new_events
+        UNION ALL
+        SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:correct' FROM new_events
+        WHERE name = 'keyword_attempt' AND properties->'correct' = 'true'::jsonb
+        UNION ALL
+        SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:mode:' || (properties->>'mode') FROM new_events
+        WHERE name = 'keyword_attempt' AND properties->>'mode' IN ('normal', 'focus', 'rescue')
+      ) c
+      GROUP BY day, counter
+      ON CONFLICT (day, counter) DO UPDATE SET count = analytics_daily_counts.count + excluded.count
+    ),
+    runs AS (
+      INSERT INTO analytics_drama_runs (subject, drama_id, started_at, completed_at)
+      SELECT subject, properties->>'dramaId', min(ts), min(ts) FILTER (WHERE name = 'magic_moment_completed')
+      FROM new_events
+      WHERE (name = ANY(${[...DRAMA_START_EVENTS]}::text[]) OR name = 'magic_moment_completed')
+        AND jsonb_typeof(properties->'dramaId') = 'string' AND length(properties->>'dramaId') BETWEEN 1 AND 64
+      GROUP BY 1, 2
+      ON CONFLICT (subject, drama_id) DO UPDATE SET
+        started_at = LEAST(analytics_drama_runs.started_at, excluded.started_at),
+        completed_at = LEAST(analytics_drama_runs.completed_at, excluded.completed_at)
     )
-    SELECT u.subject FROM upserted u LEFT JOIN before b ON b.subject = u.subject
-    WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL`.execute(trx);
-  return result.rows.map((row) => row.subject);
-}
-
-async function upsertDramaRuns(trx: Trx, events: Array<NormalizedEvent & { subject: string }>): Promise<void> {
-  const runs = new Map<string, { subject: string; dramaId: string; started: Date; completed: Date | null }>();
-  for (const event of events) {
-    const isCompletion = event.name === 'magic_moment_completed';
-    if (!isCompletion && !DRAMA_START_EVENTS.has(event.name)) continue;
-    const dramaId = stringProperty(event.properties, 'dramaId', 'drama');
-    if (!dramaId) continue;
-    const key = `${event.subject}\u0000${dramaId}`;
-    const run = runs.get(key) ?? { subject: event.subject, dramaId, started: event.timestamp, completed: null };
-    if (event.timestamp < run.started) run.started = event.timestamp;
-    if (isCompletion && (!run.completed || event.timestamp < run.completed)) run.completed = event.timestamp;
-    runs.set(key, run);
-  }
-  if (runs.size === 0) return;
-  const list = [...runs.values()];
-  await sql`
-    INSERT INTO analytics_drama_runs (subject, drama_id, started_at, completed_at)
-    SELECT * FROM unnest(
-      ${list.map((r) => r.subject)}::text[], ${list.map((r) => r.dramaId)}::text[],
-      ${list.map((r) => r.started.toISOString())}::timestamptz[], ${list.map((r) => r.completed?.toISOString() ?? null)}::timestamptz[]
-    )
-    ON CONFLICT (subject, drama_id) DO UPDATE SET
-      started_at = LEAST(analytics_drama_runs.started_at, excluded.started_at),
-      completed_at = LEAST(analytics_drama_runs.completed_at, excluded.completed_at)`.execute(trx);
+    SELECT
+      (SELECT array_agg(i.id::text) FROM input i WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)) AS repeated,
+      (SELECT array_agg(u.subject) FROM subjects u LEFT JOIN before b ON b.subject = u.subject
+        WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL) AS activated`;
+  const result = await db.executePrepared('smartalk_ingest_events_v2', query.compile(db.kysely));
+  // Duplicates are the exception: the answer lists those, not the (many) new ids.
+  const row = result.rows[0];
+  return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
 }

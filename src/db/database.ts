@@ -6,7 +6,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, type QueryResult, sql } from 'kysely';
 import pg from 'pg';
 import { isAlive } from '../ops/server-link.js';
 import { pgliteDialect } from './pglite-dialect.js';
@@ -21,6 +21,12 @@ export interface Db {
   readonly pool: pg.Pool | undefined;
   /** The PGlite instance, for its dump; undefined on PostgreSQL. */
   readonly pglite: PGlite | undefined;
+  /**
+   * Run a hot statement as a named prepared statement on PostgreSQL (planned once
+   * per connection instead of per call); on PGlite, as usual. The name must be
+   * unique to the SQL text.
+   */
+  executePrepared<R>(name: string, query: CompiledQuery<R>): Promise<QueryResult<R>>;
   /** Round-trip `SELECT 1`; resolves with the latency in ms, rejects when unreachable. */
   ping(timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
@@ -75,6 +81,10 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
     kysely,
     pool,
     pglite: undefined,
+    executePrepared: async <R>(name: string, query: CompiledQuery<R>) => {
+      const result = await pool.query({ name, text: query.sql, values: [...query.parameters] });
+      return { rows: result.rows as R[] };
+    },
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
     close: () => kysely.destroy(),
   };
@@ -130,6 +140,7 @@ async function openPglite(dataDir: string): Promise<Db> {
     kysely,
     pool: undefined,
     pglite,
+    executePrepared: (_name, query) => kysely.executeQuery(query),
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
     close: async () => {
       await kysely.destroy();
