@@ -19,11 +19,12 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Presence } from '../src/analytics/presence.js';
-import { buildMetricsReport, defaultWindow } from '../src/analytics/report.js';
+import { buildMetricsReport } from '../src/analytics/report.js';
 import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import { defaultWindow } from '../src/time.js';
 import { cpuSeconds, freePort, machine, startChild, table } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

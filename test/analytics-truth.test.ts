@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNNEL } from '../src/analytics/definitions.js';
-import { defaultWindow, type MetricsReport } from '../src/analytics/report.js';
+import type { MetricsReport } from '../src/analytics/report.js';
 import { groundTruth, type LearnerPlan, planPopulation, runSimulation, simulationDefaults } from '../src/analytics/simulator.js';
+import { defaultWindow } from '../src/time.js';
 import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
 
 const TZ = 'Asia/Shanghai';

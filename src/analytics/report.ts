@@ -6,10 +6,11 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { defaultWindow, type Granularity } from '../time.js';
 import { type ActivationVerdict, activationVerdict, FUNNEL, type FunnelColumn, METRICS, ratio } from './definitions.js';
 import type { Presence } from './presence.js';
 
-export type Granularity = 'hour' | 'day';
+export type { Granularity };
 export type Breakdown = 'appVersion' | 'platform' | 'interest';
 
 export interface ReportOptions {
@@ -102,66 +103,31 @@ export interface ReportDeps {
 
 const DAY_MS = 86_400_000;
 
-/** Start of the hour or day (in `tz`) that contains `at`. */
-export function startOf(at: Date, granularity: Granularity, tz: string): Date {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const localAsUtc = Date.UTC(
-    Number(parts.year),
-    Number(parts.month) - 1,
-    Number(parts.day),
-    Number(parts.hour),
-    Number(parts.minute),
-    Number(parts.second),
-  );
-  const offset = localAsUtc - Math.floor(at.getTime() / 1000) * 1000;
-  const floored =
-    granularity === 'hour'
-      ? Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour))
-      : Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
-  return new Date(floored - offset);
-}
-
-/** The default window: the last seven days up to now, starting on a day (or hour) boundary in `tz`. */
-export function defaultWindow(now: Date, granularity: Granularity, tz: string): { since: Date; until: Date } {
-  const since =
-    granularity === 'hour'
-      ? new Date(startOf(now, 'hour', tz).getTime() - (7 * 24 - 1) * 3_600_000)
-      : new Date(startOf(now, 'day', tz).getTime() - 6 * DAY_MS);
-  return { since, until: now };
-}
-
-const stepAt = (i: number) => sql.ref(`s.${FUNNEL[i]?.column as FunnelColumn}`);
+/** The funnel window after the first launch, as an interval literal (a constant, folded once). */
+const FUNNEL_WINDOW = sql.lit(`${METRICS.funnelWindowDays} days`);
+const ACTIVATION_WINDOW = sql.lit(`${METRICS.activationWindowDays} days`);
 
 /**
- * SQL for "reached step i within the funnel window": every step up to i reached,
- * each no later than the window after the first launch (an ordered funnel, so the
- * counts never rise from one step to the next).
+ * The subjects first launched in [since, until), one row each with its step times
+ * t1…t8, and `level`: how many funnel steps in a row it reached, each within the
+ * funnel window after the first launch (an ordered funnel, so counts never rise
+ * from one step to the next). Computed once per row, then only counted.
  */
-function reached(i: number) {
-  const parts = [];
-  for (let k = 1; k <= i; k++) {
-    parts.push(
-      sql`${stepAt(k)} IS NOT NULL AND ${stepAt(k)} < s.app_launched_at + make_interval(days => ${METRICS.funnelWindowDays})`,
-    );
-  }
-  return parts.length === 0 ? sql`TRUE` : sql.join(parts, sql` AND `);
+function cohortRows(since: Date, until: Date, key: ReturnType<typeof sql>) {
+  const times = FUNNEL.map((step, i) => sql`s.${sql.ref(step.column)} AS ${sql.id(`t${i + 1}`)}`);
+  const levels = FUNNEL.slice(1).map(
+    (_, i) => sql`WHEN ${sql.ref(`t${i + 2}`)} IS NULL OR ${sql.ref(`t${i + 2}`)} >= w THEN ${sql.lit(i + 1)}`,
+  );
+  return sql`(
+    SELECT c.*, CASE ${sql.join(levels, sql` `)} ELSE ${sql.lit(FUNNEL.length)} END AS level,
+      (t8 IS NOT NULL AND t8 < t1 + ${ACTIVATION_WINDOW}::interval) AS activated
+    FROM (
+      SELECT ${key} AS key, ${sql.join(times)}, s.app_launched_at + ${FUNNEL_WINDOW}::interval AS w
+      FROM analytics_subjects s
+      WHERE s.app_launched_at >= ${since.toISOString()}::timestamptz AND s.app_launched_at < ${until.toISOString()}::timestamptz
+    ) c
+  )`;
 }
-
-const activatedWithinWindow = sql`s.magic_moment_completed_at IS NOT NULL
-  AND s.magic_moment_completed_at < s.app_launched_at + make_interval(days => ${METRICS.activationWindowDays})`;
 
 interface FunnelCounts {
   users: number[];
@@ -175,32 +141,50 @@ const BREAKDOWN_COLUMNS: Record<Breakdown, string> = {
   interest: 's.interest_id',
 };
 
-/** Funnel step counts, median step times and activations for the new users of [since, until). */
+/** Funnel step counts and activations of [since, until), grouped by `key` (a cohort bucket, a breakdown, or nothing). */
 async function funnelCounts(
   db: Db,
   since: Date,
   until: Date,
-  breakdown?: Breakdown,
-): Promise<Array<FunnelCounts & { key: string | null }>> {
-  const counts = FUNNEL.map((_, i) => sql`count(*) FILTER (WHERE ${reached(i)})::int AS ${sql.id(`users_${i + 1}`)}`);
-  const medians = FUNNEL.slice(1).map(
-    (_, j) => sql`percentile_cont(0.5) WITHIN GROUP (
-      ORDER BY GREATEST(0, extract(epoch FROM ${stepAt(j + 1)} - ${stepAt(j)}))
-    ) FILTER (WHERE ${reached(j + 1)}) AS ${sql.id(`median_${j + 2}`)}`,
+  key: ReturnType<typeof sql> = sql`NULL::text`,
+): Promise<Array<FunnelCounts & { key: string | Date | null }>> {
+  const counts = FUNNEL.map(
+    (_, i) => sql`count(*) FILTER (WHERE level >= ${sql.lit(i + 1)})::int AS ${sql.id(`users_${i + 1}`)}`,
   );
-  const key = breakdown ? sql.raw(BREAKDOWN_COLUMNS[breakdown]) : sql`NULL::text`;
-  const result = await sql<Record<string, number | string | null>>`
-    SELECT ${key} AS key, ${sql.join([...counts, ...medians])},
-      count(*) FILTER (WHERE ${activatedWithinWindow})::int AS activated
-    FROM analytics_subjects s
-    WHERE s.app_launched_at >= ${since.toISOString()}::timestamptz AND s.app_launched_at < ${until.toISOString()}::timestamptz
-    ${breakdown ? sql`GROUP BY 1 ORDER BY 2 DESC` : sql``}`.execute(db.kysely);
+  const result = await sql<Record<string, number | string | Date | null>>`
+    SELECT key, ${sql.join(counts)}, count(*) FILTER (WHERE activated)::int AS activated
+    FROM ${cohortRows(since, until, key)} r
+    GROUP BY key ORDER BY 2 DESC`.execute(db.kysely);
   return result.rows.map((row) => ({
-    key: (row.key as string | null) ?? null,
+    key: (row.key as string | Date | null) ?? null,
     users: FUNNEL.map((_, i) => Number(row[`users_${i + 1}`] ?? 0)),
-    medians: FUNNEL.map((_, i) => (i === 0 || row[`median_${i + 1}`] === null ? null : Number(row[`median_${i + 1}`]))),
+    medians: FUNNEL.map(() => null),
     activated: Number(row.activated ?? 0),
   }));
+}
+
+/** Median seconds from step k−1 to step k among the window's new users who reached step k. */
+async function funnelMedians(db: Db, since: Date, until: Date): Promise<Array<number | null>> {
+  const medians = FUNNEL.slice(1).map(
+    (_, j) => sql`percentile_cont(0.5) WITHIN GROUP (
+      ORDER BY GREATEST(0, extract(epoch FROM ${sql.ref(`t${j + 2}`)} - ${sql.ref(`t${j + 1}`)}))
+    ) FILTER (WHERE level >= ${sql.lit(j + 2)}) AS ${sql.id(`median_${j + 2}`)}`,
+  );
+  const row = (
+    await sql<Record<string, number | null>>`SELECT ${sql.join(medians)} FROM ${cohortRows(since, until, sql`NULL`)} r`.execute(
+      db.kysely,
+    )
+  ).rows[0];
+  return FUNNEL.map((_, i) => (i === 0 || row?.[`median_${i + 1}`] == null ? null : Number(row[`median_${i + 1}`])));
+}
+
+/** Sum of grouped counts (the window's totals from its cohort buckets). */
+function total(groups: FunnelCounts[]): FunnelCounts {
+  return {
+    users: FUNNEL.map((_, i) => groups.reduce((sum, g) => sum + (g.users[i] ?? 0), 0)),
+    medians: FUNNEL.map(() => null),
+    activated: groups.reduce((sum, g) => sum + g.activated, 0),
+  };
 }
 
 function funnelReport(counts: FunnelCounts): FunnelStepReport[] {
@@ -224,53 +208,46 @@ function funnelReport(counts: FunnelCounts): FunnelStepReport[] {
   });
 }
 
-async function activationCohorts(
-  db: Db,
-  since: Date,
-  until: Date,
+function cohortReports(
+  groups: Array<FunnelCounts & { key: string | Date | null }>,
   granularity: Granularity,
-  tz: string,
   now: Date,
-): Promise<CohortReport[]> {
-  const unit = granularity === 'hour' ? 'hour' : 'day';
-  const result = await sql<{ start: Date; new_users: number; activated: number }>`
-    SELECT (date_trunc(${unit}, s.app_launched_at AT TIME ZONE ${tz}) AT TIME ZONE ${tz}) AS start,
-      count(*)::int AS new_users,
-      count(*) FILTER (WHERE ${activatedWithinWindow})::int AS activated
-    FROM analytics_subjects s
-    WHERE s.app_launched_at >= ${since.toISOString()}::timestamptz AND s.app_launched_at < ${until.toISOString()}::timestamptz
-    GROUP BY 1 ORDER BY 1`.execute(db.kysely);
+): CohortReport[] {
   const span = granularity === 'hour' ? 3_600_000 : DAY_MS;
-  return result.rows.map((row) => {
-    const start = new Date(row.start);
-    return {
+  return groups
+    .map((group) => ({ group, start: new Date(group.key as string | Date) }))
+    .sort((a, b) => a.start.getTime() - b.start.getTime())
+    .map(({ group, start }) => ({
       start: start.toISOString(),
-      newUsers: row.new_users,
-      activated: row.activated,
-      rate: ratio(row.activated, row.new_users),
+      newUsers: group.users[0] ?? 0,
+      activated: group.activated,
+      rate: ratio(group.activated, group.users[0] ?? 0),
       complete: start.getTime() + span + METRICS.activationWindowDays * DAY_MS <= now.getTime(),
-    };
-  });
+    }));
 }
 
 async function retention(db: Db, since: Date, until: Date, tz: string, now: Date): Promise<MetricsReport['retention']> {
+  // One join and one aggregation over the cohort's activity, not a lookup per learner.
   const row = (
     await sql<{ d1_eligible: number; d1_retained: number; d7_eligible: number; d7_retained: number }>`
-    WITH today AS (SELECT (${now.toISOString()}::timestamptz AT TIME ZONE ${tz})::date AS day),
-    cohort AS (
+    WITH cohort AS (
       SELECT s.subject, (s.magic_moment_completed_at AT TIME ZONE ${tz})::date AS d0
       FROM analytics_subjects s
       WHERE s.magic_moment_completed_at >= ${since.toISOString()}::timestamptz
         AND s.magic_moment_completed_at < ${until.toISOString()}::timestamptz
-    )
+    ),
+    returns AS (
+      SELECT c.subject, bool_or(a.day = c.d0 + 1) AS day2
+      FROM cohort c JOIN analytics_daily_activity a ON a.subject = c.subject AND a.day BETWEEN c.d0 + 1 AND c.d0 + 6
+      GROUP BY c.subject
+    ),
+    today AS (SELECT (${now.toISOString()}::timestamptz AT TIME ZONE ${tz})::date AS day)
     SELECT
       count(*) FILTER (WHERE c.d0 + 1 < t.day)::int AS d1_eligible,
-      count(*) FILTER (WHERE c.d0 + 1 < t.day AND EXISTS (
-        SELECT 1 FROM analytics_daily_activity a WHERE a.subject = c.subject AND a.day = c.d0 + 1))::int AS d1_retained,
+      count(*) FILTER (WHERE c.d0 + 1 < t.day AND r.day2)::int AS d1_retained,
       count(*) FILTER (WHERE c.d0 + 6 < t.day)::int AS d7_eligible,
-      count(*) FILTER (WHERE c.d0 + 6 < t.day AND EXISTS (
-        SELECT 1 FROM analytics_daily_activity a WHERE a.subject = c.subject AND a.day BETWEEN c.d0 + 1 AND c.d0 + 6))::int AS d7_retained
-    FROM cohort c CROSS JOIN today t`.execute(db.kysely)
+      count(*) FILTER (WHERE c.d0 + 6 < t.day AND r.subject IS NOT NULL)::int AS d7_retained
+    FROM cohort c CROSS JOIN today t LEFT JOIN returns r ON r.subject = c.subject`.execute(db.kysely)
   ).rows[0] ?? { d1_eligible: 0, d1_retained: 0, d7_eligible: 0, d7_retained: 0 };
   const entry = (retained: number, eligible: number, target: number) => {
     const rate = ratio(retained, eligible);
@@ -354,17 +331,25 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
   const until = options.until ?? defaults.until;
   const baselineSince = new Date(since.getTime() - METRICS.baselineDays * DAY_MS);
 
-  const [[current], [previous], cohorts, retained, learned, activeUsers, breakdown] = await Promise.all([
-    funnelCounts(deps.db, since, until),
+  const unit = granularity === 'hour' ? 'hour' : 'day';
+  const bucket = sql`(date_trunc(${unit}, s.app_launched_at AT TIME ZONE ${deps.tz}) AT TIME ZONE ${deps.tz})`;
+  // Two cores: a few queries at a time, the heavy ones not all at once.
+  const [buckets, medians, [previous]] = await Promise.all([
+    funnelCounts(deps.db, since, until, bucket),
+    funnelMedians(deps.db, since, until),
     funnelCounts(deps.db, baselineSince, since),
-    activationCohorts(deps.db, since, until, granularity, deps.tz, now),
+  ]);
+  const [retained, learned, activeUsers, breakdown] = await Promise.all([
     retention(deps.db, since, until, deps.tz, now),
     learning(deps.db, since, until, deps.tz),
     deps.presence.count(),
-    options.breakdown ? funnelCounts(deps.db, since, until, options.breakdown) : Promise.resolve(undefined),
+    options.breakdown
+      ? funnelCounts(deps.db, since, until, sql.raw(BREAKDOWN_COLUMNS[options.breakdown]))
+      : Promise.resolve(undefined),
   ]);
+  const cohorts = cohortReports(buckets, granularity, now);
   const empty: FunnelCounts = { users: FUNNEL.map(() => 0), medians: FUNNEL.map(() => null), activated: 0 };
-  const now_ = current ?? empty;
+  const now_ = { ...total(buckets), medians };
   const before = previous ?? empty;
   const newUsers = now_.users[0] ?? 0;
   const funnel = funnelReport(now_);
@@ -400,7 +385,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
           breakdown: {
             by: options.breakdown,
             groups: breakdown.map((group) => ({
-              key: group.key,
+              key: group.key === null ? null : String(group.key),
               newUsers: group.users[0] ?? 0,
               activationRate: ratio(group.activated, group.users[0] ?? 0),
               funnel: group.users,

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { catalogRows } from '../learning/seed.js';
+import { dayStart, localDay } from '../time.js';
 import { EVENT_ALIASES, FUNNEL, METRICS, ratio } from './definitions.js';
 import { DRAMA_START_EVENTS } from './ingest.js';
 
@@ -213,25 +214,6 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
     plans.push(plan);
   }
   return plans;
-}
-
-/** Days since the epoch of the calendar day holding `at` in `tz`. */
-export function localDay(at: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
-      .formatToParts(new Date(at))
-      .map((p) => [p.type, p.value]),
-  );
-  return Math.round(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) / DAY);
-}
-
-/** The instant the local calendar day `day` (days since the epoch) starts in `tz`. */
-export function dayStart(day: number, tz: string): number {
-  const midnightUtc = day * DAY;
-  // Offset of tz at that moment (hours of local time ahead of UTC), applied once.
-  const local = new Date(midnightUtc).toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' });
-  const asUtc = Date.parse(`${local} UTC`);
-  return midnightUtc - (asUtc - midnightUtc);
 }
 
 export interface GroundTruth {

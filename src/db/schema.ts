@@ -123,6 +123,12 @@ export interface FeedbackTable {
   text: string | null;
   context: Json;
   created_at: Timestamp;
+  sentiment: number;
+  sentiment_label: 'positive' | 'neutral' | 'negative';
+  themes: string[];
+  urgent: boolean;
+  urgent_reasons: string[];
+  language: string | null;
 }
 
 export interface OpsLogTable {

@@ -19,6 +19,9 @@ import { Presence } from '../analytics/presence.js';
 import { analyticsRoutes } from '../analytics/routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import { FeedbackService } from '../feedback/feedback.js';
+import { feedbackRoutes } from '../feedback/routes.js';
+import { sentimentAnalyzer } from '../feedback/sentiment.js';
 import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { HealthService } from '../ops/health/health.js';
@@ -43,6 +46,7 @@ export interface App {
   health: HealthService;
   catalog: CatalogCache;
   presence: Presence;
+  feedback: FeedbackService;
 }
 
 const API_SECURITY_HEADERS = {
@@ -165,6 +169,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
   await app.register(healthRoutes, { health, isClosing: () => closing });
   await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
+  const feedback = new FeedbackService(db, sentimentAnalyzer());
+  await app.register(feedbackRoutes, { db, feedback, tz: config.tz });
   await app.register(analyticsRoutes, {
     db,
     presence,
@@ -172,5 +178,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
   });
 
-  return { app: app as unknown as FastifyInstance, health, catalog, presence };
+  return { app: app as unknown as FastifyInstance, health, catalog, presence, feedback };
 }

@@ -1,0 +1,229 @@
+/**
+ * Feedback over HTTP: learners post it, ops read the report; counters and the
+ * negative-share gauges (NegativeFeedbackRising's inputs) go to /metrics.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { Counter, Gauge } from 'prom-client';
+import { ingestEvents } from '../analytics/ingest.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { Emotion, ErrorResponse, Uuid } from '../learning/schemas.js';
+import { assertSelf } from '../server/auth.js';
+import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
+import { buildFeedbackReport, type FeedbackReport } from './report.js';
+import { THEMES, type Theme } from './sentiment.js';
+
+export interface FeedbackRoutesOptions {
+  db: Db;
+  feedback: FeedbackService;
+  tz: string;
+}
+
+const Short = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
+
+const FeedbackBody = Type.Object(
+  {
+    type: Type.Union(FEEDBACK_TYPES.map((t) => Type.Literal(t))),
+    rating: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+    emotion: Type.Optional(Emotion),
+    text: Type.Optional(
+      Type.String({
+        maxLength: MAX_FEEDBACK_TEXT,
+        // Printable text: tabs and newlines yes, other control characters (binary) no.
+        pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$',
+        description: `Chinese, English or both; up to ${MAX_FEEDBACK_TEXT} characters`,
+      }),
+    ),
+    userId: Type.Optional(Uuid),
+    context: Type.Optional(
+      Type.Object(
+        {
+          screen: Type.Optional(Short(64)),
+          completedSteps: Type.Optional(Type.Array(Short(64), { maxItems: 20 })),
+          sessionDurationSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+          errorCode: Type.Optional(Short(64)),
+          appVersion: Type.Optional(Short(32)),
+          platform: Type.Optional(Short(32)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Label = Type.Union([Type.Literal('positive'), Type.Literal('neutral'), Type.Literal('negative')]);
+const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }));
+
+const StoredFeedback = Type.Object({
+  id: Uuid,
+  userId: Uuid,
+  type: Type.String(),
+  rating: Type.Union([Type.Integer(), Type.Null()]),
+  emotion: Type.Union([Type.String(), Type.Null()]),
+  text: Type.Union([Type.String(), Type.Null()]),
+  sentiment: Type.Number({ minimum: -1, maximum: 1 }),
+  label: Label,
+  themes: Type.Array(Type.Unsafe<Theme>(Type.String({ enum: THEMES }))),
+  urgent: Type.Boolean(),
+  createdAt: Timestamp,
+});
+
+const ReportQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (app, { db, feedback, tz }) => {
+  const registry = app.metrics.registry;
+  const total = new Counter({
+    name: 'smartalk_feedback_total',
+    help: 'Feedback items stored, by type.',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+  const byLabel = new Counter({
+    name: 'smartalk_feedback_sentiment_total',
+    help: 'Feedback items stored, by sentiment label.',
+    labelNames: ['label'] as const,
+    registers: [registry],
+  });
+  const urgentTotal = new Counter({
+    name: 'smartalk_feedback_urgent_total',
+    help: 'Urgent feedback items (crash, unusable, data loss, or rating ≤ 2).',
+    registers: [registry],
+  });
+  for (const type of FEEDBACK_TYPES) total.inc({ type }, 0);
+  for (const label of ['positive', 'neutral', 'negative']) byLabel.inc({ label }, 0);
+
+  feedback.onUrgent((item) => {
+    urgentTotal.inc();
+    // Error level so it is seen at once; the learner's words stay out of the log.
+    app.log.error(
+      {
+        feedbackId: item.id,
+        userId: item.userId,
+        type: item.type,
+        rating: item.rating,
+        reasons: item.urgentReasons,
+        themes: item.themes,
+      },
+      'urgent feedback received',
+    );
+  });
+
+  // The report behind the gauges, refreshed at most every 30 s, never awaited by a scrape after the first.
+  let cached: { at: number; report: FeedbackReport } | undefined;
+  let refreshing: Promise<FeedbackReport> | undefined;
+  const latest = async (): Promise<FeedbackReport> => {
+    if (!cached || Date.now() - cached.at > 30_000) {
+      refreshing ??= buildFeedbackReport({ db, tz })
+        .then((report) => {
+          cached = { at: Date.now(), report };
+          return report;
+        })
+        .finally(() => {
+          refreshing = undefined;
+        });
+      if (!cached) return refreshing;
+    }
+    return cached.report;
+  };
+  const gauge = (name: string, help: string, read: (report: FeedbackReport) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          this.set(read(await latest()) ?? Number.NaN);
+        } catch {
+          // database down: keep the last value
+        }
+      },
+    });
+  gauge('smartalk_feedback_negative_ratio', 'Share of negative feedback in the last 7 days.', (r) => r.sentiment.negativeShare);
+  gauge(
+    'smartalk_feedback_negative_baseline_ratio',
+    'Share of negative feedback in the 7 days before.',
+    (r) => r.baseline.negativeShare,
+  );
+  gauge(
+    'smartalk_feedback_window_items',
+    'Feedback items in the last 7 days (the rising-negative rule needs a minimum).',
+    (r) => r.totals.items,
+  );
+  gauge(
+    'smartalk_feedback_sentiment_average',
+    'Average feedback sentiment (−1…1) in the last 7 days.',
+    (r) => r.sentiment.average,
+  );
+
+  app.post(
+    '/api/v1/feedback',
+    {
+      preHandler: app.auth.learner,
+      schema: {
+        tags: ['feedback'],
+        summary: 'Send feedback (scored for sentiment, themes and urgency)',
+        description:
+          `type: ${FEEDBACK_TYPES.join(' | ')}; rating 1–5; emotion: the magic-moment self-assessment label; text up to ${MAX_FEEDBACK_TEXT} characters ` +
+          '(Chinese, English or mixed). Answers with the stored item, its sentiment in [−1, 1], label and themes.',
+        security: [{ learnerToken: [] }],
+        body: FeedbackBody,
+        response: { 201: StoredFeedback, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.learnerId as string;
+      if (request.body.userId !== undefined) assertSelf(request, request.body.userId.toLowerCase());
+      const { userId: _ignored, ...input } = request.body;
+      if (input.rating === undefined && input.emotion === undefined && !input.text?.trim()) {
+        throw new AppError('SMT_ERR_VALIDATION', 'Give at least a rating, an emotion or a text');
+      }
+      const item = await feedback.submit(userId, input);
+      total.inc({ type: item.type });
+      byLabel.inc({ label: item.label });
+      // The analytics stream hears of it too; the item itself is already committed.
+      await ingestEvents(
+        { db, tz },
+        [
+          {
+            id: item.id,
+            name: 'feedback_submitted',
+            timestamp: item.createdAt.toISOString(),
+            properties: { type: item.type, rating: item.rating, emotion: item.emotion, label: item.label, urgent: item.urgent },
+          },
+        ],
+        { kind: 'learner', userId },
+      ).catch((error: Error) => request.log.warn({ err: { message: error.message } }, 'feedback_submitted event not recorded'));
+      const { scored: _scored, urgentReasons: _reasons, context: _context, ...body } = item;
+      return reply.code(201).send(body);
+    },
+  );
+
+  app.get(
+    '/api/v1/ops/feedback-report',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'The LaunchFeedbackCollector report: volume, sentiment, themes, urgent items, suggestions',
+        description: 'Default window: the last 7 days, compared with the 7 days before.',
+        security: [{ opsToken: [] }],
+        querystring: ReportQuery,
+        response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const since = request.query.since ? new Date(request.query.since) : undefined;
+      const until = request.query.until ? new Date(request.query.until) : undefined;
+      if (since && until && since >= until) throw new AppError('SMT_ERR_VALIDATION', 'since must be before until');
+      return buildFeedbackReport({ db, tz }, { since, until });
+    },
+  );
+};

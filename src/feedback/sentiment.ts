@@ -1,0 +1,319 @@
+/**
+ * Sentiment of one feedback item, in [−1, 1], for Chinese, English and mixed text.
+ *
+ * Text: segmented with jieba (taught our lexicon words so they stay whole), each
+ * sentiment word scored from the lexicons, then adjusted by the modifiers before it:
+ * a negator within 3 tokens flips it (不好, not good), a degree adverb within 2
+ * scales it (很好, very good), and a contrast word (但是, but) makes the clause after
+ * it count more than the clause before it. Emoji count as words. The sum is squashed
+ * to (−1, 1) the way VADER does (x / √(x² + 15)).
+ *
+ * Item: the mean of the signals present — the emotion label's weight (DESIGN.md §5),
+ * the rating ((r − 3) / 2), the text score.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Jieba } from '@node-rs/jieba';
+import { dict } from '@node-rs/jieba/dict.js';
+import { EMOTIONS, type EmotionId } from './emotions.js';
+
+const require = createRequire(import.meta.url);
+const LEXICON_DIR = new URL('./lexicons/', import.meta.url);
+
+export type SentimentLabel = 'positive' | 'neutral' | 'negative';
+export type Theme =
+  | 'video_playback'
+  | 'loading_speed'
+  | 'audio_quality'
+  | 'responsiveness'
+  | 'subtitle_sync'
+  | 'content_difficulty'
+  | 'pricing_payment'
+  | 'account_data'
+  | 'other';
+
+export const THEMES: Theme[] = [
+  'video_playback',
+  'loading_speed',
+  'audio_quality',
+  'responsiveness',
+  'subtitle_sync',
+  'content_difficulty',
+  'pricing_payment',
+  'account_data',
+  'other',
+];
+
+/** Scores at or beyond these are positive / negative; between them, neutral. */
+export const LABEL_THRESHOLD = 0.2;
+const NEGATION_WINDOW = 3;
+const DEGREE_WINDOW = 2;
+const VADER_ALPHA = 15;
+/** Chinese lexicon scores are on AFINN's scale halved; this puts them back on it. */
+const ZH_SCALE = 2;
+
+export interface TextSentiment {
+  score: number;
+  /** Sentiment-bearing tokens with their adjusted contributions (for `smartalk feedback score`). */
+  hits: Array<{ token: string; value: number }>;
+  language: 'zh' | 'en' | 'mixed' | 'none';
+}
+
+export interface ItemSentiment {
+  score: number;
+  label: SentimentLabel;
+  themes: Theme[];
+  urgent: boolean;
+  /** Why urgent: the matched terms, or the rating. */
+  urgentReasons: string[];
+  text: TextSentiment | null;
+}
+
+function readTsv(file: string): string[][] {
+  return readFileSync(new URL(file, LEXICON_DIR), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.split('\t').map((cell) => cell.trim()));
+}
+
+interface Modifier {
+  kind: 'negator' | 'degree' | 'contrast';
+  weight: number;
+}
+
+const CLAUSE_CHARS = new Set([...'，,。.!！?？;；:：\n…~～']);
+const isClauseBreak = (token: string) => {
+  for (const char of token) if (!CLAUSE_CHARS.has(char)) return false;
+  return true;
+};
+const MIXED_LATIN = /[a-z]/;
+const LATIN_BOUNDARY = /(?<=[a-z])(?=[^a-z'-])|(?<=[^a-z'-])(?=[a-z])/u;
+const HAS_HAN = /\p{Script=Han}/u;
+const LATIN_WORD = /^[a-z][a-z'-]*$/;
+const EN_CONTRACTIONS: Array<[RegExp, string]> = [
+  [/\bcan['’]t\b/gi, 'can not'],
+  [/\bwon['’]t\b/gi, 'will not'],
+  [/n['’]t\b/gi, ' not'],
+  [/\bcannot\b/gi, 'can not'],
+];
+
+export class SentimentAnalyzer {
+  readonly #words = new Map<string, number>();
+  /** Multi-word English entries ("out of sync"), by their first word. */
+  readonly #phrases = new Map<string, Array<{ words: string[]; phrase: string }>>();
+  readonly #modifiers = new Map<string, Modifier>();
+  readonly #themes: Array<{ theme: Theme; term: string; latin: RegExp | null }> = [];
+  readonly #urgent: Array<{ term: string; latin: RegExp | null }> = [];
+  readonly #jieba: Jieba;
+
+  constructor() {
+    const english = require('sentiment/languages/en/labels.json') as Record<string, number>;
+    const emoji = require('sentiment/build/emoji.json') as Record<string, number>;
+    for (const [word, score] of Object.entries(english)) this.#words.set(word, score);
+    for (const [symbol, score] of Object.entries(emoji)) this.#words.set(symbol, score);
+    for (const [entry, score] of readTsv('en-extra.tsv')) {
+      const phrase = (entry as string).replace(/n't\b/, ' not');
+      this.#words.set(phrase, Number(score));
+      const words = phrase.split(' ');
+      if (words.length > 1)
+        this.#phrases.set(words[0] as string, [...(this.#phrases.get(words[0] as string) ?? []), { words, phrase }]);
+    }
+    for (const [symbol, score] of readTsv('emoji-extra.tsv')) this.#words.set(symbol as string, Number(score));
+    const chinese = readTsv('zh-sentiment.tsv');
+    for (const [word, score] of chinese) this.#words.set(word as string, Number(score) * ZH_SCALE);
+    const modifiers = readTsv('zh-modifiers.tsv');
+    for (const [word, kind, weight] of modifiers)
+      this.#modifiers.set(word as string, { kind: kind as Modifier['kind'], weight: Number(weight) });
+    for (const word of ['not', 'no', 'never', 'nothing', 'nobody', 'none', 'neither', 'nor', 'hardly', 'barely', 'without']) {
+      this.#modifiers.set(word, { kind: 'negator', weight: -0.8 });
+    }
+    for (const [word, weight] of [
+      ['very', 1.5],
+      ['really', 1.4],
+      ['so', 1.4],
+      ['too', 1.4],
+      ['extremely', 1.8],
+      ['super', 1.6],
+      ['totally', 1.5],
+      ['absolutely', 1.6],
+      ['quite', 1.2],
+      ['pretty', 1.2],
+      ['slightly', 0.5],
+      ['somewhat', 0.6],
+      ['little', 0.6],
+      ['bit', 0.6],
+    ] as const) {
+      this.#modifiers.set(word, { kind: 'degree', weight });
+    }
+    for (const word of ['but', 'however', 'though', 'yet', 'unfortunately'])
+      this.#modifiers.set(word, { kind: 'contrast', weight: 2 });
+
+    for (const [theme, term] of readTsv('themes.tsv')) {
+      this.#themes.push({ theme: theme as Theme, term: (term as string).toLowerCase(), latin: latinMatcher(term as string) });
+    }
+    for (const [term] of readTsv('urgent.tsv'))
+      this.#urgent.push({ term: (term as string).toLowerCase(), latin: latinMatcher(term as string) });
+
+    // Teach jieba every Chinese word we score or react to, so 闪退 or 不错 is one token.
+    this.#jieba = Jieba.withDict(dict);
+    const custom = [...chinese.map(([w]) => w as string), ...modifiers.map(([w]) => w as string)]
+      .filter((word) => HAS_HAN.test(word))
+      .map((word) => `${word} 100000`)
+      .join('\n');
+    this.#jieba.loadDict(Buffer.from(custom));
+  }
+
+  /** Tokens of a text: jieba for Han script, words for Latin script, emoji as themselves. */
+  tokens(text: string): string[] {
+    let normalized = text.toLowerCase();
+    if (normalized.includes("'") || normalized.includes('’') || normalized.includes('cannot')) {
+      for (const [pattern, replacement] of EN_CONTRACTIONS) normalized = normalized.replace(pattern, replacement);
+    }
+    const tokens: string[] = [];
+    for (const token of this.#jieba.cut(normalized, false)) {
+      if (token.trim() === '') continue;
+      // jieba keeps "good!" together; split Latin words from what sticks to them.
+      if (token.length > 1 && MIXED_LATIN.test(token) && !LATIN_WORD.test(token)) {
+        for (const part of token.split(LATIN_BOUNDARY)) if (part.trim() !== '') tokens.push(part.trim());
+      } else tokens.push(token);
+    }
+    return this.#mergePhrases(tokens);
+  }
+
+  #mergePhrases(tokens: string[]): string[] {
+    if (this.#phrases.size === 0) return tokens;
+    const merged: string[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const candidates = this.#phrases.get(tokens[i] as string);
+      const match = candidates?.find(({ words }) => words.every((word, k) => tokens[i + k] === word));
+      if (match) {
+        merged.push(match.phrase);
+        i += match.words.length - 1;
+      } else merged.push(tokens[i] as string);
+    }
+    return merged;
+  }
+
+  /** The text's own score in (−1, 1). */
+  scoreText(text: string): TextSentiment {
+    const tokens = this.tokens(text);
+    // One lookup per token up front; the windows below only read these arrays.
+    const n = tokens.length;
+    const breaks = new Array<boolean>(n);
+    const modifiers = new Array<Modifier | undefined>(n);
+    const bases = new Array<number | undefined>(n);
+    let han = false;
+    let latin = false;
+    let exclamations = 0;
+    for (let i = 0; i < n; i++) {
+      const token = tokens[i] as string;
+      const first = token.charCodeAt(0);
+      breaks[i] = CLAUSE_CHARS.has(token[0] as string) && isClauseBreak(token);
+      if (breaks[i]) {
+        for (const char of token) if (char === '!' || char === '！') exclamations++;
+        continue;
+      }
+      if (first >= 0x3400 && first <= 0x9fff) han = true;
+      else if (first >= 97 && first <= 122) latin = true;
+      modifiers[i] = this.#modifiers.get(token);
+      bases[i] = this.#words.get(token);
+    }
+
+    const clauses: Array<{ sum: number; weight: number }> = [{ sum: 0, weight: 1 }];
+    const hits: TextSentiment['hits'] = [];
+    for (let i = 0; i < n; i++) {
+      if (breaks[i]) {
+        clauses.push({ sum: 0, weight: 1 });
+        continue;
+      }
+      const modifier = modifiers[i];
+      if (modifier?.kind === 'contrast') {
+        // What came before the contrast counts less, what follows counts more.
+        for (const clause of clauses) clause.weight /= modifier.weight;
+        clauses.push({ sum: 0, weight: modifier.weight });
+        continue;
+      }
+      const base = bases[i];
+      if (base === undefined || (modifier && modifier.kind !== 'degree')) continue;
+      // 好 before a sentiment word is a degree adverb (好难用), not praise.
+      if (modifier?.kind === 'degree' && bases[i + 1] !== undefined) continue;
+      let value = base;
+      for (let back = 1; back <= NEGATION_WINDOW && i - back >= 0 && !breaks[i - back]; back++) {
+        const mod = modifiers[i - back];
+        if (mod === undefined) continue;
+        if (mod.kind === 'contrast') break;
+        if (mod.kind === 'negator') value *= mod.weight;
+        else if (back <= DEGREE_WINDOW) value *= mod.weight;
+      }
+      (clauses.at(-1) as { sum: number }).sum += value;
+      hits.push({ token: tokens[i] as string, value });
+    }
+    let total = 0;
+    for (const clause of clauses) total += clause.sum * clause.weight;
+    if (total !== 0) total *= 1 + Math.min(exclamations, 3) * 0.1;
+    return {
+      score: total / Math.sqrt(total * total + VADER_ALPHA),
+      hits,
+      language: han && latin ? 'mixed' : han ? 'zh' : latin ? 'en' : 'none',
+    };
+  }
+
+  themesOf(text: string): Theme[] {
+    const lower = text.toLowerCase();
+    const hasLatin = MIXED_LATIN.test(lower);
+    const found = new Set<Theme>();
+    for (const { theme, term, latin } of this.#themes) {
+      if (found.has(theme)) continue;
+      if (latin ? hasLatin && latin.test(lower) : lower.includes(term)) found.add(theme);
+    }
+    return found.size > 0 ? THEMES.filter((t) => found.has(t)) : ['other'];
+  }
+
+  urgentTerms(text: string): string[] {
+    const lower = text.toLowerCase().replace(/’/g, "'");
+    const hasLatin = MIXED_LATIN.test(lower);
+    return this.#urgent
+      .filter(({ term, latin }) => (latin ? hasLatin && latin.test(lower) : lower.includes(term)))
+      .map(({ term }) => term);
+  }
+
+  /** Score a whole item: emotion label, rating and text, whichever are present. */
+  scoreItem(input: { text?: string | null; rating?: number | null; emotion?: EmotionId | null }): ItemSentiment {
+    const signals: number[] = [];
+    if (input.emotion) signals.push(EMOTIONS[input.emotion].weight);
+    if (input.rating !== undefined && input.rating !== null) signals.push((input.rating - 3) / 2);
+    const text = input.text?.trim() ? this.scoreText(input.text) : null;
+    if (text && text.hits.length > 0) signals.push(text.score);
+    const score = signals.length === 0 ? 0 : signals.reduce((a, b) => a + b, 0) / signals.length;
+    const urgentReasons = input.text ? this.urgentTerms(input.text) : [];
+    if (input.rating !== undefined && input.rating !== null && input.rating <= 2) urgentReasons.push(`rating ${input.rating}`);
+    return {
+      score: Math.max(-1, Math.min(1, score)),
+      label: labelOf(score),
+      themes: input.text?.trim() ? this.themesOf(input.text) : ['other'],
+      urgent: urgentReasons.length > 0,
+      urgentReasons,
+      text,
+    };
+  }
+}
+
+export function labelOf(score: number): SentimentLabel {
+  if (score >= LABEL_THRESHOLD) return 'positive';
+  if (score <= -LABEL_THRESHOLD) return 'negative';
+  return 'neutral';
+}
+
+/** English terms match whole words ("crash" not "crashes"… each form is listed); Chinese, substrings. */
+function latinMatcher(term: string): RegExp | null {
+  if (HAS_HAN.test(term)) return null;
+  const escaped = term.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^a-z])${escaped}($|[^a-z])`);
+}
+
+let shared: SentimentAnalyzer | undefined;
+/** One analyzer per process: building it loads the lexicons and the segmenter's dictionary. */
+export function sentimentAnalyzer(): SentimentAnalyzer {
+  shared ??= new SentimentAnalyzer();
+  return shared;
+}

@@ -1,0 +1,67 @@
+/**
+ * Calendar arithmetic in SMARTALK_TZ: where hours and days start, and which local
+ * day an instant falls on. Reports, retention and schedules all count days this way.
+ */
+export type Granularity = 'hour' | 'day';
+
+const DAY_MS = 86_400_000;
+
+/** Start of the hour or day (in `tz`) that contains `at`. */
+export function startOf(at: Date, granularity: Granularity, tz: string): Date {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const localAsUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+  const offset = localAsUtc - Math.floor(at.getTime() / 1000) * 1000;
+  const floored =
+    granularity === 'hour'
+      ? Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour))
+      : Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
+  return new Date(floored - offset);
+}
+
+/** The default window: the last seven days up to now, starting on a day (or hour) boundary in `tz`. */
+export function defaultWindow(now: Date, granularity: Granularity, tz: string): { since: Date; until: Date } {
+  const since =
+    granularity === 'hour'
+      ? new Date(startOf(now, 'hour', tz).getTime() - (7 * 24 - 1) * 3_600_000)
+      : new Date(startOf(now, 'day', tz).getTime() - 6 * DAY_MS);
+  return { since, until: now };
+}
+
+/** Days since the epoch of the calendar day holding `at` in `tz`. */
+export function localDay(at: number, tz: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+      .formatToParts(new Date(at))
+      .map((p) => [p.type, p.value]),
+  );
+  return Math.round(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) / DAY_MS);
+}
+
+/** The instant the local calendar day `day` (days since the epoch) starts in `tz`. */
+export function dayStart(day: number, tz: string): number {
+  const midnightUtc = day * DAY_MS;
+  // Offset of tz at that moment (hours of local time ahead of UTC), applied once.
+  const local = new Date(midnightUtc).toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' });
+  const asUtc = Date.parse(`${local} UTC`);
+  return midnightUtc - (asUtc - midnightUtc);
+}
