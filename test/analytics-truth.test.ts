@@ -142,7 +142,8 @@ describe('the metrics report against ground truth', () => {
       .selectFrom('analytics_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
-    expect(stored.n).toBe(sent);
+    // Plus one feedback_submitted event per feedback item, recorded by the server.
+    expect(stored.n).toBe(sent + plans.reduce((n, p) => n + p.feedback.length, 0));
     const aliased = await server.runtime.db.kysely
       .selectFrom('analytics_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))

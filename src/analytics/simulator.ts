@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { EmotionId } from '../feedback/emotions.js';
 import { catalogRows } from '../learning/seed.js';
 import { dayStart, localDay } from '../time.js';
 import { EVENT_ALIASES, FUNNEL, METRICS, ratio } from './definitions.js';
@@ -76,6 +77,47 @@ export interface PlannedAttempt {
   mode: 'normal' | 'focus' | 'rescue';
 }
 
+export interface PlannedFeedback {
+  type: 'magic_moment' | 'overall_experience' | 'bug_report' | 'feature_request';
+  rating?: number;
+  emotion?: EmotionId;
+  text?: string;
+}
+
+/** What simulated learners write, in both languages: praise, complaints, mixed, bugs, urgent ones. */
+const FEEDBACK_TEXTS = {
+  positive: [
+    '故事很有意思，学到了很多地道的表达！',
+    '太棒了，第一次不看字幕听懂了整段对话 😍',
+    '非常好用，每天坚持学十分钟',
+    'I love the stories, learning feels like watching a show!',
+    'Really helpful app, my listening has improved a lot 👍',
+    '界面很漂亮，视频也很流畅',
+  ],
+  negative: [
+    '视频加载太慢了，每次都要等很久',
+    '内容太难了，完全听不懂',
+    '会员太贵了，不值得',
+    'The videos keep buffering and the audio is too quiet',
+    'Too expensive for what it offers',
+    '字幕和声音对不上，体验很差',
+  ],
+  mixed: [
+    '故事很精彩，但是加载有点慢',
+    '内容不错，不过有些单词的发音听不清',
+    'Great content but the subtitles are out of sync sometimes',
+    'Fun to use, however the videos are a bit laggy on my phone',
+  ],
+  bug: ['点了下一步没反应', '登录的时候偶尔报错', 'The play button sometimes does nothing', '声音偶尔会有杂音'],
+  urgent: [
+    '打开就闪退，完全用不了',
+    '更新以后进度没了！！',
+    'The app crashes every time I open a drama',
+    'I lost my progress after the update',
+  ],
+  feature: ['希望能增加更多职场的内容', '可以加一个夜间模式吗', 'Please add more travel stories', '希望能调节语速'],
+};
+
 export interface LearnerPlan {
   index: number;
   deviceId: string;
@@ -88,6 +130,7 @@ export interface LearnerPlan {
   attempts: PlannedAttempt[];
   magicMoment: boolean;
   events: PlannedEvent[];
+  feedback: PlannedFeedback[];
 }
 
 const ALIAS_FOR = new Map<string, string[]>();
@@ -130,6 +173,7 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
       attempts: [],
       magicMoment: false,
       events: [],
+      feedback: [],
     };
     const emit = (name: string, at: number, properties: Record<string, unknown> = {}) => {
       const aliases = ALIAS_FOR.get(name);
@@ -210,6 +254,32 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
         emit('srs_card_reviewed', at + between(30, 300) * SECOND);
       }
     }
+    // Feedback: the magic moment's self-assessment, and now and then a word on the app.
+    if (plan.magicMoment) {
+      const emotion =
+        random() < 0.75
+          ? pick(['fully_understood', 'easier_than_expected', 'got_the_gist', 'want_more'] as const)
+          : pick(['a_bit_hard', 'did_not_understand', 'too_hard'] as const);
+      plan.feedback.push({ type: 'magic_moment', emotion });
+    }
+    const roll = random();
+    if (roll < 0.15)
+      plan.feedback.push({
+        type: 'overall_experience',
+        rating: 4 + Math.floor(random() * 2),
+        text: pick(FEEDBACK_TEXTS.positive),
+      });
+    else if (roll < 0.23)
+      plan.feedback.push({
+        type: 'overall_experience',
+        rating: 2 + Math.floor(random() * 2),
+        text: pick(FEEDBACK_TEXTS.negative),
+      });
+    else if (roll < 0.29)
+      plan.feedback.push({ type: 'overall_experience', rating: 3 + Math.floor(random() * 2), text: pick(FEEDBACK_TEXTS.mixed) });
+    else if (roll < 0.33) plan.feedback.push({ type: 'bug_report', text: pick(FEEDBACK_TEXTS.bug) });
+    else if (roll < 0.35) plan.feedback.push({ type: 'bug_report', rating: 1, text: pick(FEEDBACK_TEXTS.urgent) });
+    else if (roll < 0.38) plan.feedback.push({ type: 'feature_request', text: pick(FEEDBACK_TEXTS.feature) });
     plan.events.sort((a, b) => a.at - b.at);
     plans.push(plan);
   }
@@ -435,6 +505,15 @@ export async function runSimulation(
     }
     if (plan.magicMoment) {
       await call(plan, base, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' }, user.token);
+    }
+    for (const item of plan.feedback) {
+      await call(
+        plan,
+        base,
+        '/api/v1/feedback',
+        { ...item, context: { platform: plan.platform, appVersion: plan.appVersion } },
+        user.token,
+      );
     }
     const origin = plan.events[0]?.at ?? 0;
     const liveStart = Date.now();

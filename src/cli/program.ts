@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { envLang, say } from '../i18n.js';
 import { VERSION } from '../version.js';
+import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { seedCommand } from './commands/seed.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(seedCommand());
   program.addCommand(metricsCommand());
+  program.addCommand(feedbackCommand());
   program.addCommand(simulateCommand());
   return program;
 }

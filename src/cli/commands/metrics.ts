@@ -5,7 +5,9 @@
 import { Command, Option } from 'commander';
 import type { MetricsReport, ReportOptions } from '../../analytics/report.js';
 import { type Config, type Lang, loadConfig } from '../../config.js';
+import { parseWhen } from '../options.js';
 import { printJson } from '../output.js';
+import { readReport } from '../report-source.js';
 
 interface ReportFlags {
   since?: string;
@@ -18,50 +20,26 @@ interface ReportFlags {
   facade?: boolean;
 }
 
-/** ISO date-times, or a plain date (YYYY-MM-DD) meaning the start of that day in SMARTALK_TZ. */
-export function parseWhen(value: string, tz: string): Date {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    const noonUtc = new Date(`${value}T12:00:00Z`);
-    const local = new Date(noonUtc.toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' }) + ' UTC');
-    const offset = local.getTime() - noonUtc.getTime();
-    return new Date(Date.parse(`${value}T00:00:00Z`) - offset);
-  }
-  const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new Error(`not a date: ${value} (expected an ISO date-time or YYYY-MM-DD)`);
-  return parsed;
-}
-
 /** The report from the running server if there is one, else straight from the database. */
 export async function loadMetricsReport(config: Config, options: ReportOptions, url?: string): Promise<MetricsReport> {
-  const { readLiveServer, opsGet } = await import('../../ops/server-link.js');
-  const server = url ?? readLiveServer(config.dataDir)?.url;
-  if (server) {
-    const { resolveOpsToken } = await import('../../ops/ops-token.js');
-    const { token } = await resolveOpsToken(config);
-    const query = new URLSearchParams();
-    if (options.since) query.set('since', options.since.toISOString());
-    if (options.until) query.set('until', options.until.toISOString());
-    if (options.granularity) query.set('granularity', options.granularity);
-    if (options.breakdown) query.set('breakdown', options.breakdown);
-    return opsGet<MetricsReport>(server, `/api/v1/ops/metrics-report?${query}`, token);
-  }
-  const [{ openDb }, { pendingMigrations }, { openStore }, { Presence }, { buildMetricsReport }] = await Promise.all([
-    import('../../db/database.js'),
-    import('../../db/migrator.js'),
-    import('../../store/open-store.js'),
-    import('../../analytics/presence.js'),
-    import('../../analytics/report.js'),
-  ]);
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = openStore({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
-  try {
-    const pending = await pendingMigrations(db);
-    if (pending.length > 0) throw new Error(`the database lacks ${pending.length} migration(s); run \`smartalk migrate\` first`);
-    return await buildMetricsReport({ db, presence: new Presence(store), tz: config.tz }, options);
-  } finally {
-    await store.close();
-    await db.close();
-  }
+  const query = new URLSearchParams();
+  if (options.since) query.set('since', options.since.toISOString());
+  if (options.until) query.set('until', options.until.toISOString());
+  if (options.granularity) query.set('granularity', options.granularity);
+  if (options.breakdown) query.set('breakdown', options.breakdown);
+  return readReport(
+    config,
+    '/api/v1/ops/metrics-report',
+    query,
+    async ({ db, store }) => {
+      const [{ Presence }, { buildMetricsReport }] = await Promise.all([
+        import('../../analytics/presence.js'),
+        import('../../analytics/report.js'),
+      ]);
+      return buildMetricsReport({ db, presence: new Presence(store), tz: config.tz }, options);
+    },
+    url,
+  );
 }
 
 export function metricsCommand(): Command {

@@ -1,0 +1,93 @@
+/**
+ * `smartalk feedback score "TEXT"` (check the analyzer on a sentence) and
+ * `smartalk feedback report` (the LaunchFeedbackCollector report, Markdown or JSON).
+ */
+import { Command, Option } from 'commander';
+import { type Config, type Lang, loadConfig } from '../../config.js';
+import type { FeedbackReport } from '../../feedback/report.js';
+import { say } from '../../i18n.js';
+import { parseWhen } from '../options.js';
+import { printJson } from '../output.js';
+import { readReport } from '../report-source.js';
+
+export async function loadFeedbackReport(
+  config: Config,
+  options: { since?: Date; until?: Date },
+  url?: string,
+): Promise<FeedbackReport> {
+  const query = new URLSearchParams();
+  if (options.since) query.set('since', options.since.toISOString());
+  if (options.until) query.set('until', options.until.toISOString());
+  return readReport(
+    config,
+    '/api/v1/ops/feedback-report',
+    query,
+    async ({ db }) => (await import('../../feedback/report.js')).buildFeedbackReport({ db, tz: config.tz }, options),
+    url,
+  );
+}
+
+export function feedbackCommand(): Command {
+  const feedback = new Command('feedback').description('User feedback: sentiment, themes, urgent items');
+
+  feedback
+    .command('score')
+    .description('Score a text with the sentiment analyzer, without storing it')
+    .argument('<text>', 'Chinese, English or mixed text')
+    .option('--rating <n>', 'a rating 1–5 to combine with the text')
+    .option('--json', 'print JSON')
+    .action(async (text: string, flags: { rating?: string; json?: boolean }) => {
+      const config = loadConfig();
+      const rating = flags.rating === undefined ? undefined : Number(flags.rating);
+      if (rating !== undefined && !(Number.isInteger(rating) && rating >= 1 && rating <= 5))
+        throw new Error('--rating must be 1–5');
+      const { sentimentAnalyzer } = await import('../../feedback/sentiment.js');
+      const analyzer = sentimentAnalyzer();
+      const result = analyzer.scoreItem({ text, rating });
+      const tokens = analyzer.tokens(text);
+      if (flags.json) return printJson({ ...result, tokens });
+      const label = say(
+        config.lang,
+        {
+          positive: { en: 'positive', zh: '正面' },
+          neutral: { en: 'neutral', zh: '中性' },
+          negative: { en: 'negative', zh: '负面' },
+        }[result.label],
+      );
+      console.log(`${say(config.lang, { en: 'score', zh: '得分' })} ${result.score.toFixed(3)} (${label})`);
+      console.log(`${say(config.lang, { en: 'themes', zh: '主题' })}: ${result.themes.join(', ')}`);
+      if (result.urgent) console.log(`${say(config.lang, { en: 'URGENT', zh: '紧急' })}: ${result.urgentReasons.join(', ')}`);
+      console.log(`${say(config.lang, { en: 'tokens', zh: '分词' })}: ${tokens.join(' / ')}`);
+      for (const hit of result.text?.hits ?? [])
+        console.log(`  ${hit.token}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
+    });
+
+  feedback
+    .command('report')
+    .description('The LaunchFeedbackCollector report (default: the last 7 days, compared with the 7 before)')
+    .option('--since <when>', 'window start: ISO date-time, or YYYY-MM-DD (a day in SMARTALK_TZ)')
+    .option('--until <when>', 'window end (default: now)')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json']).default('md'))
+    .addOption(new Option('--lang <lang>', 'language of the Markdown report').choices(['en', 'zh-CN']))
+    .option('--url <url>', 'read from this server (default: the one running on DATA_DIR, if any)')
+    .addOption(new Option('--facade').hideHelp())
+    .action(
+      async (flags: { since?: string; until?: string; format: 'md' | 'json'; lang?: Lang; url?: string; facade?: boolean }) => {
+        const config = loadConfig();
+        const report = await loadFeedbackReport(
+          config,
+          {
+            since: flags.since ? parseWhen(flags.since, config.tz) : undefined,
+            until: flags.until ? parseWhen(flags.until, config.tz) : undefined,
+          },
+          flags.url,
+        );
+        if (flags.format === 'json' && !flags.facade) return printJson(report);
+        const { renderFeedbackMarkdown } = await import('../../feedback/report-markdown.js');
+        const markdown = renderFeedbackMarkdown(report, flags.lang ?? config.lang);
+        if (flags.facade) return printJson({ report, markdown });
+        console.log(markdown);
+      },
+    );
+  return feedback;
+}
