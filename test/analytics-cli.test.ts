@@ -9,6 +9,11 @@ import { ROOT, smartalk, spawnSmartalk } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/private-services.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
 
+const FEEDBACK_LINE = `
+const collector = require('./services/LaunchFeedbackCollector').LaunchFeedbackCollector.getInstance();
+console.log(collector.generateFeedbackReport());
+`;
+
 const RUNBOOK_LINE = `
 const tracker = require('./services/LaunchMetricsTracker').LaunchMetricsTracker.getInstance();
 console.log(tracker.getMetricsReport());
@@ -51,6 +56,13 @@ const stable = (report: Record<string, any>) => {
 };
 
 describe('analytics from the command line', () => {
+  it('prints an empty feedback report on a fresh install (no data, no stack overflow)', () => {
+    const empty = smartalk(['feedback', 'report'], env);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stdout).toContain('| items | 0 |');
+    expect(empty.stdout).toContain('No feedback in this window.');
+  });
+
   it('simulates learners against the running server', () => {
     const result = smartalk(['simulate', '--users', '40', '--seed', '11', '--days', '9', '--json'], env);
     expect(result.status, result.stderr).toBe(0);
@@ -99,8 +111,25 @@ describe('analytics from the command line', () => {
     const newUsers = /New users (\d+)/.exec(live.stdout)?.[1];
     expect(Number(newUsers)).toBeGreaterThan(0);
 
+    const feedback = spawnSync(process.execPath, ['-e', FEEDBACK_LINE], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(feedback.status, feedback.stderr).toBe(0);
+    expect(feedback.stdout).toContain('# SmarTalk feedback report');
+    const items = Number(/\| items \| (\d+) \|/.exec(feedback.stdout)?.[1]);
+    expect(items).toBeGreaterThan(0);
+
     server?.kill('SIGTERM');
     await new Promise((resolve) => server?.once('exit', resolve));
+    const feedbackStopped = spawnSync(process.execPath, ['-e', FEEDBACK_LINE], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, SMARTALK_LANG: 'zh-CN' },
+      encoding: 'utf8',
+    });
+    expect(feedbackStopped.status, feedbackStopped.stderr).toBe(0);
+    expect(feedbackStopped.stdout).toContain(`| 反馈总数 | ${items} |`);
     const stopped = run({ SMARTALK_LANG: 'zh-CN' });
     expect(stopped.status, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain(`新用户 ${newUsers}`);

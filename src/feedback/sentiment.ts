@@ -45,8 +45,13 @@ export const THEMES: Theme[] = [
 ];
 
 /** Scores at or beyond these are positive / negative; between them, neutral. */
-export const LABEL_THRESHOLD = 0.2;
+export const LABEL_THRESHOLD = 0.3;
 const NEGATION_WINDOW = 3;
+/** "too quiet", "太快": excess of something not otherwise scored reads as a complaint (AFINN scale). */
+const EXCESS_SCORE = -2;
+const EXCESS_WORDS = new Set(['too', '太']);
+/** A question clause ("can you add …?", "可以…吗") is a request more than a verdict. */
+const QUESTION_WEIGHT = 0.4;
 const DEGREE_WINDOW = 2;
 const VADER_ALPHA = 15;
 /** Chinese lexicon scores are on AFINN's scale halved; this puts them back on it. */
@@ -81,6 +86,7 @@ interface Modifier {
   weight: number;
 }
 
+const QUESTION_PARTICLES = new Set(['吗', '呢', '么']);
 const CLAUSE_CHARS = new Set([...'，,。.!！?？;；:：\n…~～']);
 const isClauseBreak = (token: string) => {
   for (const char of token) if (!CLAUSE_CHARS.has(char)) return false;
@@ -216,24 +222,32 @@ export class SentimentAnalyzer {
       if (first >= 0x3400 && first <= 0x9fff) han = true;
       else if (first >= 97 && first <= 122) latin = true;
       modifiers[i] = this.#modifiers.get(token);
-      bases[i] = this.#words.get(token);
+      bases[i] = this.#words.get(token) ?? (first >= 0x3400 && first <= 0x9fff ? this.#compound(token) : undefined);
     }
 
-    const clauses: Array<{ sum: number; weight: number }> = [{ sum: 0, weight: 1 }];
+    const clauses: Array<{ sum: number; weight: number; question: boolean }> = [{ sum: 0, weight: 1, question: false }];
     const hits: TextSentiment['hits'] = [];
     for (let i = 0; i < n; i++) {
       if (breaks[i]) {
-        clauses.push({ sum: 0, weight: 1 });
+        const last = clauses.at(-1) as { question: boolean };
+        last.question ||= /[?？]/.test(tokens[i] as string);
+        clauses.push({ sum: 0, weight: 1, question: false });
         continue;
       }
+      if (QUESTION_PARTICLES.has(tokens[i] as string) && (i === n - 1 || breaks[i + 1]))
+        (clauses.at(-1) as { question: boolean }).question = true;
       const modifier = modifiers[i];
       if (modifier?.kind === 'contrast') {
         // What came before the contrast counts less, what follows counts more.
         for (const clause of clauses) clause.weight /= modifier.weight;
-        clauses.push({ sum: 0, weight: modifier.weight });
+        clauses.push({ sum: 0, weight: modifier.weight, question: false });
         continue;
       }
-      const base = bases[i];
+      let base = bases[i];
+      const previous = tokens[i - 1];
+      if (base === undefined && previous !== undefined && EXCESS_WORDS.has(previous) && !breaks[i] && modifier === undefined) {
+        base = EXCESS_SCORE;
+      }
       if (base === undefined || (modifier && modifier.kind !== 'degree')) continue;
       // 好 before a sentiment word is a degree adverb (好难用), not praise.
       if (modifier?.kind === 'degree' && bases[i + 1] !== undefined) continue;
@@ -249,13 +263,27 @@ export class SentimentAnalyzer {
       hits.push({ token: tokens[i] as string, value });
     }
     let total = 0;
-    for (const clause of clauses) total += clause.sum * clause.weight;
+    for (const clause of clauses) total += clause.sum * clause.weight * (clause.question ? QUESTION_WEIGHT : 1);
     if (total !== 0) total *= 1 + Math.min(exclamations, 3) * 0.1;
     return {
       score: total / Math.sqrt(total * total + VADER_ALPHA),
       hits,
       language: han && latin ? 'mixed' : han ? 'zh' : latin ? 'en' : 'none',
     };
+  }
+
+  /**
+   * jieba sometimes keeps a modifier glued to its word (不好, 太小, 没用): score the
+   * word behind the negator or excess prefix as if they had been split.
+   */
+  #compound(token: string): number | undefined {
+    if (token.length < 2) return undefined;
+    const head = token[0] as string;
+    const rest = token.slice(1);
+    const restScore = this.#words.get(rest);
+    if ((head === '不' || head === '没') && restScore !== undefined) return restScore * -0.8;
+    if (head === '太') return restScore === undefined ? EXCESS_SCORE : restScore * (this.#modifiers.get('太')?.weight ?? 1);
+    return undefined;
   }
 
   themesOf(text: string): Theme[] {

@@ -1,0 +1,58 @@
+/**
+ * Accuracy and macro-F1 of the sentiment analyzer on a labeled set, per language.
+ * Used by `npm run eval:sentiment` and by the test that keeps the figures up.
+ */
+import { readFileSync } from 'node:fs';
+import { type SentimentLabel, sentimentAnalyzer } from './sentiment.js';
+
+const LABELS: SentimentLabel[] = ['positive', 'neutral', 'negative'];
+
+export interface Evaluation {
+  items: number;
+  accuracy: number;
+  macroF1: number;
+  perLabel: Record<SentimentLabel, { precision: number; recall: number; f1: number; support: number }>;
+  misses: Array<{ text: string; expected: SentimentLabel; got: SentimentLabel; score: number }>;
+}
+
+export function readLabeledSet(file: string | URL): Array<{ label: SentimentLabel; text: string }> {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [label, ...rest] = line.split('\t');
+      if (!LABELS.includes(label as SentimentLabel)) throw new Error(`bad label in ${String(file)}: ${line}`);
+      return { label: label as SentimentLabel, text: rest.join('\t') };
+    });
+}
+
+export function evaluate(items: Array<{ label: SentimentLabel; text: string }>): Evaluation {
+  const analyzer = sentimentAnalyzer();
+  const misses: Evaluation['misses'] = [];
+  const confusion = new Map<string, number>();
+  for (const item of items) {
+    const result = analyzer.scoreItem({ text: item.text });
+    confusion.set(`${item.label}>${result.label}`, (confusion.get(`${item.label}>${result.label}`) ?? 0) + 1);
+    if (result.label !== item.label)
+      misses.push({ text: item.text, expected: item.label, got: result.label, score: result.score });
+  }
+  const count = (expected: string, got: string) => confusion.get(`${expected}>${got}`) ?? 0;
+  const perLabel = Object.fromEntries(
+    LABELS.map((label) => {
+      const tp = count(label, label);
+      const predicted = LABELS.reduce((n, other) => n + count(other, label), 0);
+      const support = LABELS.reduce((n, other) => n + count(label, other), 0);
+      const precision = predicted ? tp / predicted : 0;
+      const recall = support ? tp / support : 0;
+      const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+      return [label, { precision, recall, f1, support }];
+    }),
+  ) as Evaluation['perLabel'];
+  return {
+    items: items.length,
+    accuracy: (items.length - misses.length) / items.length,
+    macroF1: LABELS.reduce((sum, label) => sum + perLabel[label].f1, 0) / LABELS.length,
+    perLabel,
+    misses,
+  };
+}

@@ -1,0 +1,163 @@
+/** Feedback over HTTP: submission, bad input, isolation, logs, the report's exact numbers, Markdown and the facade. */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FeedbackReport } from '../src/feedback/report.js';
+import { renderFeedbackMarkdown } from '../src/feedback/report-markdown.js';
+import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let alice: Learner;
+let bob: Learner;
+const stored: Array<{
+  sentiment: number;
+  label: string;
+  themes: string[];
+  urgent: boolean;
+  type: string;
+  rating: number | null;
+}> = [];
+
+const ITEMS = [
+  { type: 'magic_moment', emotion: 'fully_understood' },
+  { type: 'magic_moment', emotion: 'want_more' },
+  { type: 'magic_moment', emotion: 'too_hard' },
+  { type: 'overall_experience', rating: 5, text: '故事很精彩，学到了很多地道的表达！' },
+  { type: 'overall_experience', rating: 2, text: '视频加载太慢了，字幕也对不上' },
+  { type: 'overall_experience', rating: 4, text: 'Great stories but the videos are a bit laggy' },
+  { type: 'bug_report', text: '打开就闪退，进度没了' },
+  { type: 'feature_request', text: 'Please add a dark mode <script>alert(1)</script> | pipe' },
+] as const;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  alice = await createLearner(server.url);
+  bob = await createLearner(server.url);
+  for (const [i, item] of ITEMS.entries()) {
+    const res = await api(server.url, '/api/v1/feedback', { token: i % 2 ? bob.token : alice.token, body: item });
+    expect(res.status, res.text).toBe(201);
+    stored.push(res.body);
+  }
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+describe('POST /api/v1/feedback', () => {
+  it('answers with the stored item, its sentiment, label, themes and urgency', () => {
+    expect(stored[0]).toMatchObject({
+      type: 'magic_moment',
+      emotion: 'fully_understood',
+      sentiment: 1,
+      label: 'positive',
+      urgent: false,
+    });
+    expect(stored[2]).toMatchObject({ sentiment: -1, label: 'negative' });
+    expect(stored[3]).toMatchObject({ label: 'positive', themes: ['other'] });
+    expect(stored[4]).toMatchObject({
+      label: 'negative',
+      urgent: true,
+      themes: ['video_playback', 'loading_speed', 'subtitle_sync'],
+    });
+    expect(stored[6]).toMatchObject({ urgent: true, themes: ['account_data'], label: 'negative' });
+    expect(stored[7]?.text).toContain('<script>');
+  });
+
+  it('rejects bad input with a 4xx and lets nobody write for someone else', async () => {
+    const bad = [
+      { type: 'overall_experience', rating: 0 },
+      { type: 'overall_experience', rating: 6 },
+      { type: 'overall_experience', rating: 4.5 },
+      { type: 'complaint', text: 'x' },
+      { type: 'magic_moment', emotion: 'meh' },
+      { type: 'overall_experience', text: 'x'.repeat(2001) },
+      { type: 'bug_report', text: 'binary \u0001\u0002 data' },
+      { type: 'overall_experience' },
+      { type: 'overall_experience', rating: 3, context: { screen: 'x'.repeat(100) } },
+      { type: 'overall_experience', rating: 3, extra: true },
+    ];
+    for (const body of bad) {
+      const res = await api(server.url, '/api/v1/feedback', { token: alice.token, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.code).toBe('SMT_ERR_VALIDATION');
+    }
+    expect((await api(server.url, '/api/v1/feedback', { body: { type: 'bug_report', text: 'x' } })).status).toBe(401);
+    const forOther = await api(server.url, '/api/v1/feedback', {
+      token: alice.token,
+      body: { type: 'bug_report', text: 'x', userId: bob.userId },
+    });
+    expect(forOther.status).toBe(403);
+    const forSelf = await api(server.url, '/api/v1/feedback', {
+      token: alice.token,
+      body: { type: 'feature_request', text: 'more stories', userId: alice.userId },
+    });
+    expect(forSelf.status).toBe(201);
+    stored.push(forSelf.body);
+  });
+
+  it('keeps feedback text out of the log, and logs urgent items at error level', async () => {
+    server.runtime.logger.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const log = await readFile(server.config.logFile, 'utf8');
+    for (const item of ITEMS) if ('text' in item) expect(log).not.toContain(item.text.slice(0, 8));
+    const urgent = log
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.msg === 'urgent feedback received');
+    expect(urgent).toHaveLength(2);
+    expect(urgent[0]).toMatchObject({ level: 'error' });
+    expect(urgent.map((u) => u.reasons)).toContainEqual(['闪退', '进度没了']);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^smartalk_feedback_urgent_total 2$/m);
+    expect(metrics).toMatch(/^smartalk_feedback_total\{type="magic_moment"\} 3$/m);
+  });
+});
+
+describe('the feedback report', () => {
+  let report: FeedbackReport;
+  beforeAll(async () => {
+    const res = await api<FeedbackReport>(server.url, '/api/v1/ops/feedback-report', { token: server.opsToken });
+    expect(res.status).toBe(200);
+    report = res.body;
+  });
+
+  it('counts exactly: totals by type, ratings, emotions, labels, urgent', () => {
+    expect(report.totals).toMatchObject({
+      items: stored.length,
+      byType: { magic_moment: 3, overall_experience: 3, bug_report: 1, feature_request: 2 },
+      ratings: 3,
+    });
+    expect(report.totals.averageRating).toBeCloseTo((5 + 2 + 4) / 3, 9);
+    expect(report.emotions.find((e) => e.emotion === 'fully_understood')?.count).toBe(1);
+    expect(report.emotions.find((e) => e.emotion === 'too_hard')?.count).toBe(1);
+    expect(report.sentiment.average).toBeCloseTo(mean(stored.map((s) => s.sentiment)), 9);
+    expect(report.sentiment.negative).toBe(stored.filter((s) => s.label === 'negative').length);
+    expect(report.sentiment.negativeShare).toBeCloseTo(stored.filter((s) => s.label === 'negative').length / stored.length, 9);
+    expect(report.urgent.count).toBe(2);
+    expect(report.urgent.items.map((u) => u.type).sort()).toEqual(['bug_report', 'overall_experience']);
+    expect(report.lastHour.items).toBe(stored.length);
+  });
+
+  it('ranks themes with counts and quotes, and judges the magic moment', () => {
+    const counts = new Map<string, number>();
+    for (const item of stored) for (const theme of item.themes) counts.set(theme, (counts.get(theme) ?? 0) + 1);
+    expect(Object.fromEntries(report.themes.map((t) => [t.theme, t.count]))).toEqual(Object.fromEntries(counts));
+    const loading = report.themes.find((t) => t.theme === 'loading_speed');
+    expect(loading?.examples[0]?.text).toBe('视频加载太慢了，字幕也对不上');
+    expect(report.magicMoment).toMatchObject({ responses: 3, successes: 2, verdict: 'good' });
+    expect(report.magicMoment.successShare).toBeCloseTo(2 / 3, 9);
+    expect(report.suggestions.map((s) => s.code)).toContain('triage_urgent');
+    expect(report.suggestions.find((s) => s.code === 'triage_urgent')?.evidence).toEqual({ urgent: 2 });
+  });
+
+  it('renders Markdown in both languages with learner text escaped', () => {
+    const en = renderFeedbackMarkdown(report, 'en');
+    expect(en).toContain('# SmarTalk feedback report');
+    expect(en).not.toContain('<script>');
+    const zh = renderFeedbackMarkdown(report, 'zh-CN');
+    expect(zh).toContain('用户反馈报告');
+    expect(zh).toContain('紧急反馈');
+  });
+});

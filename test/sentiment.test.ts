@@ -1,0 +1,106 @@
+/** The sentiment analyzer: negation, degree, contrast, mixed language, emoji, themes, urgency, and its measured accuracy. */
+import { describe, expect, it } from 'vitest';
+import { evaluate, readLabeledSet } from '../src/feedback/evaluate.js';
+import { sentimentAnalyzer } from '../src/feedback/sentiment.js';
+
+const analyzer = sentimentAnalyzer();
+const score = (text: string) => analyzer.scoreText(text).score;
+const label = (text: string) => analyzer.scoreItem({ text }).label;
+
+describe('Chinese', () => {
+  it('negation flips: 好用 is positive, 不好用 / 一点都不好 are negative, 没有问题 is positive', () => {
+    expect(score('好用')).toBeGreaterThan(0.3);
+    expect(score('不好用')).toBeLessThan(-0.3);
+    expect(score('一点都不好')).toBeLessThan(-0.3);
+    expect(score('没有问题')).toBeGreaterThan(0);
+    expect(score('体验不好')).toBeLessThan(0);
+  });
+
+  it('degree adverbs scale: 非常好 > 很好 > 好 > 有点好', () => {
+    expect(score('非常好')).toBeGreaterThan(score('很好'));
+    expect(score('很好')).toBeGreaterThanOrEqual(score('好'));
+    expect(score('好')).toBeGreaterThan(score('有点好'));
+    expect(score('太差了')).toBeLessThan(score('差'));
+  });
+
+  it('contrast: the clause after 但是/不过 decides', () => {
+    expect(score('故事很好看，但是加载太慢了')).toBeLessThan(0);
+    expect(score('虽然有点难，但是很有收获')).toBeGreaterThan(0);
+    expect(score('加载有点慢，不过内容很精彩')).toBeGreaterThan(0);
+  });
+
+  it('excess and questions: 太快 is a complaint, a question is mostly neutral', () => {
+    expect(label('语速太快了')).toBe('negative');
+    expect(label('可以加一个夜间模式吗')).toBe('neutral');
+  });
+});
+
+describe('English', () => {
+  it('negation, degree and contrast', () => {
+    expect(score('good')).toBeGreaterThan(0.3);
+    expect(score('not good')).toBeLessThan(-0.3);
+    expect(score('not bad at all')).toBeGreaterThan(0.3);
+    expect(score('very good')).toBeGreaterThan(score('good'));
+    expect(score("I can't stand it")).toBeLessThan(score('I can stand it') + 1e-9);
+    expect(score('Great stories but the videos are laggy')).toBeLessThan(0);
+    expect(score('The subtitles are out of sync')).toBeLessThan(0);
+  });
+});
+
+describe('mixed language and emoji', () => {
+  it('scores Chinese and English in one text', () => {
+    const result = analyzer.scoreText('故事很棒 but the app is so slow 😡');
+    expect(result.language).toBe('mixed');
+    expect(result.score).toBeLessThan(0);
+    expect(analyzer.scoreText('内容不错 and the videos are smooth').score).toBeGreaterThan(0.3);
+  });
+
+  it('counts emoji', () => {
+    expect(score('😍')).toBeGreaterThan(0.3);
+    expect(score('😡😡😡')).toBeLessThan(-0.6);
+    expect(score('还行 😍')).toBeGreaterThan(score('还行'));
+  });
+});
+
+describe('items', () => {
+  it('combine the emotion label, the rating and the text', () => {
+    expect(analyzer.scoreItem({ emotion: 'fully_understood' }).score).toBeCloseTo(1, 9);
+    expect(analyzer.scoreItem({ emotion: 'too_hard' }).score).toBeCloseTo(-1, 9);
+    expect(analyzer.scoreItem({ rating: 3 }).score).toBeCloseTo(0, 9);
+    expect(analyzer.scoreItem({ rating: 5, emotion: 'a_bit_hard' }).score).toBeCloseTo((1 - 0.3) / 2, 9);
+    expect(analyzer.scoreItem({}).label).toBe('neutral');
+  });
+
+  it('finds themes in both languages', () => {
+    expect(analyzer.themesOf('视频卡顿，字幕也不同步')).toEqual(['video_playback', 'subtitle_sync']);
+    expect(analyzer.themesOf('Too expensive and the login keeps failing')).toEqual(['pricing_payment', 'account_data']);
+    expect(analyzer.themesOf('nice')).toEqual(['other']);
+  });
+
+  it('flags crashes, unusable screens and lost data as urgent, and low ratings', () => {
+    expect(analyzer.scoreItem({ text: '打开就闪退' }).urgentReasons).toEqual(['闪退']);
+    expect(analyzer.scoreItem({ text: '进度没了！' }).urgent).toBe(true);
+    expect(analyzer.scoreItem({ text: "It crashed and I can't open it" }).urgentReasons).toEqual(['crashed', "can't open"]);
+    expect(analyzer.scoreItem({ text: 'I lost my progress' }).urgent).toBe(true);
+    expect(analyzer.scoreItem({ rating: 2 }).urgentReasons).toEqual(['rating 2']);
+    expect(analyzer.scoreItem({ text: 'Crashing to desktop is not a thing on phones, lovely app', rating: 5 }).urgent).toBe(true);
+    expect(analyzer.scoreItem({ text: '很好用', rating: 4 }).urgent).toBe(false);
+  });
+});
+
+describe('measured accuracy (npm run eval:sentiment)', () => {
+  for (const language of ['zh', 'en']) {
+    it(`reaches macro-F1 ≥ 0.85 on the ${language} labeled set`, () => {
+      const result = evaluate(readLabeledSet(new URL(`./fixtures/sentiment/${language}.tsv`, import.meta.url)));
+      expect(result.macroF1).toBeGreaterThanOrEqual(0.85);
+      expect(result.accuracy).toBeGreaterThanOrEqual(0.85);
+    });
+  }
+  it('keeps the held-out sets above 0.75 (sentences never tuned on)', () => {
+    for (const language of ['holdout-zh', 'holdout-en']) {
+      expect(
+        evaluate(readLabeledSet(new URL(`./fixtures/sentiment/${language}.tsv`, import.meta.url))).macroF1,
+      ).toBeGreaterThanOrEqual(0.75);
+    }
+  });
+});
