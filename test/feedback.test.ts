@@ -15,6 +15,7 @@ const stored: Array<{
   urgent: boolean;
   type: string;
   rating: number | null;
+  text?: string;
 }> = [];
 
 const ITEMS = [
