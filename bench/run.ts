@@ -4,11 +4,13 @@
  * baseline in the same run.
  */
 import { runAnalyticsBench } from './analytics.js';
+import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: runHttpBench,
   analytics: runAnalyticsBench,
+  feedback: runFeedbackBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
