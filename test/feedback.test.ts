@@ -162,3 +162,46 @@ describe('the feedback report', () => {
     expect(zh).toContain('紧急反馈');
   });
 });
+
+describe('hourly rollups', () => {
+  it('give the same numbers as the raw items, across hour and day boundaries', async () => {
+    const db = server.runtime.db;
+    const service = server.runtime.feedback;
+    const now = Date.now();
+    const texts = ['视频太卡了', '很好用，推荐', 'The audio is too quiet', '还行吧', 'Love the stories 😍'];
+    for (let i = 0; i < 40; i++) {
+      const at = new Date(now - (i * 97 + 13) * 60_000 * 7); // spread over ~19 days, not on hour marks
+      await service.submit(
+        i % 2 ? alice.userId : bob.userId,
+        { type: i % 3 ? 'overall_experience' : 'bug_report', rating: 1 + (i % 5), text: texts[i % texts.length] },
+        at,
+      );
+    }
+    for (const [since, until] of [
+      [new Date(now - 7 * 86_400_000 + 1234), new Date(now)],
+      [new Date(now - 14 * 86_400_000 - 777), new Date(now - 3 * 86_400_000 + 555)],
+    ] as const) {
+      const res = await api<FeedbackReport>(
+        server.url,
+        `/api/v1/ops/feedback-report?since=${since.toISOString()}&until=${until.toISOString()}`,
+        { token: server.opsToken },
+      );
+      const raw = await db.kysely
+        .selectFrom('feedback')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('items'),
+          eb.fn.sum<number>('rating').as('ratingSum'),
+          eb.fn.count<number>('rating').as('ratings'),
+          eb.fn.sum<number>('sentiment').as('sentimentSum'),
+        ])
+        .where('created_at', '>=', since)
+        .where('created_at', '<', until)
+        .executeTakeFirstOrThrow();
+      expect(res.body.totals.items).toBe(Number(raw.items));
+      expect(res.body.totals.ratings).toBe(Number(raw.ratings));
+      expect(res.body.totals.averageRating).toBeCloseTo(Number(raw.ratingSum) / Number(raw.ratings), 9);
+      expect(res.body.sentiment.average).toBeCloseTo(Number(raw.sentimentSum) / Number(raw.items), 9);
+      expect(res.body.sentiment.trend.reduce((n, d) => n + d.items, 0)).toBe(Number(raw.items));
+    }
+  });
+});

@@ -131,6 +131,26 @@ export interface FeedbackTable {
   language: string | null;
 }
 
+export interface FeedbackHourlyTable {
+  hour: Timestamp;
+  type: string;
+  label: string;
+  emotion: string;
+  items: number;
+  with_text: number;
+  ratings: number;
+  rating_sum: number;
+  sentiment_sum: number;
+  urgent: number;
+}
+
+export interface FeedbackThemeHourlyTable {
+  hour: Timestamp;
+  theme: string;
+  label: string;
+  items: number;
+}
+
 export interface OpsLogTable {
   id: Generated<number>;
   at: Timestamp;
@@ -210,6 +230,8 @@ export interface Database {
   analytics_daily_counts: AnalyticsDailyCountsTable;
   analytics_drama_runs: AnalyticsDramaRunsTable;
   feedback: FeedbackTable;
+  feedback_hourly: FeedbackHourlyTable;
+  feedback_theme_hourly: FeedbackThemeHourlyTable;
   ops_log: OpsLogTable;
   job_runs: JobRunsTable;
   schema_migrations: SchemaMigrationsTable;

@@ -4,7 +4,9 @@
  * handed to whoever listens (the log at once; alerting when it is wired in).
  */
 import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 import type { EmotionId } from './emotions.js';
 import type { ItemSentiment, SentimentAnalyzer, SentimentLabel, Theme } from './sentiment.js';
 
@@ -50,6 +52,54 @@ export interface StoredFeedback {
 /** Told about every urgent item right after it is stored (no text: callers log it). */
 export type UrgentListener = (item: StoredFeedback) => void;
 
+/** UTC hour holding `at`: the rollups' bucket. */
+export const hourOf = (at: Date) => new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
+
+/** Count one item into the hourly rollups (same transaction as the item). */
+async function addToRollups(
+  trx: Kysely<Database>,
+  item: {
+    createdAt: Date;
+    type: string;
+    emotion?: string | undefined;
+    text?: string | undefined;
+    rating?: number | undefined;
+    scored: ItemSentiment;
+  },
+): Promise<void> {
+  const hour = hourOf(item.createdAt);
+  await trx
+    .insertInto('feedback_hourly')
+    .values({
+      hour,
+      type: item.type,
+      label: item.scored.label,
+      emotion: item.emotion ?? '',
+      items: 1,
+      with_text: item.text?.trim() ? 1 : 0,
+      ratings: item.rating === undefined ? 0 : 1,
+      rating_sum: item.rating ?? 0,
+      sentiment_sum: item.scored.score,
+      urgent: item.scored.urgent ? 1 : 0,
+    })
+    .onConflict((oc) =>
+      oc.columns(['hour', 'type', 'label', 'emotion']).doUpdateSet({
+        items: sql`feedback_hourly.items + 1`,
+        with_text: sql`feedback_hourly.with_text + excluded.with_text`,
+        ratings: sql`feedback_hourly.ratings + excluded.ratings`,
+        rating_sum: sql`feedback_hourly.rating_sum + excluded.rating_sum`,
+        sentiment_sum: sql`feedback_hourly.sentiment_sum + excluded.sentiment_sum`,
+        urgent: sql`feedback_hourly.urgent + excluded.urgent`,
+      }),
+    )
+    .execute();
+  await trx
+    .insertInto('feedback_theme_hourly')
+    .values(item.scored.themes.map((theme) => ({ hour, theme, label: item.scored.label, items: 1 })))
+    .onConflict((oc) => oc.columns(['hour', 'theme', 'label']).doUpdateSet({ items: sql`feedback_theme_hourly.items + 1` }))
+    .execute();
+}
+
 export class FeedbackService {
   readonly #urgentListeners: UrgentListener[] = [];
 
@@ -66,26 +116,37 @@ export class FeedbackService {
   async submit(userId: string, input: FeedbackInput, now = new Date()): Promise<StoredFeedback & { scored: ItemSentiment }> {
     const scored = this.analyzer.scoreItem({ text: input.text, rating: input.rating, emotion: input.emotion });
     const id = randomUUID();
-    const row = await this.db.kysely
-      .insertInto('feedback')
-      .values({
-        id,
-        user_id: userId,
+    const row = await this.db.kysely.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('feedback')
+        .values({
+          id,
+          user_id: userId,
+          type: input.type,
+          rating: input.rating ?? null,
+          emotion: input.emotion ?? null,
+          text: input.text ?? null,
+          context: JSON.stringify(input.context ?? {}),
+          created_at: now,
+          sentiment: scored.score,
+          sentiment_label: scored.label,
+          themes: scored.themes,
+          urgent: scored.urgent,
+          urgent_reasons: scored.urgentReasons,
+          language: scored.text?.language ?? null,
+        })
+        .returning('created_at')
+        .executeTakeFirstOrThrow();
+      await addToRollups(trx, {
+        createdAt: inserted.created_at,
         type: input.type,
-        rating: input.rating ?? null,
-        emotion: input.emotion ?? null,
-        text: input.text ?? null,
-        context: JSON.stringify(input.context ?? {}),
-        created_at: now,
-        sentiment: scored.score,
-        sentiment_label: scored.label,
-        themes: scored.themes,
-        urgent: scored.urgent,
-        urgent_reasons: scored.urgentReasons,
-        language: scored.text?.language ?? null,
-      })
-      .returning('created_at')
-      .executeTakeFirstOrThrow();
+        emotion: input.emotion,
+        text: input.text,
+        rating: input.rating,
+        scored,
+      });
+      return inserted;
+    });
     const stored = {
       id,
       userId,

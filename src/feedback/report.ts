@@ -117,6 +117,62 @@ function window(since: Date, until: Date) {
   return sql`created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz`;
 }
 
+interface GroupRow {
+  type: string;
+  label: string;
+  emotion: string;
+  day: string;
+  items: number;
+  with_text: number;
+  ratings: number;
+  rating_sum: number;
+  sentiment_sum: number;
+  urgent: number;
+}
+
+/** Whole UTC hours inside [since, until): read from the rollups; the ragged edges from the items. */
+function hours(since: Date, until: Date): { from: Date; to: Date } {
+  const from = new Date(Math.ceil(since.getTime() / 3_600_000) * 3_600_000);
+  const to = new Date(Math.floor(until.getTime() / 3_600_000) * 3_600_000);
+  return from < to ? { from, to } : { from: until, to: until };
+}
+
+const outsideHours = (since: Date, until: Date, h: { from: Date; to: Date }) =>
+  sql`${window(since, until)} AND (created_at < ${h.from.toISOString()}::timestamptz OR created_at >= ${h.to.toISOString()}::timestamptz)`;
+
+/** Items of [since, until) by type, label, emotion and local day: O(hours + edge items), not O(items). */
+async function groupedCounts(db: Db, since: Date, until: Date, tz: string): Promise<GroupRow[]> {
+  const h = hours(since, until);
+  const result = await sql<GroupRow>`
+    SELECT type, label, emotion, day::text AS day, sum(items)::int AS items, sum(with_text)::int AS with_text,
+      sum(ratings)::int AS ratings, sum(rating_sum)::int AS rating_sum, sum(sentiment_sum)::float8 AS sentiment_sum,
+      sum(urgent)::int AS urgent
+    FROM (
+      SELECT type, label, emotion, (hour AT TIME ZONE ${tz})::date AS day, items, with_text, ratings, rating_sum, sentiment_sum, urgent
+      FROM feedback_hourly WHERE hour >= ${h.from.toISOString()}::timestamptz AND hour < ${h.to.toISOString()}::timestamptz
+      UNION ALL
+      SELECT type, sentiment_label, coalesce(emotion, ''), (created_at AT TIME ZONE ${tz})::date, 1,
+        (coalesce(text, '') <> '')::int, (rating IS NOT NULL)::int, coalesce(rating, 0), sentiment, urgent::int
+      FROM feedback WHERE ${outsideHours(since, until, h)}
+    ) r
+    GROUP BY 1, 2, 3, 4`.execute(db.kysely);
+  return result.rows;
+}
+
+async function themeCounts(db: Db, since: Date, until: Date): Promise<Array<{ theme: Theme; n: number; negative: number }>> {
+  const h = hours(since, until);
+  const result = await sql<{ theme: Theme; n: number; negative: number }>`
+    SELECT theme, sum(items)::int AS n, sum(items) FILTER (WHERE label = 'negative')::int AS negative
+    FROM (
+      SELECT theme, label, items FROM feedback_theme_hourly
+      WHERE hour >= ${h.from.toISOString()}::timestamptz AND hour < ${h.to.toISOString()}::timestamptz
+      UNION ALL
+      SELECT theme, sentiment_label, 1 FROM feedback, unnest(themes) AS theme WHERE ${outsideHours(since, until, h)}
+    ) r
+    GROUP BY theme ORDER BY 2 DESC, 1`.execute(db.kysely);
+  return result.rows.map((row) => ({ ...row, negative: row.negative ?? 0 }));
+}
+
 export interface FeedbackReportOptions {
   since?: Date;
   until?: Date;
@@ -136,48 +192,10 @@ export async function buildFeedbackReport(
   const hourAgo = new Date(now.getTime() - 3_600_000);
   const k = db.kysely;
 
-  const [summary, byType, emotions, trend, baseline, themes, urgentRows, lastHour] = await Promise.all([
-    sql<{
-      items: number;
-      with_text: number;
-      ratings: number;
-      avg_rating: number | null;
-      avg_sentiment: number | null;
-      positive: number;
-      neutral: number;
-      negative: number;
-      urgent: number;
-      mm_responses: number;
-      mm_success: number;
-    }>`
-      SELECT count(*)::int AS items,
-        count(*) FILTER (WHERE text IS NOT NULL AND text <> '')::int AS with_text,
-        count(rating)::int AS ratings,
-        avg(rating)::float8 AS avg_rating,
-        avg(sentiment)::float8 AS avg_sentiment,
-        count(*) FILTER (WHERE sentiment_label = 'positive')::int AS positive,
-        count(*) FILTER (WHERE sentiment_label = 'neutral')::int AS neutral,
-        count(*) FILTER (WHERE sentiment_label = 'negative')::int AS negative,
-        count(*) FILTER (WHERE urgent)::int AS urgent,
-        count(*) FILTER (WHERE type = 'magic_moment' AND emotion IS NOT NULL)::int AS mm_responses,
-        count(*) FILTER (WHERE type = 'magic_moment' AND emotion = ANY(${FEEDBACK_METRICS.successEmotions}::text[]))::int AS mm_success
-      FROM feedback WHERE ${window(since, until)}`.execute(k),
-    sql<{ type: FeedbackType; n: number }>`
-      SELECT type, count(*)::int AS n FROM feedback WHERE ${window(since, until)} GROUP BY type`.execute(k),
-    sql<{ emotion: EmotionId; n: number }>`
-      SELECT emotion, count(*)::int AS n FROM feedback WHERE ${window(since, until)} AND emotion IS NOT NULL GROUP BY emotion`.execute(
-      k,
-    ),
-    sql<{ day: string; items: number; average: number | null; negative: number }>`
-      SELECT (created_at AT TIME ZONE ${tz})::date::text AS day, count(*)::int AS items, avg(sentiment)::float8 AS average,
-        count(*) FILTER (WHERE sentiment_label = 'negative')::int AS negative
-      FROM feedback WHERE ${window(since, until)} GROUP BY 1 ORDER BY 1`.execute(k),
-    sql<{ items: number; negative: number }>`
-      SELECT count(*)::int AS items, count(*) FILTER (WHERE sentiment_label = 'negative')::int AS negative
-      FROM feedback WHERE ${window(baselineSince, since)}`.execute(k),
-    sql<{ theme: Theme; n: number; negative: number }>`
-      SELECT theme, count(*)::int AS n, count(*) FILTER (WHERE sentiment_label = 'negative')::int AS negative
-      FROM feedback, unnest(themes) AS theme WHERE ${window(since, until)} GROUP BY theme ORDER BY 2 DESC, 1`.execute(k),
+  const [groups, baselineGroups, themes, urgentRows, lastHour] = await Promise.all([
+    groupedCounts(db, since, until, tz),
+    groupedCounts(db, baselineSince, since, tz),
+    themeCounts(db, since, until),
     sql<{
       id: string;
       user_id: string;
@@ -194,33 +212,90 @@ export async function buildFeedbackReport(
         count(*) FILTER (WHERE urgent)::int AS urgent, avg(sentiment)::float8 AS average
       FROM feedback WHERE ${window(hourAgo, now)}`.execute(k),
   ]);
-
-  const s = summary.rows[0] ?? {
-    items: 0,
-    with_text: 0,
-    ratings: 0,
-    avg_rating: null,
-    avg_sentiment: null,
-    positive: 0,
-    neutral: 0,
-    negative: 0,
-    urgent: 0,
-    mm_responses: 0,
-    mm_success: 0,
+  const sum = (rows: GroupRow[], pick: (row: GroupRow) => number, where: (row: GroupRow) => boolean = () => true) =>
+    rows.reduce((n, row) => (where(row) ? n + pick(row) : n), 0);
+  const s = {
+    items: sum(groups, (r) => r.items),
+    with_text: sum(groups, (r) => r.with_text),
+    ratings: sum(groups, (r) => r.ratings),
+    rating_sum: sum(groups, (r) => r.rating_sum),
+    sentiment_sum: sum(groups, (r) => r.sentiment_sum),
+    positive: sum(
+      groups,
+      (r) => r.items,
+      (r) => r.label === 'positive',
+    ),
+    neutral: sum(
+      groups,
+      (r) => r.items,
+      (r) => r.label === 'neutral',
+    ),
+    negative: sum(
+      groups,
+      (r) => r.items,
+      (r) => r.label === 'negative',
+    ),
+    urgent: sum(groups, (r) => r.urgent),
+    mm_responses: sum(
+      groups,
+      (r) => r.items,
+      (r) => r.type === 'magic_moment' && r.emotion !== '',
+    ),
+    mm_success: sum(
+      groups,
+      (r) => r.items,
+      (r) => r.type === 'magic_moment' && (FEEDBACK_METRICS.successEmotions as readonly string[]).includes(r.emotion),
+    ),
   };
+  const days = [...new Set(groups.map((r) => r.day))].sort();
+  const trend = days.map((day) => {
+    const items = sum(
+      groups,
+      (r) => r.items,
+      (r) => r.day === day,
+    );
+    return {
+      day,
+      items,
+      average: ratio(
+        sum(
+          groups,
+          (r) => r.sentiment_sum,
+          (r) => r.day === day,
+        ),
+        items,
+      ),
+      negativeShare: ratio(
+        sum(
+          groups,
+          (r) => r.items,
+          (r) => r.day === day && r.label === 'negative',
+        ),
+        items,
+      ),
+    };
+  });
+  const b = {
+    items: sum(baselineGroups, (r) => r.items),
+    negative: sum(
+      baselineGroups,
+      (r) => r.items,
+      (r) => r.label === 'negative',
+    ),
+  };
+
   // Example quotes: the latest items of each of the top themes (an index scan each, not a sort of the window).
-  const topThemes = themes.rows.filter((t) => t.theme !== 'other').slice(0, 5);
+  const topThemes = themes.filter((t) => t.theme !== 'other').slice(0, 5);
   const examples = await Promise.all(
     topThemes.map((t) =>
       sql<{ id: string; text: string; sentiment: number; created_at: Date }>`
         SELECT id, text, sentiment, created_at FROM feedback
         WHERE ${window(since, until)} AND themes @> ARRAY[${t.theme}]::text[] AND text IS NOT NULL AND text <> ''
-        ORDER BY (sentiment_label = 'negative') DESC, created_at DESC LIMIT ${FEEDBACK_METRICS.examplesPerTheme}`.execute(k),
+        ORDER BY created_at DESC LIMIT ${FEEDBACK_METRICS.examplesPerTheme}`.execute(k),
     ),
   );
 
   const negativeShare = ratio(s.negative, s.items);
-  const b = baseline.rows[0] ?? { items: 0, negative: 0 };
   const baselineShare = ratio(b.negative, b.items);
   const factor = negativeShare !== null && baselineShare !== null && baselineShare > 0 ? negativeShare / baselineShare : null;
   const rising = factor !== null && factor > FEEDBACK_METRICS.risingFactor && s.items >= FEEDBACK_METRICS.risingMinItems;
@@ -239,16 +314,26 @@ export async function buildFeedbackReport(
     window: { since: since.toISOString(), until: until.toISOString(), tz },
     totals: {
       items: s.items,
-      byType: Object.fromEntries(FEEDBACK_TYPES.map((t) => [t, byType.rows.find((r) => r.type === t)?.n ?? 0])) as Record<
-        FeedbackType,
-        number
-      >,
+      byType: Object.fromEntries(
+        FEEDBACK_TYPES.map((t) => [
+          t,
+          sum(
+            groups,
+            (r) => r.items,
+            (r) => r.type === t,
+          ),
+        ]),
+      ) as Record<FeedbackType, number>,
       withText: s.with_text,
       ratings: s.ratings,
-      averageRating: s.avg_rating,
+      averageRating: ratio(s.rating_sum, s.ratings),
     },
     emotions: EMOTION_IDS.map((emotion) => {
-      const count = emotions.rows.find((r) => r.emotion === emotion)?.n ?? 0;
+      const count = sum(
+        groups,
+        (r) => r.items,
+        (r) => r.emotion === emotion,
+      );
       return {
         emotion,
         emoji: EMOTIONS[emotion].emoji,
@@ -258,21 +343,16 @@ export async function buildFeedbackReport(
       };
     }),
     sentiment: {
-      average: s.avg_sentiment,
+      average: ratio(s.sentiment_sum, s.items),
       positive: s.positive,
       neutral: s.neutral,
       negative: s.negative,
       negativeShare,
-      trend: trend.rows.map((r) => ({
-        day: r.day,
-        items: r.items,
-        average: r.average,
-        negativeShare: ratio(r.negative, r.items),
-      })),
+      trend,
     },
     baseline: { since: baselineSince.toISOString(), until: since.toISOString(), items: b.items, negativeShare: baselineShare },
     negativeRising: { rising, factor, minItems: FEEDBACK_METRICS.risingMinItems, threshold: FEEDBACK_METRICS.risingFactor },
-    themes: themes.rows.map((t) => ({
+    themes: themes.map((t) => ({
       theme: t.theme,
       count: t.n,
       share: ratio(t.n, s.items),
