@@ -18,7 +18,7 @@ describe('health', () => {
     const res = await api(server.url, '/api/v1/health');
     expect(res.status).toBe(200);
     expect(['ok', 'degraded']).toContain(res.body.status);
-    expect(Object.keys(res.body.checks).sort()).toEqual(['cache', 'database', 'disk', 'eventLoop', 'memory']);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['cache', 'cpu', 'database', 'disk', 'eventLoop', 'memory']);
     expect(res.body.checks.database).toMatchObject({ status: 'ok', engine: server.runtime.db.engine });
     expect(res.body.checks.database.latencyMs).toBeGreaterThanOrEqual(0);
     expect(res.body.checks.disk.freeRatio).toBeGreaterThan(0);

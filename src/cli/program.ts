@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { envLang, say } from '../i18n.js';
 import { VERSION } from '../version.js';
+import { alertsCommand } from './commands/alerts.js';
 import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(metricsCommand());
   program.addCommand(feedbackCommand());
   program.addCommand(simulateCommand());
+  program.addCommand(alertsCommand());
   return program;
 }
 

@@ -6,6 +6,7 @@
 import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Store } from '../../store/open-store.js';
 
@@ -28,6 +29,7 @@ export interface HealthReport {
     cache: CheckResult;
     disk: CheckResult;
     memory: CheckResult;
+    cpu: CheckResult;
     eventLoop: CheckResult;
   };
 }
@@ -36,6 +38,7 @@ export interface HealthReport {
 export const HEALTH_THRESHOLDS = {
   diskFreeRatioMin: 0.2,
   memoryUsedRatioMax: 0.85,
+  cpuUsedRatioMax: 0.8,
   eventLoopP99MsMax: 200,
   databaseTimeoutMs: 1_500,
 };
@@ -66,6 +69,19 @@ export async function systemMemory(): Promise<{ totalBytes: number; availableByt
   return { totalBytes: os.totalmem(), availableBytes: os.freemem() };
 }
 
+/** CPU time counters of the whole machine, from /proc/stat (busy and total jiffies). */
+async function cpuTimes(): Promise<{ busy: number; total: number } | undefined> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+    const fields = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const total = fields.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
 /** Free and total bytes of the file system holding `dir`. */
 export async function diskSpace(dir: string): Promise<{ totalBytes: number; freeBytes: number }> {
   const stats = await statfs(dir);
@@ -76,6 +92,7 @@ export class HealthService {
   readonly #deps: Required<Omit<HealthDeps, 'startedAt'>> & { startedAt: number };
   readonly #loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   #last: { at: number; report: HealthReport } | undefined;
+  #cpuBefore: { busy: number; total: number } | undefined;
   #inFlight: Promise<HealthReport> | undefined;
 
   constructor(deps: HealthDeps) {
@@ -100,7 +117,7 @@ export class HealthService {
 
   async #probe(): Promise<HealthReport> {
     const [database, cache, disk, memory] = await Promise.all([this.#database(), this.#cache(), this.#disk(), this.#memory()]);
-    const checks = { database, cache, disk, memory, eventLoop: this.#eventLoop() };
+    const checks = { database, cache, disk, memory, cpu: await this.#cpu(), eventLoop: this.#eventLoop() };
     const statuses = Object.values(checks).map((check) => check.status);
     const status: CheckStatus = database.status === 'down' ? 'down' : statuses.some((s) => s !== 'ok') ? 'degraded' : 'ok';
     const report: HealthReport = {
@@ -119,10 +136,13 @@ export class HealthService {
     try {
       const latencyMs = round(await db.ping(HEALTH_THRESHOLDS.databaseTimeoutMs));
       const pool = db.pool;
+      const connections = await sql<{ ratio: number }>`
+        SELECT count(*)::float8 / current_setting('max_connections')::float8 AS ratio FROM pg_stat_activity`.execute(db.kysely);
       return {
         status: 'ok',
         latencyMs,
         engine: db.engine,
+        connectionsUsedRatio: round(connections.rows[0]?.ratio ?? 0, 4),
         ...(pool ? { pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } } : {}),
       };
     } catch (error) {
@@ -170,6 +190,23 @@ export class HealthService {
       rssBytes: usage.rss,
       heapUsedBytes: usage.heapUsed,
       detail: `${(usedRatio * 100).toFixed(1)}% of system memory in use; this process ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+    };
+  }
+
+  /** Machine CPU use since the previous probe (since boot on the first). */
+  async #cpu(): Promise<CheckResult> {
+    const now = await cpuTimes();
+    if (!now) {
+      const load = os.loadavg()[0] ?? 0;
+      return { status: 'ok', detail: `load average ${load.toFixed(2)}`, usedRatio: Math.min(1, load / os.cpus().length) };
+    }
+    const before = this.#cpuBefore ?? { busy: 0, total: 0 };
+    this.#cpuBefore = now;
+    const usedRatio = now.total > before.total ? (now.busy - before.busy) / (now.total - before.total) : 0;
+    return {
+      status: usedRatio > HEALTH_THRESHOLDS.cpuUsedRatioMax ? 'degraded' : 'ok',
+      usedRatio: round(usedRatio, 4),
+      detail: `${(usedRatio * 100).toFixed(1)}% of ${os.cpus().length} CPUs busy`,
     };
   }
 

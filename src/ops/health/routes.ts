@@ -32,6 +32,7 @@ const HealthReportSchema = Type.Object({
     cache: Check,
     disk: Check,
     memory: Check,
+    cpu: Check,
     eventLoop: Check,
   }),
 });
@@ -55,6 +56,37 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   });
 
   const serialized = new WeakMap<object, string>();
+
+  // Machine gauges for the warning rules (HighCpu, HighMemory, LowDiskSpace, DbConnectionsHigh).
+  const fromCheck = (name: string, help: string, read: (report: Awaited<ReturnType<HealthService['check']>>) => unknown) =>
+    new Gauge({
+      name,
+      help,
+      registers: [app.metrics.registry],
+      async collect() {
+        const value = read(await health.check());
+        if (typeof value === 'number') this.set(value);
+      },
+    });
+  fromCheck(
+    'smartalk_cpu_usage_ratio',
+    'Share of the machine\u2019s CPU time busy since the previous probe.',
+    (r) => r.checks.cpu.usedRatio,
+  );
+  fromCheck(
+    'smartalk_memory_used_ratio',
+    'Share of system memory in use (MemAvailable counted as free).',
+    (r) => r.checks.memory.usedRatio,
+  );
+  fromCheck('smartalk_disk_free_ratio', 'Free share of the file system holding DATA_DIR.', (r) => r.checks.disk.freeRatio);
+  fromCheck(
+    'smartalk_db_connections_used_ratio',
+    'Connections in pg_stat_activity over max_connections.',
+    (r) => r.checks.database.connectionsUsedRatio,
+  );
+  fromCheck('smartalk_event_loop_lag_p99_seconds', '99th percentile of event-loop lag since the previous probe.', (r) =>
+    typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
+  );
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

@@ -1,0 +1,132 @@
+/**
+ * The alert catalog as Prometheus files, checked by the real promtool and amtool:
+ * every rule fires on its condition after its `for` time and stays silent just
+ * below its threshold; every series a rule reads is exported by the server.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RULES, SEVERITIES } from '../src/ops/alerts/catalog.js';
+import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { smartalk } from './helpers/cli.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-alerts-'));
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const run = (binary: string, args: string[]) => spawnSync(findBinary(binary) as string, args, { cwd: dir, encoding: 'utf8' });
+
+describe('the rule catalog', () => {
+  it('has the runbook\u2019s rules in its three tiers, in both languages', () => {
+    const bySeverity = (severity: string) => RULES.filter((r) => r.severity === severity).map((r) => r.id);
+    expect(bySeverity('critical')).toEqual(['ServiceDown', 'DatabaseDown', 'HighErrorRate', 'ActivationRateDrop']);
+    expect(bySeverity('warning')).toEqual([
+      'HighCpu',
+      'HighMemory',
+      'LowDiskSpace',
+      'SlowApi',
+      'BackupStale',
+      'BackupFailed',
+      'DbConnectionsHigh',
+    ]);
+    expect(bySeverity('info')).toEqual(['NegativeFeedbackRising', 'FunnelStepDrop', 'CdnHitRateLow']);
+    expect(Object.values(SEVERITIES).map((s) => s.responseMinutes)).toEqual([0, 60, 240]);
+    for (const rule of RULES) {
+      expect(rule.summary.zh).toMatch(/\p{Script=Han}/u);
+      expect(rule.description.zh).toMatch(/\p{Script=Han}/u);
+      expect(rule.runbook).toMatch(/^docs\/runbook\.md#/);
+    }
+  });
+});
+
+describe('Prometheus files (promtool, amtool)', () => {
+  it('exports a rules file promtool accepts', () => {
+    const out = smartalk(['alerts', 'export', '--format', 'prometheus', '--out', path.join(dir, 'smartalk-rules.yml')]);
+    expect(out.status, out.stderr).toBe(0);
+    if (missingBinaries('promtool check rules', 'promtool').length > 0) return;
+    const check = run('promtool', ['check', 'rules', 'smartalk-rules.yml']);
+    expect(check.stdout + check.stderr).toContain(`SUCCESS: ${RULES.length} rules found`);
+  });
+
+  it('passes promtool unit tests: each rule fires after its for, and not just below its threshold', () => {
+    const out = smartalk(['alerts', 'export', '--format', 'promtool-tests', '--out', path.join(dir, 'smartalk-tests.yml')]);
+    expect(out.status, out.stderr).toBe(0);
+    if (missingBinaries('promtool test rules', 'promtool').length > 0) return;
+    const test = run('promtool', ['test', 'rules', 'smartalk-tests.yml']);
+    expect(test.stdout + test.stderr).toContain('SUCCESS');
+    expect(test.status).toBe(0);
+  });
+
+  it('fails those tests when a threshold is moved (the tests can fail)', async () => {
+    if (missingBinaries('promtool test rules', 'promtool').length > 0) return;
+    const { prometheusRules } = await import('../src/ops/alerts/prometheus.js');
+    writeFileSync(path.join(dir, 'smartalk-rules.yml'), prometheusRules({ thresholds: { HighErrorRate: { ratio: 0.07 } } }));
+    const test = run('promtool', ['test', 'rules', 'smartalk-tests.yml']);
+    expect(test.status).not.toBe(0);
+    expect(test.stdout + test.stderr).toContain('alertname: HighErrorRate');
+  });
+
+  it('exports an Alertmanager config amtool accepts, routing every severity to the intake', () => {
+    writeFileSync(path.join(dir, 'token'), 'x'.repeat(24));
+    const out = smartalk([
+      'alerts',
+      'export',
+      '--format',
+      'alertmanager',
+      '--intake-url',
+      'http://127.0.0.1:3000/api/v1/ops/alertmanager',
+      '--token-file',
+      path.join(dir, 'token'),
+      '--out',
+      path.join(dir, 'alertmanager.yml'),
+    ]);
+    expect(out.status, out.stderr).toBe(0);
+    if (missingBinaries('amtool check-config', 'amtool').length > 0) return;
+    const check = run('amtool', ['check-config', 'alertmanager.yml']);
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+    expect(check.stdout).toContain('3 receivers');
+  });
+});
+
+describe('series the rules read', () => {
+  // Exported by features still to come (backups, the CDN log reader); listed so the gap is visible.
+  const NOT_YET_EXPORTED = new Set([
+    'smartalk_backup_last_success_timestamp_seconds',
+    'smartalk_backup_last_run_failed',
+    'smartalk_cdn_cache_hit_ratio',
+  ]);
+
+  it('are all on a live /metrics scrape (or listed as not yet exported)', async () => {
+    const scrape = await (await fetch(`${server.url}/metrics`)).text();
+    const exported = new Set(
+      scrape
+        .split('\n')
+        .filter((l) => l.startsWith('# TYPE '))
+        .map((l) => l.split(' ')[2]),
+    );
+    for (const rule of RULES) {
+      const names = rule.expr(rule.thresholds).match(/\b(?:smartalk|http)_[a-z_]+/g) ?? [];
+      for (const name of names) {
+        const base = name.replace(/_(bucket|sum|count)$/, '');
+        if (NOT_YET_EXPORTED.has(name)) continue;
+        expect(exported.has(name) || exported.has(base), `${rule.id} reads ${name}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('docs/alerts.md', () => {
+  it('lists every rule', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../docs/alerts.md', import.meta.url), 'utf8');
+    for (const rule of RULES) expect(doc, rule.id).toContain(`| ${rule.id} |`);
+  });
+});
