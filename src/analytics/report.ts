@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { defaultWindow, type Granularity } from '../time.js';
-import { type ActivationVerdict, activationVerdict, FUNNEL, type FunnelColumn, METRICS, ratio } from './definitions.js';
+import { type ActivationVerdict, activationVerdict, FUNNEL, METRICS, ratio } from './definitions.js';
 import type { Presence } from './presence.js';
 
 export type { Granularity };
