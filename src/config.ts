@@ -30,6 +30,12 @@ export interface Config {
   contentDir: string;
   /** Public base URL of the video edge (nginx or a CDN); absent → this server's /videos. */
   cdnBaseUrl: string | undefined;
+  /** The alerting config file (channels, contacts, escalation); absent → the defaults. */
+  alertsConfig: string | undefined;
+  /** How people reach this server (links in notifications); absent → http://HOST:PORT. */
+  publicUrl: string;
+  /** Seconds between alert evaluations and escalation/notification rounds. */
+  alertIntervalSeconds: number;
   /** Per client per minute: learner creations, and analytics batches. */
   rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number };
 }
@@ -64,6 +70,9 @@ export const CONFIG_VARIABLES = [
   'SMARTALK_LANG',
   'CONTENT_DIR',
   'CDN_BASE_URL',
+  'ALERTS_CONFIG',
+  'PUBLIC_URL',
+  'ALERT_INTERVAL_SECONDS',
   'RATE_LIMIT_USERS_PER_MINUTE',
   'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
 ] as const;
@@ -155,8 +164,13 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(read(env, 'DATA_DIR') ?? 'data');
   const host = read(env, 'HOST') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('HOST', 'a host name or IP address', host);
+  const port = parsePort(env);
+  const alertsConfig = read(env, 'ALERTS_CONFIG');
   return {
-    port: parsePort(env),
+    port,
+    alertsConfig: alertsConfig ? path.resolve(alertsConfig) : undefined,
+    publicUrl: (parseUrl(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/+$/, ''),
+    alertIntervalSeconds: parsePositiveInt(env, 'ALERT_INTERVAL_SECONDS', 15),
     host,
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),

@@ -8,11 +8,14 @@ import { type Db, openDb } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { ensureEventPartitions } from './db/partitions.js';
 import { isSeeded, seedContent } from './learning/seed.js';
+import { loadAlertsConfig } from './ops/alerts/config.js';
+import { AlertService } from './ops/alerts/service.js';
 import { resolveOpsToken } from './ops/ops-token.js';
 import { type App, buildApp } from './server/app.js';
 import { openStore, type Store } from './store/open-store.js';
 
 export interface Runtime extends App {
+  alerts: AlertService;
   config: Config;
   db: Db;
   store: Store;
@@ -55,7 +58,13 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
     },
   });
   const { token: opsToken } = await resolveOpsToken(config);
-  const app = await buildApp({ config, db, store, logger, opsToken });
+  const alerts = new AlertService({
+    db,
+    config: await loadAlertsConfig(config.alertsConfig),
+    logger,
+    messages: { lang: config.lang, publicUrl: config.publicUrl, tz: config.tz },
+  });
+  const app = await buildApp({ config, db, store, logger, opsToken, alerts });
   return {
     ...app,
     config,
@@ -63,6 +72,7 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
     store,
     logger,
     opsToken,
+    alerts,
     close: async () => {
       await app.app.close();
       await store.close();

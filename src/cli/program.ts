@@ -45,7 +45,7 @@ export function handleError(error: unknown): number {
     return error.exitCode;
   }
   const lang = envLang();
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || (error instanceof Error && error.name === 'AlertsConfigError')) {
     console.error(`smartalk: ${say(lang, { en: 'configuration error', zh: '配置错误' })}: ${error.message}`);
     return 2;
   }

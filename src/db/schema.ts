@@ -206,6 +206,60 @@ export interface AnalyticsDramaRunsTable {
   completed_at: Timestamp | null;
 }
 
+export interface AlertsTable {
+  id: string;
+  fingerprint: string;
+  rule_id: string;
+  severity: 'critical' | 'warning' | 'info';
+  source: 'builtin' | 'alertmanager' | 'watchdog';
+  labels: Json;
+  summary: string;
+  summary_zh: string | null;
+  description: string | null;
+  description_zh: string | null;
+  value: string | null;
+  threshold: string | null;
+  runbook: string | null;
+  status: 'firing' | 'acknowledged' | 'resolved';
+  started_at: Timestamp;
+  fired_at: Timestamp;
+  last_seen_at: Timestamp;
+  escalation_level: Generated<number>;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
+  remind_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  resolved_by: string | null;
+}
+
+export interface AlertNotificationsTable {
+  id: Generated<number>;
+  alert_id: string | null;
+  kind: 'firing' | 'escalation' | 'reminder' | 'resolved' | 'test';
+  level: number;
+  contact: string;
+  channel: string;
+  status: Generated<'pending' | 'sending' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  claimed_until: Timestamp | null;
+  next_attempt_at: Timestamp;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface AlertSilencesTable {
+  id: string;
+  kind: 'silence' | 'maintenance';
+  rule_id: string | null;
+  matchers: Json;
+  reason: string;
+  created_by: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -233,6 +287,9 @@ export interface Database {
   feedback_hourly: FeedbackHourlyTable;
   feedback_theme_hourly: FeedbackThemeHourlyTable;
   ops_log: OpsLogTable;
+  alerts: AlertsTable;
+  alert_notifications: AlertNotificationsTable;
+  alert_silences: AlertSilencesTable;
   job_runs: JobRunsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -24,6 +24,8 @@ import { feedbackRoutes } from '../feedback/routes.js';
 import { sentimentAnalyzer } from '../feedback/sentiment.js';
 import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
+import { alertRoutes } from '../ops/alerts/routes.js';
+import type { AlertService } from '../ops/alerts/service.js';
 import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import type { Store } from '../store/open-store.js';
@@ -39,6 +41,7 @@ export interface AppDeps {
   store: Store;
   logger: Logger;
   opsToken: string;
+  alerts: AlertService;
 }
 
 export interface App {
@@ -171,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
   const feedback = new FeedbackService(db, sentimentAnalyzer());
   await app.register(feedbackRoutes, { db, feedback, tz: config.tz });
+  await app.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds });
   await app.register(analyticsRoutes, {
     db,
     presence,

@@ -1,0 +1,91 @@
+/**
+ * What a notification says: what, how bad, since when, the current value and the
+ * threshold, the runbook section, and how to acknowledge — in the ops team's
+ * language (SMARTALK_LANG) with the other language's summary alongside.
+ */
+import type { Lang } from '../../config.js';
+import { say } from '../../i18n.js';
+import { SEVERITIES, type Severity } from './catalog.js';
+
+export type NotificationKind = 'firing' | 'escalation' | 'reminder' | 'resolved' | 'test';
+
+export interface AlertView {
+  id: string;
+  ruleId: string;
+  severity: Severity;
+  status: 'firing' | 'acknowledged' | 'resolved';
+  summary: string;
+  summaryZh: string | null;
+  description: string | null;
+  descriptionZh: string | null;
+  value: string | null;
+  threshold: string | null;
+  runbook: string | null;
+  labels: Record<string, string>;
+  startedAt: Date;
+  firedAt: Date;
+  escalationLevel: number;
+  acknowledgedBy: string | null;
+  resolvedAt: Date | null;
+}
+
+export interface Message {
+  title: string;
+  /** Plain text, several lines. */
+  text: string;
+  /** The same as Markdown (DingTalk, WeCom, Slack mrkdwn). */
+  markdown: string;
+  kind: NotificationKind;
+  level: number;
+  severity: Severity;
+}
+
+const KIND: Record<NotificationKind, { en: string; zh: string }> = {
+  firing: { en: 'FIRING', zh: '告警' },
+  escalation: { en: 'ESCALATED', zh: '升级' },
+  reminder: { en: 'STILL OPEN', zh: '仍未解决' },
+  resolved: { en: 'RESOLVED', zh: '已恢复' },
+  test: { en: 'TEST', zh: '测试' },
+};
+
+export interface MessageOptions {
+  lang: Lang;
+  /** Base URL of the server, for the acknowledge link. */
+  publicUrl: string;
+  tz: string;
+}
+
+export function renderMessage(alert: AlertView, kind: NotificationKind, level: number, options: MessageOptions): Message {
+  const t = (en: string, zh: string) => say(options.lang, { en, zh });
+  const when = (d: Date) =>
+    d.toLocaleString(options.lang === 'zh-CN' ? 'zh-CN' : 'en-CA', { timeZone: options.tz, hourCycle: 'h23' });
+  const summary = options.lang === 'zh-CN' ? (alert.summaryZh ?? alert.summary) : alert.summary;
+  const other = options.lang === 'zh-CN' ? alert.summary : alert.summaryZh;
+  const description = options.lang === 'zh-CN' ? (alert.descriptionZh ?? alert.description) : alert.description;
+  const title = `[${say(options.lang, KIND[kind])}] [${alert.severity.toUpperCase()}] ${summary}`;
+  const labels = Object.entries(alert.labels)
+    .filter(([key]) => !['alertname', 'severity', 'response_minutes', 'service'].includes(key))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ');
+  const lines: Array<[string, string]> = [
+    [t('Alert', '告警'), `${alert.ruleId}${other ? ` (${other})` : ''}`],
+    [t('Severity', '级别'), say(options.lang, SEVERITIES[alert.severity].label)],
+    [t('Since', '开始时间'), `${when(alert.startedAt)} (${options.tz})`],
+    [t('Value', '当前值'), `${alert.value ?? '—'} / ${t('threshold', '阈值')} ${alert.threshold ?? '—'}`],
+  ];
+  if (labels) lines.push([t('Where', '位置'), labels]);
+  if (kind !== 'resolved' && kind !== 'test') lines.push([t('Escalation level', '升级级别'), `L${level}`]);
+  if (kind === 'resolved' && alert.resolvedAt) lines.push([t('Resolved', '恢复时间'), when(alert.resolvedAt)]);
+  if (alert.runbook) lines.push([t('Runbook', '处理手册'), alert.runbook]);
+  if (kind !== 'resolved') {
+    lines.push([
+      t('Acknowledge', '确认'),
+      `smartalk alerts ack ${alert.id}  |  POST ${options.publicUrl}/api/v1/ops/alerts/${alert.id}/ack`,
+    ]);
+  }
+  const text = [title, ...(description ? [description] : []), ...lines.map(([k, v]) => `${k}: ${v}`)].join('\n');
+  const markdown = [`### ${title}`, ...(description ? [description] : []), ...lines.map(([k, v]) => `- **${k}**: ${v}`)].join(
+    '\n\n',
+  );
+  return { title, text, markdown, kind, level, severity: alert.severity };
+}

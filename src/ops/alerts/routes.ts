@@ -1,0 +1,296 @@
+/**
+ * Alerting over HTTP (ops token): Alertmanager's webhook intake, the alert list,
+ * acknowledge / resolve, silences and maintenance windows, channel tests — and the
+ * background round that escalates and delivers on an interval.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@fastify/type-provider-typebox';
+import { AppError } from '../../errors.js';
+import { ErrorResponse, Uuid } from '../../learning/schemas.js';
+import { ruleById, type Severity } from './catalog.js';
+import type { AlertService } from './service.js';
+
+export interface AlertRoutesOptions {
+  alerts: AlertService;
+  intervalSeconds: number;
+}
+
+const Str = (max: number) => Type.String({ maxLength: max });
+const LabelMap = Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 });
+
+/** Alertmanager's webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config). */
+const AlertmanagerPayload = Type.Object({
+  version: Type.Literal('4'),
+  groupKey: Str(4096),
+  status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+  receiver: Str(256),
+  groupLabels: LabelMap,
+  commonLabels: LabelMap,
+  commonAnnotations: LabelMap,
+  externalURL: Str(2048),
+  truncatedAlerts: Type.Optional(Type.Integer({ minimum: 0 })),
+  alerts: Type.Array(
+    Type.Object({
+      status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
+      labels: LabelMap,
+      annotations: LabelMap,
+      startsAt: Type.String({ format: 'date-time' }),
+      endsAt: Type.String(),
+      generatorURL: Str(4096),
+      fingerprint: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-f]+$' }),
+    }),
+    { maxItems: 1000 },
+  ),
+});
+
+const SEVERITY_OF = new Set(['critical', 'warning', 'info']);
+
+export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, { alerts, intervalSeconds }) => {
+  const round = async () => {
+    try {
+      await alerts.escalate();
+      await alerts.deliver();
+    } catch (error) {
+      // A database outage must not kill the loop; the next round retries.
+      app.log.warn({ err: { message: (error as Error).message } }, 'alert round failed');
+    }
+  };
+  let running: Promise<void> | undefined;
+  /** One round at a time in this process; other instances are kept out by the claims. */
+  const runRound = () => {
+    running ??= round().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void runRound(), intervalSeconds * 1000);
+  timer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+
+  app.post(
+    '/api/v1/ops/alertmanager',
+    {
+      preHandler: app.auth.ops,
+      bodyLimit: 4 * 1024 * 1024,
+      schema: {
+        tags: ['ops'],
+        summary: "Alertmanager's webhook: alerts evaluated by Prometheus join SmarTalk's escalation",
+        security: [{ opsToken: [] }],
+        body: AlertmanagerPayload,
+        response: {
+          200: Type.Object({ received: Type.Integer(), opened: Type.Integer(), resolved: Type.Integer() }),
+          400: ErrorResponse,
+          401: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      let opened = 0;
+      let resolved = 0;
+      for (const alert of request.body.alerts) {
+        const fingerprint = `am:${alert.fingerprint}`;
+        if (alert.status === 'resolved') {
+          if (await alerts.resolve({ fingerprint }, 'alertmanager')) resolved++;
+          continue;
+        }
+        const ruleId = alert.labels.alertname ?? 'Unknown';
+        const rule = ruleById(ruleId);
+        const severity = (
+          SEVERITY_OF.has(alert.labels.severity ?? '') ? alert.labels.severity : (rule?.severity ?? 'warning')
+        ) as Severity;
+        const { created } = await alerts.fire({
+          ruleId,
+          severity,
+          source: 'alertmanager',
+          fingerprint,
+          labels: alert.labels,
+          summary: alert.annotations.summary ?? rule?.summary.en ?? ruleId,
+          summaryZh: alert.annotations.summary_zh ?? rule?.summary.zh ?? null,
+          description: alert.annotations.description ?? null,
+          descriptionZh: alert.annotations.description_zh ?? null,
+          value: alert.annotations.value ?? null,
+          threshold: alert.annotations.threshold ?? null,
+          runbook: alert.annotations.runbook ?? rule?.runbook ?? null,
+          startedAt: new Date(alert.startsAt),
+        });
+        if (created) opened++;
+      }
+      // New alerts page L1 now, not at the next round.
+      if (opened > 0 || resolved > 0) void runRound();
+      return { received: request.body.alerts.length, opened, resolved };
+    },
+  );
+
+  const AlertView = Type.Object({}, { additionalProperties: true });
+
+  app.get(
+    '/api/v1/ops/alerts',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Alerts, newest first (open ones only with status=open)',
+        security: [{ opsToken: [] }],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ alerts: Type.Array(AlertView) }), 401: ErrorResponse },
+      },
+    },
+    async (request) => ({ alerts: await alerts.list({ open: request.query.status !== 'all', limit: request.query.limit }) }),
+  );
+
+  app.get(
+    '/api/v1/ops/alerts/:id',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'One alert with every notification sent for it',
+        security: [{ opsToken: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), 401: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => alerts.show(request.params.id),
+  );
+
+  const By = Type.Object({ by: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+
+  app.post(
+    '/api/v1/ops/alerts/:id/ack',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Acknowledge: escalation stops; a reminder follows if it is not resolved in time',
+        security: [{ opsToken: [] }],
+        params: Type.Object({ id: Uuid }),
+        body: By,
+        response: { 200: AlertView, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request) => alerts.acknowledge(request.params.id, request.body.by),
+  );
+
+  app.post(
+    '/api/v1/ops/alerts/:id/resolve',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Resolve by hand; everyone notified is told',
+        security: [{ opsToken: [] }],
+        params: Type.Object({ id: Uuid }),
+        body: By,
+        response: { 200: AlertView, 401: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const resolved = await alerts.resolve({ id: request.params.id }, request.body.by);
+      if (!resolved) throw new AppError('SMT_ERR_ALERT_NOT_FOUND', 'No open alert with that id');
+      void runRound();
+      return resolved;
+    },
+  );
+
+  app.get(
+    '/api/v1/ops/silences',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Active silences and maintenance windows',
+        security: [{ opsToken: [] }],
+        response: { 200: Type.Object({ silences: Type.Array(AlertView) }) },
+      },
+    },
+    async () => ({ silences: await alerts.activeSilences() }),
+  );
+
+  app.post(
+    '/api/v1/ops/silences',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Silence alerts for a time box, with a reason (or plan a maintenance window)',
+        description:
+          'ruleId absent: every rule. matchers: labels an alert must carry. Notifications wait; alerts are still recorded.',
+        security: [{ opsToken: [] }],
+        body: Type.Object(
+          {
+            kind: Type.Optional(Type.Union([Type.Literal('silence'), Type.Literal('maintenance')])),
+            ruleId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            matchers: Type.Optional(LabelMap),
+            reason: Type.String({ minLength: 3, maxLength: 500 }),
+            by: Type.String({ minLength: 1, maxLength: 80 }),
+            startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+            minutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ id: Uuid }), 400: ErrorResponse, 401: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const startsAt = request.body.startsAt ? new Date(request.body.startsAt) : alerts.now();
+      const created = await alerts.silence({
+        kind: request.body.kind ?? 'silence',
+        ruleId: request.body.ruleId ?? null,
+        matchers: request.body.matchers,
+        reason: request.body.reason,
+        by: request.body.by,
+        startsAt,
+        endsAt: new Date(startsAt.getTime() + request.body.minutes * 60_000),
+      });
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.delete(
+    '/api/v1/ops/silences/:id',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'End a silence now',
+        security: [{ opsToken: [] }],
+        params: Type.Object({ id: Uuid }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await alerts.expireSilence(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/ops/alerts/test-channel',
+    {
+      preHandler: app.auth.ops,
+      schema: {
+        tags: ['ops'],
+        summary: 'Send a test message through one channel',
+        security: [{ opsToken: [] }],
+        body: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ sent: Type.Integer(), failed: Type.Integer(), retrying: Type.Integer() }),
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      await alerts.testChannel(request.body.channel);
+      return alerts.deliver();
+    },
+  );
+};
