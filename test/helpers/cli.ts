@@ -22,6 +22,22 @@ export function smartalk(args: string[], env: Record<string, string> = {}, input
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Like `smartalk()`, without blocking this process's event loop (sinks in the test must keep answering). */
+export function smartalkAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function spawnSmartalk(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,

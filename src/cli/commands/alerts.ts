@@ -6,6 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../../config.js';
+import type { AlertView } from '../../ops/alerts/messages.js';
+import { printJson } from '../output.js';
 
 export function alertsCommand(): Command {
   const alerts = new Command('alerts').description(
@@ -38,5 +40,186 @@ export function alertsCommand(): Command {
       if (flags.out) await writeFile(flags.out, text);
       else process.stdout.write(text);
     });
+  addLifecycleCommands(alerts);
   return alerts;
+}
+
+/**
+ * list / show / ack / resolve / silence / test-channel: through the running server's
+ * ops API (DATA_DIR/server.json or --url), which also runs the escalation round.
+ */
+/** An alert as the ops API sends it (dates as ISO strings). */
+type AlertJson = Omit<AlertView, 'startedAt' | 'firedAt' | 'resolvedAt'> & {
+  startedAt: string;
+  firedAt: string;
+  resolvedAt: string | null;
+};
+interface NotificationJson {
+  kind: string;
+  level: number;
+  contact: string;
+  channel: string;
+  status: string;
+  last_error: string | null;
+  created_at: string;
+}
+
+function addLifecycleCommands(alerts: Command): void {
+  const client = async (url?: string) => {
+    const config = loadConfig();
+    const [{ readLiveServer }, { resolveOpsToken }] = await Promise.all([
+      import('../../ops/server-link.js'),
+      import('../../ops/ops-token.js'),
+    ]);
+    const base = url ?? readLiveServer(config.dataDir)?.url;
+    if (!base) throw new Error('no running server found for DATA_DIR; start it (smartalk serve) or pass --url');
+    const { token } = await resolveOpsToken(config);
+    const call = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
+      const response = await fetch(new URL(route, base), {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await response.text();
+      const json = text ? JSON.parse(text) : undefined;
+      if (!response.ok) throw new Error(json?.error?.message ?? `${response.status}`);
+      return json as T;
+    };
+    return { config, call };
+  };
+  const who = () => process.env.SUDO_USER ?? process.env.USER ?? 'cli';
+
+  alerts
+    .command('list')
+    .description('Open alerts (--all: every alert, newest first)')
+    .option('--all', 'include resolved alerts')
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'server to ask')
+    .action(async (flags: { all?: boolean; json?: boolean; url?: string }) => {
+      const { config, call } = await client(flags.url);
+      const { alerts: list } = await call<{ alerts: AlertJson[] }>(
+        'GET',
+        `/api/v1/ops/alerts?status=${flags.all ? 'all' : 'open'}`,
+      );
+      if (flags.json) return printJson(list);
+      const { default: Table } = await import('cli-table3');
+      const zh = config.lang === 'zh-CN';
+      const table = new Table({
+        head: zh
+          ? ['ID', '级别', '规则', '状态', '升级', '开始时间', '当前值']
+          : ['id', 'severity', 'rule', 'status', 'level', 'since', 'value'],
+        style: { head: [], border: [] },
+      });
+      for (const alert of list) {
+        table.push([
+          String(alert.id).slice(0, 8),
+          alert.severity,
+          alert.ruleId,
+          alert.status,
+          `L${alert.escalationLevel}`,
+          new Date(alert.startedAt).toLocaleString(zh ? 'zh-CN' : 'en-CA', { timeZone: config.tz, hourCycle: 'h23' }),
+          alert.value ?? '—',
+        ]);
+      }
+      console.log(list.length === 0 ? (zh ? '没有未解决的告警。' : 'No open alerts.') : table.toString());
+    });
+
+  alerts
+    .command('show')
+    .description('One alert and every notification sent for it')
+    .argument('<id>', 'alert id (full)')
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'server to ask')
+    .action(async (id: string, flags: { json?: boolean; url?: string }) => {
+      const { call } = await client(flags.url);
+      const detail = await call<{ alert: AlertJson; notifications: NotificationJson[] }>('GET', `/api/v1/ops/alerts/${id}`);
+      if (flags.json) return printJson(detail);
+      const a = detail.alert;
+      console.log(`${a.severity.toUpperCase()} ${a.ruleId} — ${a.summary}${a.summaryZh ? ` / ${a.summaryZh}` : ''}`);
+      console.log(
+        `status ${a.status}, level L${a.escalationLevel}, value ${a.value ?? '—'} (threshold ${a.threshold ?? '—'}), runbook ${a.runbook ?? '—'}`,
+      );
+      for (const n of detail.notifications) {
+        console.log(
+          `  ${n.created_at}  ${n.kind.padEnd(10)} L${n.level}  ${n.contact}/${n.channel}  ${n.status}${n.last_error ? ` (${n.last_error})` : ''}`,
+        );
+      }
+    });
+
+  for (const [name, verb, description] of [
+    ['ack', 'ack', 'Acknowledge an alert: escalation stops (a reminder follows if it stays open)'],
+    ['resolve', 'resolve', 'Resolve an alert by hand; everyone paged is told'],
+  ] as const) {
+    alerts
+      .command(name)
+      .description(description)
+      .argument('<id>', 'alert id (full)')
+      .option('--by <name>', 'who (default: your user name)')
+      .option('--url <url>', 'server to ask')
+      .action(async (id: string, flags: { by?: string; url?: string }) => {
+        const { call } = await client(flags.url);
+        const alert = await call<AlertJson>('POST', `/api/v1/ops/alerts/${id}/${verb}`, { by: flags.by ?? who() });
+        console.log(`${alert.ruleId} ${alert.status} (${flags.by ?? who()})`);
+      });
+  }
+
+  alerts
+    .command('silence')
+    .description('Silence alerts for a time box with a reason (or --maintenance for a planned window)')
+    .option('--rule <id>', 'only this rule (default: all rules)')
+    .option('--label <k=v...>', 'only alerts carrying these labels')
+    .requiredOption('--minutes <n>', 'how long', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--minutes must be a positive integer');
+      return n;
+    })
+    .requiredOption('--reason <text>', 'why (kept with the silence)')
+    .option('--maintenance', 'a maintenance window rather than a silence')
+    .option('--starts <iso>', 'start later (default: now)')
+    .option('--by <name>', 'who (default: your user name)')
+    .option('--url <url>', 'server to ask')
+    .action(
+      async (flags: {
+        rule?: string;
+        label?: string[];
+        minutes: number;
+        reason: string;
+        maintenance?: boolean;
+        starts?: string;
+        by?: string;
+        url?: string;
+      }) => {
+        const { call } = await client(flags.url);
+        const matchers = Object.fromEntries((flags.label ?? []).map((pair) => pair.split('=', 2) as [string, string]));
+        const created = await call<{ id: string }>('POST', '/api/v1/ops/silences', {
+          kind: flags.maintenance ? 'maintenance' : 'silence',
+          ...(flags.rule ? { ruleId: flags.rule } : {}),
+          matchers,
+          reason: flags.reason,
+          by: flags.by ?? who(),
+          minutes: flags.minutes,
+          ...(flags.starts ? { startsAt: new Date(flags.starts).toISOString() } : {}),
+        });
+        console.log(`silence ${created.id} for ${flags.minutes} min`);
+      },
+    );
+
+  alerts
+    .command('test-channel')
+    .description('Send a test message through one channel of the alerts config')
+    .argument('<name>', 'channel name')
+    .option('--url <url>', 'server to ask')
+    .action(async (name: string, flags: { url?: string }) => {
+      const { call } = await client(flags.url);
+      const result = await call<{ sent: number; failed: number; retrying: number }>('POST', '/api/v1/ops/alerts/test-channel', {
+        channel: name,
+      });
+      console.log(
+        result.sent > 0
+          ? `sent through ${name}`
+          : `not delivered through ${name} (${result.retrying} retrying, ${result.failed} failed)`,
+      );
+      if (result.sent === 0) process.exitCode = 1;
+    });
 }
