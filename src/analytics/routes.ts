@@ -9,11 +9,12 @@ import { Counter, Gauge } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { ErrorResponse } from '../learning/schemas.js';
+import type { RefreshingCache } from '../refreshing-cache.js';
 import { METRICS } from './definitions.js';
 import { EVENT_LIMITS, type IngestCaller } from './events.js';
 import { ingestEvents } from './ingest.js';
 import type { Presence } from './presence.js';
-import { buildMetricsReport, type MetricsReport, type ReportDeps } from './report.js';
+import { buildMetricsReport, type MetricsReport } from './report.js';
 
 export interface AnalyticsRoutesOptions {
   db: Db;
@@ -21,6 +22,8 @@ export interface AnalyticsRoutesOptions {
   tz: string;
   /** Batches per client per minute. */
   batchesPerMinute: number;
+  /** The default report, refreshed in the background (gauges, alert evaluation). */
+  reports: RefreshingCache<MetricsReport>;
 }
 
 const Rate = Type.Union([Type.Number(), Type.Null()]);
@@ -52,41 +55,9 @@ const ReportQuery = Type.Object(
 /** The longest window a report may cover. */
 const MAX_WINDOW_DAYS = 366;
 
-/**
- * The report behind the gauges, refreshed in the background at most every
- * `maxAgeMs`: a scrape reads numbers, it never waits for the report (except the first).
- */
-export class ReportCache {
-  #report: MetricsReport | undefined;
-  #at = 0;
-  #refreshing: Promise<MetricsReport> | undefined;
-
-  constructor(
-    private readonly deps: ReportDeps,
-    private readonly maxAgeMs = 30_000,
-  ) {}
-
-  async get(): Promise<MetricsReport> {
-    const stale = Date.now() - this.#at > this.maxAgeMs;
-    if (stale && !this.#refreshing) {
-      this.#refreshing = buildMetricsReport(this.deps)
-        .then((report) => {
-          this.#report = report;
-          this.#at = Date.now();
-          return report;
-        })
-        .finally(() => {
-          this.#refreshing = undefined;
-        });
-    }
-    if (this.#report) return this.#report;
-    return this.#refreshing as Promise<MetricsReport>;
-  }
-}
-
 export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (
   app,
-  { db, presence, tz, batchesPerMinute },
+  { db, presence, tz, batchesPerMinute, reports },
 ) => {
   const registry = app.metrics.registry;
   const activated = new Counter({
@@ -102,7 +73,6 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   });
   for (const result of ['accepted', 'duplicate', 'rejected']) events.inc({ result }, 0);
 
-  const reports = new ReportCache({ db, presence, tz });
   const safely = async (read: (report: MetricsReport) => void) => {
     try {
       read(await reports.get());

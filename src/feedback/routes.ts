@@ -9,6 +9,7 @@ import { ingestEvents } from '../analytics/ingest.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { Emotion, ErrorResponse, Uuid } from '../learning/schemas.js';
+import type { RefreshingCache } from '../refreshing-cache.js';
 import { assertSelf } from '../server/auth.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
@@ -18,6 +19,8 @@ export interface FeedbackRoutesOptions {
   db: Db;
   feedback: FeedbackService;
   tz: string;
+  /** The default report, refreshed in the background (gauges, alert evaluation). */
+  reports: RefreshingCache<FeedbackReport>;
 }
 
 const Short = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
@@ -78,7 +81,7 @@ const ReportQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (app, { db, feedback, tz }) => {
+export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (app, { db, feedback, tz, reports }) => {
   const registry = app.metrics.registry;
   const total = new Counter({
     name: 'smartalk_feedback_total',
@@ -116,23 +119,6 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
     );
   });
 
-  // The report behind the gauges, refreshed at most every 30 s, never awaited by a scrape after the first.
-  let cached: { at: number; report: FeedbackReport } | undefined;
-  let refreshing: Promise<FeedbackReport> | undefined;
-  const latest = async (): Promise<FeedbackReport> => {
-    if (!cached || Date.now() - cached.at > 30_000) {
-      refreshing ??= buildFeedbackReport({ db, tz })
-        .then((report) => {
-          cached = { at: Date.now(), report };
-          return report;
-        })
-        .finally(() => {
-          refreshing = undefined;
-        });
-      if (!cached) return refreshing;
-    }
-    return cached.report;
-  };
   const gauge = (name: string, help: string, read: (report: FeedbackReport) => number | null) =>
     new Gauge({
       name,
@@ -140,7 +126,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
       registers: [registry],
       async collect() {
         try {
-          this.set(read(await latest()) ?? Number.NaN);
+          this.set(read(await reports.get()) ?? Number.NaN);
         } catch {
           // database down: keep the last value
         }

@@ -16,18 +16,22 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { Presence } from '../analytics/presence.js';
+import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsRoutes } from '../analytics/routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { FeedbackService } from '../feedback/feedback.js';
+import { buildFeedbackReport, type FeedbackReport } from '../feedback/report.js';
 import { feedbackRoutes } from '../feedback/routes.js';
 import { sentimentAnalyzer } from '../feedback/sentiment.js';
 import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
+import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
 import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
+import { RefreshingCache } from '../refreshing-cache.js';
 import type { Store } from '../store/open-store.js';
 import { VERSION } from '../version.js';
 import { authPlugin } from './auth.js';
@@ -50,6 +54,7 @@ export interface App {
   catalog: CatalogCache;
   presence: Presence;
   feedback: FeedbackService;
+  reports: { metrics: RefreshingCache<MetricsReport>; feedback: RefreshingCache<FeedbackReport> };
 }
 
 const API_SECURITY_HEADERS = {
@@ -173,14 +178,26 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, { health, isClosing: () => closing });
   await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
   const feedback = new FeedbackService(db, sentimentAnalyzer());
-  await app.register(feedbackRoutes, { db, feedback, tz: config.tz });
-  await app.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds });
+  const reports = {
+    metrics: new RefreshingCache(() => buildMetricsReport({ db, presence, tz: config.tz })),
+    feedback: new RefreshingCache(() => buildFeedbackReport({ db, tz: config.tz })),
+  };
+  await app.register(feedbackRoutes, { db, feedback, tz: config.tz, reports: reports.feedback });
+  const evaluator = new BuiltinEvaluator({
+    db,
+    alerts: deps.alerts,
+    inputs: { health, http: app.metrics.http, metricsReport: reports.metrics, feedbackReport: reports.feedback },
+    logger,
+    thresholds: deps.alerts.config.thresholds,
+  });
+  await app.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
   await app.register(analyticsRoutes, {
     db,
     presence,
     tz: config.tz,
     batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
+    reports: reports.metrics,
   });
 
-  return { app: app as unknown as FastifyInstance, health, catalog, presence, feedback };
+  return { app: app as unknown as FastifyInstance, health, catalog, presence, feedback, reports };
 }

@@ -77,6 +77,25 @@ export class HttpRequestMetrics {
     return total;
   }
 
+  /** Totals across routes now: requests, 5xx answers, cumulative latency buckets (+Inf last). */
+  snapshot(): { total: number; errors: number; buckets: number[] } {
+    let total = 0;
+    let errors = 0;
+    for (const series of this.#counts.values()) {
+      total += series.count;
+      if (series.labels.status.startsWith('5')) errors += series.count;
+    }
+    const buckets = new Array<number>(HTTP_BUCKETS.length + 1).fill(0);
+    for (const series of this.#latency.values()) {
+      let cumulative = 0;
+      series.buckets.forEach((count, i) => {
+        cumulative += count;
+        buckets[i] = (buckets[i] as number) + cumulative;
+      });
+    }
+    return { total, errors, buckets };
+  }
+
   /** prom-client metric objects reading these counters at scrape time. */
   collectors(): Metric[] {
     const counter = {

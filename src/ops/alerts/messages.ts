@@ -11,6 +11,8 @@ export type NotificationKind = 'firing' | 'escalation' | 'reminder' | 'resolved'
 
 export interface AlertView {
   id: string;
+  fingerprint: string;
+  source: 'builtin' | 'alertmanager' | 'watchdog';
   ruleId: string;
   severity: Severity;
   status: 'firing' | 'acknowledged' | 'resolved';

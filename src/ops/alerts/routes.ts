@@ -8,11 +8,14 @@ import { Type } from '@fastify/type-provider-typebox';
 import { AppError } from '../../errors.js';
 import { ErrorResponse, Uuid } from '../../learning/schemas.js';
 import { ruleById, type Severity } from './catalog.js';
+import type { BuiltinEvaluator } from './evaluator.js';
 import type { AlertService } from './service.js';
 
 export interface AlertRoutesOptions {
   alerts: AlertService;
   intervalSeconds: number;
+  /** The in-process rule evaluation (the embedded default has no Prometheus). */
+  evaluator?: BuiltinEvaluator;
 }
 
 const Str = (max: number) => Type.String({ maxLength: max });
@@ -45,9 +48,10 @@ const AlertmanagerPayload = Type.Object({
 
 const SEVERITY_OF = new Set(['critical', 'warning', 'info']);
 
-export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, { alerts, intervalSeconds }) => {
+export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, { alerts, intervalSeconds, evaluator }) => {
   const round = async () => {
     try {
+      await evaluator?.evaluate();
       await alerts.escalate();
       await alerts.deliver();
     } catch (error) {
@@ -68,6 +72,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.addHook('onClose', async () => {
     clearInterval(timer);
     await running;
+    await evaluator?.close();
   });
 
   app.post(

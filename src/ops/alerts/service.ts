@@ -66,6 +66,8 @@ type AlertRow = Selectable<AlertsTable>;
 export function toView(row: AlertRow): AlertView {
   return {
     id: row.id,
+    fingerprint: row.fingerprint,
+    source: row.source,
     ruleId: row.rule_id,
     severity: row.severity,
     status: row.status,
@@ -476,6 +478,8 @@ export class AlertService {
 function testAlert(now: Date): AlertView {
   return {
     id: '00000000-0000-4000-8000-000000000000',
+    fingerprint: 'test',
+    source: 'builtin',
     ruleId: 'ChannelTest',
     severity: 'info',
     status: 'firing',

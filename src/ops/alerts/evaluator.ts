@@ -1,0 +1,302 @@
+/**
+ * The built-in evaluator: the same catalog, evaluated in process against the
+ * server's own numbers, so the embedded default alerts without Prometheus.
+ *
+ * Each rule's condition is read every round; true for its whole `for` → firing
+ * (opened in the alert store, which escalates and notifies); false on two rounds in
+ * a row → resolved (hysteresis, so a flapping value does not page on every swing).
+ * One instance evaluates: the one holding a PostgreSQL advisory lock for its lifetime.
+ *
+ * Not evaluated here: ServiceDown (a server cannot report its own death — that is
+ * `smartalk ops watch`), and rules whose series nothing exports yet (backups, CDN).
+ */
+import os from 'node:os';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { MetricsReport } from '../../analytics/report.js';
+import type { Db } from '../../db/database.js';
+import type { FeedbackReport } from '../../feedback/report.js';
+import type { RefreshingCache } from '../../refreshing-cache.js';
+import { HTTP_BUCKETS, type HttpRequestMetrics } from '../../server/metrics.js';
+import type { HealthService } from '../health/health.js';
+import { type AlertRule, RULES, type RuleId, type ValueFormat } from './catalog.js';
+import { durationMs } from './config.js';
+import { type AlertService, fingerprintOf } from './service.js';
+
+export interface EvaluatorInputs {
+  health: Pick<HealthService, 'check'>;
+  http: Pick<HttpRequestMetrics, 'snapshot'>;
+  metricsReport: Pick<RefreshingCache<MetricsReport>, 'get'>;
+  feedbackReport: Pick<RefreshingCache<FeedbackReport>, 'get'>;
+}
+
+/** A rule's reading: which label sets are over the threshold, with their values. */
+type Reading = Array<{ labels: Record<string, string>; value: number; breached: boolean }>;
+
+interface Sample {
+  at: number;
+  total: number;
+  errors: number;
+  buckets: number[];
+}
+
+interface State {
+  pendingSince: number | undefined;
+  firing: boolean;
+  quietRounds: number;
+}
+
+const WINDOW_MS = 5 * 60_000;
+/** Rounds in a row a firing condition must be false before it resolves. */
+const RESOLVE_AFTER_ROUNDS = 2;
+
+export function formatValue(value: number, format: ValueFormat): string {
+  if (format === 'percentage') return `${+(value * 100).toFixed(2)}%`;
+  if (format === 'seconds') return `${+value.toFixed(3)}s`;
+  if (format === 'duration') return `${Math.round(value / 60)}m`;
+  return String(+value.toFixed(4));
+}
+
+/** Prometheus's histogram_quantile over cumulative bucket counts (linear within a bucket). */
+export function histogramQuantile(q: number, cumulative: number[], bounds: number[]): number | undefined {
+  const total = cumulative.at(-1) ?? 0;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  for (let i = 0; i < cumulative.length; i++) {
+    if ((cumulative[i] as number) >= rank) {
+      if (i >= bounds.length) return bounds.at(-1);
+      const lower = i === 0 ? 0 : (bounds[i - 1] as number);
+      const below = i === 0 ? 0 : (cumulative[i - 1] as number);
+      const inBucket = (cumulative[i] as number) - below;
+      return lower + ((bounds[i] as number) - lower) * (inBucket === 0 ? 0 : (rank - below) / inBucket);
+    }
+  }
+  return bounds.at(-1);
+}
+
+export class BuiltinEvaluator {
+  readonly #states = new Map<string, State>();
+  /** Request counters over time, for rates over the last 5 minutes. */
+  readonly #samples: Sample[] = [];
+  readonly #instance = os.hostname();
+  #leader: pg.PoolClient | 'pglite' | undefined;
+  #seeded = false;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      alerts: AlertService;
+      inputs: EvaluatorInputs;
+      logger: Logger;
+      thresholds?: Record<string, Record<string, number>>;
+      now?: () => Date;
+    },
+  ) {}
+
+  /** Hold the evaluation lock (PostgreSQL: a session advisory lock on a dedicated connection). */
+  async #isLeader(): Promise<boolean> {
+    if (this.#leader) return true;
+    const { db } = this.deps;
+    if (!db.pool) {
+      this.#leader = 'pglite';
+      return true;
+    }
+    const client = await db.pool.connect();
+    try {
+      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(7366172) AS locked');
+      if (result.rows[0]?.locked) {
+        client.on('error', () => {
+          // The connection died: the lock went with it; try again next round.
+          this.#leader = undefined;
+        });
+        this.#leader = client;
+        this.deps.logger.info('this instance evaluates the built-in alert rules');
+        return true;
+      }
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    client.release();
+    return false;
+  }
+
+  async close(): Promise<void> {
+    if (this.#leader && this.#leader !== 'pglite') this.#leader.release(true);
+    this.#leader = undefined;
+  }
+
+  #thresholds(rule: AlertRule) {
+    return { ...rule.thresholds, ...this.deps.thresholds?.[rule.id] };
+  }
+
+  /** Read every rule once. */
+  async #read(now: number): Promise<Map<RuleId, Reading>> {
+    const { inputs } = this.deps;
+    const snapshot = inputs.http.snapshot();
+    this.#samples.push({ at: now, ...snapshot });
+    while (this.#samples.length > 2 && (this.#samples[1] as { at: number }).at <= now - WINDOW_MS) this.#samples.shift();
+    const oldest = this.#samples[0] as Sample;
+    const health = await inputs.health.check();
+    const readings = new Map<RuleId, Reading>();
+    const t = (id: RuleId) => this.#thresholds(RULES.find((r) => r.id === id) as AlertRule);
+    const instance = { instance: this.#instance };
+    const gauge = (id: RuleId, value: unknown, breached: (v: number) => boolean) => {
+      if (typeof value === 'number' && Number.isFinite(value))
+        readings.set(id, [{ labels: instance, value, breached: breached(value) }]);
+    };
+
+    readings.set('DatabaseDown', [
+      {
+        labels: instance,
+        value: health.checks.database.status === 'down' ? 0 : 1,
+        breached: health.checks.database.status === 'down',
+      },
+    ]);
+    gauge('HighCpu', health.checks.cpu.usedRatio, (v) => v > (t('HighCpu').ratio as number));
+    gauge('HighMemory', health.checks.memory.usedRatio, (v) => v > (t('HighMemory').ratio as number));
+    gauge('LowDiskSpace', health.checks.disk.freeRatio, (v) => v < (t('LowDiskSpace').ratio as number));
+    gauge('DbConnectionsHigh', health.checks.database.connectionsUsedRatio, (v) => v > (t('DbConnectionsHigh').ratio as number));
+
+    // Rates over the samples of the last 5 minutes (the rule's [5m] window).
+    const requests = snapshot.total - oldest.total;
+    if (requests > 0) {
+      const errorRatio = (snapshot.errors - oldest.errors) / requests;
+      readings.set('HighErrorRate', [
+        { labels: {}, value: errorRatio, breached: errorRatio > (t('HighErrorRate').ratio as number) },
+      ]);
+      const p95 = histogramQuantile(
+        0.95,
+        snapshot.buckets.map((count, i) => count - (oldest.buckets[i] ?? 0)),
+        HTTP_BUCKETS,
+      );
+      if (p95 !== undefined)
+        readings.set('SlowApi', [{ labels: {}, value: p95, breached: p95 > (t('SlowApi').seconds as number) }]);
+    }
+
+    try {
+      const report = await inputs.metricsReport.get();
+      const rate = report.activation.rate;
+      const baseline = report.baseline.activationRate;
+      if (rate !== null && baseline !== null) {
+        readings.set('ActivationRateDrop', [
+          { labels: {}, value: rate, breached: rate < (t('ActivationRateDrop').factor as number) * baseline },
+        ]);
+      }
+      const steps: Reading = [];
+      for (const step of report.funnel) {
+        const before = report.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
+        if (step.stepConversion === null || before === null) continue;
+        steps.push({
+          labels: { step: String(step.step) },
+          value: step.stepConversion,
+          breached: step.stepConversion < (t('FunnelStepDrop').factor as number) * before,
+        });
+      }
+      readings.set('FunnelStepDrop', steps);
+    } catch (error) {
+      this.deps.logger.warn({ err: { message: (error as Error).message } }, 'metrics report unavailable for alert evaluation');
+    }
+    try {
+      const report = await inputs.feedbackReport.get();
+      const share = report.sentiment.negativeShare;
+      const baseline = report.baseline.negativeShare;
+      const rule = t('NegativeFeedbackRising');
+      if (share !== null && baseline !== null) {
+        readings.set('NegativeFeedbackRising', [
+          {
+            labels: {},
+            value: share,
+            breached: share > (rule.factor as number) * baseline && report.totals.items >= (rule.minItems as number),
+          },
+        ]);
+      }
+    } catch (error) {
+      this.deps.logger.warn({ err: { message: (error as Error).message } }, 'feedback report unavailable for alert evaluation');
+    }
+    return readings;
+  }
+
+  /** One round: read, advance every state, fire and resolve. Returns what changed. */
+  async evaluate(): Promise<{ fired: string[]; resolved: string[] } | undefined> {
+    if (!(await this.#isLeader())) return undefined;
+    const now = (this.deps.now?.() ?? new Date()).getTime();
+    if (!this.#seeded) {
+      // Alerts this evaluator opened before a restart are still its to resolve.
+      for (const alert of await this.deps.alerts.list({ open: true, limit: 500 })) {
+        if (alert.source === 'builtin')
+          this.#states.set(alert.fingerprint, { pendingSince: alert.startedAt.getTime(), firing: true, quietRounds: 0 });
+      }
+      this.#seeded = true;
+    }
+    const readings = await this.#read(now);
+    const fired: string[] = [];
+    const resolved: string[] = [];
+    for (const rule of RULES) {
+      const reading = readings.get(rule.id);
+      if (!reading) continue;
+      const thresholds = this.#thresholds(rule);
+      const seen = new Set<string>();
+      for (const { labels, value, breached } of reading) {
+        const fingerprint = fingerprintOf(rule.id, labels);
+        seen.add(fingerprint);
+        const state = this.#states.get(fingerprint) ?? { pendingSince: undefined, firing: false, quietRounds: 0 };
+        this.#states.set(fingerprint, state);
+        if (breached) {
+          state.quietRounds = 0;
+          state.pendingSince ??= now;
+          if (state.firing || now - state.pendingSince >= durationMs(rule.for)) {
+            const { created } = await this.deps.alerts.fire(
+              {
+                ruleId: rule.id,
+                severity: rule.severity,
+                source: 'builtin',
+                labels,
+                summary: rule.summary.en,
+                summaryZh: rule.summary.zh,
+                description: fill(rule.description.en, rule, thresholds, value, labels),
+                descriptionZh: fill(rule.description.zh, rule, thresholds, value, labels),
+                value: formatValue(value, rule.valueFormat),
+                threshold: rule.threshold(thresholds),
+                runbook: rule.runbook,
+                startedAt: new Date(state.pendingSince),
+              },
+              new Date(now),
+            );
+            state.firing = true;
+            if (created) fired.push(rule.id);
+          }
+        } else {
+          state.pendingSince = undefined;
+          if (state.firing && ++state.quietRounds >= RESOLVE_AFTER_ROUNDS) {
+            if (await this.deps.alerts.resolve({ fingerprint }, 'builtin evaluator', new Date(now))) resolved.push(rule.id);
+            this.#states.delete(fingerprint);
+          }
+        }
+      }
+      // A firing label set that is no longer read at all counts as quiet too.
+      for (const [fingerprint, state] of this.#states) {
+        if (!fingerprint.startsWith(`${rule.id}:`) || seen.has(fingerprint) || !state.firing) continue;
+        if (++state.quietRounds >= RESOLVE_AFTER_ROUNDS) {
+          if (await this.deps.alerts.resolve({ fingerprint }, 'builtin evaluator', new Date(now))) resolved.push(rule.id);
+          this.#states.delete(fingerprint);
+        }
+      }
+    }
+    return { fired, resolved };
+  }
+}
+
+function fill(
+  text: string,
+  rule: AlertRule,
+  thresholds: Record<string, number>,
+  value: number,
+  labels: Record<string, string>,
+): string {
+  return text
+    .replaceAll('{{value}}', formatValue(value, rule.valueFormat))
+    .replaceAll('{{threshold}}', rule.threshold(thresholds))
+    .replaceAll('{{instance}}', labels.instance ?? os.hostname())
+    .replaceAll('{{step}}', labels.step ?? '');
+}
