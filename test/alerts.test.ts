@@ -130,3 +130,17 @@ describe('docs/alerts.md', () => {
     for (const rule of RULES) expect(doc, rule.id).toContain(`| ${rule.id} |`);
   });
 });
+
+describe('deploy/alerts.example.yml', () => {
+  it('is a valid alerts config', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseAlertsConfig } = await import('../src/ops/alerts/config.js');
+    const file = new URL('../deploy/alerts.example.yml', import.meta.url);
+    const config = parseAlertsConfig(readFileSync(file, 'utf8'), 'deploy/alerts.example.yml');
+    expect(config.escalation.critical.map((l) => [l.level, l.afterMs / 60_000])).toEqual([
+      [1, 0],
+      [2, 15],
+      [3, 30],
+    ]);
+  });
+});

@@ -11,6 +11,7 @@ import { alertsCommand } from './commands/alerts.js';
 import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
+import { opsCommand } from './commands/ops.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(feedbackCommand());
   program.addCommand(simulateCommand());
   program.addCommand(alertsCommand());
+  program.addCommand(opsCommand());
   return program;
 }
 

@@ -1,0 +1,64 @@
+/**
+ * `smartalk ops …`: operating the platform. `ops watch` probes a server from
+ * outside and pages when it is down (a server cannot report its own death).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadConfig } from '../../config.js';
+import { parsePositiveInt } from '../options.js';
+import { printJson } from '../output.js';
+
+export function opsCommand(): Command {
+  const ops = new Command('ops').description('Operations: the watchdog (checks, diagnostics and reports to come)');
+  ops
+    .command('watch')
+    .description('Probe a server from outside and page through the alert channels when it is down (ServiceDown, DatabaseDown)')
+    .requiredOption('--url <url>', 'the server to watch, e.g. http://10.0.0.5:3000')
+    .option('--once', 'probe once and exit (for a systemd timer or cron)')
+    .option('--interval <seconds>', 'seconds between probes when running continuously', parsePositiveInt, 30)
+    .option(
+      '--state-file <file>',
+      'where the watchdog remembers failures between runs',
+      path.join(os.tmpdir(), 'smartalk-watchdog.json'),
+    )
+    .option('--json', 'print each round as JSON')
+    .action(async (flags: { url: string; once?: boolean; interval: number; stateFile: string; json?: boolean }) => {
+      const config = loadConfig();
+      const [{ loadAlertsConfig }, { watchOnce }, { createLogger }] = await Promise.all([
+        import('../../ops/alerts/config.js'),
+        import('../../ops/watchdog.js'),
+        import('../../logger.js'),
+      ]);
+      const alerts = await loadAlertsConfig(config.alertsConfig);
+      const logger = createLogger(config, { stdout: false });
+      const round = async () => {
+        const outcome = await watchOnce({
+          url: flags.url,
+          config: alerts,
+          stateFile: path.resolve(flags.stateFile),
+          logger,
+          messages: { lang: config.lang, publicUrl: flags.url, tz: config.tz },
+        });
+        if (flags.json) printJson(outcome);
+        else {
+          console.log(
+            `${new Date().toISOString()} ${flags.url}: ${outcome.probe.ok ? 'ok' : outcome.probe.ruleId} — ${outcome.probe.detail}`,
+          );
+          for (const s of outcome.sent)
+            console.log(`  ${s.kind} ${s.ruleId} L${s.level} via ${s.channel}: ${s.ok ? 'sent' : `FAILED ${s.error}`}`);
+        }
+        return outcome;
+      };
+      if (flags.once) {
+        const outcome = await round();
+        if (!outcome.probe.ok) process.exitCode = 1;
+        return;
+      }
+      for (;;) {
+        await round();
+        await new Promise((resolve) => setTimeout(resolve, flags.interval * 1000));
+      }
+    });
+  return ops;
+}
