@@ -9,7 +9,24 @@ import { type AlertRule, RULES, SEVERITIES, type Severity, type ValueFormat } fr
 export interface ExportOptions {
   /** Per-rule threshold overrides, e.g. { HighErrorRate: { ratio: 0.02 } }. */
   thresholds?: Partial<Record<string, Record<string, number>>>;
+  /**
+   * Divide every time window and `for` by this (end-to-end tests: 30 turns 5m into 10s
+   * and 2m into 4s). 1 in production.
+   */
+  timeScale?: number;
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** '5m' / 30 → '10s'. */
+export function scaleDuration(duration: string, scale: number): string {
+  const match = /^(\d+)([smhd])$/.exec(duration);
+  if (!match || scale === 1) return duration;
+  return `${Math.max(1, Math.round((Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number)) / scale))}s`;
+}
+
+const scaleExpr = (expr: string, scale: number) =>
+  scale === 1 ? expr : expr.replace(/\[(\d+[smhd])\]/g, (_, d: string) => `[${scaleDuration(d, scale)}]`);
 
 const VALUE_TEMPLATE: Record<ValueFormat, string> = {
   percentage: '{{ $value | humanizePercentage }}',
@@ -54,10 +71,11 @@ export function prometheusRules(options: ExportOptions = {}): string {
     name: `smartalk_${severity}`,
     rules: RULES.filter((rule) => rule.severity === severity).map((rule) => {
       const thresholds = thresholdsOf(rule, options);
+      const scale = options.timeScale ?? 1;
       return {
         alert: rule.id,
-        expr: rule.expr(thresholds),
-        ...(rule.for === '0m' ? {} : { for: rule.for }),
+        expr: scaleExpr(rule.expr(thresholds), scale),
+        ...(rule.for === '0m' ? {} : { for: scaleDuration(rule.for, scale) }),
         labels: labels(rule),
         annotations: annotations(rule, thresholds),
       };
@@ -122,6 +140,9 @@ export interface AlertmanagerOptions {
   intakeUrl: string;
   /** File holding the ops token (Alertmanager reads it; the token is not written into the config). */
   tokenFile: string;
+  /** Grouping times (defaults: 30s / 5m; critical waits 10s). End-to-end tests shorten them. */
+  groupWait?: string;
+  groupInterval?: string;
 }
 
 /** Alertmanager routing: every severity to SmarTalk's intake, which escalates and notifies. */
@@ -141,11 +162,16 @@ export function alertmanagerConfig(options: AlertmanagerOptions): string {
     route: {
       receiver: 'smartalk-warning',
       group_by: ['alertname', 'instance', 'step'],
-      group_wait: '30s',
-      group_interval: '5m',
+      group_wait: options.groupWait ?? '30s',
+      group_interval: options.groupInterval ?? '5m',
       repeat_interval: '4h',
       routes: [
-        { matchers: ['severity="critical"'], receiver: 'smartalk-critical', group_wait: '10s', repeat_interval: '30m' },
+        {
+          matchers: ['severity="critical"'],
+          receiver: 'smartalk-critical',
+          group_wait: options.groupWait ?? '10s',
+          repeat_interval: '30m',
+        },
         { matchers: ['severity="warning"'], receiver: 'smartalk-warning', repeat_interval: '2h' },
         { matchers: ['severity="info"'], receiver: 'smartalk-info', repeat_interval: '8h' },
       ],
