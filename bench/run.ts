@@ -3,6 +3,7 @@
  * tables ready for docs/benchmarks.md. Each benchmark measures our code next to a
  * baseline in the same run.
  */
+import { runAlertsBench } from './alerts.js';
 import { runAnalyticsBench } from './analytics.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   http: runHttpBench,
   analytics: runAnalyticsBench,
   feedback: runFeedbackBench,
+  alerts: runAlertsBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
