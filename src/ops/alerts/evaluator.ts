@@ -47,6 +47,8 @@ interface State {
 }
 
 const WINDOW_MS = 5 * 60_000;
+/** The advisory lock the evaluating instance holds (any constant shared by all instances). */
+const EVALUATOR_LOCK_ID = 7366172;
 /** Rounds in a row a firing condition must be false before it resolves. */
 const RESOLVE_AFTER_ROUNDS = 2;
 
@@ -103,7 +105,7 @@ export class BuiltinEvaluator {
     }
     const client = await db.pool.connect();
     try {
-      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(7366172) AS locked');
+      const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [EVALUATOR_LOCK_ID]);
       if (result.rows[0]?.locked) {
         client.on('error', () => {
           // The connection died: the lock went with it; try again next round.
@@ -122,8 +124,13 @@ export class BuiltinEvaluator {
   }
 
   async close(): Promise<void> {
-    if (this.#leader && this.#leader !== 'pglite') this.#leader.release(true);
+    const leader = this.#leader;
     this.#leader = undefined;
+    if (!leader || leader === 'pglite') return;
+    // Unlock before letting the connection go: a closing backend frees its locks only
+    // once it has exited, and the next leader should not have to wait for that.
+    await leader.query('SELECT pg_advisory_unlock($1)', [EVALUATOR_LOCK_ID]).catch(() => {});
+    leader.release(true);
   }
 
   #thresholds(rule: AlertRule) {
