@@ -85,8 +85,8 @@ const pct = (value: number | null) => (value === null ? '—' : `${(value * 100)
 
 const THEME_ADVICE: Record<Theme, Bilingual> = {
   video_playback: {
-    en: 'check the CDN and the video encodings (smartalk ops diagnose video)',
-    zh: '检查 CDN 与视频编码（smartalk ops diagnose video）',
+    en: 'check the CDN cache hit ratio and the video encodings (ffprobe)',
+    zh: '检查 CDN 缓存命中率与视频编码（ffprobe）',
   },
   loading_speed: { en: 'check API latency and video sizes at the edge', zh: '检查接口响应时间与视频体积' },
   audio_quality: { en: 'review the audio tracks and pronunciation clips', zh: '检查音轨与发音片段' },

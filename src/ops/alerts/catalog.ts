@@ -82,8 +82,8 @@ export const RULES: AlertRule[] = [
     valueFormat: 'number',
     summary: { en: 'SmarTalk is down', zh: '系统宕机或服务不可用' },
     description: {
-      en: 'Prometheus cannot scrape {{instance}}: the server is not answering. Check the process and its log (smartalk ops diagnose app-down).',
-      zh: 'Prometheus 无法抓取 {{instance}}：服务无响应。检查进程与日志（smartalk ops diagnose app-down）。',
+      en: 'Prometheus cannot scrape {{instance}}: the server is not answering. Check the process and its log (systemctl status smartalk-backend; journalctl -u smartalk-backend).',
+      zh: 'Prometheus 无法抓取 {{instance}}：服务无响应。检查进程与日志（systemctl status smartalk-backend；journalctl -u smartalk-backend）。',
     },
     runbook: 'docs/runbook.md#问题1-应用无法启动',
     threshold: () => 'up == 0',
@@ -104,8 +104,8 @@ export const RULES: AlertRule[] = [
     valueFormat: 'number',
     summary: { en: 'Database unreachable', zh: '数据库连接失败' },
     description: {
-      en: '{{instance}} cannot reach PostgreSQL: user data cannot be saved. Check PostgreSQL and the pool (smartalk ops diagnose db).',
-      zh: '{{instance}} 无法连接 PostgreSQL，用户数据无法保存。检查数据库与连接池（smartalk ops diagnose db）。',
+      en: '{{instance}} cannot reach PostgreSQL: user data cannot be saved. Check PostgreSQL (systemctl status postgresql) and /api/v1/health.',
+      zh: '{{instance}} 无法连接 PostgreSQL，用户数据无法保存。检查 PostgreSQL（systemctl status postgresql）与 /api/v1/health。',
     },
     runbook: 'docs/runbook.md#问题2-数据库连接失败',
     threshold: () => 'smartalk_db_up == 0',
@@ -174,8 +174,8 @@ export const RULES: AlertRule[] = [
     valueFormat: 'percentage',
     summary: { en: 'Activation rate dropped by more than half', zh: '用户激活率下降 > 50%' },
     description: {
-      en: 'Activation is {{value}}, under {{threshold}} of the previous 7 days. Find the funnel step that fell (smartalk ops diagnose activation-drop, smartalk metrics report).',
-      zh: '当前激活率 {{value}}，低于前 7 天的 {{threshold}}。定位下降的漏斗环节（smartalk ops diagnose activation-drop，smartalk metrics report）。',
+      en: 'Activation is {{value}}, under {{threshold}} of the previous 7 days. Find the funnel step that fell (smartalk metrics report) and read the feedback (smartalk feedback report).',
+      zh: '当前激活率 {{value}}，低于前 7 天的 {{threshold}}。定位下降的漏斗环节（smartalk metrics report），查看用户反馈（smartalk feedback report）。',
     },
     runbook: 'docs/runbook.md#问题4-用户激活率突然下降',
     threshold: (t) => `${pct(t.factor as number)} × baseline`,
@@ -490,8 +490,8 @@ export const RULES: AlertRule[] = [
     valueFormat: 'percentage',
     summary: { en: 'CDN cache hit ratio below 90%', zh: 'CDN 缓存命中率 < 90%' },
     description: {
-      en: 'The video edge served {{value}} of requests from cache over the last hour (threshold {{threshold}}). Check the cache headers and the edge (smartalk ops diagnose video).',
-      zh: '过去一小时视频边缘缓存命中率 {{value}}（阈值 {{threshold}}）。检查缓存头与边缘节点（smartalk ops diagnose video）。',
+      en: 'The video edge served {{value}} of requests from cache over the last hour (threshold {{threshold}}). Check the edge: curl -I …/videos/sample.mp4 and the cache= field of the nginx access log.',
+      zh: '过去一小时视频边缘缓存命中率 {{value}}（阈值 {{threshold}}）。检查边缘节点：curl -I …/videos/sample.mp4 与 nginx 访问日志中的 cache= 字段。',
     },
     runbook: 'docs/runbook.md#问题3-视频加载缓慢',
     threshold: (t) => pct(t.ratio as number),
