@@ -36,6 +36,8 @@ export interface Config {
   publicUrl: string;
   /** Seconds between alert evaluations and escalation/notification rounds. */
   alertIntervalSeconds: number;
+  /** nginx access log of the video edge (deploy/nginx format), for the CDN hit ratio. */
+  cdnAccessLog: string | undefined;
   /** Per client per minute: learner creations, and analytics batches. */
   rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number };
 }
@@ -73,6 +75,7 @@ export const CONFIG_VARIABLES = [
   'ALERTS_CONFIG',
   'PUBLIC_URL',
   'ALERT_INTERVAL_SECONDS',
+  'CDN_ACCESS_LOG',
   'RATE_LIMIT_USERS_PER_MINUTE',
   'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
 ] as const;
@@ -171,6 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
     alertsConfig: alertsConfig ? path.resolve(alertsConfig) : undefined,
     publicUrl: (parseUrl(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/+$/, ''),
     alertIntervalSeconds: parsePositiveInt(env, 'ALERT_INTERVAL_SECONDS', 15),
+    cdnAccessLog: read(env, 'CDN_ACCESS_LOG') ? path.resolve(read(env, 'CDN_ACCESS_LOG') as string) : undefined,
     host,
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),

@@ -50,7 +50,7 @@ beforeAll(async () => {
   skip = missingBinaries('nginx in front of the server', 'nginx').length > 0;
   if (skip) return;
   dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-nginx-'));
-  server = await startTestServer();
+  server = await startTestServer({ env: { CDN_ACCESS_LOG: path.join(dir, 'access.log') } });
   nginxPort = await freePort();
   writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(Number(new URL(server.url).port), nginxPort));
 });
@@ -103,5 +103,10 @@ describe('nginx in front of SmarTalk', () => {
     const log = readFileSync(path.join(dir, 'access.log'), 'utf8');
     expect(log).toMatch(/GET \/videos\/sample\.mp4 HTTP\/1\.1" 200 \d+ rt=[\d.]+ cache=MISS/);
     expect(log).toMatch(/cache=HIT/);
+
+    // The server reads that log for the CDN hit ratio: 1 MISS, then 2 HITs.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const ratio = Number(/^smartalk_cdn_cache_hit_ratio (\S+)$/m.exec(metrics)?.[1]);
+    expect(ratio).toBeCloseTo(2 / 3, 9);
   });
 });

@@ -5,10 +5,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Gauge } from 'prom-client';
+import { RefreshingCache } from '../../refreshing-cache.js';
+import { cdnStats } from '../cdn.js';
 import type { HealthService } from './health.js';
 
 export interface HealthRoutesOptions {
   health: HealthService;
+  /** nginx access log of the video edge, when configured. */
+  cdnAccessLog?: string | undefined;
   /** True once shutdown has begun: readiness fails so load balancers drain this instance. */
   isClosing: () => boolean;
 }
@@ -37,7 +41,7 @@ const HealthReportSchema = Type.Object({
   }),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { health, isClosing }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { health, isClosing, cdnAccessLog }) => {
   new Gauge({
     name: 'smartalk_db_up',
     help: '1 when the database answers SELECT 1, else 0.',
@@ -87,6 +91,23 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   fromCheck('smartalk_event_loop_lag_p99_seconds', '99th percentile of event-loop lag since the previous probe.', (r) =>
     typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
   );
+
+  if (cdnAccessLog) {
+    const stats = new RefreshingCache(() => cdnStats(cdnAccessLog), 60_000);
+    new Gauge({
+      name: 'smartalk_cdn_cache_hit_ratio',
+      help: 'Share of video requests served from the edge cache in the last hour (nginx access log).',
+      registers: [app.metrics.registry],
+      async collect() {
+        try {
+          const { ratio } = await stats.get();
+          if (ratio !== null) this.set(ratio);
+        } catch {
+          // log missing or unreadable: no sample
+        }
+      },
+    });
+  }
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
