@@ -53,6 +53,35 @@ describe('metrics', () => {
     expect(text).toMatch(/^smartalk_cache_up 1$/m);
   });
 
+  it('exports the backup status from the job log once a backup has run', async () => {
+    const before = await (await fetch(`${server.url}/metrics`)).text();
+    expect(before).not.toMatch(/^smartalk_backup_last_success_timestamp_seconds \d/m);
+    const finished = new Date('2026-11-26T18:00:00Z');
+    await server.runtime.db.kysely
+      .insertInto('job_runs')
+      .values([
+        { job: 'backup', slot: '2026-11-26', instance: 'test', status: 'success', finished_at: finished },
+        {
+          job: 'backup',
+          slot: '2026-11-27',
+          instance: 'test',
+          status: 'failed',
+          finished_at: new Date(finished.getTime() + 86_400_000),
+        },
+      ])
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The status is cached for 30 s; a fresh server reads it at once.
+    const fresh = await startTestServer({ database: server.database });
+    try {
+      const text = await (await fetch(`${fresh.url}/metrics`)).text();
+      expect(text).toMatch(new RegExp(`^smartalk_backup_last_success_timestamp_seconds ${finished.getTime() / 1000}$`, 'm'));
+      expect(text).toMatch(/^smartalk_backup_last_run_failed 1$/m);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('passes promtool check metrics on a live scrape', async () => {
     if (missingBinaries('promtool check metrics', 'promtool').length > 0) return;
     const text = await (await fetch(`${server.url}/metrics`)).text();

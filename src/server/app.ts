@@ -175,7 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
-  await app.register(healthRoutes, { health, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
+  await app.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
   await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
   const feedback = new FeedbackService(db, sentimentAnalyzer());
   const reports = {

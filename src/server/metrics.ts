@@ -149,6 +149,24 @@ export class HttpRequestMetrics {
   }
 }
 
+/**
+ * A gauge that has no sample at all while `read` has no value (prom-client's gauges
+ * default to 0, and "0" would mean "last backup in 1970" or "0% cache hits" to an
+ * alert rule; no series means "nothing to say").
+ */
+export function optionalGauge(registry: Registry, name: string, help: string, read: () => Promise<number | undefined>): void {
+  registry.registerMetric({
+    name,
+    help,
+    type: 'gauge',
+    aggregator: 'omit',
+    get: async () => {
+      const value = await read().catch(() => undefined);
+      return { name, help, type: 'gauge', aggregator: 'omit', values: value === undefined ? [] : [{ labels: {}, value }] };
+    },
+  } as unknown as Metric);
+}
+
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();

@@ -4,13 +4,17 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
+import type { Db } from '../../db/database.js';
 import { RefreshingCache } from '../../refreshing-cache.js';
+import { optionalGauge } from '../../server/metrics.js';
 import { cdnStats } from '../cdn.js';
 import type { HealthService } from './health.js';
 
 export interface HealthRoutesOptions {
   health: HealthService;
+  db: Db;
   /** nginx access log of the video edge, when configured. */
   cdnAccessLog?: string | undefined;
   /** True once shutdown has begun: readiness fails so load balancers drain this instance. */
@@ -41,7 +45,10 @@ const HealthReportSchema = Type.Object({
   }),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { health, isClosing, cdnAccessLog }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
+  app,
+  { health, db, isClosing, cdnAccessLog },
+) => {
   new Gauge({
     name: 'smartalk_db_up',
     help: '1 when the database answers SELECT 1, else 0.',
@@ -92,21 +99,44 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
   );
 
+  // Backup status from the job log (rows of job 'backup', written by backup runs): the
+  // inputs of BackupStale and BackupFailed. No series until a backup has run.
+  const backups = new RefreshingCache(
+    () =>
+      sql<{ last_success: Date | null; last_status: string | null }>`
+        SELECT (SELECT max(finished_at) FROM job_runs WHERE job = 'backup' AND status = 'success') AS last_success,
+          (SELECT status FROM job_runs WHERE job = 'backup' AND status <> 'running' ORDER BY finished_at DESC NULLS LAST LIMIT 1) AS last_status`
+        .execute(db.kysely)
+        .then((result) => result.rows[0]),
+    30_000,
+  );
+  optionalGauge(
+    app.metrics.registry,
+    'smartalk_backup_last_success_timestamp_seconds',
+    'When the last successful (verified) backup finished, Unix seconds.',
+    async () => {
+      const row = await backups.get();
+      return row?.last_success ? new Date(row.last_success).getTime() / 1000 : undefined;
+    },
+  );
+  optionalGauge(
+    app.metrics.registry,
+    'smartalk_backup_last_run_failed',
+    '1 when the most recent backup run failed, else 0.',
+    async () => {
+      const row = await backups.get();
+      return row?.last_status ? (row.last_status === 'failed' ? 1 : 0) : undefined;
+    },
+  );
+
   if (cdnAccessLog) {
     const stats = new RefreshingCache(() => cdnStats(cdnAccessLog), 60_000);
-    new Gauge({
-      name: 'smartalk_cdn_cache_hit_ratio',
-      help: 'Share of video requests served from the edge cache in the last hour (nginx access log).',
-      registers: [app.metrics.registry],
-      async collect() {
-        try {
-          const { ratio } = await stats.get();
-          if (ratio !== null) this.set(ratio);
-        } catch {
-          // log missing or unreadable: no sample
-        }
-      },
-    });
+    optionalGauge(
+      app.metrics.registry,
+      'smartalk_cdn_cache_hit_ratio',
+      'Share of video requests served from the edge cache in the last hour (nginx access log).',
+      async () => (await stats.get()).ratio ?? undefined,
+    );
   }
 
   app.addHook('onSend', async (_request, reply) => {
