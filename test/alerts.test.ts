@@ -132,6 +132,23 @@ describe('docs/alerts.md', () => {
   });
 });
 
+describe('docs/runbook.md', () => {
+  it('has the section every rule links to (GitHub heading anchors)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../docs/runbook.md', import.meta.url), 'utf8');
+    // GitHub's slug: lower case, punctuation dropped, each space a hyphen.
+    const anchors = new Set(
+      [...doc.matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) =>
+        (heading as string)
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+          .replace(/\s/g, '-'),
+      ),
+    );
+    for (const rule of RULES) expect(anchors, rule.id).toContain(rule.runbook.split('#')[1]);
+  });
+});
+
 describe('deploy/alerts.example.yml', () => {
   it('is a valid alerts config', async () => {
     const { readFileSync } = await import('node:fs');

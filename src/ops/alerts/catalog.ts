@@ -345,7 +345,7 @@ export const RULES: AlertRule[] = [
       en: 'The last verified backup finished {{value}} ago (threshold {{threshold}}). Check the backup job (确认备份任务执行状态).',
       zh: '最近一次验证通过的备份在 {{value}} 前（阈值 {{threshold}}）。检查备份任务（确认备份任务执行状态）。',
     },
-    runbook: 'docs/runbook.md#日常运维程序',
+    runbook: 'docs/runbook.md#日常运维程序--daily-operations',
     threshold: (t) => `${t.hours}h`,
     firing: {
       series: [
@@ -369,10 +369,10 @@ export const RULES: AlertRule[] = [
     valueFormat: 'number',
     summary: { en: 'The last backup failed', zh: '最近一次备份失败' },
     description: {
-      en: 'The last backup run on {{instance}} failed. Read its log in the ops log and run it again (smartalk ops backup).',
-      zh: '{{instance}} 最近一次备份失败。查看运维日志中的记录并重新执行（smartalk ops backup）。',
+      en: 'The last backup run on {{instance}} failed. Read the failed run in job_runs and the server log, fix the cause, and run the backup again.',
+      zh: '{{instance}} 最近一次备份失败。查看 job_runs 中失败的记录和服务器日志，排除原因后重新执行备份。',
     },
-    runbook: 'docs/runbook.md#日常运维程序',
+    runbook: 'docs/runbook.md#日常运维程序--daily-operations',
     threshold: () => 'failed',
     firing: {
       series: [{ series: 'smartalk_backup_last_run_failed{job="smartalk",instance="app1:3000"}', values: '0 1x10' }],
