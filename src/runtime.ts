@@ -32,7 +32,7 @@ export async function openMigratedDb(config: Config, logger: Logger): Promise<Db
     onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost; the pool will reconnect'),
   });
   try {
-    const { applied } = await migrate(db);
+    const { applied } = await migrate(db, { tz: config.tz });
     for (const migration of applied) logger.info({ version: migration.version, name: migration.name }, 'migration applied');
     const partitions = await ensureEventPartitions(db, new Date());
     if (partitions.created.length > 0) logger.info({ partitions: partitions.created }, 'event partitions created');

@@ -28,7 +28,7 @@ describe('migrations', () => {
     try {
       const migrations = await loadMigrations();
       const edited = migrations.map((m, i) => (i === 0 ? { ...m, checksum: 'edited' } : m));
-      await expect(migrate(db, edited)).rejects.toThrow(/001_initial was changed after it was applied/);
+      await expect(migrate(db, { migrations: edited })).rejects.toThrow(/001_initial was changed after it was applied/);
     } finally {
       await db.close();
       await database.drop();
@@ -48,7 +48,10 @@ describe('migrations', () => {
         sql: 'CREATE TABLE race_probe (id int PRIMARY KEY); INSERT INTO race_probe VALUES (1);',
         checksum: 'race',
       };
-      const [ra, rb] = await Promise.all([migrate(a, [...migrations, extra]), migrate(b, [...migrations, extra])]);
+      const [ra, rb] = await Promise.all([
+        migrate(a, { migrations: [...migrations, extra] }),
+        migrate(b, { migrations: [...migrations, extra] }),
+      ]);
       expect(ra.applied.length + rb.applied.length).toBe(1);
       const rows = await a.kysely.selectFrom('schema_migrations').select('version').where('version', '=', 999).execute();
       expect(rows).toHaveLength(1);

@@ -183,7 +183,8 @@ async function storeEvents(
         (array_agg(properties->>'interestId' ORDER BY ts) FILTER (
           WHERE name = 'interest_selected' AND jsonb_typeof(properties->'interestId') = 'string'
             AND length(properties->>'interestId') BETWEEN 1 AND 64))[1] AS interest_id,
-        ${stepFirsts}
+        ${stepFirsts},
+        (min(ts) FILTER (WHERE name = 'magic_moment_completed') AT TIME ZONE ${tz})::date AS activation_day
       FROM new_events GROUP BY subject
     ),
     before AS (
@@ -193,8 +194,9 @@ async function storeEvents(
     ),
     subjects AS (
       INSERT INTO analytics_subjects
-        (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames})
-      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames} FROM per_subject
+        (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day)
+      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day
+      FROM per_subject
       ON CONFLICT (subject) DO UPDATE SET
         user_id = COALESCE(analytics_subjects.user_id, excluded.user_id),
         first_seen_at = LEAST(analytics_subjects.first_seen_at, excluded.first_seen_at),
@@ -209,7 +211,9 @@ async function storeEvents(
             OR excluded.interest_selected_at < analytics_subjects.interest_selected_at
           THEN COALESCE(excluded.interest_id, analytics_subjects.interest_id)
           ELSE analytics_subjects.interest_id END,
-        ${stepUpdates}
+        ${stepUpdates},
+        activation_day = (LEAST(analytics_subjects.magic_moment_completed_at, excluded.magic_moment_completed_at)
+          AT TIME ZONE ${tz})::date
       RETURNING subject, magic_moment_completed_at
     ),
     activity AS (
@@ -246,7 +250,7 @@ async function storeEvents(
       (SELECT array_agg(i.id::text) FROM input i WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)) AS repeated,
       (SELECT array_agg(u.subject) FROM subjects u LEFT JOIN before b ON b.subject = u.subject
         WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL) AS activated`;
-  const result = await db.executePrepared('smartalk_ingest_events_v2', query.compile(db.kysely));
+  const result = await db.executePrepared('smartalk_ingest_events_v3', query.compile(db.kysely));
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };

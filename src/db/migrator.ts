@@ -51,16 +51,22 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 // also queue here.
 const inProcess = new WeakMap<Db, Promise<unknown>>();
 
+export interface MigrateOptions {
+  migrations?: Migration[];
+  /** SMARTALK_TZ, for migrations that derive calendar days from stored times (`smartalk.tz`). */
+  tz?: string;
+}
+
 /** Apply every pending migration, in order. Safe to call from several instances at once. */
-export async function migrate(db: Db, migrations?: Migration[]): Promise<MigrationResult> {
-  const all = migrations ?? (await loadMigrations());
+export async function migrate(db: Db, options: MigrateOptions = {}): Promise<MigrationResult> {
+  const all = options.migrations ?? (await loadMigrations());
   const previous = inProcess.get(db) ?? Promise.resolve();
-  const run = previous.catch(() => {}).then(() => migrateLocked(db, all));
+  const run = previous.catch(() => {}).then(() => migrateLocked(db, all, options.tz));
   inProcess.set(db, run);
   return run;
 }
 
-async function migrateLocked(db: Db, all: Migration[]): Promise<MigrationResult> {
+async function migrateLocked(db: Db, all: Migration[], tz: string | undefined): Promise<MigrationResult> {
   return db.kysely.connection().execute(async (conn) => {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
     try {
@@ -84,6 +90,7 @@ async function migrateLocked(db: Db, all: Migration[]): Promise<MigrationResult>
           continue;
         }
         await conn.transaction().execute(async (trx) => {
+          if (tz) await sql`SELECT set_config('smartalk.tz', ${tz}, true)`.execute(trx);
           await sql.raw(migration.sql).execute(trx);
           await trx
             .insertInto('schema_migrations')

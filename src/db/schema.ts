@@ -186,6 +186,10 @@ export interface AnalyticsSubjectsTable {
   first_clue_completed_at: Timestamp | null;
   all_clues_completed_at: Timestamp | null;
   magic_moment_completed_at: Timestamp | null;
+  /** The magic moment's calendar day in SMARTALK_TZ (migration 006: retention). */
+  activation_day: string | null;
+  returned_d1: Generated<boolean>;
+  returned_d7: Generated<boolean>;
 }
 
 export interface AnalyticsDailyActivityTable {

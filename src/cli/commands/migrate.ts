@@ -30,7 +30,7 @@ export function migrateCommand(): Command {
           );
           return;
         }
-        const result = await migrate(db, all);
+        const result = await migrate(db, { migrations: all, tz: config.tz });
         const partitions = await ensureEventPartitions(db, new Date());
         if (options.json) {
           return printJson({
