@@ -66,7 +66,7 @@ async function recreate(adminUrl: string, name: string): Promise<string> {
 
 async function migrated(url: string) {
   const db = await openDb({ databaseUrl: url, dataDir: os.tmpdir() });
-  await migrate(db);
+  await migrate(db, { tz: TZ });
   await ensureEventPartitions(db, new Date());
   return db;
 }
@@ -232,25 +232,33 @@ async function populateReportDb(url: string, users: number): Promise<void> {
     await sql`TRUNCATE analytics_subjects, analytics_daily_activity, analytics_drama_runs, analytics_daily_counts`.execute(
       db.kysely,
     );
-    // Each step reached with the runbook's step-to-step rates; a few minutes apart.
+    // Each step reached with the runbook's step-to-step rates; the time between steps
+    // spread over a factor of 20 around its typical value, as real learners are.
     await sql`
       INSERT INTO analytics_subjects (subject, user_id, first_seen_at, last_seen_at, platform, app_version, interest_id,
         app_launched_at, onboarding_started_at, interest_selected_at, preview_video_completed_at, vtpr_learning_started_at,
-        first_clue_completed_at, all_clues_completed_at, magic_moment_completed_at)
-      SELECT s.id::text, s.id, t, t + interval '1 day', p, v, i,
-        t,
-        CASE WHEN r < 0.90 THEN t + interval '30 s' END,
-        CASE WHEN r < 0.85 THEN t + interval '90 s' END,
-        CASE WHEN r < 0.80 THEN t + interval '170 s' END,
-        CASE WHEN r < 0.75 THEN t + interval '200 s' END,
-        CASE WHEN r < 0.70 THEN t + interval '220 s' END,
-        CASE WHEN r < 0.60 THEN t + interval '500 s' END,
-        CASE WHEN r < 0.40 THEN t + interval '590 s' END
+        first_clue_completed_at, all_clues_completed_at, magic_moment_completed_at, activation_day)
+      SELECT id::text, id, t1, t1 + interval '1 day', p, v, i, t1,
+        CASE WHEN r < 0.90 THEN t2 END, CASE WHEN r < 0.85 THEN t3 END, CASE WHEN r < 0.80 THEN t4 END,
+        CASE WHEN r < 0.75 THEN t5 END, CASE WHEN r < 0.70 THEN t6 END, CASE WHEN r < 0.60 THEN t7 END,
+        CASE WHEN r < 0.40 THEN t8 END, CASE WHEN r < 0.40 THEN (t8 AT TIME ZONE ${TZ})::date END
       FROM (
-        SELECT gen_random_uuid() AS id, now() - random() * interval '30 days' AS t, random() AS r,
-          (ARRAY['ios','android'])[1 + (g % 2)] AS p, (ARRAY['1.0.0','1.1.0','1.2.0'])[1 + (g % 3)] AS v,
-          (ARRAY['travel','movies','workplace'])[1 + (g % 3)] AS i
-        FROM generate_series(1, ${users}) g
+        SELECT *, t7 + g8 AS t8 FROM (
+        SELECT *, t6 + g7 AS t7 FROM (
+        SELECT *, t5 + g6 AS t6 FROM (
+        SELECT *, t4 + g5 AS t5 FROM (
+        SELECT *, t3 + g4 AS t4 FROM (
+        SELECT *, t2 + g3 AS t3 FROM (
+        SELECT *, t1 + g2 AS t2 FROM (
+          SELECT gen_random_uuid() AS id, now() - random() * interval '30 days' AS t1, random() AS r,
+            (ARRAY['ios','android'])[1 + (g % 2)] AS p, (ARRAY['1.0.0','1.1.0','1.2.0'])[1 + (g % 3)] AS v,
+            (ARRAY['travel','movies','workplace'])[1 + (g % 3)] AS i,
+            interval '1 s' * 7 * exp(random() * 3) AS g2, interval '1 s' * 14 * exp(random() * 3) AS g3,
+            interval '1 s' * 20 * exp(random() * 3) AS g4, interval '1 s' * 7 * exp(random() * 3) AS g5,
+            interval '1 s' * 5 * exp(random() * 3) AS g6, interval '1 s' * 60 * exp(random() * 3) AS g7,
+            interval '1 s' * 20 * exp(random() * 3) AS g8
+          FROM generate_series(1, ${users}) g
+        ) a) b) c) d) e) f) h
       ) s`.execute(db.kysely);
     await sql`
       INSERT INTO analytics_daily_activity (subject, day)

@@ -65,3 +65,30 @@ export function dayStart(day: number, tz: string): number {
   const asUtc = Date.parse(`${local} UTC`);
   return midnightUtc - (asUtc - midnightUtc);
 }
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Minutes `tz` is ahead of UTC at `at` (480 for Asia/Shanghai). */
+export function utcOffsetMinutes(at: Date, tz: string): number {
+  let format = offsetFormats.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
+    offsetFormats.set(tz, format);
+  }
+  const name = format.formatToParts(at).find((part) => part.type === 'timeZoneName')?.value ?? 'GMT';
+  const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  if (!match) return 0;
+  return (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
+}
+
+/**
+ * Whether local hours in `tz` start on UTC hours throughout [since, until], so UTC-hour
+ * rollups can be grouped into local hours and days. True except in the few zones with
+ * half- or quarter-hour offsets (Asia/Kolkata, Asia/Kathmandu, Australia/Adelaide …).
+ */
+export function hoursAlignWithUtc(since: Date, until: Date, tz: string): boolean {
+  for (let at = since.getTime(); ; at = Math.min(at + DAY_MS / 4, until.getTime())) {
+    if (utcOffsetMinutes(new Date(at), tz) % 60 !== 0) return false;
+    if (at >= until.getTime()) return true;
+  }
+}

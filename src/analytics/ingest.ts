@@ -190,13 +190,13 @@ async function storeEvents(
     before AS (
       SELECT s.subject, s.magic_moment_completed_at
       FROM analytics_subjects s JOIN per_subject p ON p.subject = s.subject
-      FOR UPDATE OF s
+      ORDER BY s.subject FOR UPDATE OF s
     ),
     subjects AS (
       INSERT INTO analytics_subjects
         (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day)
       SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day
-      FROM per_subject
+      FROM per_subject ORDER BY subject
       ON CONFLICT (subject) DO UPDATE SET
         user_id = COALESCE(analytics_subjects.user_id, excluded.user_id),
         first_seen_at = LEAST(analytics_subjects.first_seen_at, excluded.first_seen_at),
@@ -218,7 +218,7 @@ async function storeEvents(
     ),
     activity AS (
       INSERT INTO analytics_daily_activity (subject, day)
-      SELECT DISTINCT subject, (ts AT TIME ZONE ${tz})::date FROM new_events
+      SELECT DISTINCT subject, (ts AT TIME ZONE ${tz})::date FROM new_events ORDER BY 1, 2
       ON CONFLICT DO NOTHING
     ),
     counts AS (
@@ -232,7 +232,7 @@ async function storeEvents(
         SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:mode:' || (properties->>'mode') FROM new_events
         WHERE name = 'keyword_attempt' AND properties->>'mode' IN ('normal', 'focus', 'rescue')
       ) c
-      GROUP BY day, counter
+      GROUP BY day, counter ORDER BY day, counter
       ON CONFLICT (day, counter) DO UPDATE SET count = analytics_daily_counts.count + excluded.count
     ),
     runs AS (
@@ -241,7 +241,7 @@ async function storeEvents(
       FROM new_events
       WHERE (name = ANY(${[...DRAMA_START_EVENTS]}::text[]) OR name = 'magic_moment_completed')
         AND jsonb_typeof(properties->'dramaId') = 'string' AND length(properties->>'dramaId') BETWEEN 1 AND 64
-      GROUP BY 1, 2
+      GROUP BY 1, 2 ORDER BY 1, 2
       ON CONFLICT (subject, drama_id) DO UPDATE SET
         started_at = LEAST(analytics_drama_runs.started_at, excluded.started_at),
         completed_at = LEAST(analytics_drama_runs.completed_at, excluded.completed_at)
@@ -250,8 +250,27 @@ async function storeEvents(
       (SELECT array_agg(i.id::text) FROM input i WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)) AS repeated,
       (SELECT array_agg(u.subject) FROM subjects u LEFT JOIN before b ON b.subject = u.subject
         WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL) AS activated`;
-  const result = await db.executePrepared('smartalk_ingest_events_v3', query.compile(db.kysely));
+  const compiled = query.compile(db.kysely);
+  const result = await retryOnDeadlock(() => db.executePrepared('smartalk_ingest_events_v3', compiled));
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
+}
+
+/**
+ * Concurrent batches lock subject and rollup rows; rows are taken in a fixed order,
+ * but two batches can still meet in opposite orders (an insert trigger and an update
+ * trigger of one statement, say). PostgreSQL then aborts one statement whole; it is
+ * safe to run again, since nothing of it was stored.
+ */
+async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
 }

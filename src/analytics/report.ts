@@ -4,9 +4,9 @@
  * comparison with the previous seven days. Every figure comes from definitions.ts
  * and the derived tables, so the cost grows with users and days, not with events.
  */
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { defaultWindow, type Granularity } from '../time.js';
+import { defaultWindow, type Granularity, hoursAlignWithUtc } from '../time.js';
 import { type ActivationVerdict, activationVerdict, FUNNEL, METRICS, ratio } from './definitions.js';
 import type { Presence } from './presence.js';
 
@@ -102,32 +102,58 @@ export interface ReportDeps {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
-/** The funnel window after the first launch, as an interval literal (a constant, folded once). */
-const FUNNEL_WINDOW = sql.lit(`${METRICS.funnelWindowDays} days`);
-const ACTIVATION_WINDOW = sql.lit(`${METRICS.activationWindowDays} days`);
+interface Range {
+  from: Date;
+  to: Date;
+}
 
 /**
- * The subjects first launched in [since, until), one row each with its step times
- * t1…t8, and `level`: how many funnel steps in a row it reached, each within the
- * funnel window after the first launch (an ordered funnel, so counts never rise
- * from one step to the next). Computed once per row, then only counted.
+ * A window cut at UTC boundaries: the whole hours inside it, the whole days inside
+ * those, and the minutes at either edge. Rollups answer for hours and days; only the
+ * edges (under an hour each) are read from the subjects themselves.
  */
-function cohortRows(since: Date, until: Date, key: ReturnType<typeof sql>) {
-  const times = FUNNEL.map((step, i) => sql`s.${sql.ref(step.column)} AS ${sql.id(`t${i + 1}`)}`);
-  const levels = FUNNEL.slice(1).map(
-    (_, i) => sql`WHEN ${sql.ref(`t${i + 2}`)} IS NULL OR ${sql.ref(`t${i + 2}`)} >= w THEN ${sql.lit(i + 1)}`,
-  );
-  return sql`(
-    SELECT c.*, CASE ${sql.join(levels, sql` `)} ELSE ${sql.lit(FUNNEL.length)} END AS level,
-      (t8 IS NOT NULL AND t8 < t1 + ${ACTIVATION_WINDOW}::interval) AS activated
-    FROM (
-      SELECT ${key} AS key, ${sql.join(times)}, s.app_launched_at + ${FUNNEL_WINDOW}::interval AS w
-      FROM analytics_subjects s
-      WHERE s.app_launched_at >= ${since.toISOString()}::timestamptz AND s.app_launched_at < ${until.toISOString()}::timestamptz
-    ) c
-  )`;
+export interface WindowParts {
+  hours: Range | null;
+  days: Range | null;
+  edges: Range[];
 }
+
+export function splitWindow(since: Date, until: Date): WindowParts {
+  const s = since.getTime();
+  const u = until.getTime();
+  const h0 = Math.ceil(s / HOUR_MS) * HOUR_MS;
+  const h1 = Math.floor(u / HOUR_MS) * HOUR_MS;
+  const range = (from: number, to: number): Range | null => (from < to ? { from: new Date(from), to: new Date(to) } : null);
+  // Inside one hour: no whole hour, a single edge.
+  if (h0 > h1) return { hours: null, days: null, edges: s < u ? [{ from: since, to: until }] : [] };
+  const edges = [range(s, h0), range(h1, u)].filter((r): r is Range => r !== null);
+  const hours = range(h0, h1);
+  return { hours, days: hours && range(Math.ceil(h0 / DAY_MS) * DAY_MS, Math.floor(h1 / DAY_MS) * DAY_MS), edges };
+}
+
+/** The whole window from the subjects (zones whose hours do not start on UTC hours). */
+const unsplit = (since: Date, until: Date): WindowParts => ({ hours: null, days: null, edges: [{ from: since, to: until }] });
+
+const ts = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+const within = (column: RawBuilder<unknown>, range: Range | null) =>
+  range ? sql`(${column} >= ${ts(range.from)} AND ${column} < ${ts(range.to)})` : sql`false`;
+const withinAny = (column: RawBuilder<unknown>, ranges: Range[]) =>
+  ranges.length === 0
+    ? sql`false`
+    : sql`(${sql.join(
+        ranges.map((range) => within(column, range)),
+        sql` OR `,
+      )})`;
+
+/** A subject's step times, as the arguments of the analytics_* SQL functions (migration 006). */
+const stepTimes = sql.join(FUNNEL.map((step) => sql.ref(`s.${step.column}`)));
+
+/** What a funnel count is grouped by, read from a rollup row (`h`) or a subject row (`s`). */
+type GroupKey = (from: 'h' | 's') => RawBuilder<unknown>;
+
+const NO_GROUP: GroupKey = () => sql`NULL::text`;
 
 interface FunnelCounts {
   users: number[];
@@ -136,25 +162,33 @@ interface FunnelCounts {
 }
 
 const BREAKDOWN_COLUMNS: Record<Breakdown, string> = {
-  appVersion: 's.app_version',
-  platform: 's.platform',
-  interest: 's.interest_id',
+  appVersion: 'app_version',
+  platform: 'platform',
+  interest: 'interest_id',
 };
 
-/** Funnel step counts and activations of [since, until), grouped by `key` (a cohort bucket, a breakdown, or nothing). */
+/**
+ * New learners of the window by how many funnel steps in a row they reached (each
+ * within the funnel window of their first launch), and how many activated, grouped.
+ */
 async function funnelCounts(
   db: Db,
-  since: Date,
-  until: Date,
-  key: ReturnType<typeof sql> = sql`NULL::text`,
+  parts: WindowParts,
+  key: GroupKey = NO_GROUP,
 ): Promise<Array<FunnelCounts & { key: string | Date | null }>> {
   const counts = FUNNEL.map(
-    (_, i) => sql`count(*) FILTER (WHERE level >= ${sql.lit(i + 1)})::int AS ${sql.id(`users_${i + 1}`)}`,
+    (_, i) => sql`coalesce(sum(users) FILTER (WHERE level >= ${sql.lit(i + 1)}), 0)::int AS ${sql.id(`users_${i + 1}`)}`,
   );
   const result = await sql<Record<string, number | string | Date | null>>`
-    SELECT key, ${sql.join(counts)}, count(*) FILTER (WHERE activated)::int AS activated
-    FROM ${cohortRows(since, until, key)} r
-    GROUP BY key ORDER BY 2 DESC`.execute(db.kysely);
+    SELECT key, ${sql.join(counts)}, coalesce(sum(users) FILTER (WHERE activated), 0)::int AS activated
+    FROM (
+      SELECT ${key('h')} AS key, h.level, h.activated, h.users
+      FROM analytics_funnel_hourly h WHERE ${within(sql`h.hour`, parts.hours)}
+      UNION ALL
+      SELECT ${key('s')}, analytics_funnel_level(${stepTimes}), analytics_activated(s.app_launched_at, s.magic_moment_completed_at), 1
+      FROM analytics_subjects s WHERE ${withinAny(sql`s.app_launched_at`, parts.edges)}
+    ) r
+    GROUP BY key HAVING sum(users) FILTER (WHERE level >= 1) > 0 ORDER BY 2 DESC`.execute(db.kysely);
   return result.rows.map((row) => ({
     key: (row.key as string | Date | null) ?? null,
     users: FUNNEL.map((_, i) => Number(row[`users_${i + 1}`] ?? 0)),
@@ -163,19 +197,54 @@ async function funnelCounts(
   }));
 }
 
+/** Growth factor of the duration buckets: analytics_duration_bucket in migration 006. */
+const BUCKET_GROWTH = 1.01;
+
+/**
+ * The median (percentile_cont(0.5)) of durations given as bucket counts, in seconds.
+ * Each bucket stands for the point of least relative error in it, so the result is
+ * within 0.5% (or 1 ms) of the exact median.
+ */
+export function medianFromBuckets(buckets: Array<{ bucket: number; users: number }>): number | null {
+  const sorted = buckets.filter((b) => b.users > 0).sort((a, b) => a.bucket - b.bucket);
+  const n = sorted.reduce((sum, b) => sum + b.users, 0);
+  if (n === 0) return null;
+  const valueAt = (rank: number) => {
+    let seen = 0;
+    for (const b of sorted) {
+      seen += b.users;
+      if (rank < seen) return b.bucket === 0 ? 0 : (2 * BUCKET_GROWTH ** b.bucket) / (BUCKET_GROWTH + 1) / 1000;
+    }
+    return 0;
+  };
+  return (valueAt(Math.floor((n - 1) / 2)) + valueAt(Math.ceil((n - 1) / 2))) / 2;
+}
+
 /** Median seconds from step k−1 to step k among the window's new users who reached step k. */
-async function funnelMedians(db: Db, since: Date, until: Date): Promise<Array<number | null>> {
-  const medians = FUNNEL.slice(1).map(
-    (_, j) => sql`percentile_cont(0.5) WITHIN GROUP (
-      ORDER BY GREATEST(0, extract(epoch FROM ${sql.ref(`t${j + 2}`)} - ${sql.ref(`t${j + 1}`)}))
-    ) FILTER (WHERE level >= ${sql.lit(j + 2)}) AS ${sql.id(`median_${j + 2}`)}`,
+async function funnelMedians(db: Db, parts: WindowParts): Promise<Array<number | null>> {
+  const result = await sql<{ step: number; bucket: number; users: number }>`
+    SELECT step, bucket, sum(users)::int AS users FROM (
+      SELECT d.step, d.bucket, d.users FROM analytics_step_durations d
+      WHERE d.span_hours = 24 AND ${within(sql`d.start`, parts.days)}
+      UNION ALL
+      SELECT d.step, d.bucket, d.users FROM analytics_step_durations d
+      WHERE d.span_hours = 1 AND ${within(sql`d.start`, parts.hours)} AND NOT ${within(sql`d.start`, parts.days)}
+      UNION ALL
+      SELECT g.step, analytics_duration_bucket(g.gap), 1
+      FROM analytics_subjects s
+      CROSS JOIN LATERAL unnest(ARRAY[2, 3, 4, 5, 6, 7, 8]::smallint[], analytics_step_gaps(${stepTimes})) AS g(step, gap)
+      WHERE ${withinAny(sql`s.app_launched_at`, parts.edges)} AND g.step <= analytics_funnel_level(${stepTimes})
+    ) r
+    GROUP BY step, bucket`.execute(db.kysely);
+  return FUNNEL.map((step) =>
+    step.step === 1
+      ? null
+      : medianFromBuckets(
+          result.rows
+            .filter((row) => Number(row.step) === step.step)
+            .map((row) => ({ bucket: Number(row.bucket), users: Number(row.users) })),
+        ),
   );
-  const row = (
-    await sql<Record<string, number | null>>`SELECT ${sql.join(medians)} FROM ${cohortRows(since, until, sql`NULL`)} r`.execute(
-      db.kysely,
-    )
-  ).rows[0];
-  return FUNNEL.map((_, i) => (i === 0 || row?.[`median_${i + 1}`] == null ? null : Number(row[`median_${i + 1}`])));
 }
 
 /** Sum of grouped counts (the window's totals from its cohort buckets). */
@@ -226,28 +295,24 @@ function cohortReports(
     }));
 }
 
-async function retention(db: Db, since: Date, until: Date, tz: string, now: Date): Promise<MetricsReport['retention']> {
-  // One join and one aggregation over the cohort's activity, not a lookup per learner.
+async function retention(db: Db, parts: WindowParts, tz: string, now: Date): Promise<MetricsReport['retention']> {
+  // Learners activated in the window; a return counts once its day is over.
   const row = (
     await sql<{ d1_eligible: number; d1_retained: number; d7_eligible: number; d7_retained: number }>`
-    WITH cohort AS (
-      SELECT s.subject, (s.magic_moment_completed_at AT TIME ZONE ${tz})::date AS d0
-      FROM analytics_subjects s
-      WHERE s.magic_moment_completed_at >= ${since.toISOString()}::timestamptz
-        AND s.magic_moment_completed_at < ${until.toISOString()}::timestamptz
-    ),
-    returns AS (
-      SELECT c.subject, bool_or(a.day = c.d0 + 1) AS day2
-      FROM cohort c JOIN analytics_daily_activity a ON a.subject = c.subject AND a.day BETWEEN c.d0 + 1 AND c.d0 + 6
-      GROUP BY c.subject
-    ),
-    today AS (SELECT (${now.toISOString()}::timestamptz AT TIME ZONE ${tz})::date AS day)
+    WITH today AS (SELECT (${now.toISOString()}::timestamptz AT TIME ZONE ${tz})::date AS day)
     SELECT
-      count(*) FILTER (WHERE c.d0 + 1 < t.day)::int AS d1_eligible,
-      count(*) FILTER (WHERE c.d0 + 1 < t.day AND r.day2)::int AS d1_retained,
-      count(*) FILTER (WHERE c.d0 + 6 < t.day)::int AS d7_eligible,
-      count(*) FILTER (WHERE c.d0 + 6 < t.day AND r.subject IS NOT NULL)::int AS d7_retained
-    FROM cohort c CROSS JOIN today t LEFT JOIN returns r ON r.subject = c.subject`.execute(db.kysely)
+      coalesce(sum(users) FILTER (WHERE activation_day + 1 < t.day), 0)::int AS d1_eligible,
+      coalesce(sum(users) FILTER (WHERE activation_day + 1 < t.day AND returned_d1), 0)::int AS d1_retained,
+      coalesce(sum(users) FILTER (WHERE activation_day + 6 < t.day), 0)::int AS d7_eligible,
+      coalesce(sum(users) FILTER (WHERE activation_day + 6 < t.day AND returned_d7), 0)::int AS d7_retained
+    FROM (
+      SELECT h.activation_day, h.returned_d1, h.returned_d7, h.users
+      FROM analytics_retention_hourly h WHERE ${within(sql`h.hour`, parts.hours)}
+      UNION ALL
+      SELECT s.activation_day, s.returned_d1, s.returned_d7, 1
+      FROM analytics_subjects s
+      WHERE ${withinAny(sql`s.magic_moment_completed_at`, parts.edges)} AND s.activation_day IS NOT NULL
+    ) r CROSS JOIN today t`.execute(db.kysely)
   ).rows[0] ?? { d1_eligible: 0, d1_retained: 0, d7_eligible: 0, d7_retained: 0 };
   const entry = (retained: number, eligible: number, target: number) => {
     const rate = ratio(retained, eligible);
@@ -267,13 +332,15 @@ async function learning(db: Db, since: Date, until: Date, tz: string): Promise<M
       AND (counter LIKE 'keyword_attempt%' OR counter IN ('event:keyword_attempt', 'event:focus_mode_triggered', 'event:rescue_mode_triggered'))
     GROUP BY counter`.execute(db.kysely);
   const get = (name: string) => Number(counters.rows.find((row) => row.counter === name)?.total ?? 0);
+  const parts = splitWindow(since, until);
   const runs = (
-    await sql<{ completed: number; avg_seconds: number | null }>`
-    SELECT count(*)::int AS completed, avg(extract(epoch FROM completed_at - started_at)) AS avg_seconds
-    FROM analytics_drama_runs
-    WHERE completed_at >= ${since.toISOString()}::timestamptz AND completed_at < ${until.toISOString()}::timestamptz`.execute(
-      db.kysely,
-    )
+    await sql<{ completed: number; seconds: string | null }>`
+    SELECT coalesce(sum(runs), 0)::int AS completed, sum(seconds) AS seconds FROM (
+      SELECT h.runs, h.seconds FROM analytics_drama_runs_hourly h WHERE ${within(sql`h.hour`, parts.hours)}
+      UNION ALL
+      SELECT 1, extract(epoch FROM r.completed_at - r.started_at)
+      FROM analytics_drama_runs r WHERE ${withinAny(sql`r.completed_at`, parts.edges)}
+    ) r`.execute(db.kysely)
   ).rows[0];
   const attempts = get('event:keyword_attempt');
   const correct = get('keyword_attempt:correct');
@@ -286,8 +353,7 @@ async function learning(db: Db, since: Date, until: Date, tz: string): Promise<M
     focusModeTriggers: get('event:focus_mode_triggered'),
     rescueModeTriggers: get('event:rescue_mode_triggered'),
     dramasCompleted: runs?.completed ?? 0,
-    averageSecondsToCompleteDrama:
-      runs?.avg_seconds === null || runs?.avg_seconds === undefined ? null : Number(runs.avg_seconds),
+    averageSecondsToCompleteDrama: runs?.completed ? Number(runs.seconds) / runs.completed : null,
   };
 }
 
@@ -331,21 +397,22 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
   const until = options.until ?? defaults.until;
   const baselineSince = new Date(since.getTime() - METRICS.baselineDays * DAY_MS);
 
+  const parts = splitWindow(since, until);
   const unit = granularity === 'hour' ? 'hour' : 'day';
-  const bucket = sql`(date_trunc(${unit}, s.app_launched_at AT TIME ZONE ${deps.tz}) AT TIME ZONE ${deps.tz})`;
-  // Two cores: a few queries at a time, the heavy ones not all at once.
-  const [buckets, medians, [previous]] = await Promise.all([
-    funnelCounts(deps.db, since, until, bucket),
-    funnelMedians(deps.db, since, until),
-    funnelCounts(deps.db, baselineSince, since),
-  ]);
-  const [retained, learned, activeUsers, breakdown] = await Promise.all([
-    retention(deps.db, since, until, deps.tz, now),
+  // Local hours and days are unions of UTC hours in all but a few zones; there the
+  // cohort buckets are computed from the subjects instead.
+  const cohortParts = hoursAlignWithUtc(since, until, deps.tz) ? parts : unsplit(since, until);
+  const bucket: GroupKey = (from) =>
+    sql`(date_trunc(${unit}, ${from === 'h' ? sql`h.hour` : sql`s.app_launched_at`} AT TIME ZONE ${deps.tz}) AT TIME ZONE ${deps.tz})`;
+  const breakdownColumn = options.breakdown && BREAKDOWN_COLUMNS[options.breakdown];
+  const [buckets, medians, [previous], retained, learned, activeUsers, breakdown] = await Promise.all([
+    funnelCounts(deps.db, cohortParts, bucket),
+    funnelMedians(deps.db, parts),
+    funnelCounts(deps.db, splitWindow(baselineSince, since)),
+    retention(deps.db, parts, deps.tz, now),
     learning(deps.db, since, until, deps.tz),
     deps.presence.count(),
-    options.breakdown
-      ? funnelCounts(deps.db, since, until, sql.raw(BREAKDOWN_COLUMNS[options.breakdown]))
-      : Promise.resolve(undefined),
+    breakdownColumn ? funnelCounts(deps.db, parts, (from) => sql.ref(`${from}.${breakdownColumn}`)) : undefined,
   ]);
   const cohorts = cohortReports(buckets, granularity, now);
   const empty: FunnelCounts = { users: FUNNEL.map(() => 0), medians: FUNNEL.map(() => null), activated: 0 };

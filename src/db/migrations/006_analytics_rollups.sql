@@ -38,6 +38,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT t1 IS NOT NULL AND t8 IS NOT NULL AND t8 - t1 < interval '7 days'
 $$;
 
+-- The time from each step to the next (steps 2…8); a negative gap (skewed clocks) is 0.
+CREATE FUNCTION analytics_step_gaps(
+  t1 timestamptz, t2 timestamptz, t3 timestamptz, t4 timestamptz,
+  t5 timestamptz, t6 timestamptz, t7 timestamptz, t8 timestamptz
+) RETURNS interval[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ARRAY[greatest(t2 - t1, interval '0'), greatest(t3 - t2, interval '0'), greatest(t4 - t3, interval '0'),
+    greatest(t5 - t4, interval '0'), greatest(t6 - t5, interval '0'), greatest(t7 - t6, interval '0'),
+    greatest(t8 - t7, interval '0')]
+$$;
+
 -- Durations fall into buckets 1% wide: bucket i > 0 holds (1.01^(i−1), 1.01^i] ms and
 -- bucket 0 everything up to 1 ms, so a median read from the buckets is within 0.5%
 -- (or 1 ms) of the exact one (report.ts: medianFromBuckets).
@@ -153,14 +163,11 @@ BEGIN
   durations AS (
     INSERT INTO analytics_step_durations AS r (span_hours, start, step, bucket, shard, users)
     SELECT span.hours, date_trunc(span.unit, c.app_launched_at, 'UTC'), d.step,
-      analytics_duration_bucket(greatest(d.duration, interval '0')), v_shard, sum(c.sign)
+      analytics_duration_bucket(d.gap), v_shard, sum(c.sign)
     FROM changes c
-    CROSS JOIN LATERAL unnest(
-      ARRAY[2, 3, 4, 5, 6, 7, 8]::smallint[],
-      ARRAY[c.onboarding_started_at - c.app_launched_at, c.interest_selected_at - c.onboarding_started_at,
-        c.preview_video_completed_at - c.interest_selected_at, c.vtpr_learning_started_at - c.preview_video_completed_at,
-        c.first_clue_completed_at - c.vtpr_learning_started_at, c.all_clues_completed_at - c.first_clue_completed_at,
-        c.magic_moment_completed_at - c.all_clues_completed_at]) AS d(step, duration)
+    CROSS JOIN LATERAL unnest(ARRAY[2, 3, 4, 5, 6, 7, 8]::smallint[], analytics_step_gaps(c.app_launched_at,
+      c.onboarding_started_at, c.interest_selected_at, c.preview_video_completed_at, c.vtpr_learning_started_at,
+      c.first_clue_completed_at, c.all_clues_completed_at, c.magic_moment_completed_at)) AS d(step, gap)
     CROSS JOIN (VALUES (1::smallint, 'hour'), (24::smallint, 'day')) AS span(hours, unit)
     WHERE c.app_launched_at IS NOT NULL
       AND d.step <= analytics_funnel_level(c.app_launched_at, c.onboarding_started_at, c.interest_selected_at,
