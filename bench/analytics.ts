@@ -110,7 +110,13 @@ async function ingestBench(adminUrl: string): Promise<string> {
   const port = await freePort();
   const server = await startChild(
     process.execPath,
-    [path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
+    // BENCH_PROFILE=dir writes the server's CPU profile there (open it in Chrome DevTools).
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      path.join(ROOT, 'bin/smartalk.js'),
+      'serve',
+      '--no-media',
+    ],
     { DATA_DIR: dataDir, DATABASE_URL: url, OPS_TOKEN: OPS, LOG_LEVEL: 'info', LOG_FILE: path.join(dataDir, 'bench.log') },
     port,
     '/api/v1/health/ready',

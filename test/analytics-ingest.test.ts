@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEvent, EVENT_LIMITS } from '../src/analytics/events.js';
+import { EventWriter } from '../src/analytics/event-writer.js';
+import { checkEvent, EVENT_LIMITS, type IngestCaller, isRejected } from '../src/analytics/events.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -95,6 +96,42 @@ describe('event ingestion', () => {
       )
       .executeTakeFirstOrThrow();
     expect(n.n).toBe(2);
+  });
+
+  it('splits a group of concurrent requests back per request: stored once, duplicates and unknown users to their own', async () => {
+    // One statement at a time, so the requests below wait and go in as one group.
+    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
+    const pending = (raw: Record<string, unknown>, caller: IngestCaller) => {
+      const checked = checkEvent(raw, 0, caller, new Date());
+      if (isRejected(checked)) throw new Error(checked.reason);
+      return { ...checked, verifyUser: caller.kind === 'ops' };
+    };
+    const self: IngestCaller = { kind: 'learner', userId: learner.userId };
+    const shared = event({ name: 'magic_moment_completed' });
+    const earlier = event();
+    await writer.write([pending(earlier, self)]);
+    const results = await Promise.all([
+      writer.write([pending(event(), self)]),
+      writer.write([pending(shared, self), pending(event(), self), pending(earlier, self)]),
+      writer.write([pending(shared, self), pending(event({ userId: randomUUID() }), { kind: 'ops' })]),
+      writer.write([pending(event({ deviceId: 'group-device-1' }), { kind: 'anonymous' })]),
+    ]);
+    expect(results.map((r) => [r.stored.length, r.duplicates, r.unknownUser.length])).toEqual([
+      [1, 0, 0],
+      [2, 1, 0], // its copy of `earlier` was stored by the first write
+      [0, 1, 1], // `shared` went in with the request before; the made-up user is unknown
+      [1, 0, 0],
+    ]);
+    // The first of the four ran at once; the other three waited for it and went in together.
+    expect(writer.stats).toEqual({ requests: 5, statements: 3 });
+    // The activation is reported once, by the request that carried it.
+    expect(results.map((r) => r.newlyActivated.length)).toEqual([0, 1, 0, 0]);
+    const stored = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('id', '=', shared.id)
+      .executeTakeFirstOrThrow();
+    expect(stored.n).toBe(1);
   });
 
   it('takes device-only events without a token, and needs the ops token to name any user', async () => {

@@ -11,6 +11,7 @@ import { AppError } from '../errors.js';
 import { ErrorResponse } from '../learning/schemas.js';
 import type { RefreshingCache } from '../refreshing-cache.js';
 import { METRICS } from './definitions.js';
+import type { EventWriter } from './event-writer.js';
 import { EVENT_LIMITS, type IngestCaller } from './events.js';
 import { ingestEvents } from './ingest.js';
 import type { Presence } from './presence.js';
@@ -20,6 +21,7 @@ export interface AnalyticsRoutesOptions {
   db: Db;
   presence: Presence;
   tz: string;
+  eventWriter: EventWriter;
   /** Batches per client per minute. */
   batchesPerMinute: number;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
@@ -57,7 +59,7 @@ const MAX_WINDOW_DAYS = 366;
 
 export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (
   app,
-  { db, presence, tz, batchesPerMinute, reports },
+  { db, presence, tz, eventWriter, batchesPerMinute, reports },
 ) => {
   const registry = app.metrics.registry;
   const activated = new Counter({
@@ -199,7 +201,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         : request.learnerId
           ? { kind: 'learner', userId: request.learnerId }
           : { kind: 'anonymous' };
-      const outcome = await ingestEvents({ db, tz }, request.body.events, caller);
+      const outcome = await ingestEvents(eventWriter, request.body.events, caller);
       events.inc({ result: 'accepted' }, outcome.accepted);
       events.inc({ result: 'duplicate' }, outcome.duplicates);
       events.inc({ result: 'rejected' }, outcome.rejected.length);

@@ -14,7 +14,7 @@ import type { EmotionId } from '../feedback/emotions.js';
 import { catalogRows } from '../learning/seed.js';
 import { dayStart, localDay } from '../time.js';
 import { EVENT_ALIASES, FUNNEL, METRICS, ratio } from './definitions.js';
-import { DRAMA_START_EVENTS } from './ingest.js';
+import { DRAMA_START_EVENTS } from './event-store.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter, Gauge } from 'prom-client';
+import type { EventWriter } from '../analytics/event-writer.js';
 import { ingestEvents } from '../analytics/ingest.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
@@ -19,6 +20,8 @@ export interface FeedbackRoutesOptions {
   db: Db;
   feedback: FeedbackService;
   tz: string;
+  /** Where the feedback_submitted analytics event goes. */
+  eventWriter: EventWriter;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
   reports: RefreshingCache<FeedbackReport>;
 }
@@ -81,7 +84,10 @@ const ReportQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (app, { db, feedback, tz, reports }) => {
+export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (
+  app,
+  { db, feedback, tz, reports, eventWriter },
+) => {
   const registry = app.metrics.registry;
   const total = new Counter({
     name: 'smartalk_feedback_total',
@@ -176,7 +182,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
       byLabel.inc({ label: item.label });
       // The analytics stream hears of it too; the item itself is already committed.
       await ingestEvents(
-        { db, tz },
+        eventWriter,
         [
           {
             id: item.id,

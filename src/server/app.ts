@@ -15,6 +15,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { EventWriter } from '../analytics/event-writer.js';
 import { Presence } from '../analytics/presence.js';
 import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsRoutes } from '../analytics/routes.js';
@@ -182,7 +183,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     metrics: new RefreshingCache(() => buildMetricsReport({ db, presence, tz: config.tz })),
     feedback: new RefreshingCache(() => buildFeedbackReport({ db, tz: config.tz })),
   };
-  await app.register(feedbackRoutes, { db, feedback, tz: config.tz, reports: reports.feedback });
+  // One writer per process, shared by every route that records events, so their
+  // batches can share statements.
+  const eventWriter = new EventWriter({ db, tz: config.tz });
+  await app.register(feedbackRoutes, { db, feedback, tz: config.tz, reports: reports.feedback, eventWriter });
   const evaluator = new BuiltinEvaluator({
     db,
     alerts: deps.alerts,
@@ -195,6 +199,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     db,
     presence,
     tz: config.tz,
+    eventWriter,
     batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
     reports: reports.metrics,
   });

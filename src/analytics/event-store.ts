@@ -1,0 +1,263 @@
+/**
+ * The SQL side of ingestion: whom each event belongs to, and storing a batch with
+ * its derived state in one statement. Both run once per group of requests (see
+ * event-writer.ts), never once per event.
+ */
+import { type CompiledQuery, type Kysely, sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import { FUNNEL } from './definitions.js';
+import type { NormalizedEvent } from './events.js';
+
+/** Events that start or continue a drama run (magic_moment_completed completes it). */
+export const DRAMA_START_EVENTS = new Set([
+  'vtpr_learning_started',
+  'keyword_attempt',
+  'first_clue_completed',
+  'all_clues_completed',
+  'magic_moment_started',
+  'focus_mode_triggered',
+  'rescue_mode_triggered',
+]);
+
+/** A checked event on its way to storage. */
+export interface PendingEvent extends NormalizedEvent {
+  /** Its userId came from the event itself (ops), so the user must be shown to exist. */
+  verifyUser: boolean;
+}
+
+export type SubjectEvent = PendingEvent & { subject: string };
+
+/**
+ * Who each event belongs to: its userId (checked to exist when ops sent it), or the
+ * registered user of its device, or the device itself until it registers. One
+ * prepared query for the users and devices of the whole group.
+ */
+export async function resolveSubjects(db: Db, events: PendingEvent[]): Promise<Map<PendingEvent, string | null>> {
+  const claimedUsers = new Set<string>();
+  const devices = new Set<string>();
+  for (const event of events) {
+    if (event.userId === undefined) devices.add(event.deviceId as string);
+    else if (event.verifyUser) claimedUsers.add(event.userId);
+  }
+  const knownUsers = new Set<string>();
+  const deviceOwners = new Map<string, string>();
+  if (claimedUsers.size > 0 || devices.size > 0) {
+    const { rows } = await db.executePrepared(
+      'smartalk_ingest_subjects_v1',
+      sql<{ id: string; device_id: string }>`
+        SELECT id::text AS id, device_id FROM users
+        WHERE id = ANY(${[...claimedUsers]}::uuid[]) OR device_id = ANY(${[...devices]}::text[])`.compile(db.kysely),
+    );
+    for (const row of rows) {
+      if (claimedUsers.has(row.id)) knownUsers.add(row.id);
+      if (devices.has(row.device_id)) deviceOwners.set(row.device_id, row.id);
+    }
+  }
+  const result = new Map<PendingEvent, string | null>();
+  for (const event of events) {
+    if (event.userId === undefined) {
+      const device = event.deviceId as string;
+      result.set(event, deviceOwners.get(device) ?? `device:${device}`);
+    } else result.set(event, !event.verifyUser || knownUsers.has(event.userId) ? event.userId : null);
+  }
+  return result;
+}
+
+const STEP_COLUMNS = FUNNEL.map((s) => s.column);
+
+/**
+ * Store a batch and fold it into the derived state in ONE statement (data-modifying
+ * CTEs: atomic without BEGIN/COMMIT, one round trip). Only ids not seen before pass
+ * `fresh`; everything derived is computed from those, so a retry adds nothing.
+ *
+ * The batch travels as one JSON array (json_to_recordset), not a bind parameter per
+ * column: serializing arrays element by element was the server's largest cost.
+ */
+export async function storeEvents(
+  db: Db,
+  tz: string,
+  events: SubjectEvent[],
+): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
+  const statement = ingestStatement(db.kysely);
+  const batch = batchJson(events);
+  const compiled: CompiledQuery<IngestRow> = {
+    ...statement,
+    parameters: statement.parameters.map((value) => (value === BATCH ? batch : value === ZONE ? tz : value)),
+  };
+  const result = await retryOnDeadlock(() => db.executePrepared('smartalk_ingest_events_v4', compiled));
+  // Duplicates are the exception: the answer lists those, not the (many) new ids.
+  const row = result.rows[0];
+  return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
+}
+
+/**
+ * The batch as JSON rows for json_to_recordset. Absent fields are left out (they read
+ * as NULL), and raw_name and subject only travel when they differ from name and
+ * user_id: the text is built per event, so every byte saved counts. id and userId
+ * are lower-case uuids and name matches [a-z0-9_] (checked in events.ts); the
+ * client's free text goes through JSON.stringify.
+ */
+function batchJson(events: SubjectEvent[]): string {
+  const rows: string[] = [];
+  for (const e of events) {
+    // Properties were serialized once when checked (events.ts); they are reused as is.
+    let row = `{"id":"${e.id}","name":"${e.name}","ts":"${e.timestamp.toISOString()}","properties":${e.propertiesJson}`;
+    if (e.rawName !== e.name) row += `,"raw_name":${JSON.stringify(e.rawName)}`;
+    if (e.userId !== undefined) row += `,"user_id":"${e.userId}"`;
+    if (e.subject !== e.userId) row += `,"subject":${JSON.stringify(e.subject)}`;
+    if (e.deviceId !== undefined) row += `,"device_id":${JSON.stringify(e.deviceId)}`;
+    if (e.sessionId !== undefined) row += `,"session_id":${JSON.stringify(e.sessionId)}`;
+    if (e.appVersion !== undefined) row += `,"app_version":${JSON.stringify(e.appVersion)}`;
+    if (e.platform !== undefined) row += `,"platform":${JSON.stringify(e.platform)}`;
+    rows.push(`${row}}`);
+  }
+  return `[${rows.join(',')}]`;
+}
+
+// Stand-ins for the two per-call parameters: the statement is compiled once per
+// Kysely instance and only these values change between calls.
+const BATCH = '\u0000smartalk:batch';
+const ZONE = '\u0000smartalk:zone';
+const compiledStatements = new WeakMap<Kysely<Database>, CompiledQuery<IngestRow>>();
+
+interface IngestRow {
+  repeated: string[] | null;
+  activated: string[] | null;
+}
+
+function ingestStatement(kysely: Kysely<Database>): CompiledQuery<IngestRow> {
+  let compiled = compiledStatements.get(kysely);
+  if (!compiled) {
+    compiled = buildIngestStatement(BATCH, ZONE).compile(kysely);
+    compiledStatements.set(kysely, compiled);
+  }
+  return compiled;
+}
+
+function buildIngestStatement(batch: string, tz: string) {
+  const stepFirsts = sql.join(FUNNEL.map((step) => sql`min(ts) FILTER (WHERE name = ${step.event}) AS ${sql.id(step.column)}`));
+  const stepNames = sql.join(STEP_COLUMNS.map((column) => sql.id(column)));
+  const stepUpdates = sql.join(
+    STEP_COLUMNS.map(
+      (column) => sql`${sql.id(column)} = LEAST(${sql.ref(`analytics_subjects.${column}`)}, ${sql.ref(`excluded.${column}`)})`,
+    ),
+  );
+  return sql<IngestRow>`
+    WITH input AS (
+      SELECT id, name, COALESCE(raw_name, name) AS raw_name, user_id, device_id, session_id, ts,
+        app_version, platform, properties, COALESCE(subject, user_id::text) AS subject
+      FROM json_to_recordset(${batch}::json) AS t(
+        id uuid, name text, raw_name text, user_id uuid, device_id text, session_id text,
+        ts timestamptz, app_version text, platform text, properties jsonb, subject text)
+    ),
+    fresh AS (
+      INSERT INTO analytics_event_ids (id, received_at)
+      SELECT id, now() FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id
+    ),
+    new_events AS (
+      SELECT input.* FROM input JOIN fresh ON fresh.id = input.id
+    ),
+    stored AS (
+      INSERT INTO analytics_events
+        (id, name, raw_name, user_id, device_id, session_id, "timestamp", received_at, app_version, platform, properties)
+      SELECT id, name, raw_name, user_id, device_id, session_id, ts, now(), app_version, platform, properties FROM new_events
+    ),
+    per_subject AS (
+      SELECT subject,
+        (array_agg(user_id) FILTER (WHERE user_id IS NOT NULL))[1] AS user_id,
+        min(ts) AS first_seen_at,
+        max(ts) AS last_seen_at,
+        (array_agg(app_version ORDER BY ts DESC) FILTER (WHERE app_version IS NOT NULL))[1] AS app_version,
+        (array_agg(platform ORDER BY ts DESC) FILTER (WHERE platform IS NOT NULL))[1] AS platform,
+        (array_agg(properties->>'interestId' ORDER BY ts) FILTER (
+          WHERE name = 'interest_selected' AND jsonb_typeof(properties->'interestId') = 'string'
+            AND length(properties->>'interestId') BETWEEN 1 AND 64))[1] AS interest_id,
+        ${stepFirsts},
+        (min(ts) FILTER (WHERE name = 'magic_moment_completed') AT TIME ZONE ${tz})::date AS activation_day
+      FROM new_events GROUP BY subject
+    ),
+    before AS (
+      SELECT s.subject, s.magic_moment_completed_at
+      FROM analytics_subjects s JOIN per_subject p ON p.subject = s.subject
+      ORDER BY s.subject FOR UPDATE OF s
+    ),
+    subjects AS (
+      INSERT INTO analytics_subjects
+        (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day)
+      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day
+      FROM per_subject ORDER BY subject
+      ON CONFLICT (subject) DO UPDATE SET
+        user_id = COALESCE(analytics_subjects.user_id, excluded.user_id),
+        first_seen_at = LEAST(analytics_subjects.first_seen_at, excluded.first_seen_at),
+        last_seen_at = GREATEST(analytics_subjects.last_seen_at, excluded.last_seen_at),
+        app_version = CASE WHEN excluded.last_seen_at >= analytics_subjects.last_seen_at
+          THEN COALESCE(excluded.app_version, analytics_subjects.app_version)
+          ELSE COALESCE(analytics_subjects.app_version, excluded.app_version) END,
+        platform = CASE WHEN excluded.last_seen_at >= analytics_subjects.last_seen_at
+          THEN COALESCE(excluded.platform, analytics_subjects.platform)
+          ELSE COALESCE(analytics_subjects.platform, excluded.platform) END,
+        interest_id = CASE WHEN analytics_subjects.interest_selected_at IS NULL
+            OR excluded.interest_selected_at < analytics_subjects.interest_selected_at
+          THEN COALESCE(excluded.interest_id, analytics_subjects.interest_id)
+          ELSE analytics_subjects.interest_id END,
+        ${stepUpdates},
+        activation_day = (LEAST(analytics_subjects.magic_moment_completed_at, excluded.magic_moment_completed_at)
+          AT TIME ZONE ${tz})::date
+      RETURNING subject, magic_moment_completed_at
+    ),
+    activity AS (
+      INSERT INTO analytics_daily_activity (subject, day)
+      SELECT DISTINCT subject, (ts AT TIME ZONE ${tz})::date FROM new_events ORDER BY 1, 2
+      ON CONFLICT DO NOTHING
+    ),
+    counts AS (
+      INSERT INTO analytics_daily_counts (day, counter, count)
+      SELECT day, counter, count(*) FROM (
+        SELECT (ts AT TIME ZONE ${tz})::date AS day, 'event:' || name AS counter FROM new_events
+        UNION ALL
+        SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:correct' FROM new_events
+        WHERE name = 'keyword_attempt' AND properties->'correct' = 'true'::jsonb
+        UNION ALL
+        SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:mode:' || (properties->>'mode') FROM new_events
+        WHERE name = 'keyword_attempt' AND properties->>'mode' IN ('normal', 'focus', 'rescue')
+      ) c
+      GROUP BY day, counter ORDER BY day, counter
+      ON CONFLICT (day, counter) DO UPDATE SET count = analytics_daily_counts.count + excluded.count
+    ),
+    runs AS (
+      INSERT INTO analytics_drama_runs (subject, drama_id, started_at, completed_at)
+      SELECT subject, properties->>'dramaId', min(ts), min(ts) FILTER (WHERE name = 'magic_moment_completed')
+      FROM new_events
+      WHERE (name = ANY(${[...DRAMA_START_EVENTS]}::text[]) OR name = 'magic_moment_completed')
+        AND jsonb_typeof(properties->'dramaId') = 'string' AND length(properties->>'dramaId') BETWEEN 1 AND 64
+      GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (subject, drama_id) DO UPDATE SET
+        started_at = LEAST(analytics_drama_runs.started_at, excluded.started_at),
+        completed_at = LEAST(analytics_drama_runs.completed_at, excluded.completed_at)
+    )
+    SELECT
+      (SELECT array_agg(i.id::text) FROM input i WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)) AS repeated,
+      (SELECT array_agg(u.subject) FROM subjects u LEFT JOIN before b ON b.subject = u.subject
+        WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL) AS activated`;
+}
+
+/**
+ * Concurrent batches lock subject and rollup rows; rows are taken in a fixed order,
+ * but two batches can still meet in opposite orders (an insert trigger and an update
+ * trigger of one statement, say). PostgreSQL then aborts one statement whole; it is
+ * safe to run again, since nothing of it was stored.
+ */
+export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}

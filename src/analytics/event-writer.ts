@@ -1,0 +1,123 @@
+/**
+ * Group commit for ingestion. A request that arrives while the database is busy
+ * with earlier batches waits for the next statement and goes in together with the
+ * others that arrived meanwhile: one subject lookup, one statement, one commit for
+ * all of them. Alone, a request runs at once; under load, what a statement costs
+ * whatever its size (planning, the subject and daily-counter upserts, the rollup
+ * triggers, the commit's WAL flush) is shared by every request in it.
+ *
+ * Each caller is answered only after the statement holding its events commits, and
+ * hears only about its own events: which were stored, which were duplicates (of an
+ * earlier batch, or of another request in the same group), which named an unknown
+ * user. A failed statement fails every request in it, and stores nothing of any.
+ */
+import type { Db } from '../db/database.js';
+import { type PendingEvent, resolveSubjects, type SubjectEvent, storeEvents } from './event-store.js';
+
+export interface WriteResult {
+  stored: SubjectEvent[];
+  duplicates: number;
+  /** Events whose userId names no user. */
+  unknownUser: PendingEvent[];
+  /** Subjects whose first magic moment arrived in these events: activations. */
+  newlyActivated: string[];
+}
+
+export interface EventWriterOptions {
+  /** Events per statement; a single request larger than this still goes alone. */
+  maxEvents: number;
+  /** Statements running at once (each on its own connection). */
+  concurrency: number;
+}
+
+interface Waiting {
+  events: PendingEvent[];
+  resolve(result: WriteResult): void;
+  reject(error: unknown): void;
+}
+
+export class EventWriter {
+  private readonly waiting: Waiting[] = [];
+  private running = 0;
+  /** Requests written and statements run so far: their ratio is the grouping achieved. */
+  readonly stats = { requests: 0, statements: 0 };
+
+  constructor(
+    private readonly deps: { db: Db; tz: string },
+    private readonly options: EventWriterOptions = { maxEvents: 2_000, concurrency: 2 },
+  ) {}
+
+  write(events: PendingEvent[]): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.running < this.options.concurrency && this.waiting.length > 0) {
+      const group: Waiting[] = [this.waiting.shift() as Waiting];
+      let size = group[0]?.events.length ?? 0;
+      while (this.waiting.length > 0 && size + (this.waiting[0]?.events.length ?? 0) <= this.options.maxEvents) {
+        const next = this.waiting.shift() as Waiting;
+        size += next.events.length;
+        group.push(next);
+      }
+      this.running++;
+      this.stats.statements++;
+      this.stats.requests += group.length;
+      const settle = (outcome: (w: Waiting, i: number) => void) => {
+        // Free the slot first: a caller resuming from its answer may write again at once.
+        this.running--;
+        for (const [i, w] of group.entries()) outcome(w, i);
+        this.drain();
+      };
+      writeGroup(
+        this.deps,
+        group.map((w) => w.events),
+      ).then(
+        (results) => settle((w, i) => w.resolve(results[i] as WriteResult)),
+        (error: unknown) => settle((w) => w.reject(error)),
+      );
+    }
+  }
+}
+
+/** Store the events of several requests in one statement and split the outcome back per request. */
+export async function writeGroup(deps: { db: Db; tz: string }, requests: PendingEvent[][]): Promise<WriteResult[]> {
+  const subjects = await resolveSubjects(deps.db, requests.flat());
+  const results: WriteResult[] = requests.map(() => ({ stored: [], duplicates: 0, unknownUser: [], newlyActivated: [] }));
+  // The first copy of an id in the group is the one stored; later copies (a client
+  // retrying while its first attempt is still in flight) are its duplicates.
+  const owner = new Map<string, number>();
+  const merged: SubjectEvent[] = [];
+  requests.forEach((events, request) => {
+    const result = results[request] as WriteResult;
+    for (const event of events) {
+      const subject = subjects.get(event);
+      if (subject === null || subject === undefined) result.unknownUser.push(event);
+      else if (owner.has(event.id)) result.duplicates++;
+      else {
+        owner.set(event.id, request);
+        // Device events count for the device's user once it has registered.
+        merged.push({ ...event, subject, userId: subject.startsWith('device:') ? undefined : subject });
+      }
+    }
+  });
+  if (merged.length === 0) return results;
+
+  const { repeated, newlyActivated } = await storeEvents(deps.db, deps.tz, merged);
+  const activatedBy = new Map<string, number>();
+  for (const event of merged) {
+    const request = owner.get(event.id) as number;
+    const result = results[request] as WriteResult;
+    if (repeated.has(event.id)) result.duplicates++;
+    else {
+      result.stored.push(event);
+      if (event.name === 'magic_moment_completed' && !activatedBy.has(event.subject)) activatedBy.set(event.subject, request);
+    }
+  }
+  // An activation is reported once, by the request that carried the magic moment.
+  for (const subject of newlyActivated) results[activatedBy.get(subject) ?? 0]?.newlyActivated.push(subject);
+  return results;
+}
