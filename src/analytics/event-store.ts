@@ -71,8 +71,9 @@ const STEP_COLUMNS = FUNNEL.map((s) => s.column);
  * CTEs: atomic without BEGIN/COMMIT, one round trip). Only ids not seen before pass
  * `fresh`; everything derived is computed from those, so a retry adds nothing.
  *
- * The batch travels as one JSON array (json_to_recordset), not a bind parameter per
- * column: serializing arrays element by element was the server's largest cost.
+ * The batch travels as one text parameter per column, built by hand (batchColumns):
+ * letting the driver serialize JS arrays element by element was the server's
+ * largest cost, and PostgreSQL parses JSON rows twice as slowly as array literals.
  */
 export async function storeEvents(
   db: Db,
@@ -80,45 +81,88 @@ export async function storeEvents(
   events: SubjectEvent[],
 ): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
   const statement = ingestStatement(db.kysely);
-  const batch = batchJson(events);
+  const columns = batchColumns(events);
   const compiled: CompiledQuery<IngestRow> = {
     ...statement,
-    parameters: statement.parameters.map((value) => (value === BATCH ? batch : value === ZONE ? tz : value)),
+    parameters: statement.parameters.map((value) =>
+      value === ZONE
+        ? tz
+        : typeof value === 'string' && PLACEHOLDERS.has(value)
+          ? columns[PLACEHOLDERS.get(value) as InputColumn]
+          : value,
+    ),
   };
-  const result = await retryOnDeadlock(() => db.executePrepared('smartalk_ingest_events_v4', compiled));
+  const result = await retryOnDeadlock(() => db.executePrepared('smartalk_ingest_events_v5', compiled));
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
 }
 
 /**
- * The batch as JSON rows for json_to_recordset. Absent fields are left out (they read
- * as NULL), and raw_name and subject only travel when they differ from name and
- * user_id: the text is built per event, so every byte saved counts. id and userId
- * are lower-case uuids and name matches [a-z0-9_] (checked in events.ts); the
- * client's free text goes through JSON.stringify.
+ * The batch travels column by column, each column one array literal (and the
+ * properties one JSON array), unnested side by side in SQL. PostgreSQL reads array
+ * literals about twice as fast as the same rows as JSON objects, and the text is
+ * cheaper to build. raw_name and subject are NULL when they equal name and user_id.
  */
-function batchJson(events: SubjectEvent[]): string {
-  const rows: string[] = [];
+const INPUT_COLUMNS = [
+  ['id', 'uuid'],
+  ['name', 'text'],
+  ['raw_name', 'text'],
+  ['user_id', 'uuid'],
+  ['device_id', 'text'],
+  ['session_id', 'text'],
+  ['ts', 'timestamptz'],
+  ['app_version', 'text'],
+  ['platform', 'text'],
+  ['subject', 'text'],
+  ['properties', 'jsonb'],
+] as const;
+type InputColumn = (typeof INPUT_COLUMNS)[number][0];
+
+// An array element in double quotes, with its quotes and backslashes escaped.
+const quoted = (value: string | undefined) => (value === undefined ? 'NULL' : `"${value.replace(/["\\]/g, '\\$&')}"`);
+
+function batchColumns(events: SubjectEvent[]): Record<InputColumn, string> {
+  const values: Record<InputColumn, string[]> = {
+    id: [],
+    name: [],
+    raw_name: [],
+    user_id: [],
+    device_id: [],
+    session_id: [],
+    ts: [],
+    app_version: [],
+    platform: [],
+    subject: [],
+    properties: [],
+  };
   for (const e of events) {
+    // id and userId are lower-case uuids, name matches [a-z0-9_] and the timestamp is
+    // ISO 8601 (all checked in events.ts): none needs quoting.
+    values.id.push(e.id);
+    values.name.push(e.name);
+    values.raw_name.push(e.rawName === e.name ? 'NULL' : quoted(e.rawName));
+    values.user_id.push(e.userId ?? 'NULL');
+    values.device_id.push(quoted(e.deviceId));
+    values.session_id.push(quoted(e.sessionId));
+    values.ts.push(e.timestamp.toISOString());
+    values.app_version.push(quoted(e.appVersion));
+    values.platform.push(quoted(e.platform));
+    values.subject.push(e.subject === e.userId ? 'NULL' : quoted(e.subject));
     // Properties were serialized once when checked (events.ts); they are reused as is.
-    let row = `{"id":"${e.id}","name":"${e.name}","ts":"${e.timestamp.toISOString()}","properties":${e.propertiesJson}`;
-    if (e.rawName !== e.name) row += `,"raw_name":${JSON.stringify(e.rawName)}`;
-    if (e.userId !== undefined) row += `,"user_id":"${e.userId}"`;
-    if (e.subject !== e.userId) row += `,"subject":${JSON.stringify(e.subject)}`;
-    if (e.deviceId !== undefined) row += `,"device_id":${JSON.stringify(e.deviceId)}`;
-    if (e.sessionId !== undefined) row += `,"session_id":${JSON.stringify(e.sessionId)}`;
-    if (e.appVersion !== undefined) row += `,"app_version":${JSON.stringify(e.appVersion)}`;
-    if (e.platform !== undefined) row += `,"platform":${JSON.stringify(e.platform)}`;
-    rows.push(`${row}}`);
+    values.properties.push(e.propertiesJson);
   }
-  return `[${rows.join(',')}]`;
+  const columns = {} as Record<InputColumn, string>;
+  for (const [column, type] of INPUT_COLUMNS) {
+    columns[column] = type === 'jsonb' ? `[${values[column].join(',')}]` : `{${values[column].join(',')}}`;
+  }
+  return columns;
 }
 
-// Stand-ins for the two per-call parameters: the statement is compiled once per
-// Kysely instance and only these values change between calls.
-const BATCH = '\u0000smartalk:batch';
+// Stand-ins for the per-call parameters: the statement is compiled once per Kysely
+// instance and only these values change between calls.
 const ZONE = '\u0000smartalk:zone';
+const PLACEHOLDERS = new Map<string, InputColumn>(INPUT_COLUMNS.map(([column]) => [`\u0000smartalk:${column}`, column]));
 const compiledStatements = new WeakMap<Kysely<Database>, CompiledQuery<IngestRow>>();
 
 interface IngestRow {
@@ -129,13 +173,16 @@ interface IngestRow {
 function ingestStatement(kysely: Kysely<Database>): CompiledQuery<IngestRow> {
   let compiled = compiledStatements.get(kysely);
   if (!compiled) {
-    compiled = buildIngestStatement(BATCH, ZONE).compile(kysely);
+    compiled = buildIngestStatement(
+      Object.fromEntries([...PLACEHOLDERS].map(([placeholder, column]) => [column, placeholder])) as Record<InputColumn, string>,
+      ZONE,
+    ).compile(kysely);
     compiledStatements.set(kysely, compiled);
   }
   return compiled;
 }
 
-function buildIngestStatement(batch: string, tz: string) {
+function buildIngestStatement(columns: Record<InputColumn, string>, tz: string) {
   const stepFirsts = sql.join(FUNNEL.map((step) => sql`min(ts) FILTER (WHERE name = ${step.event}) AS ${sql.id(step.column)}`));
   const stepNames = sql.join(STEP_COLUMNS.map((column) => sql.id(column)));
   const stepUpdates = sql.join(
@@ -147,9 +194,13 @@ function buildIngestStatement(batch: string, tz: string) {
     WITH input AS (
       SELECT id, name, COALESCE(raw_name, name) AS raw_name, user_id, device_id, session_id, ts,
         app_version, platform, properties, COALESCE(subject, user_id::text) AS subject
-      FROM json_to_recordset(${batch}::json) AS t(
-        id uuid, name text, raw_name text, user_id uuid, device_id text, session_id text,
-        ts timestamptz, app_version text, platform text, properties jsonb, subject text)
+      FROM ROWS FROM (${sql.join(
+        INPUT_COLUMNS.map(([column, type]) =>
+          type === 'jsonb'
+            ? sql`jsonb_array_elements(${columns[column]}::text::jsonb)`
+            : sql`unnest(${columns[column]}::text::${sql.raw(type)}[])`,
+        ),
+      )}) AS t(${sql.join(INPUT_COLUMNS.map(([column]) => sql.id(column)))})
     ),
     fresh AS (
       INSERT INTO analytics_event_ids (id, received_at)
