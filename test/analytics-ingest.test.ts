@@ -134,6 +134,20 @@ describe('event ingestion', () => {
     expect(stored.n).toBe(1);
   });
 
+  it('shows on /metrics how many batches were written and in how many statements', async () => {
+    const scrape = async () => {
+      const text = (await api(server.url, '/metrics')).text;
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+      return { batches: value('smartalk_ingest_batches_total'), statements: value('smartalk_ingest_statements_total') };
+    };
+    const before = await scrape();
+    await Promise.all(Array.from({ length: 6 }, () => post([event(), event()], learner.token)));
+    const after = await scrape();
+    expect(after.batches - before.batches).toBe(6);
+    expect(after.statements - before.statements).toBeGreaterThanOrEqual(1);
+    expect(after.statements - before.statements).toBeLessThanOrEqual(6);
+  });
+
   it('takes device-only events without a token, and needs the ops token to name any user', async () => {
     const anonymous = await post([event({ deviceId: 'fresh-device-77' }), event({ userId: learner.userId })]);
     expect(anonymous.body.accepted).toBe(1);

@@ -74,6 +74,25 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     registers: [registry],
   });
   for (const result of ['accepted', 'duplicate', 'rejected']) events.inc({ result }, 0);
+  // Group commit at work: fewer statements than batches means batches shared statements.
+  for (const [name, help, read] of [
+    ['smartalk_ingest_batches_total', 'Event batches written by this instance.', () => eventWriter.stats.requests],
+    [
+      'smartalk_ingest_statements_total',
+      'Statements that wrote event batches; concurrent batches share one (group commit).',
+      () => eventWriter.stats.statements,
+    ],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
 
   const safely = async (read: (report: MetricsReport) => void) => {
     try {
