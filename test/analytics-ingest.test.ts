@@ -134,6 +134,26 @@ describe('event ingestion', () => {
     expect(stored.n).toBe(1);
   });
 
+  it('fails only the request PostgreSQL refuses when a group statement fails', async () => {
+    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
+    const self: IngestCaller = { kind: 'learner', userId: learner.userId };
+    const pending = (raw: Record<string, unknown>) => {
+      const checked = checkEvent(raw, 0, self, new Date());
+      if (isRejected(checked)) throw new Error(checked.reason);
+      return { ...checked, verifyUser: false };
+    };
+    // Validation never lets this through; it stands for whatever PostgreSQL might refuse.
+    const poison = { ...pending(event()), propertiesJson: '{"broken": ' };
+    const outcomes = await Promise.allSettled([
+      writer.write([pending(event())]),
+      writer.write([pending(event())]),
+      writer.write([poison]),
+      writer.write([pending(event())]),
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.stored.length : 'failed'))).toEqual([1, 1, 'failed', 1]);
+    expect(writer.stats.statements).toBe(2);
+  });
+
   it('shows on /metrics how many batches were written and in how many statements', async () => {
     const scrape = async () => {
       const text = (await api(server.url, '/metrics')).text;

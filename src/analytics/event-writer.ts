@@ -9,7 +9,8 @@
  * Each caller is answered only after the statement holding its events commits, and
  * hears only about its own events: which were stored, which were duplicates (of an
  * earlier batch, or of another request in the same group), which named an unknown
- * user. A failed statement fails every request in it, and stores nothing of any.
+ * user. A failed statement stores nothing of any request in it; its requests are then
+ * written one by one, so only the one that cannot be stored fails.
  */
 import type { Db } from '../db/database.js';
 import { type PendingEvent, resolveSubjects, type SubjectEvent, storeEvents } from './event-store.js';
@@ -66,20 +67,44 @@ export class EventWriter {
       this.running++;
       this.stats.statements++;
       this.stats.requests += group.length;
-      const settle = (outcome: (w: Waiting, i: number) => void) => {
+      void writeIsolated(this.deps, group).then((outcomes) => {
         // Free the slot first: a caller resuming from its answer may write again at once.
         this.running--;
-        for (const [i, w] of group.entries()) outcome(w, i);
+        for (const [i, w] of group.entries()) {
+          const outcome = outcomes[i] as Outcome;
+          if (outcome.ok) w.resolve(outcome.result);
+          else w.reject(outcome.error);
+        }
         this.drain();
-      };
-      writeGroup(
-        this.deps,
-        group.map((w) => w.events),
-      ).then(
-        (results) => settle((w, i) => w.resolve(results[i] as WriteResult)),
-        (error: unknown) => settle((w) => w.reject(error)),
-      );
+      });
     }
+  }
+}
+
+type Outcome = { ok: true; result: WriteResult } | { ok: false; error: unknown };
+
+/**
+ * Write a group; if its statement fails, write each request on its own, so that a
+ * request PostgreSQL refuses fails alone and does not take the others with it.
+ * (When the database is down, each of those fails fast too.)
+ */
+async function writeIsolated(deps: { db: Db; tz: string }, group: Waiting[]): Promise<Outcome[]> {
+  const alone = (w: Waiting): Promise<Outcome> =>
+    writeGroup(deps, [w.events]).then(
+      (results) => ({ ok: true, result: results[0] as WriteResult }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  if (group.length === 1) return [await alone(group[0] as Waiting)];
+  try {
+    const results = await writeGroup(
+      deps,
+      group.map((w) => w.events),
+    );
+    return results.map((result) => ({ ok: true, result }));
+  } catch {
+    const outcomes: Outcome[] = [];
+    for (const w of group) outcomes.push(await alone(w));
+    return outcomes;
   }
 }
 
