@@ -188,6 +188,25 @@ describe('event ingestion', () => {
     expect(owner.map((o) => o.subject).sort()).toEqual(['device:fresh-device-77', learner.userId].sort());
   });
 
+  it('stores events named like Object.prototype members under their own names', async () => {
+    const names = ['constructor', '__proto__', 'valueof', 'tostring', 'hasownproperty'];
+    const batch = names.map((name) => event({ name }));
+    const res = await post(batch, learner.token);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: names.length, rejected: [] });
+    const stored = await server.runtime.db.kysely
+      .selectFrom('analytics_events')
+      .select(['name', 'raw_name'])
+      .where(
+        'id',
+        'in',
+        batch.map((e) => e.id),
+      )
+      .execute();
+    expect(stored.map((row) => row.name).sort()).toEqual([...names].sort());
+    expect(stored.every((row) => row.name === row.raw_name)).toBe(true);
+  });
+
   it('rejects malformed batches with a 4xx', async () => {
     expect((await api(server.url, '/api/v1/analytics/events', { body: { events: [] } })).status).toBe(400);
     expect((await api(server.url, '/api/v1/analytics/events', { body: { events: 'x' } })).status).toBe(400);

@@ -91,7 +91,10 @@ export const OTHER_EVENTS = [
   'feedback_submitted',
 ] as const;
 
-export const canonicalName = (name: string): string => EVENT_ALIASES[name] ?? name;
+// hasOwn: "constructor" and "__proto__" are valid event names, and must not find
+// Object.prototype's members.
+export const canonicalName = (name: string): string =>
+  Object.hasOwn(EVENT_ALIASES, name) ? (EVENT_ALIASES[name] as string) : name;
 
 /** Metric definitions with their windows and targets. */
 export const METRICS = {
