@@ -246,7 +246,10 @@ describe('event ingestion', () => {
       fc.record(
         {
           id: fc.oneof(fc.uuid(), fc.string()),
-          name: fc.oneof(fc.constantFrom('app_launched', 'app_launch', 'keyword_attempt', 'x', 'constructor', '__proto__', 'tostring'), fc.string()),
+          name: fc.oneof(
+            fc.constantFrom('app_launched', 'app_launch', 'keyword_attempt', 'x', 'constructor', '__proto__', 'tostring'),
+            fc.string(),
+          ),
           timestamp: fc.oneof(
             fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
             fc.integer(),
