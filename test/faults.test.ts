@@ -2,6 +2,7 @@
  * Faults degrade and recover without a restart: real PostgreSQL stopped and
  * started under a running server, real Redis killed and restarted.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +72,20 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     expect(write.body.error.code).toBe('SMT_ERR_DB_UNAVAILABLE');
     expect(write.headers.get('retry-after')).toBe('5');
 
+    // Concurrent event batches share statements (group commit); a dead database fails them all at once.
+    const batch = () => ({ events: [{ id: randomUUID(), name: 'app_launched', timestamp: new Date().toISOString() }] });
+    const [ingest, ingestMs] = await timed(() =>
+      Promise.all(
+        Array.from({ length: 6 }, () =>
+          api(server?.url as string, '/api/v1/analytics/events', { body: batch(), token: learner.token }),
+        ),
+      ),
+    );
+    expect(ingestMs).toBeLessThan(NO_HANG_MS);
+    expect(ingest.map((res) => [res.status, res.body.error?.code])).toEqual(
+      Array.from({ length: 6 }, () => [503, 'SMT_ERR_DB_UNAVAILABLE']),
+    );
+
     const read = await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
     expect(read.status).toBe(503);
     expect((await api(server.url, '/api/v1/health/ready')).status).toBe(503);
@@ -94,6 +109,8 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     const progress = await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token });
     expect(progress.status).toBe(200);
     expect((await api(server.url, '/api/v1/health/ready')).status).toBe(200);
+    const events = await api(server.url, '/api/v1/analytics/events', { body: batch(), token: learner.token });
+    expect(events.body.accepted).toBe(1);
   });
 });
 

@@ -12,7 +12,7 @@
  * user. A failed statement stores nothing of any request in it; its requests are then
  * written one by one, so only the one that cannot be stored fails.
  */
-import type { Db } from '../db/database.js';
+import { type Db, isDatabaseUnavailable } from '../db/database.js';
 import { type PendingEvent, resolveSubjects, type SubjectEvent, storeEvents } from './event-store.js';
 
 export interface WriteResult {
@@ -86,7 +86,6 @@ type Outcome = { ok: true; result: WriteResult } | { ok: false; error: unknown }
 /**
  * Write a group; if its statement fails, write each request on its own, so that a
  * request PostgreSQL refuses fails alone and does not take the others with it.
- * (When the database is down, each of those fails fast too.)
  */
 async function writeIsolated(deps: { db: Db; tz: string }, group: Waiting[]): Promise<Outcome[]> {
   const alone = (w: Waiting): Promise<Outcome> =>
@@ -101,7 +100,9 @@ async function writeIsolated(deps: { db: Db; tz: string }, group: Waiting[]): Pr
       group.map((w) => w.events),
     );
     return results.map((result) => ({ ok: true, result }));
-  } catch {
+  } catch (error) {
+    // Down is down for every request alike: answer them all now, not one timeout each.
+    if (isDatabaseUnavailable(error)) return group.map(() => ({ ok: false, error }));
     const outcomes: Outcome[] = [];
     for (const w of group) outcomes.push(await alone(w));
     return outcomes;
