@@ -46,6 +46,8 @@ describe('event ingestion', () => {
         'not an object',
         { ...event(), userId: randomUUID() },
         good[2],
+        { ...event(), id: `urn:uuid:${randomUUID()}` },
+        { ...event(), properties: { ['k'.repeat(65)]: 1 } },
       ],
       learner.token,
     );
@@ -62,6 +64,8 @@ describe('event ingestion', () => {
       [8, 'unknown field "surprise"'],
       [9, 'event must be object'],
       [10, "userId is not the token's user"],
+      [12, 'id must match format "uuid"'],
+      [13, 'properties have a key longer than 64 characters'],
     ]);
     const rows = await server.runtime.db.kysely
       .selectFrom('analytics_events')
@@ -245,7 +249,12 @@ describe('event ingestion', () => {
       fc.jsonValue(),
       fc.record(
         {
-          id: fc.oneof(fc.uuid(), fc.string()),
+          id: fc.oneof(
+            fc.uuid(),
+            fc.uuid().map((id) => `urn:uuid:${id}`),
+            fc.uuid().map((id) => id.toUpperCase()),
+            fc.string(),
+          ),
           name: fc.oneof(
             fc.constantFrom('app_launched', 'app_launch', 'keyword_attempt', 'x', 'constructor', '__proto__', 'tostring'),
             fc.string(),

@@ -3,8 +3,7 @@
  * and reason and never takes the rest of its batch down with it.
  */
 import { Type } from '@fastify/type-provider-typebox';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { createAjv } from '../validation.js';
 import { canonicalName } from './definitions.js';
 
 /** Documented limits (docs/metrics.md, the OpenAPI description). */
@@ -31,12 +30,15 @@ export const EventSchema = Type.Object(
     sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE })),
     appVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: PRINTABLE })),
     platform: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: PRINTABLE })),
-    properties: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 64 })),
+    // Written out: Type.Record's key schema becomes a "^.*$" pattern and drops the key's maxLength.
+    properties: Type.Optional(
+      Type.Unsafe<Record<string, unknown>>({ type: 'object', maxProperties: 64, propertyNames: { maxLength: 64 } }),
+    ),
   },
   { additionalProperties: false },
 );
 
-const ajv = addFormats.default(new Ajv.default({ allErrors: false, strict: false }));
+const ajv = createAjv({ allErrors: false, strict: false });
 const checkShape = ajv.compile(EventSchema);
 
 export interface NormalizedEvent {
@@ -70,6 +72,7 @@ function shapeReason(): string {
   const field = error.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'event';
   if (error.keyword === 'additionalProperties') return `unknown field "${String(error.params.additionalProperty)}"`;
   if (error.keyword === 'required') return `missing field "${String(error.params.missingProperty)}"`;
+  if (error.propertyName !== undefined) return `${field} have a key longer than 64 characters`;
   if (field === 'name') return 'name must be 1–64 characters of a-z, 0-9 and _';
   if (field === 'timestamp') return 'timestamp must be an ISO 8601 date-time or epoch milliseconds';
   return `${field} ${error.message ?? 'is invalid'}`;

@@ -11,8 +11,6 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { EventWriter } from '../analytics/event-writer.js';
@@ -34,6 +32,7 @@ import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { RefreshingCache } from '../refreshing-cache.js';
 import type { Store } from '../store/open-store.js';
+import { createAjv } from '../validation.js';
 import { VERSION } from '../version.js';
 import { authPlugin } from './auth.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -74,8 +73,8 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
  */
 function validatorCompiler() {
   const options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
-  const bodyAjv = addFormats.default(new Ajv.default({ ...options, coerceTypes: false }));
-  const textAjv = addFormats.default(new Ajv.default({ ...options, coerceTypes: 'array' }));
+  const bodyAjv = createAjv({ ...options, coerceTypes: false });
+  const textAjv = createAjv({ ...options, coerceTypes: 'array' });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
     (httpPart === 'body' ? bodyAjv : textAjv).compile(schema);
 }
