@@ -21,7 +21,7 @@ import { RefreshingCache } from '../src/refreshing-cache.js';
 import { HttpRequestMetrics } from '../src/server/metrics.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { openStore } from '../src/store/open-store.js';
-import { machine, table } from './lib.js';
+import { machine, quantile, sortedTimings, table } from './lib.js';
 
 export async function runAlertsBench(): Promise<string> {
   const adminUrl = process.env.BENCH_DATABASE_URL;
@@ -75,16 +75,10 @@ export async function runAlertsBench(): Promise<string> {
     () => buildFeedbackReport({ db, tz }),
   );
   const time = async (evaluator: BuiltinEvaluator, cycles: number) => {
-    await evaluator.evaluate(); // warm: first report load, leader lock
-    const times: number[] = [];
-    for (let i = 0; i < cycles; i++) {
-      const started = performance.now();
-      await evaluator.evaluate();
-      times.push(performance.now() - started);
-    }
+    // The warm-up run loads the reports and takes the leader lock.
+    const times = await sortedTimings(() => evaluator.evaluate(), cycles);
     await evaluator.close();
-    times.sort((a, b) => a - b);
-    return { median: times[Math.floor(cycles / 2)] as number, p95: times[Math.floor(cycles * 0.95)] as number };
+    return { median: quantile(times, 0.5), p95: quantile(times, 0.95) };
   };
   const a = await time(ours, 50);
   const b = await time(naive, 3);

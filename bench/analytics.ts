@@ -26,7 +26,7 @@ import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { defaultWindow } from '../src/time.js';
-import { cpuSeconds, freePort, machine, startChild, table } from './lib.js';
+import { cpuSeconds, freePort, machine, quantile, sortedTimings, startChild, table } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TZ = 'Asia/Shanghai';
@@ -318,17 +318,6 @@ async function growEvents(url: string, target: number): Promise<void> {
   await db.close();
 }
 
-async function timeIt(fn: () => Promise<unknown>, runs = 5): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await fn();
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
-}
-
 async function reportBench(adminUrl: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -346,10 +335,11 @@ async function reportBench(adminUrl: string): Promise<string> {
     const db = await openDb({ databaseUrl: url, dataDir: os.tmpdir() });
     const deps = { db, presence: new Presence(new MemoryStore()), tz: TZ };
     const { since, until } = defaultWindow(new Date(), 'day', TZ);
-    const ours = await timeIt(() => buildMetricsReport(deps, { since, until }));
-    const naive = await timeIt(
-      () =>
-        sql`
+    const ours = quantile(await sortedTimings(() => buildMetricsReport(deps, { since, until }), 5), 0.5);
+    const naive = quantile(
+      await sortedTimings(
+        () =>
+          sql`
         WITH firsts AS (
           SELECT user_id,
             min("timestamp") FILTER (WHERE name = 'app_launched') AS s1,
@@ -365,9 +355,11 @@ async function reportBench(adminUrl: string): Promise<string> {
         SELECT count(*) AS s1, count(s2) AS s2, count(s3) AS s3, count(s4) AS s4, count(s5) AS s5,
           count(s6) AS s6, count(s7) AS s7, count(s8) AS s8
         FROM firsts WHERE s1 >= ${since.toISOString()}::timestamptz AND s1 < ${until.toISOString()}::timestamptz`.execute(
-          db.kysely,
-        ),
-      3,
+            db.kysely,
+          ),
+        3,
+      ),
+      0.5,
     );
     const cohort = (await buildMetricsReport(deps, { since, until })).newUsers;
     await db.close();

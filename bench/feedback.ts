@@ -15,7 +15,7 @@ import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { buildFeedbackReport } from '../src/feedback/report.js';
 import { sentimentAnalyzer } from '../src/feedback/sentiment.js';
-import { machine, table } from './lib.js';
+import { machine, quantile, sortedTimings, table } from './lib.js';
 
 const SAMPLES = [
   '这个应用太好用了，故事很精彩，学到了很多地道的表达，但是视频加载有点慢，希望能优化一下。',
@@ -95,22 +95,13 @@ async function reportBench(adminUrl: string): Promise<string> {
       JOIN LATERAL (SELECT id FROM users OFFSET (g % 10000) LIMIT 1) u ON true`.execute(db.kysely);
     await sql`ANALYZE feedback`.execute(db.kysely);
   }
-  const time = async (fn: () => Promise<unknown>, runs: number) => {
-    await fn();
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const started = performance.now();
-      await fn();
-      times.push(performance.now() - started);
-    }
-    return times.sort((a, b) => a - b)[Math.floor(runs / 2)] as number;
-  };
+  const median = async (fn: () => Promise<unknown>, runs: number) => quantile(await sortedTimings(fn, runs), 0.5);
   const tz = 'Asia/Shanghai';
-  const ours = await time(() => buildFeedbackReport({ db, tz }), 5);
+  const ours = await median(() => buildFeedbackReport({ db, tz }), 5);
   const windowRows = (await buildFeedbackReport({ db, tz })).totals.items;
   // Naive: read every item of the window back and re-score its text in the app.
   const analyzer = sentimentAnalyzer();
-  const naive = await time(async () => {
+  const naive = await median(async () => {
     const rows = await sql<{ text: string | null; rating: number | null }>`
       SELECT text, rating FROM feedback WHERE created_at >= now() - interval '7 days'`.execute(db.kysely);
     let sum = 0;

@@ -1,4 +1,4 @@
-/** Shared bench plumbing: child servers, autocannon runs, RSS sampling, result tables. */
+/** Shared bench plumbing: child servers, autocannon runs, RSS sampling, timings, result tables. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -15,6 +15,21 @@ export interface LoadResult {
   /** Server CPU time (user + system) per request, in µs: robust to the load generator sharing the cores. */
   cpuMicrosPerRequest: number | undefined;
 }
+
+/** Run `fn` once to warm up, then `runs` times: the durations in ms, sorted. */
+export async function sortedTimings(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await fn();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** The q-quantile of sorted values (nearest rank below; the median of an odd count). */
+export const quantile = (sorted: number[], q: number): number => sorted[Math.floor(sorted.length * q)] as number;
 
 export interface Child {
   process: ChildProcess;
