@@ -7,6 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { FeedbackHourlyTable } from '../db/schema.js';
 import type { Bilingual } from '../i18n.js';
 import { defaultWindow } from '../time.js';
 import { EMOTION_IDS, EMOTIONS, type EmotionId } from './emotions.js';
@@ -117,18 +118,8 @@ function window(since: Date, until: Date) {
   return sql`created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz`;
 }
 
-interface GroupRow {
-  type: string;
-  label: string;
-  emotion: string;
-  day: string;
-  items: number;
-  with_text: number;
-  ratings: number;
-  rating_sum: number;
-  sentiment_sum: number;
-  urgent: number;
-}
+/** The hourly rollup's counters, summed by day. */
+type GroupRow = Omit<FeedbackHourlyTable, 'hour'> & { day: string };
 
 /** Whole UTC hours inside [since, until): read from the rollups; the ragged edges from the items. */
 function hours(since: Date, until: Date): { from: Date; to: Date } {
