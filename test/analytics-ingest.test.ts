@@ -23,6 +23,13 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** An event as the writer receives it: checked, with the user flag ingestEvents sets. */
+const pending = (raw: Record<string, unknown>, caller: IngestCaller) => {
+  const checked = checkEvent(raw, 0, caller, new Date());
+  if (isRejected(checked)) throw new Error(checked.reason);
+  return { ...checked, verifyUser: caller.kind === 'ops' };
+};
+
 const post = (events: unknown, token?: string) => api(server.url, '/api/v1/analytics/events', { body: { events }, token });
 
 describe('event ingestion', () => {
@@ -105,11 +112,6 @@ describe('event ingestion', () => {
   it('splits a group of concurrent requests back per request: stored once, duplicates and unknown users to their own', async () => {
     // One statement at a time, so the requests below wait and go in as one group.
     const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
-    const pending = (raw: Record<string, unknown>, caller: IngestCaller) => {
-      const checked = checkEvent(raw, 0, caller, new Date());
-      if (isRejected(checked)) throw new Error(checked.reason);
-      return { ...checked, verifyUser: caller.kind === 'ops' };
-    };
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     const shared = event({ name: 'magic_moment_completed' });
     const earlier = event();
@@ -141,18 +143,13 @@ describe('event ingestion', () => {
   it('fails only the request PostgreSQL refuses when a group statement fails', async () => {
     const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
-    const pending = (raw: Record<string, unknown>) => {
-      const checked = checkEvent(raw, 0, self, new Date());
-      if (isRejected(checked)) throw new Error(checked.reason);
-      return { ...checked, verifyUser: false };
-    };
     // Validation never lets this through; it stands for whatever PostgreSQL might refuse.
-    const poison = { ...pending(event()), propertiesJson: '{"broken": ' };
+    const poison = { ...pending(event(), self), propertiesJson: '{"broken": ' };
     const outcomes = await Promise.allSettled([
-      writer.write([pending(event())]),
-      writer.write([pending(event())]),
+      writer.write([pending(event(), self)]),
+      writer.write([pending(event(), self)]),
       writer.write([poison]),
-      writer.write([pending(event())]),
+      writer.write([pending(event(), self)]),
     ]);
     expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.stored.length : 'failed'))).toEqual([1, 1, 'failed', 1]);
     expect(writer.stats.statements).toBe(2);
