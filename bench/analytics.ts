@@ -81,6 +81,13 @@ const EVENT_NAMES = [
   'srs_card_reviewed',
 ];
 
+/** The server's group-commit counters: batches written and the statements that wrote them. */
+async function readGrouping(base: string): Promise<{ batches: number; statements: number }> {
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${OPS}` } })).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { batches: read('smartalk_ingest_batches_total'), statements: read('smartalk_ingest_statements_total') };
+}
+
 function makeBatches(users: string[]): Array<{ events: unknown[] }> {
   const now = Date.now();
   const batches: Array<{ events: unknown[] }> = [];
@@ -127,6 +134,7 @@ async function ingestBench(adminUrl: string): Promise<string> {
   let serverCpu = 0;
   let databaseCpu = 0;
   let clientCpu = 0;
+  let grouping = { batches: 0, statements: 0 };
   try {
     const base = `http://127.0.0.1:${port}`;
     // Bodies are serialized before the clock starts: real clients run elsewhere.
@@ -147,6 +155,7 @@ async function ingestBench(adminUrl: string): Promise<string> {
     };
     // Warm up with a few batches that are not counted.
     for (const batch of makeBatches(users).slice(0, 20)) await send(JSON.stringify(batch));
+    const groupingBefore = await readGrouping(base);
     let next = 0;
     const cpuBefore = cpuSeconds(server.process.pid as number) ?? 0;
     const dbBefore = databaseCpuSeconds();
@@ -162,6 +171,11 @@ async function ingestBench(adminUrl: string): Promise<string> {
     databaseCpu = databaseCpuSeconds() - dbBefore;
     const client = process.cpuUsage(clientBefore);
     clientCpu = (client.user + client.system) / 1e6;
+    const groupingAfter = await readGrouping(base);
+    grouping = {
+      batches: groupingAfter.batches - groupingBefore.batches,
+      statements: groupingAfter.statements - groupingBefore.statements,
+    };
     await pool.close();
   } finally {
     await server.stop();
@@ -217,6 +231,7 @@ async function ingestBench(adminUrl: string): Promise<string> {
     '',
     `Machine: ${machine()}. Ours: HTTP POST /api/v1/analytics/events (validation, dedupe by id, events + derived state in one`,
     'transaction, answered after commit), request logging on. Ceiling: COPY of the same rows into analytics_events alone.',
+    `Group commit: ${grouping.batches} batches in ${grouping.statements} statements (${(grouping.batches / grouping.statements).toFixed(1)} batches per statement).`,
     '',
     table(
       ['path', 'events/s', 'vs COPY', 'server CPU µs/event', 'PostgreSQL CPU µs/event', 'load generator CPU µs/event'],

@@ -23,11 +23,11 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** An event as the writer receives it: checked, with the user flag ingestEvents sets. */
+/** An event as the writer receives it: checked. */
 const pending = (raw: Record<string, unknown>, caller: IngestCaller) => {
   const checked = checkEvent(raw, 0, caller, new Date());
   if (isRejected(checked)) throw new Error(checked.reason);
-  return { ...checked, verifyUser: caller.kind === 'ops' };
+  return checked;
 };
 
 const post = (events: unknown, token?: string) => api(server.url, '/api/v1/analytics/events', { body: { events }, token });
@@ -293,6 +293,17 @@ describe('checkEvent (unit)', () => {
   it('accepts epoch milliseconds and defaults the learner', () => {
     const result = checkEvent(event({ timestamp: now.getTime() - 1000 }), 3, { kind: 'learner', userId: 'u-1' }, now);
     expect(result).toMatchObject({ index: 3, userId: 'u-1', timestamp: new Date(now.getTime() - 1000) });
+  });
+  it('hands PostgreSQL a canonical UTC timestamp whatever form the client used', () => {
+    const text = (timestamp: unknown) => {
+      const result = checkEvent(event({ timestamp, deviceId: 'd-1' }), 0, { kind: 'anonymous' }, now);
+      if (isRejected(result)) throw new Error(result.reason);
+      return result.timestampText;
+    };
+    expect(text('2026-11-26T23:59:58.500Z')).toBe('2026-11-26T23:59:58.500Z');
+    expect(text('2026-11-27T07:59:58.5+08:00')).toBe('2026-11-26T23:59:58.500Z');
+    expect(text('2026-11-26t23:59:58z')).toBe('2026-11-26T23:59:58.000Z');
+    expect(text(now.getTime() - 1500)).toBe('2026-11-26T23:59:58.500Z');
   });
   it('needs a user or a device', () => {
     expect(checkEvent(event({ timestamp: now.toISOString() }), 0, { kind: 'ops' }, now)).toMatchObject({

@@ -20,20 +20,17 @@ export const DRAMA_START_EVENTS = new Set([
   'rescue_mode_triggered',
 ]);
 
-/** A checked event on its way to storage. */
-export interface PendingEvent extends NormalizedEvent {
-  /** Its userId came from the event itself (ops), so the user must be shown to exist. */
-  verifyUser: boolean;
-}
+/** An event whose subject is known: it can be stored. */
+export type SubjectEvent = NormalizedEvent & { subject: string };
 
-export type SubjectEvent = PendingEvent & { subject: string };
+const DEVICE_SUBJECT = 'device:';
 
 /**
- * Who each event belongs to: its userId (checked to exist when ops sent it), or the
- * registered user of its device, or the device itself until it registers. One
- * prepared query for the users and devices of the whole group.
+ * Set whom each event belongs to: its userId (checked to exist when ops sent it, null
+ * when it names no user), or the registered user of its device, or the device itself
+ * until it registers. One prepared query for the users and devices of the whole group.
  */
-export async function resolveSubjects(db: Db, events: PendingEvent[]): Promise<Map<PendingEvent, string | null>> {
+export async function resolveSubjects(db: Db, events: NormalizedEvent[]): Promise<void> {
   const claimedUsers = new Set<string>();
   const devices = new Set<string>();
   for (const event of events) {
@@ -54,14 +51,13 @@ export async function resolveSubjects(db: Db, events: PendingEvent[]): Promise<M
       if (devices.has(row.device_id)) deviceOwners.set(row.device_id, row.id);
     }
   }
-  const result = new Map<PendingEvent, string | null>();
   for (const event of events) {
     if (event.userId === undefined) {
       const device = event.deviceId as string;
-      result.set(event, deviceOwners.get(device) ?? `device:${device}`);
-    } else result.set(event, !event.verifyUser || knownUsers.has(event.userId) ? event.userId : null);
+      // Device events count for the device's user once it has registered.
+      event.subject = deviceOwners.get(device) ?? DEVICE_SUBJECT + device;
+    } else event.subject = !event.verifyUser || knownUsers.has(event.userId) ? event.userId : null;
   }
-  return result;
 }
 
 const STEP_COLUMNS = FUNNEL.map((s) => s.column);
@@ -102,7 +98,7 @@ export async function storeEvents(
  * The batch travels column by column, each column one array literal (and the
  * properties one JSON array), unnested side by side in SQL. PostgreSQL reads array
  * literals about twice as fast as the same rows as JSON objects, and the text is
- * cheaper to build. raw_name and subject are NULL when they equal name and user_id.
+ * cheaper to build. raw_name is NULL when it equals name; user_id is NULL for a device's subject, subject NULL otherwise.
  */
 const INPUT_COLUMNS = [
   ['id', 'uuid'],
@@ -120,7 +116,12 @@ const INPUT_COLUMNS = [
 type InputColumn = (typeof INPUT_COLUMNS)[number][0];
 
 // An array element in double quotes, with its quotes and backslashes escaped.
-const quoted = (value: string | undefined) => (value === undefined ? 'NULL' : `"${value.replace(/["\\]/g, '\\$&')}"`);
+const quoted = (value: string | undefined) =>
+  value === undefined
+    ? 'NULL'
+    : value.includes('"') || value.includes('\\')
+      ? `"${value.replace(/["\\]/g, '\\$&')}"`
+      : `"${value}"`;
 
 function batchColumns(events: SubjectEvent[]): Record<InputColumn, string> {
   const values: Record<InputColumn, string[]> = {
@@ -137,18 +138,19 @@ function batchColumns(events: SubjectEvent[]): Record<InputColumn, string> {
     properties: [],
   };
   for (const e of events) {
-    // id and userId are lower-case uuids, name matches [a-z0-9_] and the timestamp is
-    // ISO 8601 (all checked in events.ts): none needs quoting.
+    // id and user subjects are lower-case uuids, name matches [a-z0-9_] and the timestamp
+    // is ISO 8601 (all checked in events.ts): none needs quoting.
     values.id.push(e.id);
     values.name.push(e.name);
     values.raw_name.push(e.rawName === e.name ? 'NULL' : quoted(e.rawName));
-    values.user_id.push(e.userId ?? 'NULL');
+    const isDevice = e.subject.startsWith(DEVICE_SUBJECT);
+    values.user_id.push(isDevice ? 'NULL' : e.subject);
     values.device_id.push(quoted(e.deviceId));
     values.session_id.push(quoted(e.sessionId));
-    values.ts.push(e.timestamp.toISOString());
+    values.ts.push(e.timestampText);
     values.app_version.push(quoted(e.appVersion));
     values.platform.push(quoted(e.platform));
-    values.subject.push(e.subject === e.userId ? 'NULL' : quoted(e.subject));
+    values.subject.push(isDevice ? quoted(e.subject) : 'NULL');
     // Properties were serialized once when checked (events.ts); they are reused as is.
     values.properties.push(e.propertiesJson);
   }

@@ -13,13 +13,14 @@
  * written one by one, so only the one that cannot be stored fails.
  */
 import { type Db, isDatabaseUnavailable } from '../db/database.js';
-import { type PendingEvent, resolveSubjects, type SubjectEvent, storeEvents } from './event-store.js';
+import { resolveSubjects, type SubjectEvent, storeEvents } from './event-store.js';
+import type { NormalizedEvent } from './events.js';
 
 export interface WriteResult {
   stored: SubjectEvent[];
   duplicates: number;
   /** Events whose userId names no user. */
-  unknownUser: PendingEvent[];
+  unknownUser: NormalizedEvent[];
   /** Subjects whose first magic moment arrived in these events: activations. */
   newlyActivated: string[];
 }
@@ -32,7 +33,7 @@ export interface EventWriterOptions {
 }
 
 interface Waiting {
-  events: PendingEvent[];
+  events: NormalizedEvent[];
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
@@ -48,7 +49,7 @@ export class EventWriter {
     private readonly options: EventWriterOptions = { maxEvents: 2_000, concurrency: 2 },
   ) {}
 
-  write(events: PendingEvent[]): Promise<WriteResult> {
+  write(events: NormalizedEvent[]): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ events, resolve, reject });
       this.drain();
@@ -110,8 +111,8 @@ async function writeIsolated(deps: { db: Db; tz: string }, group: Waiting[]): Pr
 }
 
 /** Store the events of several requests in one statement and split the outcome back per request. */
-export async function writeGroup(deps: { db: Db; tz: string }, requests: PendingEvent[][]): Promise<WriteResult[]> {
-  const subjects = await resolveSubjects(deps.db, requests.flat());
+export async function writeGroup(deps: { db: Db; tz: string }, requests: NormalizedEvent[][]): Promise<WriteResult[]> {
+  await resolveSubjects(deps.db, requests.flat());
   const results: WriteResult[] = requests.map(() => ({ stored: [], duplicates: 0, unknownUser: [], newlyActivated: [] }));
   // The first copy of an id in the group is the one stored; later copies (a client
   // retrying while its first attempt is still in flight) are its duplicates.
@@ -120,13 +121,11 @@ export async function writeGroup(deps: { db: Db; tz: string }, requests: Pending
   requests.forEach((events, request) => {
     const result = results[request] as WriteResult;
     for (const event of events) {
-      const subject = subjects.get(event);
-      if (subject === null || subject === undefined) result.unknownUser.push(event);
+      if (event.subject === null || event.subject === undefined) result.unknownUser.push(event);
       else if (owner.has(event.id)) result.duplicates++;
       else {
         owner.set(event.id, request);
-        // Device events count for the device's user once it has registered.
-        merged.push({ ...event, subject, userId: subject.startsWith('device:') ? undefined : subject });
+        merged.push(event as SubjectEvent);
       }
     }
   });

@@ -41,6 +41,10 @@ export const EventSchema = Type.Object(
 const ajv = createAjv({ allErrors: false, strict: false });
 const checkShape = ajv.compile(EventSchema);
 
+/**
+ * A checked event, made once per event and carried to storage as is: the writer
+ * only fills in `subject`.
+ */
 export interface NormalizedEvent {
   index: number;
   id: string;
@@ -50,12 +54,24 @@ export interface NormalizedEvent {
   deviceId: string | undefined;
   sessionId: string | undefined;
   timestamp: Date;
+  /** The timestamp as PostgreSQL reads it: the client's own text when it is already canonical. */
+  timestampText: string;
   appVersion: string | undefined;
   platform: string | undefined;
   properties: Record<string, unknown>;
   /** Serialized properties, as stored. */
   propertiesJson: string;
+  /** Its userId came from the event itself (ops), so the user must be shown to exist. */
+  verifyUser: boolean;
+  /**
+   * Whom it counts for, set by the writer (event-store.ts): the user, or `device:<id>`
+   * until the device registers; null when the userId names no user.
+   */
+  subject: string | null | undefined;
 }
+
+/** What Date.prototype.toISOString writes; such a timestamp is passed on unchanged. */
+const CANONICAL_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export interface RejectedEvent {
   index: number;
@@ -133,10 +149,18 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
     deviceId: event.deviceId,
     sessionId: event.sessionId,
     timestamp,
+    // A valid date in toISOString's own format prints back to the same text (formatting
+    // a Date is a surprisingly large share of the per-event cost).
+    timestampText:
+      typeof event.timestamp === 'string' && CANONICAL_TIMESTAMP.test(event.timestamp)
+        ? event.timestamp
+        : timestamp.toISOString(),
     appVersion: event.appVersion,
     platform: event.platform,
     properties: event.properties ?? {},
     propertiesJson,
+    verifyUser: caller.kind === 'ops',
+    subject: undefined,
   };
 }
 

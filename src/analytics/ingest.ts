@@ -7,6 +7,7 @@
  * Storing goes through an EventWriter (event-writer.ts), which runs concurrent
  * requests as one statement; never a statement per event.
  */
+import type { SubjectEvent } from './event-store.js';
 import type { EventWriter } from './event-writer.js';
 import { checkEvent, type IngestCaller, isRejected, type NormalizedEvent, type RejectedEvent } from './events.js';
 
@@ -19,7 +20,7 @@ export interface IngestResult {
 
 export interface IngestOutcome extends IngestResult {
   /** Events stored by this call (not duplicates), with their subject. */
-  stored: Array<NormalizedEvent & { subject: string }>;
+  stored: SubjectEvent[];
   /** Subjects whose first magic moment arrived in this call: activations. */
   newlyActivated: string[];
 }
@@ -40,8 +41,7 @@ export async function ingestEvents(
   const receivedAt = now.toISOString();
   if (valid.length === 0) return { accepted: 0, duplicates: 0, rejected, receivedAt, stored: [], newlyActivated: [] };
 
-  // Ops may name any user, so theirs are looked up; a learner's events are their own.
-  const written = await writer.write(valid.map((event) => ({ ...event, verifyUser: caller.kind === 'ops' })));
+  const written = await writer.write(valid);
   for (const event of written.unknownUser) rejected.push({ index: event.index, id: event.id, reason: 'unknown user' });
   rejected.sort((a, b) => a.index - b.index);
   return {
