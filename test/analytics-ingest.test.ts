@@ -111,7 +111,7 @@ describe('event ingestion', () => {
 
   it('splits a group of concurrent requests back per request: stored once, duplicates and unknown users to their own', async () => {
     // One statement at a time, so the requests below wait and go in as one group.
-    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
+    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 });
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     const shared = event({ name: 'magic_moment_completed' });
     const earlier = event();
@@ -140,8 +140,25 @@ describe('event ingestion', () => {
     expect(stored.n).toBe(1);
   });
 
+  it('runs a second statement beside the first only when enough events wait for it', async () => {
+    const self: IngestCaller = { kind: 'learner', userId: learner.userId };
+    const statementsFor = async (minEventsToOverlap: number) => {
+      const writer = new EventWriter(
+        { db: server.runtime.db, tz: server.config.tz },
+        { maxEvents: 10_000, concurrency: 2, minEventsToOverlap },
+      );
+      // The first starts at once; three more arrive while it runs.
+      await Promise.all([1, 2, 3, 4].map(() => writer.write([pending(event(), self)])));
+      return writer.stats.statements;
+    };
+    // Eager: the second request takes the free slot alone, the last two share the next.
+    expect(await statementsFor(0)).toBe(3);
+    // Three events are not worth a statement of their own: they wait and go in together.
+    expect(await statementsFor(1_000)).toBe(2);
+  });
+
   it('fails only the request PostgreSQL refuses when a group statement fails', async () => {
-    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1 });
+    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 });
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     // Validation never lets this through; it stands for whatever PostgreSQL might refuse.
     const poison = { ...pending(event(), self), propertiesJson: '{"broken": ' };

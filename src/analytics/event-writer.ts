@@ -2,7 +2,8 @@
  * Group commit for ingestion. A request that arrives while the database is busy
  * with earlier batches waits for the next statement and goes in together with the
  * others that arrived meanwhile: one subject lookup, one statement, one commit for
- * all of them. Alone, a request runs at once; under load, what a statement costs
+ * all of them. Alone, a request runs at once; a second statement runs beside the
+ * first only when enough is waiting to be worth it. Under load, what a statement costs
  * whatever its size (planning, the subject and daily-counter upserts, the rollup
  * triggers, the commit's WAL flush) is shared by every request in it.
  *
@@ -28,9 +29,20 @@ export interface WriteResult {
 export interface EventWriterOptions {
   /** Events per statement; a single request larger than this still goes alone. */
   maxEvents: number;
-  /** Statements running at once (each on its own connection). */
+  /** Statements running at most at once (each on its own connection). */
   concurrency: number;
+  /**
+   * A further statement starts beside a running one only when at least this many
+   * events wait; fewer wait for the running statement to end and go in with those
+   * that arrive meanwhile. What a statement costs whatever its size (executor start,
+   * the rollup triggers, the commit: ~1.5 ms of PostgreSQL CPU) then stays a small
+   * share of it, instead of a third of a one-batch statement.
+   */
+  minEventsToOverlap: number;
 }
+
+/** Measured on the ingestion benchmark (docs/benchmarks.md). */
+export const DEFAULT_WRITER_OPTIONS: EventWriterOptions = { maxEvents: 2_000, concurrency: 2, minEventsToOverlap: 400 };
 
 interface Waiting {
   events: NormalizedEvent[];
@@ -40,24 +52,27 @@ interface Waiting {
 
 export class EventWriter {
   private readonly waiting: Waiting[] = [];
+  private waitingEvents = 0;
   private running = 0;
   /** Requests written and statements run so far: their ratio is the grouping achieved. */
   readonly stats = { requests: 0, statements: 0 };
 
   constructor(
     private readonly deps: { db: Db; tz: string },
-    private readonly options: EventWriterOptions = { maxEvents: 2_000, concurrency: 2 },
+    private readonly options: EventWriterOptions = DEFAULT_WRITER_OPTIONS,
   ) {}
 
   write(events: NormalizedEvent[]): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ events, resolve, reject });
+      this.waitingEvents += events.length;
       this.drain();
     });
   }
 
   private drain(): void {
     while (this.running < this.options.concurrency && this.waiting.length > 0) {
+      if (this.running > 0 && this.waitingEvents < this.options.minEventsToOverlap) return;
       const group: Waiting[] = [this.waiting.shift() as Waiting];
       let size = group[0]?.events.length ?? 0;
       while (this.waiting.length > 0 && size + (this.waiting[0]?.events.length ?? 0) <= this.options.maxEvents) {
@@ -65,6 +80,7 @@ export class EventWriter {
         size += next.events.length;
         group.push(next);
       }
+      this.waitingEvents -= size;
       this.running++;
       this.stats.statements++;
       this.stats.requests += group.length;
