@@ -111,7 +111,10 @@ describe('event ingestion', () => {
 
   it('splits a group of concurrent requests back per request: stored once, duplicates and unknown users to their own', async () => {
     // One statement at a time, so the requests below wait and go in as one group.
-    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 });
+    const writer = new EventWriter(
+      { db: server.runtime.db, tz: server.config.tz },
+      { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 },
+    );
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     const shared = event({ name: 'magic_moment_completed' });
     const earlier = event();
@@ -158,7 +161,10 @@ describe('event ingestion', () => {
   });
 
   it('fails only the request PostgreSQL refuses when a group statement fails', async () => {
-    const writer = new EventWriter({ db: server.runtime.db, tz: server.config.tz }, { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 });
+    const writer = new EventWriter(
+      { db: server.runtime.db, tz: server.config.tz },
+      { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 },
+    );
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     // Validation never lets this through; it stands for whatever PostgreSQL might refuse.
     const poison = { ...pending(event(), self), propertiesJson: '{"broken": ' };
