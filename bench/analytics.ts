@@ -15,13 +15,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { Pool } from 'undici';
 import { Presence } from '../src/analytics/presence.js';
 import { buildMetricsReport } from '../src/analytics/report.js';
-import { openDb } from '../src/db/database.js';
+import { type Db, openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -81,6 +81,14 @@ const EVENT_NAMES = [
   'srs_card_reviewed',
 ];
 
+async function countEvents(db: Db): Promise<number> {
+  const row = await db.kysely
+    .selectFrom('analytics_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** The server's group-commit counters: batches written and the statements that wrote them. */
 async function readGrouping(base: string): Promise<{ batches: number; statements: number }> {
   const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${OPS}` } })).text();
@@ -139,44 +147,49 @@ async function ingestBench(adminUrl: string): Promise<string> {
     const base = `http://127.0.0.1:${port}`;
     // Bodies are serialized before the clock starts: real clients run elsewhere.
     const bodies = batches.map((batch) => JSON.stringify(batch));
-    // undici's request() rather than fetch(): the load generator shares the two cores
-    // with the server and PostgreSQL, and fetch costs it several times more per call.
-    const pool = new Pool(base, { connections: CLIENTS });
-    const send = async (body: string) => {
-      const res = await pool.request({
-        path: '/api/v1/analytics/events',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPS}` },
-        body,
-      });
-      const answer = (await res.body.json()) as { accepted: number };
-      if (res.statusCode !== 200 || answer.accepted !== BATCH)
-        throw new Error(`batch not accepted: ${res.statusCode} ${JSON.stringify(answer)}`);
-    };
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${OPS}` };
     // Warm up with a few batches that are not counted.
-    for (const batch of makeBatches(users).slice(0, 20)) await send(JSON.stringify(batch));
+    for (const batch of makeBatches(users).slice(0, 20)) {
+      const res = await fetch(`${base}/api/v1/analytics/events`, { method: 'POST', headers, body: JSON.stringify(batch) });
+      if (res.status !== 200) throw new Error(`warm-up batch not accepted: ${res.status} ${await res.text()}`);
+    }
     const groupingBefore = await readGrouping(base);
+    const storedBefore = await countEvents(db);
     let next = 0;
     const cpuBefore = cpuSeconds(server.process.pid as number) ?? 0;
     const dbBefore = databaseCpuSeconds();
     const clientBefore = process.cpuUsage();
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (next < bodies.length) await send(bodies[next++] as string);
-      }),
-    );
+    // autocannon (raw sockets, requests written once) rather than an HTTP client
+    // library: the load generator shares the two cores with the server and PostgreSQL.
+    const result = await autocannon({
+      url: base,
+      connections: CLIENTS,
+      amount: bodies.length,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/v1/analytics/events',
+          headers,
+          setupRequest: (request) => ({ ...request, body: bodies[next++] }),
+        },
+      ],
+    });
     ingestSeconds = (performance.now() - started) / 1000;
     serverCpu = (cpuSeconds(server.process.pid as number) ?? 0) - cpuBefore;
     databaseCpu = databaseCpuSeconds() - dbBefore;
     const client = process.cpuUsage(clientBefore);
     clientCpu = (client.user + client.system) / 1e6;
+    // Every batch answered 200, and every event is in the table: nothing was lost or refused.
+    const stored = (await countEvents(db)) - storedBefore;
+    if (result.non2xx + result.errors + result.timeouts > 0 || stored !== INGEST_EVENTS) {
+      throw new Error(`ingestion incomplete: ${result.non2xx} non-2xx, ${result.errors} errors, ${stored} events stored`);
+    }
     const groupingAfter = await readGrouping(base);
     grouping = {
       batches: groupingAfter.batches - groupingBefore.batches,
       statements: groupingAfter.statements - groupingBefore.statements,
     };
-    await pool.close();
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
