@@ -143,6 +143,27 @@ describe('event ingestion', () => {
     expect(stored.n).toBe(1);
   });
 
+  it('stores an event once when two statements carry it at the same time', async () => {
+    // Two writers, as two server instances: their statements run side by side.
+    const writers = [1, 2].map(
+      () =>
+        new EventWriter(
+          { db: server.runtime.db, tz: server.config.tz },
+          { maxEvents: 10_000, concurrency: 1, minEventsToOverlap: 0 },
+        ),
+    );
+    const self: IngestCaller = { kind: 'learner', userId: learner.userId };
+    for (let round = 0; round < 20; round++) {
+      const raw = Array.from({ length: 50 }, () => event());
+      const results = await Promise.all(writers.map((writer) => writer.write(raw.map((e) => pending(e, self)))));
+      // One statement stores all fifty; the other finds them all stored (at once, or on its retry).
+      expect(results.map((r) => [r.stored.length, r.duplicates]).sort()).toEqual([
+        [0, 50],
+        [50, 0],
+      ]);
+    }
+  });
+
   it('runs a second statement beside the first only when enough events wait for it', async () => {
     const self: IngestCaller = { kind: 'learner', userId: learner.userId };
     const statementsFor = async (minEventsToOverlap: number) => {

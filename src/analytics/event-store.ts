@@ -88,7 +88,7 @@ export async function storeEvents(
           : value,
     ),
   };
-  const result = await retryOnDeadlock(() => db.executePrepared('smartalk_ingest_events_v5', compiled));
+  const result = await retryWhole(() => db.executePrepared('smartalk_ingest_events_v6', compiled));
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
@@ -205,9 +205,11 @@ function buildIngestStatement(columns: Record<InputColumn, string>, tz: string) 
       )}) AS t(${sql.join(INPUT_COLUMNS.map(([column]) => sql.id(column)))})
     ),
     fresh AS (
+      -- A plain insert of the unseen ids: ON CONFLICT's speculative insertion cost more
+      -- per event. A concurrent statement storing the same id makes this one fail with
+      -- a unique violation; it is then run again (retryWhole) and sees that id as seen.
       INSERT INTO analytics_event_ids (id, received_at)
-      SELECT id, now() FROM input
-      ON CONFLICT (id) DO NOTHING
+      SELECT id, now() FROM input WHERE NOT EXISTS (SELECT 1 FROM analytics_event_ids seen WHERE seen.id = input.id)
       RETURNING id
     ),
     new_events AS (
@@ -298,18 +300,22 @@ function buildIngestStatement(columns: Record<InputColumn, string>, tz: string) 
 }
 
 /**
- * Concurrent batches lock subject and rollup rows; rows are taken in a fixed order,
- * but two batches can still meet in opposite orders (an insert trigger and an update
- * trigger of one statement, say). PostgreSQL then aborts one statement whole; it is
- * safe to run again, since nothing of it was stored.
+ * Failures that leave nothing stored and go away when the statement runs again:
+ * deadlocks and serialization failures (concurrent batches lock subject and rollup
+ * rows in a fixed order, but an insert trigger and an update trigger of one
+ * statement can still meet another's in opposite orders), and a unique violation on
+ * an event id that a concurrent statement stored first (the retry counts it as a
+ * duplicate).
  */
-export async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+const RETRYABLE = new Set(['40P01', '40001', '23505']);
+
+export async function retryWhole<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+      if (attempt >= attempts || code === undefined || !RETRYABLE.has(code)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
     }
   }
