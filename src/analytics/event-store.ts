@@ -89,7 +89,7 @@ export async function storeEvents(
           : value,
     ),
   };
-  const result = await retryWhole(() => db.executePrepared('smartalk_ingest_events_v7', compiled));
+  const result = await retryWhole(() => db.executePrepared('smartalk_ingest_events_v8', compiled));
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
@@ -173,11 +173,12 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
       )}) AS t(${sql.join(INPUT_COLUMNS.map(([column]) => sql.id(column)))})
     ),
     fresh AS (
-      -- A plain insert of the unseen ids: ON CONFLICT's speculative insertion cost more
-      -- per event. A concurrent statement storing the same id makes this one fail with
-      -- a unique violation; it is then run again (retryWhole) and sees that id as seen.
+      -- ON CONFLICT rather than a NOT EXISTS-guarded insert: ~1.5 µs/event dearer, but
+      -- always an index probe, where the anti-join's plan, made while the table was
+      -- small, can turn into a scan of every id ever stored.
       INSERT INTO analytics_event_ids (id, received_at)
-      SELECT id, now() FROM input WHERE NOT EXISTS (SELECT 1 FROM analytics_event_ids seen WHERE seen.id = input.id)
+      SELECT id, now() FROM input
+      ON CONFLICT (id) DO NOTHING
       RETURNING id
     ),
     new_events AS (
@@ -269,13 +270,11 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
 
 /**
  * Failures that leave nothing stored and go away when the statement runs again:
- * deadlocks and serialization failures (concurrent batches lock subject and rollup
+ * deadlocks and serialization failures. Concurrent batches lock subject and rollup
  * rows in a fixed order, but an insert trigger and an update trigger of one
- * statement can still meet another's in opposite orders), and a unique violation on
- * an event id that a concurrent statement stored first (the retry counts it as a
- * duplicate).
+ * statement can still meet another's in opposite orders.
  */
-const RETRYABLE = new Set(['40P01', '40001', '23505']);
+const RETRYABLE = new Set(['40P01', '40001']);
 
 export async function retryWhole<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
