@@ -19,6 +19,20 @@ export type ArrayElementType = 'uuid' | 'text' | 'timestamptz';
 /** Element type OIDs (pg_type), which the binary format names. */
 const ELEMENT_OID: Record<ArrayElementType, number> = { uuid: 2950, text: 25, timestamptz: 1184 };
 
+/**
+ * Where each of a uuid's 16 bytes starts in its 8-4-4-4-12 text. Decoding by table:
+ * Buffer.write(…, 'hex') per group cost more than the rest of the encoding.
+ */
+const UUID_BYTE_DIGITS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const HEX_VALUE = new Uint8Array(128);
+for (const [digits, base] of [
+  ['0123456789', 0],
+  ['abcdef', 10],
+  ['ABCDEF', 10],
+] as const) {
+  for (let i = 0; i < digits.length; i++) HEX_VALUE[digits.charCodeAt(i)] = base + i;
+}
+
 /** PostgreSQL timestamps count microseconds from 2000-01-01T00:00:00Z. */
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
 const UINT32 = 2 ** 32;
@@ -55,12 +69,9 @@ function binaryArray(type: ArrayElementType, values: ReadonlyArray<string | unde
       at = buffer.writeInt32BE(-1, at);
     } else if (type === 'uuid') {
       at = buffer.writeInt32BE(16, at);
-      // 8-4-4-4-12: the five groups of hex digits, written without their dashes.
-      at += buffer.write(value.slice(0, 8), at, 'hex');
-      at += buffer.write(value.slice(9, 13), at, 'hex');
-      at += buffer.write(value.slice(14, 18), at, 'hex');
-      at += buffer.write(value.slice(19, 23), at, 'hex');
-      at += buffer.write(value.slice(24, 36), at, 'hex');
+      for (const digit of UUID_BYTE_DIGITS) {
+        buffer[at++] = ((HEX_VALUE[value.charCodeAt(digit)] as number) << 4) | (HEX_VALUE[value.charCodeAt(digit + 1)] as number);
+      }
     } else if (type === 'timestamptz') {
       at = buffer.writeInt32BE(8, at);
       // Microseconds stay below 2^53 for any date a Date can hold, so the split is exact.
