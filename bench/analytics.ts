@@ -33,7 +33,8 @@ const TZ = 'Asia/Shanghai';
 const OPS = 'bench-ops-token-0123456789';
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
 const BATCH = 100;
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+/** Concurrent clients, one measurement each: "several", and as many as a busy deployment's devices keep sending. */
+const CLIENT_COUNTS = (process.env.BENCH_CLIENTS ?? '8,32').split(',').map(Number);
 const REPORT_USERS = Number(process.env.BENCH_REPORT_USERS ?? 1_000_000);
 
 /** CPU seconds of every local `postgres` process (0 when PostgreSQL runs elsewhere). */
@@ -116,12 +117,32 @@ function makeBatches(users: string[]): Array<{ events: unknown[] }> {
   return batches;
 }
 
-async function ingestBench(adminUrl: string): Promise<string> {
+interface IngestionRun {
+  clients: number;
+  eventsPerSecond: number;
+  batchesPerStatement: number;
+  /** CPU µs per event. */
+  server: number;
+  database: number;
+  loadGenerator: number;
+}
+
+/** A fresh database with the bench's users: each measurement starts from the same state. */
+async function ingestDatabase(adminUrl: string, users: string[]) {
   const url = await recreate(adminUrl, 'smartalk_bench_ingest');
   const db = await migrated(url);
-  const users = Array.from({ length: 1000 }, () => randomUUID());
   await sql`INSERT INTO users (id, device_id) SELECT u, 'bench-' || u FROM unnest(${users}::uuid[]) AS u`.execute(db.kysely);
-  const batches = makeBatches(users);
+  return { url, db };
+}
+
+/** Drive `batches` through a real server with `clients` concurrent clients. */
+async function measureIngestion(
+  adminUrl: string,
+  users: string[],
+  batches: Array<{ events: unknown[] }>,
+  clients: number,
+): Promise<IngestionRun> {
+  const { url, db } = await ingestDatabase(adminUrl, users);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-bench-'));
   const port = await freePort();
   const server = await startChild(
@@ -138,11 +159,6 @@ async function ingestBench(adminUrl: string): Promise<string> {
     '/api/v1/health/ready',
     path.join(dataDir, 'server.out'),
   );
-  let ingestSeconds = 0;
-  let serverCpu = 0;
-  let databaseCpu = 0;
-  let clientCpu = 0;
-  let grouping = { batches: 0, statements: 0 };
   try {
     const base = `http://127.0.0.1:${port}`;
     // Bodies are serialized before the clock starts: real clients run elsewhere.
@@ -165,7 +181,7 @@ async function ingestBench(adminUrl: string): Promise<string> {
     // library: the load generator shares the two cores with the server and PostgreSQL.
     const result = await autocannon({
       url: base,
-      connections: CLIENTS,
+      connections: clients,
       amount: bodies.length,
       requests: [
         {
@@ -181,28 +197,36 @@ async function ingestBench(adminUrl: string): Promise<string> {
     });
     // Timed to the last answer: autocannon itself notices it is done on its next
     // once-a-second tick, which rounded earlier runs to whole seconds.
-    ingestSeconds = (lastAnswer - started) / 1000;
-    serverCpu = (cpuSeconds(server.process.pid as number) ?? 0) - cpuBefore;
-    databaseCpu = databaseCpuSeconds() - dbBefore;
+    const seconds = (lastAnswer - started) / 1000;
+    const serverCpu = (cpuSeconds(server.process.pid as number) ?? 0) - cpuBefore;
+    const databaseCpu = databaseCpuSeconds() - dbBefore;
     const client = process.cpuUsage(clientBefore);
-    clientCpu = (client.user + client.system) / 1e6;
     // Every batch answered 200, and every event is in the table: nothing was lost or refused.
     const stored = (await countEvents(db)) - storedBefore;
     if (result.non2xx + result.errors + result.timeouts > 0 || stored !== INGEST_EVENTS) {
       throw new Error(`ingestion incomplete: ${result.non2xx} non-2xx, ${result.errors} errors, ${stored} events stored`);
     }
     const groupingAfter = await readGrouping(base);
-    grouping = {
-      batches: groupingAfter.batches - groupingBefore.batches,
-      statements: groupingAfter.statements - groupingBefore.statements,
+    const perEvent = (cpu: number) => (cpu * 1e6) / INGEST_EVENTS;
+    return {
+      clients,
+      eventsPerSecond: INGEST_EVENTS / seconds,
+      batchesPerStatement:
+        (groupingAfter.batches - groupingBefore.batches) / (groupingAfter.statements - groupingBefore.statements),
+      server: perEvent(serverCpu),
+      database: perEvent(databaseCpu),
+      loadGenerator: perEvent((client.user + client.system) / 1e6),
     };
   } finally {
     await server.stop();
+    await db.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
 
-  // The ceiling: the same rows, COPY'd straight into the same (emptied) table.
-  await sql`TRUNCATE analytics_events`.execute(db.kysely);
+/** The ceiling: the same rows COPY'd straight into the same, empty table. */
+async function measureCopy(adminUrl: string, users: string[], batches: Array<{ events: unknown[] }>) {
+  const { db } = await ingestDatabase(adminUrl, users);
   const rows = batches.flatMap((batch) =>
     (batch.events as Array<Record<string, unknown>>).map((e) =>
       [
@@ -221,8 +245,8 @@ async function ingestBench(adminUrl: string): Promise<string> {
     ),
   );
   const client = await (db.pool as pg.Pool).connect();
-  const copyDbBefore = databaseCpuSeconds();
-  const copyStarted = performance.now();
+  const dbBefore = databaseCpuSeconds();
+  const started = performance.now();
   try {
     await pipeline(
       Readable.from(
@@ -239,31 +263,48 @@ async function ingestBench(adminUrl: string): Promise<string> {
   } finally {
     client.release();
   }
-  const copySeconds = (performance.now() - copyStarted) / 1000;
-  const copyDatabaseCpu = databaseCpuSeconds() - copyDbBefore;
+  const seconds = (performance.now() - started) / 1000;
+  const databaseCpu = databaseCpuSeconds() - dbBefore;
   await db.close();
+  return { rowsPerSecond: rows.length / seconds, database: (databaseCpu * 1e6) / rows.length };
+}
 
-  const ours = INGEST_EVENTS / ingestSeconds;
-  const copy = INGEST_EVENTS / copySeconds;
+async function ingestBench(adminUrl: string): Promise<string> {
+  const users = Array.from({ length: 1000 }, () => randomUUID());
+  const batches = makeBatches(users);
+  const runs: IngestionRun[] = [];
+  for (const clients of CLIENT_COUNTS) runs.push(await measureIngestion(adminUrl, users, batches, clients));
+  const copy = await measureCopy(adminUrl, users, batches);
   return [
-    `### Ingestion into PostgreSQL (${INGEST_EVENTS.toLocaleString('en')} events, batches of ${BATCH}, ${CLIENTS} concurrent clients)`,
+    `### Ingestion into PostgreSQL (${INGEST_EVENTS.toLocaleString('en')} events, batches of ${BATCH})`,
     '',
     `Machine: ${machine()}. Ours: HTTP POST /api/v1/analytics/events (validation, dedupe by id, events + derived state in one`,
-    'transaction, answered after commit), request logging on. Ceiling: COPY of the same rows into analytics_events alone.',
-    `Group commit: ${grouping.batches} batches in ${grouping.statements} statements (${(grouping.batches / grouping.statements).toFixed(1)} batches per statement).`,
+    'statement per group of concurrent batches, answered after commit), request logging on, a fresh database per row.',
+    'Ceiling: COPY of the same rows into analytics_events alone.',
     '',
     table(
-      ['path', 'events/s', 'vs COPY', 'server CPU µs/event', 'PostgreSQL CPU µs/event', 'load generator CPU µs/event'],
       [
-        [
+        'path',
+        'clients',
+        'events/s',
+        'vs COPY',
+        'batches per statement',
+        'server CPU µs/event',
+        'PostgreSQL CPU µs/event',
+        'load generator CPU µs/event',
+      ],
+      [
+        ...runs.map((run) => [
           'HTTP ingestion (ours)',
-          ours,
-          `${((ours / copy) * 100).toFixed(0)}%`,
-          (serverCpu * 1e6) / INGEST_EVENTS,
-          (databaseCpu * 1e6) / INGEST_EVENTS,
-          (clientCpu * 1e6) / INGEST_EVENTS,
-        ],
-        ['raw COPY (ceiling)', copy, '100%', '-', (copyDatabaseCpu * 1e6) / INGEST_EVENTS, '-'],
+          run.clients,
+          run.eventsPerSecond,
+          `${((run.eventsPerSecond / copy.rowsPerSecond) * 100).toFixed(0)}%`,
+          run.batchesPerStatement.toFixed(1),
+          run.server,
+          run.database,
+          run.loadGenerator,
+        ]),
+        ['raw COPY (ceiling)', 1, copy.rowsPerSecond, '100%', '-', '-', copy.database, '-'],
       ],
     ),
   ].join('\n');
