@@ -3,10 +3,18 @@
  * HTTP API (with retried batches and legacy aliases in the stream), and the metrics
  * report held to the numbers recomputed from the plans alone.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNNEL } from '../src/analytics/definitions.js';
 import type { MetricsReport } from '../src/analytics/report.js';
-import { groundTruth, type LearnerPlan, planPopulation, runSimulation, simulationDefaults } from '../src/analytics/simulator.js';
+import {
+  groundTruth,
+  type LearnerPlan,
+  planPopulation,
+  runSimulation,
+  simulationDefaults,
+  uuidV7,
+} from '../src/analytics/simulator.js';
 import { defaultWindow } from '../src/time.js';
 import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -157,5 +165,18 @@ describe('the metrics report against ground truth', () => {
       .whereRef('name', '!=', 'raw_name')
       .executeTakeFirstOrThrow();
     expect(aliased.n).toBe(plans.reduce((n, p) => n + p.events.filter((e) => e.sentName !== e.name).length, 0));
+  });
+});
+
+describe('simulated event ids', () => {
+  it('are UUIDv7 whose order is the order of their times', () => {
+    const layout = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (a, b) => {
+        const [idA, idB] = [uuidV7(a, Math.random), uuidV7(b, Math.random)];
+        expect(idA).toMatch(layout);
+        if (a !== b) expect(idA < idB).toBe(a < b);
+      }),
+    );
   });
 });

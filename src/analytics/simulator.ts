@@ -151,11 +151,8 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
   const random = () => uniformFloat64(rng);
   const between = (min: number, max: number) => min + random() * (max - min);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const id = () => {
-    // Deterministic UUIDs (version 4 layout) so a seed reproduces ids too.
-    const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${'89ab'[Math.floor(random() * 4)]}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-  };
+  // Seeded, so a seed reproduces ids too.
+  const id = (at: number) => uuidV7(at, random);
   const now = options.now.getTime();
   const plans: LearnerPlan[] = [];
 
@@ -179,7 +176,7 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
       const aliases = ALIAS_FOR.get(name);
       const sentName = aliases && random() < options.aliasRate ? pick(aliases) : name;
       // Whole milliseconds: what an ISO timestamp on the wire can carry.
-      plan.events.push({ id: id(), name, sentName, at: Math.trunc(at), properties });
+      plan.events.push({ id: id(at), name, sentName, at: Math.trunc(at), properties });
     };
 
     // How far this learner would go with unlimited time.
@@ -559,4 +556,16 @@ export async function runSimulation(
 }
 
 /** A fresh random seed for runs that do not ask for one. */
+/**
+ * A UUIDv7 (RFC 9562): `ms` in the first 48 bits, then bits from `random` (0 ≤ x < 1).
+ * Time-ordered ids are what docs/metrics.md recommends to clients: they land at the
+ * growing end of the dedupe index instead of on a random page of it.
+ */
+export function uuidV7(ms: number, random: () => number): string {
+  const time = Math.trunc(ms).toString(16).padStart(12, '0');
+  const hex = Array.from({ length: 18 }, () => Math.floor(random() * 16).toString(16)).join('');
+  const variant = '89ab'[Math.floor(random() * 4)];
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${hex.slice(0, 3)}-${variant}${hex.slice(3, 6)}-${hex.slice(6, 18)}`;
+}
+
 export const randomSeed = () => Number.parseInt(randomUUID().slice(0, 8), 16);
