@@ -3,18 +3,17 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ArrayElementType, arrayParam, arrayParamCast } from '../src/db/array-params.js';
-import { type Db, openDb } from '../src/db/database.js';
-import { createTestDatabase, type TestDatabase } from './helpers/server.js';
+import type { Db } from '../src/db/database.js';
+import { openTestDb } from './helpers/server.js';
 
-let database: TestDatabase;
+let testDb: Awaited<ReturnType<typeof openTestDb>> | undefined;
 let db: Db;
 beforeAll(async () => {
-  database = await createTestDatabase();
-  db = await openDb({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+  testDb = await openTestDb();
+  db = testDb.db;
 });
 afterAll(async () => {
-  await db?.close();
-  await database?.drop();
+  await testDb?.close();
 });
 
 /** What the engine makes of the parameter: each element as text (uuid, text) or epoch ms (timestamptz). */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricsReport } from '../src/analytics/report.js';
-import { type Db, openDb } from '../src/db/database.js';
+import type { Db } from '../src/db/database.js';
 import type { FeedbackReport } from '../src/feedback/report.js';
 import { createLogger } from '../src/logger.js';
 import { DEFAULT_ALERTS_YAML, parseAlertsConfig } from '../src/ops/alerts/config.js';
@@ -12,9 +12,9 @@ import { BuiltinEvaluator, histogramQuantile } from '../src/ops/alerts/evaluator
 import { AlertService } from '../src/ops/alerts/service.js';
 import type { HealthReport } from '../src/ops/health/health.js';
 import { HTTP_BUCKETS, HttpRequestMetrics } from '../src/server/metrics.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/server.js';
+import { onPostgres, openTestDb } from './helpers/server.js';
 
-let database: TestDatabase;
+let testDb: Awaited<ReturnType<typeof openTestDb>> | undefined;
 let db: Db;
 let clock = new Date('2026-11-27T02:00:00Z');
 const logger = createLogger({ logFile: '/tmp/smartalk-evaluator-test.log', logLevel: 'warn' }, { stdout: false });
@@ -68,12 +68,11 @@ function traffic(http: HttpRequestMetrics, requests: number, errors: number, sec
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  db = await openDb({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+  testDb = await openTestDb();
+  db = testDb.db;
 });
 afterAll(async () => {
-  await db?.close();
-  await database?.drop();
+  await testDb?.close();
 });
 beforeEach(async () => {
   databaseDown = false;
