@@ -151,8 +151,6 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
   const random = () => uniformFloat64(rng);
   const between = (min: number, max: number) => min + random() * (max - min);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  // Seeded, so a seed reproduces ids too.
-  const id = (at: number) => uuidV7(at, random);
   const now = options.now.getTime();
   const plans: LearnerPlan[] = [];
 
@@ -176,7 +174,8 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
       const aliases = ALIAS_FOR.get(name);
       const sentName = aliases && random() < options.aliasRate ? pick(aliases) : name;
       // Whole milliseconds: what an ISO timestamp on the wire can carry.
-      plan.events.push({ id: id(at), name, sentName, at: Math.trunc(at), properties });
+      // Seeded, so a seed reproduces ids too.
+      plan.events.push({ id: uuidV7(at, random), name, sentName, at: Math.trunc(at), properties });
     };
 
     // How far this learner would go with unlimited time.
@@ -555,7 +554,6 @@ export async function runSimulation(
   return result;
 }
 
-/** A fresh random seed for runs that do not ask for one. */
 /**
  * A UUIDv7 (RFC 9562): `ms` in the first 48 bits, then bits from `random` (0 ≤ x < 1).
  * Time-ordered ids are what docs/metrics.md recommends to clients: they land at the
@@ -568,4 +566,5 @@ export function uuidV7(ms: number, random: () => number): string {
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${hex.slice(0, 3)}-${variant}${hex.slice(3, 6)}-${hex.slice(6, 18)}`;
 }
 
+/** A fresh random seed for runs that do not ask for one. */
 export const randomSeed = () => Number.parseInt(randomUUID().slice(0, 8), 16);
