@@ -4,6 +4,7 @@
  */
 import Ajv, { type Options } from 'ajv';
 import addFormats from 'ajv-formats';
+import { canonicalTimestampMs } from './timestamps.js';
 
 /**
  * A uuid as PostgreSQL's uuid type reads it back: 8-4-4-4-12 hex digits. ajv-formats
@@ -12,8 +13,20 @@ import addFormats from 'ajv-formats';
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// ajv-formats' own full check (typed as any of Ajv's format shapes; this one is a definition).
+const rfc3339DateTime = (addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean }).validate;
+
+/**
+ * RFC 3339 date-time, as ajv-formats checks it, with a shortcut for the canonical
+ * form: ajv-formats splits and re-parses every string (~1 µs, a fifth of checking an
+ * analytics event). Any other form (offsets, no fraction, a leap second) takes the
+ * full check.
+ */
+export const isDateTime = (text: string): boolean => canonicalTimestampMs(text) !== undefined || rfc3339DateTime(text);
+
 export function createAjv(options: Options): Ajv.default {
   const ajv = addFormats.default(new Ajv.default(options));
   ajv.addFormat('uuid', UUID);
+  ajv.addFormat('date-time', isDateTime);
   return ajv;
 }

@@ -1,9 +1,12 @@
 /** Event ingestion: per-event reasons, idempotency, aliases, callers, limits, and never a 5xx. */
 import { randomUUID } from 'node:crypto';
+import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventWriter } from '../src/analytics/event-writer.js';
 import { checkEvent, EVENT_LIMITS, type IngestCaller, isRejected } from '../src/analytics/events.js';
+import { CANONICAL_TIMESTAMP, canonicalTimestampMs } from '../src/timestamps.js';
+import { isDateTime } from '../src/validation.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -348,6 +351,41 @@ describe('checkEvent (unit)', () => {
     expect(text('2026-11-27T07:59:58.5+08:00')).toBe('2026-11-26T23:59:58.500Z');
     expect(text('2026-11-26t23:59:58z')).toBe('2026-11-26T23:59:58.000Z');
     expect(text(now.getTime() - 1500)).toBe('2026-11-26T23:59:58.500Z');
+  });
+  it('reads a canonical timestamp exactly as ajv-formats and Date do, or refuses it as they do (property)', () => {
+    const fullDateTime = (addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean }).validate;
+    const pad = (value: number, width: number) => String(value).padStart(width, '0');
+    // Canonical shape, fields drawn around their limits: 02-29 in 1900/2000/2024/2026, 04-31, 24:00, month 13 …
+    const near = (limits: number[], max: number) => fc.oneof(fc.constantFrom(...limits), fc.integer({ min: 0, max }));
+    const canonicalShaped = fc
+      .tuple(
+        near([0, 1900, 2000, 2024, 2026, 2100], 9999),
+        near([0, 1, 2, 4, 12, 13], 99),
+        near([0, 1, 28, 29, 30, 31, 32], 99),
+        near([0, 23, 24], 99),
+        near([0, 59, 60], 99),
+        near([0, 59, 60], 99),
+        fc.integer({ min: 0, max: 999 }),
+      )
+      .map(
+        ([y, mo, d, h, mi, s, ms]) =>
+          `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}Z`,
+      );
+    const text = fc.oneof(
+      canonicalShaped,
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(isDateTime(value)).toBe(fullDateTime(value));
+        const ms = canonicalTimestampMs(value);
+        if (ms !== undefined) expect(ms).toBe(Date.parse(value));
+        // Refused in canonical form: invalid, or a leap second (which the full check takes).
+        else if (CANONICAL_TIMESTAMP.test(value)) expect(fullDateTime(value) && value.slice(17, 19) !== '60').toBe(false);
+      }),
+      { numRuns: 5000 },
+    );
   });
   it('needs a user or a device', () => {
     expect(checkEvent(event({ timestamp: now.toISOString() }), 0, { kind: 'ops' }, now)).toMatchObject({

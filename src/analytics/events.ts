@@ -3,6 +3,7 @@
  * and reason and never takes the rest of its batch down with it.
  */
 import { Type } from '@fastify/type-provider-typebox';
+import { canonicalTimestampMs } from '../timestamps.js';
 import { createAjv } from '../validation.js';
 import { canonicalName } from './definitions.js';
 
@@ -70,9 +71,6 @@ export interface NormalizedEvent {
   subject: string | null | undefined;
 }
 
-/** What Date.prototype.toISOString writes; such a timestamp is passed on unchanged. */
-const CANONICAL_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
 export interface RejectedEvent {
   index: number;
   id?: string;
@@ -114,7 +112,9 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
     properties?: Record<string, unknown>;
   };
 
-  const timestamp = new Date(event.timestamp);
+  // Most clients send toISOString's form, read from its digits; the rest go to Date.
+  const canonicalMs = typeof event.timestamp === 'string' ? canonicalTimestampMs(event.timestamp) : undefined;
+  const timestamp = new Date(canonicalMs ?? event.timestamp);
   if (Number.isNaN(timestamp.getTime())) return reject('timestamp is not a valid date');
   if (timestamp.getTime() > now.getTime() + EVENT_LIMITS.maxFutureSeconds * 1000) {
     return reject(`timestamp is more than ${EVENT_LIMITS.maxFutureSeconds / 60} minutes in the future`);
@@ -124,11 +124,15 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
   }
 
   const propertiesJson = JSON.stringify(event.properties ?? {});
-  if (Buffer.byteLength(propertiesJson) > EVENT_LIMITS.maxPropertiesBytes) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most properties need no counting.
+  if (
+    propertiesJson.length * 3 > EVENT_LIMITS.maxPropertiesBytes &&
+    Buffer.byteLength(propertiesJson) > EVENT_LIMITS.maxPropertiesBytes
+  ) {
     return reject(`properties are larger than ${EVENT_LIMITS.maxPropertiesBytes / 1024} KiB`);
   }
   // JSON.stringify escapes exactly what PostgreSQL's jsonb refuses: NUL and lone surrogates.
-  if (/\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(propertiesJson))
+  if (propertiesJson.includes('\\u') && /\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(propertiesJson))
     return reject('properties contain a NUL character or broken Unicode');
 
   let userId = event.userId?.toLowerCase();
@@ -149,12 +153,9 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
     deviceId: event.deviceId,
     sessionId: event.sessionId,
     timestamp,
-    // A valid date in toISOString's own format prints back to the same text (formatting
+    // A valid date in toISOString's own form prints back to the same text (formatting
     // a Date is a surprisingly large share of the per-event cost).
-    timestampText:
-      typeof event.timestamp === 'string' && CANONICAL_TIMESTAMP.test(event.timestamp)
-        ? event.timestamp
-        : timestamp.toISOString(),
+    timestampText: canonicalMs === undefined ? timestamp.toISOString() : (event.timestamp as string),
     appVersion: event.appVersion,
     platform: event.platform,
     properties: event.properties ?? {},

@@ -12,6 +12,7 @@
  * (`$1::text::uuid[]`): its driver serializes parameters by their declared type and
  * would not pass a Buffer through as an array.
  */
+import { canonicalTimestampMs } from '../timestamps.js';
 import type { DbEngine } from './database.js';
 
 export type ArrayElementType = 'uuid' | 'text' | 'timestamptz';
@@ -75,7 +76,7 @@ function binaryArray(type: ArrayElementType, values: ReadonlyArray<string | unde
     } else if (type === 'timestamptz') {
       at = buffer.writeInt32BE(8, at);
       // Microseconds stay below 2^53 for any date a Date can hold, so the split is exact.
-      const micros = (Date.parse(value) - POSTGRES_EPOCH_MS) * 1000;
+      const micros = ((canonicalTimestampMs(value) ?? Date.parse(value)) - POSTGRES_EPOCH_MS) * 1000;
       const high = Math.floor(micros / UINT32);
       at = buffer.writeInt32BE(high, at);
       at = buffer.writeUInt32BE(micros - high * UINT32, at);
