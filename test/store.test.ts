@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { KeyValueStore } from '../src/store/store.js';
-import { template } from './helpers/server.js';
+import { storeReachable, template } from './helpers/server.js';
 
 const redisUrl = template().redisUrl;
 const stores: Array<[string, () => KeyValueStore]> = [['memory', () => new MemoryStore()]];
@@ -22,19 +22,9 @@ afterAll(async () => {
 describe.each(stores)('%s store', (_name, make) => {
   const store = make();
   opened.push(store);
-  const ready = async () => {
-    for (let i = 0; i < 50; i++) {
-      try {
-        await store.ping();
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  };
 
   it('gets, sets, expires and deletes strings', async () => {
-    await ready();
+    await storeReachable(store);
     expect(await store.get('missing')).toBeUndefined();
     await store.set('a', '1');
     expect(await store.get('a')).toBe('1');
@@ -67,8 +57,11 @@ describe.each(stores)('%s store', (_name, make) => {
       ['u3', 30],
       ['u1', 40],
     ] as const)
-      await store.zadd('z', score, member);
+      await store.zraise('z', score, member);
     expect(await store.zcount('z', 15, 40)).toBe(3);
+    // A lower score never lowers a member's score.
+    await store.zraise('z', 5, 'u1');
+    expect(await store.zcount('z', 40, 40)).toBe(1);
     expect(await store.zcount('z', 0, 15)).toBe(0);
     expect(await store.zremrangebyscore('z', 0, 25)).toBe(1);
     expect(await store.zcount('z', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(2);

@@ -17,12 +17,18 @@ export class Presence {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Mark subjects active at the given times (ms); times in the future count as now. */
+  /**
+   * Mark subjects active at the given times (ms); times in the future count as now. A
+   * subject keeps its latest time: events that arrive late (an offline client's batch)
+   * never move back a learner just seen.
+   */
   async touch(entries: Array<[subject: string, atMs: number]>): Promise<void> {
     const now = this.now();
     const cutoff = now - METRICS.realtimeWindowSeconds * 1000;
     await Promise.all(
-      entries.filter(([, at]) => at >= cutoff).map(([subject, at]) => this.store.zadd(PRESENCE_KEY, Math.min(at, now), subject)),
+      entries
+        .filter(([, at]) => at >= cutoff)
+        .map(([subject, at]) => this.store.zraise(PRESENCE_KEY, Math.min(at, now), subject)),
     );
     if (now - this.#lastPrune > 60_000) {
       this.#lastPrune = now;

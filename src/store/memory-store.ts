@@ -87,13 +87,13 @@ export class MemoryStore implements KeyValueStore {
     return this.#typed(key, 'set')?.value.size ?? 0;
   }
 
-  async zadd(key: string, score: number, member: string): Promise<void> {
+  async zraise(key: string, score: number, member: string): Promise<void> {
     let entry = this.#typed(key, 'zset');
     if (!entry) {
       entry = { type: 'zset', value: new Map(), expiresAt: undefined };
       this.#entries.set(key, entry);
     }
-    entry.value.set(member, score);
+    entry.value.set(member, Math.max(score, entry.value.get(member) ?? Number.NEGATIVE_INFINITY));
   }
 
   async zcount(key: string, min: number, max: number): Promise<number> {

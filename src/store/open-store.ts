@@ -93,8 +93,8 @@ class FallbackStore implements Store {
   scard(key: string) {
     return this.#call('scard', key);
   }
-  zadd(key: string, score: number, member: string) {
-    return this.#call('zadd', key, score, member);
+  zraise(key: string, score: number, member: string) {
+    return this.#call('zraise', key, score, member);
   }
   zcount(key: string, min: number, max: number) {
     return this.#call('zcount', key, min, max);

@@ -66,8 +66,8 @@ export class RedisStore implements KeyValueStore {
     return this.client.scard(key);
   }
 
-  async zadd(key: string, score: number, member: string): Promise<void> {
-    await this.client.zadd(key, score, member);
+  async zraise(key: string, score: number, member: string): Promise<void> {
+    await this.client.zadd(key, 'GT', score, member);
   }
 
   async zcount(key: string, min: number, max: number): Promise<number> {

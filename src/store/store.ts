@@ -15,8 +15,8 @@ export interface KeyValueStore {
   /** Add members to a set; resolves with how many were new. */
   sadd(key: string, ...members: string[]): Promise<number>;
   scard(key: string): Promise<number>;
-  /** Set a member's score in a sorted set. */
-  zadd(key: string, score: number, member: string): Promise<void>;
+  /** Add a member to a sorted set, or raise its score to `score`; never lowers it (Redis ZADD GT). */
+  zraise(key: string, score: number, member: string): Promise<void>;
   /** Members with min ≤ score ≤ max. */
   zcount(key: string, min: number, max: number): Promise<number>;
   /** Remove members with min ≤ score ≤ max; resolves with how many went. */

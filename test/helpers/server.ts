@@ -13,6 +13,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { type Db, openDb } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import type { KeyValueStore } from '../../src/store/store.js';
 import { withDatabase } from '../setup/global-setup.js';
 
 export const template = () => inject('template');
@@ -78,6 +79,18 @@ export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> 
       await database.drop();
     },
   };
+}
+
+/** Resolves once the store answers a ping (a Redis client connects in the background, without an offline queue). */
+export async function storeReachable(store: KeyValueStore): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await store.ping();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 export interface TestServer {
