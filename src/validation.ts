@@ -13,8 +13,8 @@ import { canonicalTimestampMs } from './timestamps.js';
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// ajv-formats' own full check (typed as any of Ajv's format shapes; this one is a definition).
-const rfc3339DateTime = (addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean }).validate;
+/** ajv-formats' own full check (typed as any of Ajv's format shapes; this one is a definition). */
+export const rfc3339DateTime = (addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean }).validate;
 
 /**
  * RFC 3339 date-time, as ajv-formats checks it, with a shortcut for the canonical

@@ -1,16 +1,10 @@
 /** Real-time users (analytics/presence.ts) on the in-memory store, and on real Redis when the run has one. */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Presence } from '../src/analytics/presence.js';
-import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/store/redis-store.js';
 import type { KeyValueStore } from '../src/store/store.js';
-import { storeReachable, template } from './helpers/server.js';
+import { storeReachable, storesUnderTest } from './helpers/server.js';
 
-const redisUrl = template().redisUrl;
-const stores: Array<[string, () => KeyValueStore]> = [['memory', () => new MemoryStore()]];
-if (redisUrl)
-  stores.push(['redis', () => new RedisStore(redisUrl, { keyPrefix: `presence-test-${randomBytes(4).toString('hex')}:` })]);
+const stores = storesUnderTest('presence-test');
 const opened: KeyValueStore[] = [];
 afterAll(async () => {
   for (const store of opened) await store.close();

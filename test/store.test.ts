@@ -2,18 +2,12 @@
  * The store contract, run against the in-memory store always and against real
  * Redis when the run has one: both must behave the same.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/store/redis-store.js';
 import type { KeyValueStore } from '../src/store/store.js';
-import { storeReachable, template } from './helpers/server.js';
+import { storeReachable, storesUnderTest } from './helpers/server.js';
 
-const redisUrl = template().redisUrl;
-const stores: Array<[string, () => KeyValueStore]> = [['memory', () => new MemoryStore()]];
+const stores = storesUnderTest('store-test');
 const opened: KeyValueStore[] = [];
-if (redisUrl)
-  stores.push(['redis', () => new RedisStore(redisUrl, { keyPrefix: `store-test-${randomBytes(4).toString('hex')}:` })]);
 
 afterAll(async () => {
   for (const store of opened) await store.close();

@@ -13,6 +13,8 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { type Db, openDb } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
 import type { KeyValueStore } from '../../src/store/store.js';
 import { withDatabase } from '../setup/global-setup.js';
 
@@ -79,6 +81,19 @@ export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> 
       await database.drop();
     },
   };
+}
+
+/**
+ * The stores a store-level test runs on: memory always, real Redis when the run has one
+ * (under its own key prefix).
+ */
+export function storesUnderTest(prefix: string): Array<[kind: string, open: () => KeyValueStore]> {
+  const redisUrl = template().redisUrl;
+  const stores: Array<[kind: string, open: () => KeyValueStore]> = [['memory', () => new MemoryStore()]];
+  if (redisUrl) {
+    stores.push(['redis', () => new RedisStore(redisUrl, { keyPrefix: `${prefix}-${randomBytes(4).toString('hex')}:` })]);
+  }
+  return stores;
 }
 
 /** Resolves once the store answers a ping (a Redis client connects in the background, without an offline queue). */
