@@ -54,7 +54,7 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
     redisPrefix: config.redisPrefix,
     onStateChange: (up, error) => {
       if (up) logger.info('redis connected');
-      else logger.warn({ err: { message: error?.message } }, 'redis unreachable; serving from per-instance memory');
+      else logger.warn({ err: { message: error?.message } }, 'redis unavailable; serving from per-instance memory');
     },
   });
   const { token: opsToken } = await resolveOpsToken(config);

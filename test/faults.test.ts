@@ -11,6 +11,7 @@ import { missingBinaries } from './helpers/binaries.js';
 import {
   type PrivatePostgres,
   type PrivateRedis,
+  startOldRedis,
   startPrivatePostgres,
   startPrivateRedis,
   waitFor,
@@ -168,5 +169,46 @@ describe('cache outage (real Redis killed and restarted)', () => {
     // Writes reach Redis again.
     await server.runtime.store.set('probe:after-recovery', 'yes', 60);
     expect(await server.runtime.store.get('probe:after-recovery')).toBe('yes');
+  });
+});
+
+describe('a Redis too old for us', () => {
+  let redis: PrivateRedis | undefined;
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it('is not used, says why, and is used once a newer Redis answers on the same address', async () => {
+    if (missingBinaries('old Redis test', 'redis-server').length > 0) return;
+    redis = await startPrivateRedis();
+    await redis.stop();
+    const old = await startOldRedis(redis.port, '6.0.16');
+    server = await startTestServer({ env: { REDIS_URL: redis.url } });
+    const cacheCheck = async () => {
+      server?.runtime.health.invalidate();
+      return (await api(server?.url as string, '/api/v1/health')).body.checks.cache;
+    };
+    // 'not connected yet' until the client has connected and read the version.
+    await waitFor(async () => (await cacheCheck()).detail?.includes('6.0.16') === true, 5_000, 'the version check');
+    expect(await cacheCheck()).toMatchObject({
+      status: 'degraded',
+      detail: 'Redis unavailable (Redis 6.0.16 is older than 7.0, which SmarTalk needs); serving from per-instance memory',
+    });
+    // Served from memory: the old server would refuse ZADD GT (real-time users) and PEXPIRE NX (counters).
+    const learner = await createLearner(server.url);
+    const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+      token: learner.token,
+      body: { correct: true, mode: 'normal' },
+    });
+    expect(attempt.status).toBe(200);
+    expect(server.runtime.store.health().up).toBe(false);
+
+    await old.stop();
+    await redis.start();
+    await waitFor(async () => (await cacheCheck()).status === 'ok', 15_000, 'the newer Redis to be used');
+    await server.runtime.store.set('probe:after-upgrade', 'yes', 60);
+    expect(await server.runtime.store.get('probe:after-upgrade')).toBe('yes');
   });
 });

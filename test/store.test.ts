@@ -3,6 +3,7 @@
  * Redis when the run has one: both must behave the same.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { redisVersionSupported } from '../src/store/redis-store.js';
 import type { KeyValueStore } from '../src/store/store.js';
 import { storeReachable, storesUnderTest } from './helpers/server.js';
 
@@ -62,5 +63,12 @@ describe.each(stores)('%s store', (_name, make) => {
     await store.expire('z', 0.1);
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(await store.zcount('z', 0, 100)).toBe(0);
+  });
+});
+
+describe('Redis version check', () => {
+  it('takes 7.0 and later, and refuses what lacks PEXPIRE NX', () => {
+    expect(['7.0.0', '7.0.15', '7.2.4', '8.0.1', '10.0.0'].filter(redisVersionSupported)).toHaveLength(5);
+    expect(['6.2.14', '6.0.16', '5.0.14', '3.2.12'].filter(redisVersionSupported)).toEqual([]);
   });
 });

@@ -6,6 +6,19 @@
 import { Redis } from 'ioredis';
 import type { KeyValueStore } from './store.js';
 
+/**
+ * The oldest Redis whose commands we use: counters set their TTL with PEXPIRE NX (7.0),
+ * real-time users keep the latest time with ZADD GT (6.2).
+ */
+export const MIN_REDIS_VERSION = '7.0';
+
+/** Whether a Redis version (INFO's `redis_version`, e.g. "7.0.15") is MIN_REDIS_VERSION or later. */
+export function redisVersionSupported(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [minMajor = 0, minMinor = 0] = MIN_REDIS_VERSION.split('.').map(Number);
+  return major > minMajor || (major === minMajor && minor >= minMinor);
+}
+
 export interface RedisStoreOptions {
   keyPrefix?: string;
   onReady?: () => void;
@@ -15,6 +28,8 @@ export interface RedisStoreOptions {
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
+  /** Why the server is not to be used, until a connection's version check passes. */
+  #unusable: Error | undefined = new Error('not connected yet');
 
   constructor(url: string, options: RedisStoreOptions = {}) {
     this.client = new Redis(url, {
@@ -27,8 +42,26 @@ export class RedisStore implements KeyValueStore {
       lazyConnect: false,
       keyPrefix: options.keyPrefix ?? '',
     });
-    this.client.on('ready', () => options.onReady?.());
+    // An older Redis would refuse some commands on every call: until a connection finds
+    // a newer one (an upgrade and restart), it counts as unavailable — pings fail with the
+    // reason, so health and the log say why — and the server runs on memory. A version
+    // that cannot be read (INFO refused by an ACL, a timeout) is given the benefit of the doubt.
+    this.client.on('ready', () => {
+      this.client.info('server').then(
+        (info) => this.#versionChecked(/^redis_version:(\S+)/m.exec(info)?.[1], options),
+        () => this.#versionChecked(undefined, options),
+      );
+    });
     this.client.on('error', (error: Error) => options.onError?.(error));
+  }
+
+  #versionChecked(version: string | undefined, options: RedisStoreOptions): void {
+    this.#unusable =
+      version === undefined || redisVersionSupported(version)
+        ? undefined
+        : new Error(`Redis ${version} is older than ${MIN_REDIS_VERSION}, which SmarTalk needs`);
+    if (this.#unusable) options.onError?.(this.#unusable);
+    else options.onReady?.();
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -83,6 +116,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async ping(): Promise<number> {
+    if (this.#unusable) throw this.#unusable;
     const started = performance.now();
     await this.client.ping();
     return performance.now() - started;

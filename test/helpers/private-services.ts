@@ -111,6 +111,45 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   return { url: `redis://127.0.0.1:${port}/0`, port, start, stop };
 }
 
+/**
+ * A stand-in for a Redis too old for us (none can be installed here): it speaks enough
+ * of the protocol for a client to connect — INFO reports `version`, PING answers — and
+ * refuses every other command, as an old Redis refuses PEXPIRE NX.
+ */
+export async function startOldRedis(port: number, version: string): Promise<{ stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const reply = (command: string) => {
+    if (command === 'INFO') {
+      const info = `# Server\r\nredis_version:${version}\r\nloading:0\r\n`;
+      return `$${Buffer.byteLength(info)}\r\n${info}\r\n`;
+    }
+    return command === 'PING' ? '+PONG\r\n' : `-ERR unknown command '${command}'\r\n`;
+  };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      // Each command is an array of bulk strings: *<n>\r\n then <n> × $<len>\r\n<bytes>\r\n.
+      for (;;) {
+        const parts = pending.split('\r\n');
+        const count = Number(parts[0]?.slice(1));
+        if (!pending.startsWith('*') || parts.length < 2 + 2 * count) return;
+        socket.write(reply((parts[2] ?? '').toUpperCase()));
+        pending = parts.slice(1 + 2 * count).join('\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');

@@ -159,7 +159,7 @@ export class HealthService {
       return {
         status: 'degraded',
         engine: 'redis',
-        detail: `Redis unreachable (${firstLine(error)}); serving from per-instance memory`,
+        detail: `Redis unavailable (${firstLine(error)}); serving from per-instance memory`,
       };
     }
   }
