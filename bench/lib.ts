@@ -1,9 +1,11 @@
 /** Shared bench plumbing: child servers, autocannon runs, RSS sampling, timings, result tables. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import autocannon from 'autocannon';
+
+// One way to find a free port, shared with the tests that start private services.
+export { freePort } from '../test/helpers/private-services.js';
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -35,17 +37,6 @@ export interface Child {
   process: ChildProcess;
   url: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**
