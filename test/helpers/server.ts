@@ -17,6 +17,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { KeyValueStore } from '../../src/store/store.js';
 import { withDatabase } from '../setup/global-setup.js';
+import { waitFor } from './private-services.js';
 
 export const template = () => inject('template');
 export const onPostgres = () => template().engine === 'postgres';
@@ -98,14 +99,7 @@ export function storesUnderTest(prefix: string): Array<[kind: string, open: () =
 
 /** Resolves once the store answers a ping (a Redis client connects in the background, without an offline queue). */
 export async function storeReachable(store: KeyValueStore): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      await store.ping();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await waitFor(async () => (await store.ping()) >= 0, 5_000, 'the store to answer a ping');
 }
 
 export interface TestServer {
