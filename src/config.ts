@@ -38,8 +38,10 @@ export interface Config {
   alertIntervalSeconds: number;
   /** nginx access log of the video edge (deploy/nginx format), for the CDN hit ratio. */
   cdnAccessLog: string | undefined;
-  /** Per client per minute: learner creations, and analytics batches. */
-  rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number };
+  /** Per client per minute: learner creations, analytics batches, and failed token checks (per address). */
+  rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number; authFailuresPerMinute: number };
+  /** A request (headers and body) must arrive within this; its headers within the first 10 s of it. */
+  requestTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +80,8 @@ export const CONFIG_VARIABLES = [
   'CDN_ACCESS_LOG',
   'RATE_LIMIT_USERS_PER_MINUTE',
   'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
+  'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
+  'REQUEST_TIMEOUT_SECONDS',
 ] as const;
 
 function read(env: Env, name: string): string | undefined {
@@ -190,6 +194,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimits: {
       usersPerMinute: parsePositiveInt(env, 'RATE_LIMIT_USERS_PER_MINUTE', 60),
       eventBatchesPerMinute: parsePositiveInt(env, 'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE', 600),
+      authFailuresPerMinute: parsePositiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
     },
+    requestTimeoutSeconds: parsePositiveInt(env, 'REQUEST_TIMEOUT_SECONDS', 30),
   };
 }

@@ -6,9 +6,16 @@
  * with the status listed here. docs/errors.md documents every code; a test keeps
  * the two in step.
  */
+import { Type } from '@fastify/type-provider-typebox';
+
 export const ERRORS = {
   SMT_ERR_VALIDATION: { status: 400, message: 'The request is not valid' },
   SMT_ERR_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  SMT_ERR_BAD_URL: { status: 400, message: 'The URL is not valid (bad percent-encoding)' },
+  SMT_ERR_BAD_REQUEST: { status: 400, message: 'The request is not valid HTTP' },
+  SMT_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+  SMT_ERR_URL_TOO_LONG: { status: 414, message: 'A path segment of the URL is too long' },
+  SMT_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   SMT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json' },
   SMT_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   SMT_ERR_AUTH_MISSING: { status: 401, message: 'A bearer token is required' },
@@ -22,6 +29,10 @@ export const ERRORS = {
   SMT_ERR_CLIP_NOT_FOUND: { status: 404, message: 'That clip does not belong to this keyword' },
   SMT_ERR_ALERT_NOT_FOUND: { status: 404, message: 'No such alert' },
   SMT_ERR_CHANNEL_NOT_FOUND: { status: 404, message: 'No such notification channel' },
+  SMT_ERR_DEVICE_REGISTERED: {
+    status: 409,
+    message: 'This device already has a learner; resume with its deviceSecret or a live token of that learner',
+  },
   SMT_ERR_ALERT_RESOLVED: { status: 409, message: 'The alert is already resolved' },
   SMT_ERR_DRAMA_LOCKED: { status: 409, message: 'This drama is locked' },
   SMT_ERR_CLUES_INCOMPLETE: { status: 409, message: 'Collect every story clue before the magic moment' },
@@ -47,3 +58,13 @@ export class AppError extends Error {
     this.statusCode = ERRORS[code].status;
   }
 }
+
+/** The wire shape of every error (server/error-handler.ts), for route response schemas. */
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+    requestId: Type.Optional(Type.String({ description: 'Quote it when reporting a problem' })),
+  }),
+});

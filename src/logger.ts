@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './files.js';
 
 // Exact paths only: wildcard redaction is re-evaluated on every log line. Request
 // logs never carry headers or bodies (server/request-log.ts); these catch mistakes.
@@ -35,12 +36,20 @@ const LOG_BATCH_BYTES = 4096;
 const LOG_FLUSH_MS = 1_000;
 
 export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, options: LoggerOptions = {}): Logger {
-  mkdirSync(path.dirname(config.logFile), { recursive: true });
+  mkdirSync(path.dirname(config.logFile), { recursive: true, mode: PRIVATE_DIR_MODE });
   const level = config.logLevel === 'silent' ? 'fatal' : config.logLevel;
   // One write per request per destination measured as the biggest cost of a cheap
   // request (bench/http.ts); batching keeps it off the hot path, the timer keeps
   // `tail -f` current when traffic is low.
-  const destinations = [pino.destination({ dest: config.logFile, mkdir: true, sync: false, minLength: LOG_BATCH_BYTES })];
+  const destinations = [
+    pino.destination({
+      dest: config.logFile,
+      mkdir: true,
+      mode: PRIVATE_FILE_MODE,
+      sync: false,
+      minLength: LOG_BATCH_BYTES,
+    }),
+  ];
   if (options.stdout ?? true) destinations.push(pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES }));
   const streams: pino.StreamEntry[] = destinations.map((stream) => ({ level, stream }));
   const logger = pino(

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { type Db, openDb } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { ensureEventPartitions } from './db/partitions.js';
+import { keepPrivate } from './files.js';
 import { isSeeded, seedContent } from './learning/seed.js';
 import { loadAlertsConfig } from './ops/alerts/config.js';
 import { AlertService } from './ops/alerts/service.js';
@@ -43,7 +44,22 @@ export async function openMigratedDb(config: Config, logger: Logger): Promise<Db
   }
 }
 
+/**
+ * DATA_DIR (the embedded database, content, the ops token) and the log file are the
+ * owner's alone; wider permissions found on start-up are narrowed, with a warning.
+ */
+async function keepDataPrivate(config: Config, logger: Logger): Promise<void> {
+  for (const [target, kind] of [
+    [config.dataDir, 'dir'],
+    [config.logFile, 'file'],
+  ] as const) {
+    const narrowed = await keepPrivate(target, kind);
+    if (narrowed) logger.warn(narrowed);
+  }
+}
+
 export async function startRuntime(config: Config, logger: Logger, options: { seed?: boolean } = {}): Promise<Runtime> {
+  await keepDataPrivate(config, logger);
   const db = await openMigratedDb(config, logger);
   if ((options.seed ?? true) && !(await isSeeded(db))) {
     const counts = await seedContent(db);
@@ -57,7 +73,7 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
       else logger.warn({ err: { message: error?.message } }, 'redis unavailable; serving from per-instance memory');
     },
   });
-  const { token: opsToken } = await resolveOpsToken(config);
+  const { token: opsToken } = await resolveOpsToken(config, (warning) => logger.warn(warning));
   const alerts = new AlertService({
     db,
     config: await loadAlertsConfig(config.alertsConfig),

@@ -28,15 +28,18 @@ const DEVICE_SUBJECT = 'device:';
 
 /**
  * Set whom each event belongs to: its userId (checked to exist when ops sent it, null
- * when it names no user), or the registered user of its device, or the device itself
- * until it registers. One prepared query for the users and devices of the whole group.
+ * when it names no user); a device-only event counts for the device, or — only when
+ * ops sent it — for the device's registered learner: anyone can know a device id, so
+ * an anonymous event naming one must not move a learner's numbers. One prepared query
+ * for the users and devices of the whole group.
  */
 export async function resolveSubjects(db: Db, events: NormalizedEvent[]): Promise<void> {
   const claimedUsers = new Set<string>();
   const devices = new Set<string>();
   for (const event of events) {
-    if (event.userId === undefined) devices.add(event.deviceId as string);
-    else if (event.verifyUser) claimedUsers.add(event.userId);
+    if (event.userId === undefined) {
+      if (event.sentByOps) devices.add(event.deviceId as string);
+    } else if (event.sentByOps) claimedUsers.add(event.userId);
   }
   const knownUsers = new Set<string>();
   const deviceOwners = new Map<string, string>();
@@ -55,9 +58,8 @@ export async function resolveSubjects(db: Db, events: NormalizedEvent[]): Promis
   for (const event of events) {
     if (event.userId === undefined) {
       const device = event.deviceId as string;
-      // Device events count for the device's user once it has registered.
       event.subject = deviceOwners.get(device) ?? DEVICE_SUBJECT + device;
-    } else event.subject = !event.verifyUser || knownUsers.has(event.userId) ? event.userId : null;
+    } else event.subject = !event.sentByOps || knownUsers.has(event.userId) ? event.userId : null;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import { canonicalTimestampMs } from '../timestamps.js';
-import { createAjv } from '../validation.js';
+import { createAjv, INPUT_LIMITS, jsonProblem, Line } from '../validation.js';
 import { canonicalName } from './definitions.js';
 
 /** Documented limits (docs/metrics.md, the OpenAPI description). */
@@ -18,8 +18,11 @@ export const EVENT_LIMITS = {
   maxPastDays: 90,
 } as const;
 
-/** No control characters (PostgreSQL text cannot hold NUL). */
-const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$';
+/** An event sits two levels into its batch ({events: [event]}): the shared depth limit, counted from the body. */
+const EVENT_DEPTH = INPUT_LIMITS.maxJsonDepth - 2;
+
+/** Only an id that looks like one is echoed back in a rejection. */
+const UUID_TEXT = /^[0-9a-f-]{36}$/i;
 
 export const EventSchema = Type.Object(
   {
@@ -28,9 +31,9 @@ export const EventSchema = Type.Object(
     timestamp: Type.Union([Type.String({ format: 'date-time' }), Type.Integer({ minimum: 0, description: 'epoch ms' })]),
     userId: Type.Optional(Type.String({ format: 'uuid' })),
     deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' })),
-    sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE })),
-    appVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: PRINTABLE })),
-    platform: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: PRINTABLE })),
+    sessionId: Type.Optional(Line(128)),
+    appVersion: Type.Optional(Line(32)),
+    platform: Type.Optional(Line(32)),
     // Written out: Type.Record's key schema becomes a "^.*$" pattern and drops the key's maxLength.
     properties: Type.Optional(
       Type.Unsafe<Record<string, unknown>>({ type: 'object', maxProperties: 64, propertyNames: { maxLength: 64 } }),
@@ -62,11 +65,15 @@ export interface NormalizedEvent {
   properties: Record<string, unknown>;
   /** Serialized properties, as stored. */
   propertiesJson: string;
-  /** Its userId came from the event itself (ops), so the user must be shown to exist. */
-  verifyUser: boolean;
   /**
-   * Whom it counts for, set by the writer (event-store.ts): the user, or `device:<id>`
-   * until the device registers; null when the userId names no user.
+   * Sent with the ops token: its userId came from the event itself, so the user must be
+   * shown to exist; a device-only event may count for the device's learner. From anyone
+   * else a device-only event counts for the device alone: a device id is not a credential.
+   */
+  sentByOps: boolean;
+  /**
+   * Whom it counts for, set by the writer (event-store.ts): the user, or `device:<id>`;
+   * null when the userId names no user.
    */
   subject: string | null | undefined;
 }
@@ -92,13 +99,35 @@ function shapeReason(): string {
   return `${field} ${error.message ?? 'is invalid'}`;
 }
 
-/** Validate and normalize one event; `now` is the server's receive time. */
-export function checkEvent(raw: unknown, index: number, caller: IngestCaller, now: Date): NormalizedEvent | RejectedEvent {
+/**
+ * Validate and normalize one event; `now` is the server's receive time. `checkText:
+ * false` when the batch had no `\u` escape (server/json-body.ts): then no string in it
+ * can hold NUL or a lone surrogate, and only the free-form properties need walking.
+ */
+export function checkEvent(
+  raw: unknown,
+  index: number,
+  caller: IngestCaller,
+  now: Date,
+  checkText = true,
+): NormalizedEvent | RejectedEvent {
   const id =
     typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
       ? (raw as { id: string }).id
       : undefined;
-  const reject = (reason: string): RejectedEvent => ({ index, ...(id && id.length <= 64 ? { id } : {}), reason });
+  const reject = (reason: string): RejectedEvent => ({ index, ...(id && UUID_TEXT.test(id) ? { id } : {}), reason });
+  // Depth and text before anything walks the event (ajv, JSON.stringify): the shared
+  // rule of validation.ts, per event, so a bad one is rejected alone.
+  const problem = checkText
+    ? jsonProblem(raw, { maxDepth: EVENT_DEPTH })
+    : typeof raw === 'object' && raw !== null
+      ? jsonProblem((raw as { properties?: unknown }).properties, {
+          maxDepth: EVENT_DEPTH - 1,
+          checkText: false,
+          path: '/properties',
+        })
+      : undefined;
+  if (problem) return reject(`${problem.path} ${problem.message}`);
   if (!checkShape(raw)) return reject(shapeReason());
   const event = raw as {
     id: string;
@@ -131,9 +160,6 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
   ) {
     return reject(`properties are larger than ${EVENT_LIMITS.maxPropertiesBytes / 1024} KiB`);
   }
-  // JSON.stringify escapes exactly what PostgreSQL's jsonb refuses: NUL and lone surrogates.
-  if (propertiesJson.includes('\\u') && /\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(propertiesJson))
-    return reject('properties contain a NUL character or broken Unicode');
 
   let userId = event.userId?.toLowerCase();
   if (caller.kind === 'learner') {
@@ -160,7 +186,7 @@ export function checkEvent(raw: unknown, index: number, caller: IngestCaller, no
     platform: event.platform,
     properties: event.properties ?? {},
     propertiesJson,
-    verifyUser: caller.kind === 'ops',
+    sentByOps: caller.kind === 'ops',
     subject: undefined,
   };
 }

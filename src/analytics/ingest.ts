@@ -29,12 +29,13 @@ export async function ingestEvents(
   writer: EventWriter,
   raw: unknown[],
   caller: IngestCaller,
-  now = new Date(),
+  options: { now?: Date; checkText?: boolean } = {},
 ): Promise<IngestOutcome> {
+  const now = options.now ?? new Date();
   const rejected: RejectedEvent[] = [];
   const valid: NormalizedEvent[] = [];
   raw.forEach((item, index) => {
-    const result = checkEvent(item, index, caller, now);
+    const result = checkEvent(item, index, caller, now, options.checkText ?? true);
     if (isRejected(result)) rejected.push(result);
     else valid.push(result);
   });

@@ -2,14 +2,14 @@
  * Analytics over HTTP: event ingestion for clients, the metrics report for ops, and
  * the business counters and gauges on /metrics.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter, Gauge } from 'prom-client';
 import type { Db } from '../db/database.js';
-import { AppError } from '../errors.js';
-import { ErrorResponse } from '../learning/schemas.js';
+import { AppError, ErrorResponse } from '../errors.js';
 import type { RefreshingCache } from '../refreshing-cache.js';
+import { useJsonBodyParser } from '../server/json-body.js';
+import { DateTime } from '../validation.js';
 import { METRICS } from './definitions.js';
 import type { EventWriter } from './event-writer.js';
 import { EVENT_LIMITS, type IngestCaller } from './events.js';
@@ -44,10 +44,8 @@ const FunnelStepSchema = Type.Object({
 
 const ReportQuery = Type.Object(
   {
-    since: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Start of the window (default: 7 days ago, at a day boundary)' }),
-    ),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (default: now)' })),
+    since: Type.Optional(DateTime('Start of the window (default: 7 days ago, at a day boundary)')),
+    until: Type.Optional(DateTime('End of the window (default: now)')),
     granularity: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')], { default: 'day' })),
     breakdown: Type.Optional(Type.Union([Type.Literal('appVersion'), Type.Literal('platform'), Type.Literal('interest')])),
   },
@@ -61,6 +59,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   app,
   { db, presence, tz, eventWriter, batchesPerMinute, reports },
 ) => {
+  // Events are checked one by one (a bad one is rejected alone), so this scope's JSON
+  // parser leaves the depth and text checks to checkEvent.
+  useJsonBodyParser(app, { perItem: true });
   const registry = app.metrics.registry;
   const activated = new Counter({
     name: 'user_activated_total',
@@ -174,17 +175,15 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   app.post(
     '/api/v1/analytics/events',
     {
-      preHandler: app.auth.learnerOrOps,
+      onRequest: app.auth.learnerOrOps,
       bodyLimit: EVENT_LIMITS.maxBatchBytes,
       config: {
         rateLimit: {
           max: batchesPerMinute,
           timeWindow: '1 minute',
-          // Per learner token (hashed: tokens never become store keys), else per address.
-          keyGenerator: (request) => {
-            const auth = request.headers.authorization;
-            return auth ? `token:${createHash('sha256').update(auth).digest('base64url')}` : `ip:${request.ip}`;
-          },
+          // Keyed on who the caller is (authentication ran first), never on how a header
+          // is spelled: per learner, else per address. The ops token is exempt.
+          keyGenerator: (request) => (request.learnerId ? `learner:${request.learnerId}` : `ip:${request.ip}`),
         },
       },
       schema: {
@@ -220,7 +219,9 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
         : request.learnerId
           ? { kind: 'learner', userId: request.learnerId }
           : { kind: 'anonymous' };
-      const outcome = await ingestEvents(eventWriter, request.body.events, caller);
+      const outcome = await ingestEvents(eventWriter, request.body.events, caller, {
+        checkText: request.bodyHasEscapes,
+      });
       events.inc({ result: 'accepted' }, outcome.accepted);
       events.inc({ result: 'duplicate' }, outcome.duplicates);
       events.inc({ result: 'rejected' }, outcome.rejected.length);
@@ -247,7 +248,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   app.get(
     '/api/v1/ops/metrics-report',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'The LaunchMetricsTracker report: new users, activation, funnel, retention, real-time users, learning',

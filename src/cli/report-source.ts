@@ -17,9 +17,8 @@ export async function readReport<T>(
   const { readLiveServer, opsGet } = await import('../ops/server-link.js');
   const server = url ?? readLiveServer(config.dataDir)?.url;
   if (server) {
-    const { resolveOpsToken } = await import('../ops/ops-token.js');
-    const { token } = await resolveOpsToken(config);
-    return opsGet<T>(server, `${route}?${query}`, token);
+    const { readOpsToken } = await import('../ops/ops-token.js');
+    return opsGet<T>(server, `${route}?${query}`, await readOpsToken(config));
   }
   const [{ openDb }, { pendingMigrations }, { openStore }] = await Promise.all([
     import('../db/database.js'),

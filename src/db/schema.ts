@@ -55,6 +55,8 @@ export interface VtprClipsTable {
 export interface UsersTable {
   id: string;
   device_id: string;
+  /** SHA-256 of the device secret; null for learners created before migration 008. */
+  device_secret_hash: string | null;
   platform: string | null;
   app_version: string | null;
   created_at: Timestamp;

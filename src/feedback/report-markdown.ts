@@ -11,15 +11,22 @@ import { THEME_NAMES } from './report.js';
 const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
 
-/** Safe inside Markdown text and table cells, and as HTML once rendered. */
+/**
+ * Every line-break form a Markdown renderer (or a terminal) may honour: CR LF, LF, a
+ * bare CR, NEL, the Unicode line and paragraph separators, and vertical tab / form feed.
+ * A bare CR once let learner text break out of its quote into headings and links.
+ */
+const LINE_BREAKS = /[\n\r\u0085\u2028\u2029\v\f]+/g;
+
+/** Safe inside Markdown text and table cells, and as HTML once rendered: one line, escaped. */
 export function escapeMarkdown(text: string, maxLength = 240): string {
-  const clipped = text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
+  const oneLine = text.replace(LINE_BREAKS, ' ');
+  const clipped = oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine;
   return clipped
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]()#|~!{}]/g, (char) => `\\${char}`)
-    .replace(/\s*\n\s*/g, ' ');
+    .replace(/[\\`*_[\]()#|~!{}]/g, (char) => `\\${char}`);
 }
 
 const bar = (share: number | null, width = 20) =>

@@ -8,10 +8,11 @@ import { Counter, Gauge } from 'prom-client';
 import type { EventWriter } from '../analytics/event-writer.js';
 import { ingestEvents } from '../analytics/ingest.js';
 import type { Db } from '../db/database.js';
-import { AppError } from '../errors.js';
-import { Emotion, ErrorResponse, Uuid } from '../learning/schemas.js';
+import { AppError, ErrorResponse } from '../errors.js';
+import { Emotion } from '../learning/schemas.js';
 import type { RefreshingCache } from '../refreshing-cache.js';
 import { assertSelf } from '../server/auth.js';
+import { DateTime, Line, Text, Uuid } from '../validation.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
 import { THEMES, type Theme } from './sentiment.js';
@@ -26,31 +27,24 @@ export interface FeedbackRoutesOptions {
   reports: RefreshingCache<FeedbackReport>;
 }
 
-const Short = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
-
 const FeedbackBody = Type.Object(
   {
     type: Type.Union(FEEDBACK_TYPES.map((t) => Type.Literal(t))),
     rating: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
     emotion: Type.Optional(Emotion),
     text: Type.Optional(
-      Type.String({
-        maxLength: MAX_FEEDBACK_TEXT,
-        // Printable text: tabs and newlines yes, other control characters (binary) no.
-        pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$',
-        description: `Chinese, English or both; up to ${MAX_FEEDBACK_TEXT} characters`,
-      }),
+      Text(MAX_FEEDBACK_TEXT, { description: `Chinese, English or both; up to ${MAX_FEEDBACK_TEXT} characters` }),
     ),
     userId: Type.Optional(Uuid),
     context: Type.Optional(
       Type.Object(
         {
-          screen: Type.Optional(Short(64)),
-          completedSteps: Type.Optional(Type.Array(Short(64), { maxItems: 20 })),
+          screen: Type.Optional(Line(64)),
+          completedSteps: Type.Optional(Type.Array(Line(64), { maxItems: 20 })),
           sessionDurationSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
-          errorCode: Type.Optional(Short(64)),
-          appVersion: Type.Optional(Short(32)),
-          platform: Type.Optional(Short(32)),
+          errorCode: Type.Optional(Line(64)),
+          appVersion: Type.Optional(Line(32)),
+          platform: Type.Optional(Line(32)),
         },
         { additionalProperties: false },
       ),
@@ -78,8 +72,8 @@ const StoredFeedback = Type.Object({
 
 const ReportQuery = Type.Object(
   {
-    since: Type.Optional(Type.String({ format: 'date-time' })),
-    until: Type.Optional(Type.String({ format: 'date-time' })),
+    since: Type.Optional(DateTime()),
+    until: Type.Optional(DateTime()),
   },
   { additionalProperties: false },
 );
@@ -158,7 +152,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
   app.post(
     '/api/v1/feedback',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['feedback'],
         summary: 'Send feedback (scored for sentiment, themes and urgency)',
@@ -172,7 +166,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
     },
     async (request, reply) => {
       const userId = request.learnerId as string;
-      if (request.body.userId !== undefined) assertSelf(request, request.body.userId.toLowerCase());
+      if (request.body.userId !== undefined) assertSelf(request, request.body.userId);
       const { userId: _ignored, ...input } = request.body;
       if (input.rating === undefined && input.emotion === undefined && !input.text?.trim()) {
         throw new AppError('SMT_ERR_VALIDATION', 'Give at least a rating, an emotion or a text');
@@ -201,7 +195,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
   app.get(
     '/api/v1/ops/feedback-report',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'The LaunchFeedbackCollector report: volume, sentiment, themes, urgent items, suggestions',

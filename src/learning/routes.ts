@@ -8,11 +8,11 @@ import type { FastifyReply } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { assertSelf } from '../server/auth.js';
+import { assertSelf, bearerToken } from '../server/auth.js';
 import { type CatalogCache, completedDramas, lockStates } from './content.js';
 import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
 import * as S from './schemas.js';
-import { createOrResumeUser, getUserProfile, selectInterest } from './users.js';
+import { getUserProfile, registerDevice, revokeToken, selectInterest } from './users.js';
 import { dramaDetailView, dramaListView, interestsView } from './views.js';
 
 export interface LearningRoutesOptions {
@@ -60,26 +60,49 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.post(
     '/api/v1/users',
     {
+      // A live learner token (to resume) or the ops token (exempt from the limit) may come along.
+      onRequest: app.auth.learnerOrOps,
       config: { rateLimit: { max: usersPerMinute, timeWindow: '1 minute' } },
       schema: {
         tags: ['learners'],
         summary: 'Create an anonymous learner for a device, or resume it',
-        description: 'The same deviceId always returns the same userId, with a fresh token.',
+        description:
+          'A new deviceId creates a learner (201) and returns its token and deviceSecret; keep the secret with the device. ' +
+          'A known deviceId is resumed (200, same userId, a fresh token) only with its deviceSecret or a live token of that learner (Authorization); otherwise 409 SMT_ERR_DEVICE_REGISTERED and nothing changes. An app that has lost its secret registers under a new deviceId.',
         body: S.CreateUserBody,
-        response: { 200: S.CreatedUser, 201: S.CreatedUser, 400: S.ErrorResponse },
+        response: { 200: S.CreatedUser, 201: S.CreatedUser, 400: S.ErrorResponse, 401: S.ErrorResponse, 409: S.ErrorResponse },
       },
     },
     async (request, reply) => {
-      const user = await createOrResumeUser(db, request.body);
+      const user = await registerDevice(db, request.body, request.learnerId);
       if (user.created) usersCreated.inc();
       return reply.code(user.created ? 201 : 200).send(user);
+    },
+  );
+
+  app.delete(
+    '/api/v1/users/:userId/tokens/current',
+    {
+      onRequest: app.auth.learner,
+      schema: {
+        tags: ['learners'],
+        summary: 'Log out: end the token of this request, at once on every instance',
+        security: learnerSecurity,
+        params: S.UserParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const userId = assertSelf(request, request.params.userId);
+      await revokeToken(db, userId, bearerToken(request) as string);
+      return reply.code(204).send(null);
     },
   );
 
   app.get(
     '/api/v1/users/:userId',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: "The caller's profile",
@@ -89,15 +112,14 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request) => {
-      assertSelf(request, request.params.userId);
-      return getUserProfile(db, request.params.userId);
+      return getUserProfile(db, assertSelf(request, request.params.userId));
     },
   );
 
   app.post(
     '/api/v1/users/:userId/interests',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: 'Choose an interest theme',
@@ -108,18 +130,18 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request) => {
-      assertSelf(request, request.params.userId);
+      const userId = assertSelf(request, request.params.userId);
       const { interestById } = await catalog.get();
       if (!interestById.has(request.body.interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
-      await selectInterest(db, request.params.userId, request.body.interestId);
-      return getUserProfile(db, request.params.userId);
+      await selectInterest(db, userId, request.body.interestId);
+      return getUserProfile(db, userId);
     },
   );
 
   app.get(
     '/api/v1/users/:userId/progress',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: "The caller's progress: clues collected, dramas completed, locks, reviews due",
@@ -129,8 +151,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request) => {
-      assertSelf(request, request.params.userId);
-      return getProgress(db, await catalog.get(), request.params.userId);
+      return getProgress(db, await catalog.get(), assertSelf(request, request.params.userId));
     },
   );
 
@@ -153,7 +174,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.get(
     '/api/v1/interests/:interestId/dramas',
     {
-      preHandler: app.auth.optionalLearner,
+      onRequest: app.auth.optionalLearner,
       schema: {
         tags: ['content'],
         summary: "A theme's dramas in chapter order, with lock state for the caller",
@@ -205,7 +226,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.post(
     '/api/v1/keywords/:keywordId/attempts',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['learning'],
         summary: 'Record a vTPR attempt on a story clue',
@@ -226,15 +247,19 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.post(
     '/api/v1/dramas/:dramaId/magic-moment',
     {
-      preHandler: app.auth.learner,
+      onRequest: app.auth.learner,
       schema: {
         tags: ['learning'],
         summary: 'Complete the magic moment (watched without subtitles) and self-assess',
         description: 'Needs every story clue collected. Completes the drama, unlocks the next chapter.',
         security: learnerSecurity,
         params: S.DramaParams,
-        body: Type.Optional(S.MagicMomentBody),
+        body: S.MagicMomentBody,
         response: { 200: S.MagicMomentResult, ...errors },
+      },
+      // The body is optional: a request without one is the same as {}.
+      preValidation: async (request) => {
+        request.body ??= {};
       },
     },
     async (request) => {
@@ -243,7 +268,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         await catalog.get(),
         request.learnerId as string,
         request.params.dramaId,
-        request.body?.understanding,
+        request.body.understanding,
       );
     },
   );

@@ -4,9 +4,10 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import { EMOTION_IDS } from '../feedback/emotions.js';
+import { Id, Uuid } from '../validation.js';
 
-export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9-]+$', description });
-export const Uuid = Type.String({ format: 'uuid' });
+export { ErrorResponse } from '../errors.js';
+export { Id, Uuid };
 export const Bilingual = Type.Object({ en: Type.String(), zh: Type.String() });
 /** Dates leave the services as Date objects; fast-json-stringify writes them as ISO 8601. */
 const Timestamp = Type.Unsafe<Date | string>(Type.String({ format: 'date-time' }));
@@ -30,6 +31,14 @@ export const CreateUserBody = Type.Object(
     }),
     platform: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9._-]+$' })),
     appVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9._+-]+$' })),
+    deviceSecret: Type.Optional(
+      Type.String({
+        minLength: 8,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: 'The secret issued with the learner; needed to resume a known device without a live token',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -37,6 +46,9 @@ export const CreateUserBody = Type.Object(
 export const CreatedUser = Type.Object({
   userId: Uuid,
   token: Type.String({ description: 'Bearer token for this learner; shown once' }),
+  deviceSecret: Type.Optional(
+    Type.String({ description: 'Keep it with the device (keychain): it resumes this learner. Shown once, when issued' }),
+  ),
   created: Type.Boolean({ description: 'false when an existing device was resumed' }),
   createdAt: Timestamp,
 });
@@ -163,8 +175,4 @@ export const ProgressReport = Type.Object({
       ),
     }),
   ),
-});
-
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
 });

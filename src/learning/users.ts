@@ -1,88 +1,148 @@
 /**
- * Anonymous learners, identified by their device. A learner's token is shown once;
- * only its SHA-256 is stored.
+ * Anonymous learners, identified by their device. A device id is an identifier, not a
+ * credential: creating a learner issues a token and a device secret (each shown once;
+ * only their SHA-256 is stored), and resuming the learner of a known device needs that
+ * secret or a live token of the learner. Without one, nothing is created, no token is
+ * issued and none is revoked (docs/security.md).
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import type { KeyValueStore } from '../store/store.js';
 
-/** A device keeps at most this many live tokens (reinstalls, a second client); older ones are revoked. */
+/** A learner keeps at most this many live tokens (their own resumes: reinstalls, a second client); older ones are revoked. */
 export const TOKENS_PER_USER = 5;
-const TOKEN_CACHE_SECONDS = 300;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const newToken = () => `stk_${randomBytes(24).toString('base64url')}`;
+const newDeviceSecret = () => `sds_${randomBytes(24).toString('base64url')}`;
 
 export interface CreatedUser {
   userId: string;
   token: string;
+  /** Shown when it is issued: on creation, and on the first resume of a learner created before secrets existed. */
+  deviceSecret?: string;
   created: boolean;
   createdAt: Date;
 }
 
+export interface DeviceRegistration {
+  deviceId: string;
+  platform?: string | undefined;
+  appVersion?: string | undefined;
+  /** The secret issued when the device's learner was created. */
+  deviceSecret?: string | undefined;
+}
+
+const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
 /**
- * Create the learner for a device, or resume it: the same device id always maps
- * to the same user. Each call issues a fresh token.
+ * Create the learner of a new device, or resume the learner of a known one when the
+ * caller proves it is that learner: `deviceSecret`, or `callerUserId` (the learner of
+ * the request's live token). Each success issues a fresh token.
  *
- * SQL: INSERT INTO users … ON CONFLICT (device_id) DO UPDATE … RETURNING id, (xmax = 0) AS created
+ * SQL: INSERT INTO users … ON CONFLICT (device_id) DO NOTHING; then, for a known
+ * device, SELECT … FOR UPDATE to check the proof.
  */
-export async function createOrResumeUser(
-  db: Db,
-  input: { deviceId: string; platform?: string | undefined; appVersion?: string | undefined },
-): Promise<CreatedUser> {
+export async function registerDevice(db: Db, input: DeviceRegistration, callerUserId?: string): Promise<CreatedUser> {
   const token = newToken();
   return db.kysely.transaction().execute(async (trx) => {
-    const user = await trx
+    const deviceSecret = newDeviceSecret();
+    const inserted = await trx
       .insertInto('users')
       .values({
         id: randomUUID(),
         device_id: input.deviceId,
+        device_secret_hash: hashToken(deviceSecret),
         platform: input.platform ?? null,
         app_version: input.appVersion ?? null,
       })
-      .onConflict((oc) =>
-        oc.column('device_id').doUpdateSet((eb) => ({
-          last_seen_at: sql<Date>`now()`,
-          platform: eb.fn.coalesce('excluded.platform', 'users.platform'),
-          app_version: eb.fn.coalesce('excluded.app_version', 'users.app_version'),
-        })),
-      )
-      .returning(['id', 'created_at', sql<boolean>`(xmax = 0)`.as('created')])
+      .onConflict((oc) => oc.column('device_id').doNothing())
+      .returning(['id', 'created_at'])
+      .executeTakeFirst();
+    if (inserted) {
+      await trx
+        .insertInto('user_tokens')
+        .values({ token_hash: hashToken(token), user_id: inserted.id })
+        .execute();
+      return { userId: inserted.id, token, deviceSecret, created: true, createdAt: inserted.created_at };
+    }
+
+    const known = await trx
+      .selectFrom('users')
+      .select(['id', 'created_at', 'device_secret_hash'])
+      .where('device_id', '=', input.deviceId)
+      .forUpdate()
       .executeTakeFirstOrThrow();
+    const bySecret =
+      input.deviceSecret !== undefined &&
+      known.device_secret_hash !== null &&
+      sameHash(hashToken(input.deviceSecret), known.device_secret_hash);
+    if (!bySecret && callerUserId !== known.id) {
+      if (input.deviceSecret !== undefined)
+        throw new AppError('SMT_ERR_AUTH_INVALID', 'The deviceSecret does not match this device');
+      throw new AppError('SMT_ERR_DEVICE_REGISTERED');
+    }
+    // A learner from before device secrets gets theirs on the first resume with a live token.
+    const issueSecret = known.device_secret_hash === null;
+    await trx
+      .updateTable('users')
+      .set((eb) => ({
+        last_seen_at: sql<Date>`now()`,
+        platform: eb.fn.coalesce(eb.val(input.platform ?? null), 'platform'),
+        app_version: eb.fn.coalesce(eb.val(input.appVersion ?? null), 'app_version'),
+        ...(issueSecret ? { device_secret_hash: hashToken(deviceSecret) } : {}),
+      }))
+      .where('id', '=', known.id)
+      .execute();
     await trx
       .insertInto('user_tokens')
-      .values({ token_hash: hashToken(token), user_id: user.id })
+      .values({ token_hash: hashToken(token), user_id: known.id })
       .execute();
     await trx
       .deleteFrom('user_tokens')
-      .where('user_id', '=', user.id)
+      .where('user_id', '=', known.id)
       .where('token_hash', 'not in', (eb) =>
         eb
           .selectFrom('user_tokens')
           .select('token_hash')
-          .where('user_id', '=', user.id)
+          .where('user_id', '=', known.id)
           .orderBy('created_at', 'desc')
           .limit(TOKENS_PER_USER),
       )
       .execute();
-    return { userId: user.id, token, created: user.created, createdAt: user.created_at };
+    return {
+      userId: known.id,
+      token,
+      ...(issueSecret ? { deviceSecret } : {}),
+      created: false,
+      createdAt: known.created_at,
+    };
   });
 }
 
 /**
- * The user a learner token belongs to, or undefined. Hits are cached in the store
- * for a few minutes; a revoked token may live that long in the cache.
+ * The user a learner token belongs to, or undefined. Read from the database every time
+ * (a primary-key lookup): a revoked token must stop working at once on every instance,
+ * which no per-instance cache can promise.
  */
-export async function findUserByToken(db: Db, store: KeyValueStore, token: string): Promise<string | undefined> {
-  const hash = hashToken(token);
-  const cacheKey = `auth:token:${hash}`;
-  const cached = await store.get(cacheKey);
-  if (cached) return cached;
-  const row = await db.kysely.selectFrom('user_tokens').select('user_id').where('token_hash', '=', hash).executeTakeFirst();
-  if (row) await store.set(cacheKey, row.user_id, TOKEN_CACHE_SECONDS);
+export async function findUserByToken(db: Db, token: string): Promise<string | undefined> {
+  const row = await db.kysely
+    .selectFrom('user_tokens')
+    .select('user_id')
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
   return row?.user_id;
+}
+
+/** End one token (logout). Resolves true when it was live. */
+export async function revokeToken(db: Db, userId: string, token: string): Promise<boolean> {
+  const result = await db.kysely
+    .deleteFrom('user_tokens')
+    .where('token_hash', '=', hashToken(token))
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }
 
 export interface UserProfile {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { type OpsToken, refusedTokenHint } from './ops-token.js';
 
 export interface ServerInfo {
   pid: number;
@@ -54,10 +55,23 @@ export class OpsRequestError extends Error {
   }
 }
 
-/** GET an ops endpoint of a running server with the ops token. */
-export async function opsGet<T>(baseUrl: string, route: string, token: string): Promise<T> {
+/**
+ * Call an ops endpoint of a running server with the ops token. A refused token (401)
+ * says where the token came from and what to do, instead of a bare status.
+ */
+export async function opsRequest<T>(
+  baseUrl: string,
+  route: string,
+  token: OpsToken,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
   const response = await fetch(new URL(route, baseUrl), {
-    headers: { authorization: `Bearer ${token}` },
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${token.token}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await response.text();
@@ -68,7 +82,11 @@ export async function opsGet<T>(baseUrl: string, route: string, token: string): 
     } catch {
       // not JSON
     }
+    if (response.status === 401) message = refusedTokenHint(token);
     throw new OpsRequestError(response.status, `${route}: ${response.status} ${message}`);
   }
-  return JSON.parse(text) as T;
+  return (text ? JSON.parse(text) : undefined) as T;
 }
+
+/** GET an ops endpoint of a running server with the ops token. */
+export const opsGet = <T>(baseUrl: string, route: string, token: OpsToken): Promise<T> => opsRequest<T>(baseUrl, route, token);

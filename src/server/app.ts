@@ -3,11 +3,9 @@
  * No listening, no process signals here (see cli/serve.ts), so tests build the
  * very same app and drive it over HTTP.
  */
-import { mkdir } from 'node:fs/promises';
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -19,12 +17,14 @@ import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsRoutes } from '../analytics/routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
 import { FeedbackService } from '../feedback/feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from '../feedback/report.js';
 import { feedbackRoutes } from '../feedback/routes.js';
 import { sentimentAnalyzer } from '../feedback/sentiment.js';
 import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
+import { videoRoutes } from '../learning/video-routes.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
@@ -35,7 +35,14 @@ import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
 import { VERSION } from '../version.js';
 import { authPlugin } from './auth.js';
-import { registerErrorHandling } from './error-handler.js';
+import {
+  applyCommonHeaders,
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerErrorHandling,
+  requestIdOf,
+} from './error-handler.js';
+import { useJsonBodyParser } from './json-body.js';
 import { metricsPlugin } from './metrics.js';
 import { telemetryPlugin } from './telemetry.js';
 
@@ -56,13 +63,6 @@ export interface App {
   feedback: FeedbackService;
   reports: { metrics: RefreshingCache<MetricsReport>; feedback: RefreshingCache<FeedbackReport> };
 }
-
-const API_SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-resource-policy': 'cross-origin',
-} as const;
 
 /** Largest JSON body the learning API accepts; features with bigger payloads set their own. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -86,9 +86,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // One line per request comes from server/request-log.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: DEFAULT_BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
-    return503OnClosing: true,
+    // A client's x-request-id is kept only when short and of a safe alphabet.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    // A draining server answers in our shape (the hook below), not Fastify's raw 503.
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    // Slow clients are cut off (408): headers within 10 s, the whole request within
+    // REQUEST_TIMEOUT_SECONDS; Node checks every 2 s instead of every 30.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    http: {
+      headersTimeout: Math.min(10, config.requestTimeoutSeconds) * 1000,
+      connectionsCheckingInterval: 2_000,
+    },
     // nginx on the same host forwards the client address (deploy/nginx/smartalk.conf).
     trustProxy: ['127.0.0.1', '::1'],
     forceCloseConnections: 'idle',
@@ -96,23 +107,39 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
+  useJsonBodyParser(app);
+  // Only JSON bodies: anything else is a 415, not a string handed to a schema.
+  app.removeContentTypeParser('text/plain');
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+  });
+  // While draining, new requests (pipelined, or on a kept-alive connection) are told so
+  // and sent elsewhere; health keeps answering so probes see the readiness change.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (closing && !request.url.startsWith('/api/v1/health')) {
+      reply.header('connection', 'close');
+      return done(new AppError('SMT_ERR_SHUTTING_DOWN'));
+    }
+    done();
   });
 
   const health = new HealthService({ db, store, dataDir: config.dataDir, version: VERSION });
   app.addHook('onClose', async () => health.close());
   const catalog = new CatalogCache(db);
+  // Loaded now, not on the first request: public content survives a database outage
+  // from the first minute.
+  await catalog.get();
 
   await app.register(metricsPlugin);
   await app.register(telemetryPlugin);
   registerErrorHandling(app);
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'] });
   // Limits are per route (config.rateLimit). Callers holding the ops token (the
-  // simulator, back-office tools) are not limited.
-  const opsBearer = `Bearer ${deps.opsToken}`;
-  await app.register(rateLimit, { global: false, allowList: (request) => request.headers.authorization === opsBearer });
+  // simulator, back-office tools) are not limited: every limited route authenticates
+  // in onRequest before the limit is counted, which sets isOps (a constant-time check).
+  await app.register(rateLimit, { global: false, allowList: (request) => request.isOps });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -136,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await pages.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   });
   app.addHook('onSend', async (request, reply) => {
-    reply.headers(API_SECURITY_HEADERS);
+    applyCommonHeaders(request, reply);
     // Per-user and ops data must never be cached by a proxy; public catalog routes
     // set their own Cache-Control.
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -148,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     db,
     store,
     opsToken: deps.opsToken,
+    failuresPerMinute: config.rateLimits.authFailuresPerMinute,
     onLearnerSeen: (userId) => {
       // Real-time users count authenticated requests too; one store write per learner
       // per 30 s is enough for a 5-minute window, and a failure never fails the request.
@@ -159,20 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
-  await mkdir(config.contentDir, { recursive: true });
-  await app.register(fastifyStatic, {
-    root: config.contentDir,
-    prefix: '/videos/',
-    decorateReply: false,
-    index: false,
-    list: false,
-    etag: true,
-    lastModified: true,
-    acceptRanges: true,
-    immutable: true,
-    maxAge: '365d',
-    cacheControl: true,
-  });
+  await app.register(videoRoutes, { contentDir: config.contentDir });
 
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
   await app.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });

@@ -1,31 +1,39 @@
 /**
  * Bearer-token authentication: learners (token from POST /api/v1/users) and the
- * ops team (OPS_TOKEN). Routes opt in with `preHandler: app.auth.learner`,
- * `app.auth.optionalLearner` or `app.auth.ops`; a learner route that names a user
- * in its path also calls `assertSelf`.
+ * ops team (OPS_TOKEN). Routes opt in with `onRequest: app.auth.learner`,
+ * `app.auth.optionalLearner`, `app.auth.ops` or `app.auth.learnerOrOps`: the token is
+ * checked when the request arrives, before its body is read, so an anonymous caller
+ * cannot make the server parse and validate 4 MiB for nothing. A learner route that
+ * names a user in its path also calls `assertSelf`.
+ *
+ * Learner tokens are looked up in the database on every request (one primary-key
+ * read): a revoked token stops working at once, on every instance. A wrong ops token
+ * counts against the caller's address; past the limit, even the right one is refused
+ * with 429 for the rest of the minute, so guessing it is pointless.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { findUserByToken } from '../learning/users.js';
 import type { KeyValueStore } from '../store/store.js';
+import { normalizeUuid } from '../validation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated learner's id, when the route authenticated one. */
     learnerId: string | undefined;
-    /** True when the request carried the ops token (routes using `learnerOrOps`). */
+    /** True when the request carried the ops token. */
     isOps: boolean;
   }
   interface FastifyInstance {
     auth: {
-      learner: preHandlerAsyncHookHandler;
-      optionalLearner: preHandlerAsyncHookHandler;
-      ops: preHandlerAsyncHookHandler;
+      learner: onRequestAsyncHookHandler;
+      optionalLearner: onRequestAsyncHookHandler;
+      ops: onRequestAsyncHookHandler;
       /** Either token, or none: for endpoints both clients and operators post to. */
-      learnerOrOps: preHandlerAsyncHookHandler;
+      learnerOrOps: onRequestAsyncHookHandler;
     };
   }
 }
@@ -34,29 +42,41 @@ export interface AuthOptions {
   db: Db;
   store: KeyValueStore;
   opsToken: string;
+  /** Failed token checks an address may make per minute before ops authentication is refused. */
+  failuresPerMinute: number;
   /** Called for every authenticated learner request (real-time presence). */
   onLearnerSeen?: (userId: string) => void;
 }
 
+/** Longest token we look at; anything longer is not one of ours. */
+const MAX_TOKEN_LENGTH = 200;
+
+/** The bearer token of a request (scheme in any case, spaces around it ignored), or undefined. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new AppError('SMT_ERR_AUTH_INVALID', 'The Authorization header must be "Bearer <token>"');
   return match[1];
 }
 
-function sameSecret(given: string, expected: string): boolean {
+/** Constant-time comparison of a presented secret with the expected one. */
+export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** A learner may only name themself in a path. */
-export function assertSelf(request: FastifyRequest, userId: string): void {
-  if (request.learnerId !== userId) {
+/**
+ * A learner may only name themself in a path; ids compare in lower case (a uuid in
+ * upper case is the same learner). Returns the normalized id.
+ */
+export function assertSelf(request: FastifyRequest, userId: string): string {
+  const normalized = normalizeUuid(userId);
+  if (request.learnerId !== normalized) {
     throw new AppError('SMT_ERR_AUTH_FORBIDDEN', 'A learner token can only access its own data');
   }
+  return normalized;
 }
 
 export const authPlugin = fp<AuthOptions>(
@@ -64,32 +84,55 @@ export const authPlugin = fp<AuthOptions>(
     app.decorateRequest('learnerId', undefined);
     app.decorateRequest('isOps', false);
 
-    const authenticate = async (request: FastifyRequest, required: boolean) => {
-      const token = bearerToken(request);
-      if (!token) {
-        if (required) throw new AppError('SMT_ERR_AUTH_MISSING');
-        return;
+    const failureKey = (request: FastifyRequest) => `auth-failures:${request.ip}`;
+    const recordFailure = async (request: FastifyRequest) => {
+      await options.store.incr(failureKey(request), 1, 60).catch(() => 0);
+    };
+    const refuseIfBlocked = async (request: FastifyRequest) => {
+      const failures = Number((await options.store.get(failureKey(request)).catch(() => undefined)) ?? 0);
+      if (failures >= options.failuresPerMinute) {
+        throw new AppError('SMT_ERR_RATE_LIMITED', 'Too many failed authentication attempts from this address; wait a minute');
       }
-      if (token.length > 200) throw new AppError('SMT_ERR_AUTH_INVALID');
-      const userId = await findUserByToken(options.db, options.store, token);
-      if (!userId) throw new AppError('SMT_ERR_AUTH_INVALID');
+    };
+    /** True for the ops token, checked in constant time, from an address not blocked by failures. */
+    const acceptOps = async (request: FastifyRequest, token: string) => {
+      if (!sameSecret(token, options.opsToken)) return false;
+      await refuseIfBlocked(request);
+      request.isOps = true;
+      return true;
+    };
+
+    const authenticateLearner = async (request: FastifyRequest, token: string) => {
+      const userId = token.length <= MAX_TOKEN_LENGTH ? await findUserByToken(options.db, token) : undefined;
+      if (!userId) {
+        await recordFailure(request);
+        throw new AppError('SMT_ERR_AUTH_INVALID');
+      }
       request.learnerId = userId;
       options.onLearnerSeen?.(userId);
     };
 
     app.decorate('auth', {
-      learner: async (request: FastifyRequest, _reply: FastifyReply) => authenticate(request, true),
-      optionalLearner: async (request: FastifyRequest, _reply: FastifyReply) => authenticate(request, false),
+      learner: async (request: FastifyRequest, _reply: FastifyReply) => {
+        const token = bearerToken(request);
+        if (!token) throw new AppError('SMT_ERR_AUTH_MISSING');
+        await authenticateLearner(request, token);
+      },
+      optionalLearner: async (request: FastifyRequest, _reply: FastifyReply) => {
+        const token = bearerToken(request);
+        if (token) await authenticateLearner(request, token);
+      },
       ops: async (request: FastifyRequest, _reply: FastifyReply) => {
         const token = bearerToken(request);
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
-        if (!sameSecret(token, options.opsToken)) throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
-        request.isOps = true;
+        if (await acceptOps(request, token)) return;
+        await refuseIfBlocked(request);
+        await recordFailure(request);
+        throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
       },
       learnerOrOps: async (request: FastifyRequest, _reply: FastifyReply) => {
         const token = bearerToken(request);
-        if (token && sameSecret(token, options.opsToken)) request.isOps = true;
-        else await authenticate(request, false);
+        if (token && !(await acceptOps(request, token))) await authenticateLearner(request, token);
       },
     });
   },

@@ -1,15 +1,30 @@
 /**
- * One place that turns every thrown error into `{error: {code, message, details?}}`.
- * Bad input is a 4xx logged at info; a 5xx is a bug or an outage, logged at error
- * (a database outage at warn, with its own code, since it is expected to pass).
+ * One place that turns every error, from every layer, into
+ * `{error: {code, message, details?, requestId}}` with the headers every response
+ * gets: thrown by a service, refused by a schema, by Fastify's router (a bad or too
+ * long URL), by Node's HTTP parser (headers too large, a request too slow), or by a
+ * draining server. Bad input is a 4xx logged at info; a 5xx is a bug or an outage,
+ * logged at error (a database outage at warn, with its own code, since it passes).
  */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { AppError, ERRORS, type ErrorCode } from '../errors.js';
+import { INPUT_LIMITS } from '../validation.js';
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown; requestId?: string };
 }
+
+/** Headers on every response of the API, error or not (HTML pages get helmet's full set). */
+export const API_SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'cross-origin',
+} as const;
 
 /** Fastify's own error codes that mean bad input, mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -19,17 +34,38 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SMT_ERR_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SMT_ERR_VALIDATION',
   FST_ERR_VALIDATION: 'SMT_ERR_VALIDATION',
+  FST_ERR_BAD_URL: 'SMT_ERR_BAD_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'SMT_ERR_URL_TOO_LONG',
 };
+
+/**
+ * A client's request id is echoed in logs and headers: kept only when short and of a
+ * safe alphabet, otherwise replaced (it accepted 8,000 characters of anything).
+ */
+const REQUEST_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${INPUT_LIMITS.maxRequestIdLength}}$`);
+
+export function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const DATE_TIME_RULE = `must be an RFC 3339 date-time from ${new Date(INPUT_LIMITS.minInstantMs).toISOString()} to before ${new Date(INPUT_LIMITS.maxInstantMs).toISOString()}`;
+
+/** PostgreSQL's class 22 (data exception): a value it refused. Input got past a schema; still the client's. */
+const isDataException = (error: Error) => /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ''));
 
 function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    return new AppError(
-      'SMT_ERR_VALIDATION',
-      `Invalid ${fastifyError.validationContext ?? 'request'}: ${error.message}`,
-      fastifyError.validation.map((v) => ({ path: v.instancePath || '/', message: v.message, params: v.params })),
-    );
+    const problems = fastifyError.validation.map((v) => ({
+      path: v.instancePath || '/',
+      message: v.keyword === 'format' && v.params.format === 'date-time' ? DATE_TIME_RULE : v.message,
+      params: v.params,
+    }));
+    const first = problems[0];
+    const message = first ? `${first.path} ${first.message}` : error.message;
+    return new AppError('SMT_ERR_VALIDATION', `Invalid ${fastifyError.validationContext ?? 'request'}: ${message}`, problems);
   }
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new AppError(mapped);
@@ -37,43 +73,117 @@ function toAppError(error: FastifyError | Error): AppError {
   if (fastifyError.statusCode === 416) return new AppError('SMT_ERR_RANGE_NOT_SATISFIABLE');
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) return new AppError('SMT_ERR_MALFORMED_JSON');
   if (isDatabaseUnavailable(error)) return new AppError('SMT_ERR_DB_UNAVAILABLE');
+  if (isDataException(error)) return new AppError('SMT_ERR_VALIDATION', 'A value is outside what the database can store');
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) return new AppError('SMT_ERR_VALIDATION', error.message);
   return new AppError('SMT_ERR_INTERNAL');
 }
 
-export function errorBody(error: AppError): ErrorBody {
+export function errorBody(error: AppError, requestId?: string): ErrorBody {
   return {
     error: {
       code: error.code,
       message: error.message,
       ...(error.details === undefined ? {} : { details: error.details }),
+      ...(requestId === undefined ? {} : { requestId }),
     },
   };
+}
+
+/** What every response carries: the security headers and the request id. */
+export function applyCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers(API_SECURITY_HEADERS);
+  reply.header('x-request-id', request.id);
+}
+
+function logRejection(request: FastifyRequest, error: Error, appError: AppError): void {
+  if (appError.code === 'SMT_ERR_INTERNAL') {
+    request.log.error({ err: error }, 'unhandled error');
+  } else if (appError.code === 'SMT_ERR_DB_UNAVAILABLE') {
+    request.log.warn({ err: { message: error.message, code: (error as FastifyError).code } }, 'database unavailable');
+  } else if (!(error instanceof AppError) && isDataException(error)) {
+    // Refused by PostgreSQL, not by a schema: the schema should have caught it.
+    request.log.warn({ err: { message: error.message, code: (error as FastifyError).code } }, 'value refused by the database');
+  } else {
+    request.log.info({ code: appError.code, reason: appError.message.slice(0, 300) }, 'request rejected');
+  }
+}
+
+/** Send an error in our shape, with every header a response gets (hooks may not run on this path). */
+export function sendError(request: FastifyRequest, reply: FastifyReply, appError: AppError): FastifyReply {
+  applyCommonHeaders(request, reply);
+  if (appError.code === 'SMT_ERR_DB_UNAVAILABLE' || appError.code === 'SMT_ERR_SHUTTING_DOWN') reply.header('retry-after', '5');
+  return reply
+    .code(appError.statusCode)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send(errorBody(appError, request.id));
+}
+
+/**
+ * Fastify's `frameworkErrors` option: a URL the router cannot decode or whose segment
+ * is too long. Those replies skip onSend hooks, so sendError sets the headers itself.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = toAppError(error);
+  logRejection(request, error, appError);
+  void sendError(request, reply, appError);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/**
+ * Fastify's `clientErrorHandler` option: Node's HTTP parser refused the request before
+ * Fastify saw it (headers too large, a request too slow, not HTTP). Written on the raw
+ * socket, still in our shape and with our headers.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: ErrorCode =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'SMT_ERR_REQUEST_TIMEOUT'
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'SMT_ERR_HEADERS_TOO_LARGE'
+        : 'SMT_ERR_BAD_REQUEST';
+  const requestId = randomUUID();
+  const body = JSON.stringify(errorBody(new AppError(code), requestId));
+  const status = ERRORS[code].status;
+  if (socket.writable) {
+    const headers = {
+      ...API_SECURITY_HEADERS,
+      'cache-control': 'no-store',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': requestId,
+      connection: 'close',
+    };
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
-    if (appError.code === 'SMT_ERR_INTERNAL') {
-      request.log.error({ err: error }, 'unhandled error');
-    } else if (appError.code === 'SMT_ERR_DB_UNAVAILABLE') {
-      request.log.warn({ err: { message: error.message, code: (error as FastifyError).code } }, 'database unavailable');
-      reply.header('retry-after', '5');
-    } else {
-      request.log.info({ code: appError.code, reason: appError.message }, 'request rejected');
-    }
+    logRejection(request, error, appError);
+    // The rate limiter's Retry-After and limits; a 416's Content-Range (the file size).
     const headers = (error as FastifyError & { headers?: Record<string, string> }).headers;
-    if (appError.statusCode === 429 && headers) reply.headers(headers);
-    reply.code(appError.statusCode).header('cache-control', 'no-store').send(errorBody(appError));
+    if (headers && (appError.statusCode === 429 || appError.statusCode === 416)) reply.headers(headers);
+    return sendError(request, reply, appError);
   });
 
   app.setNotFoundHandler((request, reply) => {
     app.observeUnmatched(request, reply);
-    reply
-      .code(404)
-      .header('cache-control', 'no-store')
-      .send(errorBody(new AppError('SMT_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`)));
+    return sendError(
+      request,
+      reply,
+      new AppError('SMT_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`),
+    );
   });
 }
 

@@ -67,25 +67,15 @@ interface NotificationJson {
 function addLifecycleCommands(alerts: Command): void {
   const client = async (url?: string) => {
     const config = loadConfig();
-    const [{ readLiveServer }, { resolveOpsToken }] = await Promise.all([
+    const [{ readLiveServer, opsRequest }, { readOpsToken }] = await Promise.all([
       import('../../ops/server-link.js'),
       import('../../ops/ops-token.js'),
     ]);
     const base = url ?? readLiveServer(config.dataDir)?.url;
     if (!base) throw new Error('no running server found for DATA_DIR; start it (smartalk serve) or pass --url');
-    const { token } = await resolveOpsToken(config);
-    const call = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-      const response = await fetch(new URL(route, base), {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
-      const text = await response.text();
-      const json = text ? JSON.parse(text) : undefined;
-      if (!response.ok) throw new Error(json?.error?.message ?? `${response.status}`);
-      return json as T;
-    };
+    const token = await readOpsToken(config);
+    const call = <T>(method: string, route: string, body?: unknown): Promise<T> =>
+      opsRequest<T>(base, route, token, { method, body });
     return { config, call };
   };
   const who = () => process.env.SUDO_USER ?? process.env.USER ?? 'cli';

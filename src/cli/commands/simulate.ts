@@ -57,10 +57,10 @@ export function simulateCommand(): Command {
       });
       const plans = planPopulation(options);
       const bar = progressBar(say(config.lang, { en: 'Learners', zh: '模拟学员' }), !flags.json && process.stderr.isTTY);
-      const { resolveOpsToken } = await import('../../ops/ops-token.js');
+      const { readOpsToken } = await import('../../ops/ops-token.js');
       const result = await runSimulation(plans, options, {
         baseUrls: urls,
-        opsToken: (await resolveOpsToken(config)).token,
+        opsToken: (await readOpsToken(config)).token,
         concurrency: flags.concurrency,
         rate: flags.rate,
         durationSeconds: flags.duration,

@@ -5,8 +5,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { AppError } from '../../errors.js';
-import { ErrorResponse, Uuid } from '../../learning/schemas.js';
+import { AppError, ErrorResponse } from '../../errors.js';
+import { DateTime, LabelMap, Line, Text, Uuid } from '../../validation.js';
 import { ruleById, type Severity } from './catalog.js';
 import type { BuiltinEvaluator } from './evaluator.js';
 import type { AlertService } from './service.js';
@@ -18,8 +18,7 @@ export interface AlertRoutesOptions {
   evaluator?: BuiltinEvaluator;
 }
 
-const Str = (max: number) => Type.String({ maxLength: max });
-const LabelMap = Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), { maxProperties: 64 });
+const Str = (max: number) => Line(max, { minLength: 0 });
 
 /** Alertmanager's webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config). */
 const AlertmanagerPayload = Type.Object({
@@ -37,8 +36,9 @@ const AlertmanagerPayload = Type.Object({
       status: Type.Union([Type.Literal('firing'), Type.Literal('resolved')]),
       labels: LabelMap,
       annotations: LabelMap,
-      startsAt: Type.String({ format: 'date-time' }),
-      endsAt: Type.String(),
+      startsAt: DateTime(),
+      // Not read: Alertmanager sends Go's zero time (0001-01-01) while an alert fires.
+      endsAt: Str(64),
       generatorURL: Str(4096),
       fingerprint: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-f]+$' }),
     }),
@@ -78,7 +78,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.post(
     '/api/v1/ops/alertmanager',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       bodyLimit: 4 * 1024 * 1024,
       schema: {
         tags: ['ops'],
@@ -134,7 +134,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.get(
     '/api/v1/ops/alerts',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Alerts, newest first (open ones only with status=open)',
@@ -155,7 +155,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.get(
     '/api/v1/ops/alerts/:id',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'One alert with every notification sent for it',
@@ -167,12 +167,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
     async (request) => alerts.show(request.params.id),
   );
 
-  const By = Type.Object({ by: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+  const By = Type.Object({ by: Line(80) }, { additionalProperties: false });
 
   app.post(
     '/api/v1/ops/alerts/:id/ack',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Acknowledge: escalation stops; a reminder follows if it is not resolved in time',
@@ -188,7 +188,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.post(
     '/api/v1/ops/alerts/:id/resolve',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Resolve by hand; everyone notified is told',
@@ -209,7 +209,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.get(
     '/api/v1/ops/silences',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Active silences and maintenance windows',
@@ -223,7 +223,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.post(
     '/api/v1/ops/silences',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Silence alerts for a time box, with a reason (or plan a maintenance window)',
@@ -233,11 +233,11 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
         body: Type.Object(
           {
             kind: Type.Optional(Type.Union([Type.Literal('silence'), Type.Literal('maintenance')])),
-            ruleId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            ruleId: Type.Optional(Line(64)),
             matchers: Type.Optional(LabelMap),
-            reason: Type.String({ minLength: 3, maxLength: 500 }),
-            by: Type.String({ minLength: 1, maxLength: 80 }),
-            startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+            reason: Text(500, { minLength: 3 }),
+            by: Line(80),
+            startsAt: Type.Optional(DateTime()),
             minutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
           },
           { additionalProperties: false },
@@ -263,7 +263,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.delete(
     '/api/v1/ops/silences/:id',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'End a silence now',
@@ -281,12 +281,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   app.post(
     '/api/v1/ops/alerts/test-channel',
     {
-      preHandler: app.auth.ops,
+      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Send a test message through one channel',
         security: [{ opsToken: [] }],
-        body: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        body: Type.Object({ channel: Line(64) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ sent: Type.Integer(), failed: Type.Integer(), retrying: Type.Integer() }),
           404: ErrorResponse,
