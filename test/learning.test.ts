@@ -27,15 +27,19 @@ async function collectAll(learner: Learner, dramaId: string) {
 }
 
 describe('learners', () => {
-  it('creates a learner for a new device and resumes it for the same device', async () => {
+  it('creates a learner for a new device and resumes it with the device secret', async () => {
     const first = await api(server.url, '/api/v1/users', { body: { deviceId: 'ios-device-0001', platform: 'ios' } });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ created: true });
     expect(first.body.userId).toMatch(/^[0-9a-f-]{36}$/);
-    const again = await api(server.url, '/api/v1/users', { body: { deviceId: 'ios-device-0001' } });
+    expect(first.body.deviceSecret).toMatch(/^sds_/);
+    const again = await api(server.url, '/api/v1/users', {
+      body: { deviceId: 'ios-device-0001', deviceSecret: first.body.deviceSecret },
+    });
     expect(again.status).toBe(200);
     expect(again.body.userId).toBe(first.body.userId);
     expect(again.body.created).toBe(false);
+    expect(again.body.deviceSecret).toBeUndefined();
     expect(again.body.token).not.toBe(first.body.token);
     // Both tokens work: a reinstall does not log out another client of the same device.
     for (const token of [first.body.token, again.body.token]) {
@@ -45,13 +49,16 @@ describe('learners', () => {
     }
   });
 
-  it('gives concurrent first requests from one device the same user', async () => {
+  it('creates one learner when a new device registers concurrently; the others get no token', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, () => api(server.url, '/api/v1/users', { body: { deviceId: 'race-device-42' } })),
     );
-    expect(results.map((r) => r.status).every((s) => s === 200 || s === 201)).toBe(true);
-    expect(new Set(results.map((r) => r.body.userId)).size).toBe(1);
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    for (const refused of results.filter((r) => r.status !== 201)) {
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.error.code).toBe('SMT_ERR_DEVICE_REGISTERED');
+      expect(refused.body.token).toBeUndefined();
+    }
   });
 
   it('records interest choices, rejecting unknown themes', async () => {

@@ -86,7 +86,16 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
       return { rows: result.rows as R[] };
     },
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
-    close: () => kysely.destroy(),
+    close: once(() => kysely.destroy()),
+  };
+}
+
+/** Closing twice (a shutdown racing a test's own close) must not throw: the pool ends once. */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= close();
+    return closing;
   };
 }
 
@@ -142,11 +151,11 @@ async function openPglite(dataDir: string): Promise<Db> {
     pglite,
     executePrepared: (_name, query) => kysely.executeQuery(query),
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
-    close: async () => {
+    close: once(async () => {
       await kysely.destroy();
       if (!pglite.closed) await pglite.close();
       await unlock();
-    },
+    }),
   };
 }
 

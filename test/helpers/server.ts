@@ -115,6 +115,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Reuse a database (several instances on one database); otherwise a fresh copy. */
   database?: TestDatabase;
+  /** Add test-only routes before the app starts listening. */
+  extend?: (runtime: Runtime) => void;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -127,6 +129,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Simulated populations come from one address; rate limits have their own test.
     RATE_LIMIT_USERS_PER_MINUTE: '100000',
     RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '100000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
     REDIS_PREFIX: database.redisPrefix,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
     ...(tpl.redisUrl ? { REDIS_URL: tpl.redisUrl } : {}),
@@ -135,6 +138,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = loadConfig(env);
   const logger = createLogger(config, { stdout: false });
   const runtime = await startRuntime(config, logger);
+  options.extend?.(runtime);
   const address = await runtime.app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url: address,
