@@ -498,7 +498,7 @@ describe('smaller defects', () => {
     const past = await fetch(`${server.url}/videos/probe/clip.bin`, { headers: { range: 'bytes=5000-6000' } });
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe('bytes */1000');
-    expect((await past.json()).error.code).toBe('SMT_ERR_RANGE_NOT_SATISFIABLE');
+    expect(((await past.json()) as { error: { code: string } }).error.code).toBe('SMT_ERR_RANGE_NOT_SATISFIABLE');
   });
 
   it('tells a CLI user without the right ops token what is wrong, and writes no token', async () => {
