@@ -225,7 +225,7 @@ describe('event ingestion', () => {
     );
     expect(ops.body.accepted).toBe(2);
     expect(ops.body.rejected).toMatchObject([{ index: 1, reason: 'unknown user' }]);
-    // A registered device's events belong to its learner.
+    // Device-only events count for the device (from anyone), never for a learner named by nobody.
     const owner = await server.runtime.db.kysely
       .selectFrom('analytics_subjects')
       .select('subject')

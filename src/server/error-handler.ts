@@ -122,9 +122,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, appError
 
 /**
  * Fastify's `frameworkErrors` option: a URL the router cannot decode or whose segment
- * is too long. Those replies skip onSend hooks, so sendError sets the headers itself.
+ * is too long. Those replies skip onSend hooks, so sendError sets the headers itself;
+ * they are counted on /metrics with the unmatched requests.
  */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.server.observeUnmatched(request, reply);
   const appError = toAppError(error);
   logRejection(request, error, appError);
   void sendError(request, reply, appError);
