@@ -225,8 +225,9 @@ const contentType = fc.oneof(
 /** Every path into a JSON value (objects and arrays), the root included. */
 function paths(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
   const out: Array<Array<string | number>> = [prefix];
-  if (Array.isArray(value)) value.forEach((item, i) => out.push(...paths(item, [...prefix, i])));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) out.push(...paths(item, [...prefix, i]));
+  } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) out.push(...paths(item, [...prefix, key]));
     out.push([...prefix, 'unexpectedKey']);
   }
