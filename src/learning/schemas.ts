@@ -4,7 +4,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import { EMOTION_IDS } from '../feedback/emotions.js';
-import { Id, Uuid } from '../validation.js';
+import { Id, Line, Uuid } from '../validation.js';
 
 export { ErrorResponse } from '../errors.js';
 export { Id, Uuid };
@@ -118,9 +118,7 @@ export const DramaDetail = Type.Object({
 
 export const AttemptBody = Type.Object(
   {
-    selectedClipId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 80, description: 'The clip picked; graded by the server' }),
-    ),
+    selectedClipId: Type.Optional(Line(80, { description: 'The clip picked; graded by the server' })),
     correct: Type.Optional(Type.Boolean({ description: 'Client-graded result (pronunciation), when no clip is given' })),
     mode: LearningMode,
     responseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
