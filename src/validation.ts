@@ -84,7 +84,7 @@ export function isApiDateTime(text: string): boolean {
   return rfc3339DateTime(text) && instantInRange(Date.parse(text));
 }
 
-/** The first reason a free-form JSON value is refused, with the JSON path; undefined when it is fine. */
+/** The first reason a free-form JSON value is refused, with the JSON path (cut at 200 characters). */
 export interface JsonProblem {
   path: string;
   message: string;
@@ -114,24 +114,26 @@ export function jsonProblem(
     const item = stack.pop() as { value: unknown; depth: number; path: string };
     const current = item.value;
     if (typeof current === 'string') {
-      if (checkText && LONE_SURROGATE_OR_NUL.test(current)) return { path: item.path || '/', message: textMessage(current) };
+      if (checkText && LONE_SURROGATE_OR_NUL.test(current)) return { path: shortPath(item.path), message: textMessage(current) };
       continue;
     }
     if (typeof current !== 'object' || current === null) continue;
     const depth = item.depth + 1;
-    if (depth > maxDepth) return { path: item.path || '/', message: `nests deeper than ${maxDepth} levels` };
+    if (depth > maxDepth) return { path: shortPath(item.path), message: `nests deeper than ${maxDepth} levels` };
     if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], depth, path: `${item.path}/${i}` });
       continue;
     }
     for (const key of Object.keys(current)) {
       const path = `${item.path}/${pointerToken(key)}`;
-      if (checkText && LONE_SURROGATE_OR_NUL.test(key)) return { path, message: `key ${textMessage(key)}` };
+      if (checkText && LONE_SURROGATE_OR_NUL.test(key)) return { path: shortPath(path), message: `key ${textMessage(key)}` };
       stack.push({ value: (current as Record<string, unknown>)[key], depth, path });
     }
   }
   return undefined;
 }
+
+const shortPath = (path: string) => (path.length > 200 ? `${path.slice(0, 200)}…` : path || '/');
 
 /** A key as a JSON Pointer token (RFC 6901), cut short: paths are echoed in error messages. */
 const pointerToken = (key: string) => {

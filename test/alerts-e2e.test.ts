@@ -7,24 +7,50 @@
  * The 5xx come from a real fault: the scraped instance loses its INSERT grant on
  * `users` (a broken deploy), so POST /api/v1/users fails with 500 while the database
  * stays up. Time windows are divided by 30 (5m → 10s, for 2m → 4s) to fit a test.
+ * That needs real PostgreSQL in both runs: the run's own, or a private one (initdb)
+ * when the run is on PGlite.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDb } from '../src/db/database.js';
+import { migrate } from '../src/db/migrator.js';
+import { ensureEventPartitions } from '../src/db/partitions.js';
+import { seedContent } from '../src/learning/seed.js';
 import { alertmanagerConfig, prometheusRules } from '../src/ops/alerts/prometheus.js';
-import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { findBinary, requireBinaries } from './helpers/binaries.js';
 import { spawnSmartalk } from './helpers/cli.js';
-import { freePort, waitFor } from './helpers/private-services.js';
+import { freePort, type PrivatePostgres, startPrivatePostgres, waitFor } from './helpers/private-services.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/server.js';
 import { type HttpSink, startHttpSink } from './helpers/sinks.js';
 
 const TOKEN = 'e2e-ops-token-0123456789abcdef';
 const children: ChildProcess[] = [];
 const databases: TestDatabase[] = [];
+let privatePostgres: PrivatePostgres | undefined;
 let sink: HttpSink | undefined;
+
+/** A PostgreSQL database for the scraped instance: a copy of the run's template, or a private server's. */
+async function postgresDatabase(): Promise<TestDatabase> {
+  if (onPostgres()) return createTestDatabase();
+  privatePostgres = await startPrivatePostgres();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-e2e-app-'));
+  // Migrated and seeded as the admin, as the run's template is: the app's role owns nothing.
+  const db = await openDb({ databaseUrl: privatePostgres.url, dataDir });
+  await migrate(db);
+  await ensureEventPartitions(db, new Date());
+  await seedContent(db);
+  await db.close();
+  return {
+    dataDir,
+    databaseUrl: privatePostgres.url,
+    redisPrefix: 'smartalk-e2e:',
+    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
 
 afterAll(async () => {
   for (const child of children.reverse()) {
@@ -35,6 +61,7 @@ afterAll(async () => {
   }
   await sink?.close();
   for (const db of databases) await db.drop();
+  privatePostgres?.destroy();
 });
 
 function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -50,12 +77,14 @@ async function ready(url: string, what: string) {
 }
 
 describe('Prometheus → Alertmanager → SmarTalk intake → L1', () => {
-  it('pages L1 for a 5xx burst above 5% and nobody for one just below', { timeout: 240_000 }, async () => {
-    if (!onPostgres()) {
-      console.warn('[skip] end-to-end alerting: needs real PostgreSQL for the injected grant fault (CI runs it)');
-      return;
-    }
-    if (missingBinaries('end-to-end alerting', 'prometheus', 'prometheus-alertmanager').length > 0) return;
+  it('pages L1 for a 5xx burst above 5% and nobody for one just below', { timeout: 240_000 }, async (context) => {
+    requireBinaries(
+      context,
+      'end-to-end alerting',
+      'prometheus',
+      'prometheus-alertmanager',
+      ...(onPostgres() ? [] : ['initdb', 'pg_ctl']),
+    );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-e2e-'));
     sink = await startHttpSink();
 
@@ -78,7 +107,7 @@ describe('Prometheus → Alertmanager → SmarTalk intake → L1', () => {
     });
 
     // A: the instance Prometheus scrapes, connected as a role whose grant we break later.
-    const appDb = await createTestDatabase();
+    const appDb = await postgresDatabase();
     databases.push(appDb);
     const admin = new pg.Client({ connectionString: appDb.databaseUrl });
     await admin.connect();

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RULES, SEVERITIES } from '../src/ops/alerts/catalog.js';
-import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { findBinary, requireBinaries } from './helpers/binaries.js';
 import { smartalk } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -48,25 +48,25 @@ describe('the rule catalog', () => {
 });
 
 describe('Prometheus files (promtool, amtool)', () => {
-  it('exports a rules file promtool accepts', () => {
+  it('exports a rules file promtool accepts', (context) => {
     const out = smartalk(['alerts', 'export', '--format', 'prometheus', '--out', path.join(dir, 'smartalk-rules.yml')]);
     expect(out.status, out.stderr).toBe(0);
-    if (missingBinaries('promtool check rules', 'promtool').length > 0) return;
+    requireBinaries(context, 'promtool check rules', 'promtool');
     const check = run('promtool', ['check', 'rules', 'smartalk-rules.yml']);
     expect(check.stdout + check.stderr).toContain(`SUCCESS: ${RULES.length} rules found`);
   });
 
-  it('passes promtool unit tests: each rule fires after its for, and not just below its threshold', () => {
+  it('passes promtool unit tests: each rule fires after its for, and not just below its threshold', (context) => {
     const out = smartalk(['alerts', 'export', '--format', 'promtool-tests', '--out', path.join(dir, 'smartalk-tests.yml')]);
     expect(out.status, out.stderr).toBe(0);
-    if (missingBinaries('promtool test rules', 'promtool').length > 0) return;
+    requireBinaries(context, 'promtool test rules', 'promtool');
     const test = run('promtool', ['test', 'rules', 'smartalk-tests.yml']);
     expect(test.stdout + test.stderr).toContain('SUCCESS');
     expect(test.status).toBe(0);
   });
 
-  it('fails those tests when a threshold is moved (the tests can fail)', async () => {
-    if (missingBinaries('promtool test rules', 'promtool').length > 0) return;
+  it('fails those tests when a threshold is moved (the tests can fail)', async (context) => {
+    requireBinaries(context, 'promtool test rules', 'promtool');
     const { prometheusRules } = await import('../src/ops/alerts/prometheus.js');
     writeFileSync(path.join(dir, 'smartalk-rules.yml'), prometheusRules({ thresholds: { HighErrorRate: { ratio: 0.07 } } }));
     const test = run('promtool', ['test', 'rules', 'smartalk-tests.yml']);
@@ -74,7 +74,7 @@ describe('Prometheus files (promtool, amtool)', () => {
     expect(test.stdout + test.stderr).toContain('alertname: HighErrorRate');
   });
 
-  it('exports an Alertmanager config amtool accepts, routing every severity to the intake', () => {
+  it('exports an Alertmanager config amtool accepts, routing every severity to the intake', (context) => {
     writeFileSync(path.join(dir, 'token'), 'x'.repeat(24));
     const out = smartalk([
       'alerts',
@@ -89,7 +89,7 @@ describe('Prometheus files (promtool, amtool)', () => {
       path.join(dir, 'alertmanager.yml'),
     ]);
     expect(out.status, out.stderr).toBe(0);
-    if (missingBinaries('amtool check-config', 'amtool').length > 0) return;
+    requireBinaries(context, 'amtool check-config', 'amtool');
     const check = run('amtool', ['check-config', 'alertmanager.yml']);
     expect(check.stdout + check.stderr).toContain('SUCCESS');
     expect(check.stdout).toContain('3 receivers');

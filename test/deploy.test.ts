@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaAssets, renderMissingMedia } from '../src/learning/media.js';
-import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { findBinary, skipReason } from './helpers/binaries.js';
 import { ROOT } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/private-services.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -16,7 +16,8 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 let server: TestServer | undefined;
 let dir: string;
 let nginxPort: number;
-let skip = false;
+/** Everything here runs the real nginx. */
+const noNginx = skipReason('nginx in front of the server', 'nginx');
 
 /** Our two nginx files inside a minimal nginx.conf, with ports and paths moved into a temp dir. */
 function nginxConfig(upstreamPort: number, listenPort: number): string {
@@ -47,8 +48,7 @@ http {
 let nginx: ReturnType<typeof spawn> | undefined;
 
 beforeAll(async () => {
-  skip = missingBinaries('nginx in front of the server', 'nginx').length > 0;
-  if (skip) return;
+  if (noNginx) return; // the tests below skip themselves with the reason
   dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-nginx-'));
   server = await startTestServer({ env: { CDN_ACCESS_LOG: path.join(dir, 'access.log') } });
   nginxPort = await freePort();
@@ -62,8 +62,8 @@ afterAll(async () => {
 });
 
 describe('nginx in front of SmarTalk', () => {
-  it('accepts the site configuration (nginx -t)', () => {
-    if (skip) return;
+  it('accepts the site configuration (nginx -t)', (context) => {
+    if (noNginx) context.skip(noNginx);
     const result = spawnSync(findBinary('nginx') as string, ['-t', '-c', path.join(dir, 'nginx.conf'), '-p', dir], {
       encoding: 'utf8',
     });
@@ -71,8 +71,10 @@ describe('nginx in front of SmarTalk', () => {
     expect(result.status).toBe(0);
   });
 
-  it('caches videos at the edge, Range requests included, and passes the API through', async () => {
-    if (skip || !server || missingBinaries('video for the nginx test', 'ffmpeg').length > 0) return;
+  it('caches videos at the edge, Range requests included, and passes the API through', async (context) => {
+    const why = noNginx ?? skipReason('video for the nginx test', 'ffmpeg');
+    if (why) context.skip(why);
+    if (!server) throw new Error('the server did not start');
     const clip = mediaAssets().filter((asset) => asset.path === 'sample.mp4');
     await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets: clip });
     nginx = spawn(findBinary('nginx') as string, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });

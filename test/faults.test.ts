@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { missingBinaries } from './helpers/binaries.js';
+import { requireBinaries } from './helpers/binaries.js';
 import {
   type PrivatePostgres,
   type PrivateRedis,
@@ -35,8 +35,8 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     pg?.destroy();
   });
 
-  it('answers 503 quickly while the database is down and recovers by itself', async () => {
-    if (missingBinaries('database outage test', 'initdb', 'pg_ctl').length > 0) return;
+  it('answers 503 quickly while the database is down and recovers by itself', async (context) => {
+    requireBinaries(context, 'database outage test', 'initdb', 'pg_ctl');
     pg = await startPrivatePostgres();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-fault-'));
     server = await startTestServer({
@@ -123,8 +123,8 @@ describe('cache outage (real Redis killed and restarted)', () => {
     await redis?.stop();
   });
 
-  it('keeps learner endpoints working on the memory fallback and returns to Redis', async () => {
-    if (missingBinaries('Redis outage test', 'redis-server').length > 0) return;
+  it('keeps learner endpoints working on the memory fallback and returns to Redis', async (context) => {
+    requireBinaries(context, 'Redis outage test', 'redis-server');
     redis = await startPrivateRedis();
     server = await startTestServer({ env: { REDIS_URL: redis.url } });
     await waitFor(
@@ -180,8 +180,8 @@ describe('a Redis too old for us', () => {
     await redis?.stop();
   });
 
-  it('is not used, says why, and is used once a newer Redis answers on the same address', async () => {
-    if (missingBinaries('old Redis test', 'redis-server').length > 0) return;
+  it('is not used, says why, and is used once a newer Redis answers on the same address', async (context) => {
+    requireBinaries(context, 'old Redis test', 'redis-server');
     redis = await startPrivateRedis();
     await redis.stop();
     const old = await startOldRedis(redis.port, '6.0.16');

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingBinaries } from './helpers/binaries.js';
+import { requireBinaries } from './helpers/binaries.js';
 import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -82,8 +82,8 @@ describe('metrics', () => {
     }
   });
 
-  it('passes promtool check metrics on a live scrape', async () => {
-    if (missingBinaries('promtool check metrics', 'promtool').length > 0) return;
+  it('passes promtool check metrics on a live scrape', async (context) => {
+    requireBinaries(context, 'promtool check metrics', 'promtool');
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(result.stderr + result.stdout).toBe('');

@@ -6,16 +6,16 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaAssets, renderMissingMedia, toSrt } from '../src/learning/media.js';
-import { findBinary, missingBinaries } from './helpers/binaries.js';
+import { findBinary, skipReason } from './helpers/binaries.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const needed = ['travel-01/subtitled.mp4', 'travel-01/plain.mp4', 'clips/travel-01-k01.mp4', 'audio/travel-01-k01.m4a'];
 const assets = mediaAssets().filter((asset) => needed.some((end) => asset.path.endsWith(end)));
 
 let server: TestServer;
-let skip = false;
+/** Rendering and serving real videos need ffmpeg and ffprobe. */
+const noFfmpeg = skipReason('video rendering', 'ffmpeg', 'ffprobe');
 beforeAll(async () => {
-  skip = missingBinaries('video rendering', 'ffmpeg', 'ffprobe').length > 0;
   server = await startTestServer();
 });
 afterAll(async () => {
@@ -51,8 +51,8 @@ describe('media rendering', () => {
     );
   });
 
-  it('renders real H.264/AAC files, the subtitled drama with a subtitle track', async () => {
-    if (skip) return;
+  it('renders real H.264/AAC files, the subtitled drama with a subtitle track', async (context) => {
+    if (noFfmpeg) context.skip(noFfmpeg);
     const result = await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets });
     expect(result.failed).toEqual([]);
     expect(result.rendered.sort()).toEqual(assets.map((a) => a.path).sort());
@@ -71,8 +71,8 @@ describe('media rendering', () => {
 });
 
 describe('video serving', () => {
-  it('serves byte ranges with ETag and an immutable year-long cache', async () => {
-    if (skip) return;
+  it('serves byte ranges with ETag and an immutable year-long cache', async (context) => {
+    if (noFfmpeg) context.skip(noFfmpeg);
     const url = `${server.url}/videos/dramas/travel-01/plain.mp4`;
     const full = await fetch(url);
     expect(full.status).toBe(200);

@@ -1,10 +1,12 @@
 /**
  * Real binaries the tests use (promtool, ffmpeg, ffprobe, redis-server, initdb …).
- * Where one is missing locally the test is skipped with the reason printed;
- * .ci/run installs them all.
+ * Where one is missing locally the test is skipped — the runner's skip, with the
+ * reason, never an early return that would count as a pass; .ci/run installs them all
+ * and fails on any skipped test (SMARTALK_TEST_NO_SKIPS, test/setup/no-skips-reporter.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { TestContext } from 'vitest';
 
 const cache = new Map<string, string | undefined>();
 
@@ -29,9 +31,17 @@ export function findBinary(name: string): string | undefined {
   return found;
 }
 
-/** The missing binaries among `names`, printing why the caller will skip. */
-export function missingBinaries(reason: string, ...names: string[]): string[] {
-  const missing = names.filter((name) => !findBinary(name));
-  if (missing.length > 0) console.warn(`[skip] ${reason}: ${missing.join(', ')} not installed (CI installs it)`);
-  return missing;
+/** The binaries among `names` that are not installed. */
+export const missingBinaries = (...names: string[]): string[] => names.filter((name) => !findBinary(name));
+
+/** Why a test needing `names` cannot run here, or undefined when it can. */
+export function skipReason(reason: string, ...names: string[]): string | undefined {
+  const missing = missingBinaries(...names);
+  return missing.length > 0 ? `${reason}: ${missing.join(', ')} not installed (CI installs it)` : undefined;
+}
+
+/** Skip the running test, with the reason, unless every binary it needs is installed. */
+export function requireBinaries(context: TestContext, reason: string, ...names: string[]): void {
+  const why = skipReason(reason, ...names);
+  if (why) context.skip(why);
 }
