@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './files.js';
 
 // Exact paths only: wildcard redaction is re-evaluated on every log line. Request
-// logs never carry headers or bodies (server/request-log.ts); these catch mistakes.
+// logs never carry headers or bodies (http/telemetry.ts); these catch mistakes.
 export const REDACT_PATHS = [
   'authorization',
   'token',

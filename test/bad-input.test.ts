@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMOTION_IDS } from '../src/feedback/emotions.js';
+import { EMOTION_IDS } from '../src/learning/emotions.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MetricsReport } from '../src/analytics/report.js';
 import type { Db } from '../src/db/database.js';
 import type { FeedbackReport } from '../src/feedback/report.js';
+import { HTTP_BUCKETS, HttpRequestMetrics } from '../src/http/metrics.js';
 import { createLogger } from '../src/logger.js';
 import { DEFAULT_ALERTS_YAML, parseAlertsConfig } from '../src/ops/alerts/config.js';
 import { BuiltinEvaluator, histogramQuantile } from '../src/ops/alerts/evaluator.js';
 import { AlertService } from '../src/ops/alerts/service.js';
 import type { HealthReport } from '../src/ops/health/health.js';
-import { HTTP_BUCKETS, HttpRequestMetrics } from '../src/server/metrics.js';
 import { onPostgres, openTestDb } from './helpers/server.js';
 
 let testDb: Awaited<ReturnType<typeof openTestDb>> | undefined;

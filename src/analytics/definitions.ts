@@ -1,5 +1,5 @@
 /**
- * The one definition of every analytics event and business metric (DESIGN.md §1).
+ * The one definition of every analytics event and business metric (docs/metrics.md).
  * Ingestion, the metrics service, the CLI, the gauges on /metrics and the alert
  * rules all read these; docs/metrics.md describes them for people.
  */

@@ -7,8 +7,9 @@ import { Type } from '@fastify/type-provider-typebox';
 import { Counter, Gauge } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorResponse } from '../errors.js';
+import { OPS_SECURITY } from '../http/auth.js';
+import { useJsonBodyParser } from '../http/json-body.js';
 import type { RefreshingCache } from '../refreshing-cache.js';
-import { useJsonBodyParser } from '../server/json-body.js';
 import { DateTime } from '../validation.js';
 import { METRICS } from './definitions.js';
 import type { EventWriter } from './event-writer.js';
@@ -18,9 +19,7 @@ import type { Presence } from './presence.js';
 import { buildMetricsReport, type MetricsReport } from './report.js';
 
 export interface AnalyticsRoutesOptions {
-  db: Db;
   presence: Presence;
-  tz: string;
   eventWriter: EventWriter;
   /** Batches per client per minute. */
   batchesPerMinute: number;
@@ -57,7 +56,7 @@ const MAX_WINDOW_DAYS = 366;
 
 export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (
   app,
-  { db, presence, tz, eventWriter, batchesPerMinute, reports },
+  { presence, eventWriter, batchesPerMinute, reports },
 ) => {
   // Events are checked one by one (a bad one is rejected alone), so this scope's JSON
   // parser leaves the depth and text checks to checkEvent.
@@ -173,7 +172,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   });
 
   app.post(
-    '/api/v1/analytics/events',
+    '/analytics/events',
     {
       onRequest: app.auth.learnerOrOps,
       bodyLimit: EVENT_LIMITS.maxBatchBytes,
@@ -244,16 +243,24 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       };
     },
   );
+};
 
+export interface AnalyticsOpsRoutesOptions {
+  db: Db;
+  presence: Presence;
+  tz: string;
+}
+
+/** The metrics report for the ops team; registered under /api/v1/ops, whose scope checks the ops token. */
+export const analyticsOpsRoutes: FastifyPluginAsyncTypebox<AnalyticsOpsRoutesOptions> = async (app, { db, presence, tz }) => {
   app.get(
-    '/api/v1/ops/metrics-report',
+    '/metrics-report',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'The LaunchMetricsTracker report: new users, activation, funnel, retention, real-time users, learning',
         description: 'Definitions in docs/metrics.md. Default window: the last 7 days. Compared with the 7 days before it.',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         querystring: ReportQuery,
         response: {
           200: Type.Object(

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import type { EmotionId } from '../feedback/emotions.js';
+import type { EmotionId } from '../learning/emotions.js';
 import { catalogRows } from '../learning/seed.js';
 import { dayStart, localDay } from '../time.js';
 import { EVENT_ALIASES, FUNNEL, METRICS, ratio } from './definitions.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { type CompiledQuery, Kysely, PostgresDialect, type QueryResult, sql } from 'kysely';
 import pg from 'pg';
-import { isAlive } from '../ops/server-link.js';
+import { isAlive } from '../process.js';
 import { pgliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import type { EmotionId } from './emotions.js';
+import type { EmotionId } from '../learning/emotions.js';
 import type { ItemSentiment, SentimentAnalyzer, SentimentLabel, Theme } from './sentiment.js';
 
 export const FEEDBACK_TYPES = ['magic_moment', 'overall_experience', 'bug_report', 'feature_request'] as const;

@@ -9,8 +9,8 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FeedbackHourlyTable } from '../db/schema.js';
 import type { Bilingual } from '../i18n.js';
+import { EMOTION_IDS, EMOTIONS, type EmotionId } from '../learning/emotions.js';
 import { defaultWindow } from '../time.js';
-import { EMOTION_IDS, EMOTIONS, type EmotionId } from './emotions.js';
 import { FEEDBACK_TYPES, type FeedbackType } from './feedback.js';
 import type { Theme } from './sentiment.js';
 

@@ -9,18 +9,16 @@ import type { EventWriter } from '../analytics/event-writer.js';
 import { ingestEvents } from '../analytics/ingest.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorResponse } from '../errors.js';
+import { assertSelf, LEARNER_SECURITY, OPS_SECURITY } from '../http/auth.js';
 import { Emotion } from '../learning/schemas.js';
 import type { RefreshingCache } from '../refreshing-cache.js';
-import { assertSelf } from '../server/auth.js';
 import { DateTime, Line, Text, Uuid } from '../validation.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
 import { THEMES, type Theme } from './sentiment.js';
 
 export interface FeedbackRoutesOptions {
-  db: Db;
   feedback: FeedbackService;
-  tz: string;
   /** Where the feedback_submitted analytics event goes. */
   eventWriter: EventWriter;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
@@ -80,7 +78,7 @@ const ReportQuery = Type.Object(
 
 export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (
   app,
-  { db, feedback, tz, reports, eventWriter },
+  { feedback, reports, eventWriter },
 ) => {
   const registry = app.metrics.registry;
   const total = new Counter({
@@ -150,7 +148,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
   );
 
   app.post(
-    '/api/v1/feedback',
+    '/feedback',
     {
       onRequest: app.auth.learner,
       schema: {
@@ -159,7 +157,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
         description:
           `type: ${FEEDBACK_TYPES.join(' | ')}; rating 1–5; emotion: the magic-moment self-assessment label; text up to ${MAX_FEEDBACK_TEXT} characters ` +
           '(Chinese, English or mixed). Answers with the stored item, its sentiment in [−1, 1], label and themes.',
-        security: [{ learnerToken: [] }],
+        security: LEARNER_SECURITY,
         body: FeedbackBody,
         response: { 201: StoredFeedback, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
@@ -191,16 +189,18 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
       return reply.code(201).send(body);
     },
   );
+};
 
+/** The feedback report for the ops team; registered under /api/v1/ops, whose scope checks the ops token. */
+export const feedbackOpsRoutes: FastifyPluginAsyncTypebox<{ db: Db; tz: string }> = async (app, { db, tz }) => {
   app.get(
-    '/api/v1/ops/feedback-report',
+    '/feedback-report',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'The LaunchFeedbackCollector report: volume, sentiment, themes, urgent items, suggestions',
         description: 'Default window: the last 7 days, compared with the 7 days before.',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         querystring: ReportQuery,
         response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
       },

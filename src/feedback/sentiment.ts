@@ -8,14 +8,14 @@
  * it count more than the clause before it. Emoji count as words. The sum is squashed
  * to (−1, 1) the way VADER does (x / √(x² + 15)).
  *
- * Item: the mean of the signals present — the emotion label's weight (DESIGN.md §5),
+ * Item: the mean of the signals present — the emotion label's weight (learning/emotions.ts),
  * the rating ((r − 3) / 2), the text score.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
-import { EMOTIONS, type EmotionId } from './emotions.js';
+import { EMOTIONS, type EmotionId } from '../learning/emotions.js';
 
 const require = createRequire(import.meta.url);
 const LEXICON_DIR = new URL('./lexicons/', import.meta.url);

@@ -1,7 +1,7 @@
 /**
  * The MVP content: three interest themes, two chapters (dramas) each, fifteen
  * story clues (keywords) per drama. `smartalk seed` writes it to the database;
- * learning/videos.ts renders its videos and audio with ffmpeg.
+ * learning/media.ts renders its videos and audio with ffmpeg.
  */
 
 export interface CatalogInterest {

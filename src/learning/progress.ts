@@ -6,8 +6,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import type { EmotionId } from '../feedback/emotions.js';
 import { type Catalog, completedDramas, lockStates } from './content.js';
+import type { EmotionId } from './emotions.js';
 
 export type LearningMode = 'normal' | 'focus' | 'rescue';
 

@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { assertSelf, bearerToken } from '../server/auth.js';
+import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
 import { type CatalogCache, completedDramas, lockStates } from './content.js';
 import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
 import * as S from './schemas.js';
@@ -45,7 +45,6 @@ function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
 }
 
 const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
-const learnerSecurity = [{ learnerToken: [] }];
 
 export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (
   app,
@@ -58,7 +57,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   });
 
   app.post(
-    '/api/v1/users',
+    '/users',
     {
       // A live learner token (to resume) or the ops token (exempt from the limit) may come along.
       onRequest: app.auth.learnerOrOps,
@@ -81,13 +80,13 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.delete(
-    '/api/v1/users/:userId/tokens/current',
+    '/users/:userId/tokens/current',
     {
       onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: 'Log out: end the token of this request, at once on every instance',
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.UserParams,
         response: { 204: Type.Null(), ...errors },
       },
@@ -100,13 +99,13 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.get(
-    '/api/v1/users/:userId',
+    '/users/:userId',
     {
       onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: "The caller's profile",
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.UserParams,
         response: { 200: S.UserProfile, ...errors },
       },
@@ -117,13 +116,13 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.post(
-    '/api/v1/users/:userId/interests',
+    '/users/:userId/interests',
     {
       onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: 'Choose an interest theme',
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.UserParams,
         body: S.SelectInterestBody,
         response: { 200: S.UserProfile, ...errors },
@@ -139,13 +138,13 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.get(
-    '/api/v1/users/:userId/progress',
+    '/users/:userId/progress',
     {
       onRequest: app.auth.learner,
       schema: {
         tags: ['learners'],
         summary: "The caller's progress: clues collected, dramas completed, locks, reviews due",
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.UserParams,
         response: { 200: S.ProgressReport, ...errors },
       },
@@ -156,7 +155,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.get(
-    '/api/v1/interests',
+    '/interests',
     {
       schema: {
         tags: ['content'],
@@ -172,7 +171,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.get(
-    '/api/v1/interests/:interestId/dramas',
+    '/interests/:interestId/dramas',
     {
       onRequest: app.auth.optionalLearner,
       schema: {
@@ -204,7 +203,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.get(
-    '/api/v1/dramas/:dramaId',
+    '/dramas/:dramaId',
     {
       schema: {
         tags: ['content'],
@@ -224,7 +223,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.post(
-    '/api/v1/keywords/:keywordId/attempts',
+    '/keywords/:keywordId/attempts',
     {
       onRequest: app.auth.learner,
       schema: {
@@ -233,7 +232,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         description:
           'Give selectedClipId for a server-graded attempt, or correct for a client-graded one (pronunciation). ' +
           'A correct answer collects the clue and schedules its first review 24 h later.',
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.KeywordParams,
         body: S.AttemptBody,
         response: { 200: S.AttemptResult, ...errors },
@@ -245,14 +244,14 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   );
 
   app.post(
-    '/api/v1/dramas/:dramaId/magic-moment',
+    '/dramas/:dramaId/magic-moment',
     {
       onRequest: app.auth.learner,
       schema: {
         tags: ['learning'],
         summary: 'Complete the magic moment (watched without subtitles) and self-assess',
         description: 'Needs every story clue collected. Completes the drama, unlocks the next chapter.',
-        security: learnerSecurity,
+        security: LEARNER_SECURITY,
         params: S.DramaParams,
         body: S.MagicMomentBody,
         response: { 200: S.MagicMomentResult, ...errors },

@@ -3,8 +3,8 @@
  * output (fast-json-stringify drops anything not listed) and document the API.
  */
 import { Type } from '@fastify/type-provider-typebox';
-import { EMOTION_IDS } from '../feedback/emotions.js';
 import { Id, Line, Uuid } from '../validation.js';
+import { EMOTION_IDS } from './emotions.js';
 
 export { ErrorResponse } from '../errors.js';
 export { Id, Uuid };

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isAlive } from '../process.js';
 import { type OpsToken, refusedTokenHint } from './ops-token.js';
 
 export interface ServerInfo {
@@ -24,15 +25,6 @@ export async function writeServerInfo(dataDir: string, info: ServerInfo): Promis
 
 export async function removeServerInfo(dataDir: string, pid = process.pid): Promise<void> {
   if (readLiveServer(dataDir)?.pid === pid) await rm(infoFile(dataDir), { force: true });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The server running on this data directory, if its process is alive. */

@@ -1,6 +1,6 @@
 /**
  * Fastify app assembly: plugins in order, each feature's routes as its own plugin.
- * No listening, no process signals here (see cli/serve.ts), so tests build the
+ * No listening, no process signals here (see cli/commands/serve.ts), so tests build the
  * very same app and drive it over HTTP.
  */
 import compress from '@fastify/compress';
@@ -14,16 +14,28 @@ import type { Logger } from 'pino';
 import { EventWriter } from '../analytics/event-writer.js';
 import { Presence } from '../analytics/presence.js';
 import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
-import { analyticsRoutes } from '../analytics/routes.js';
+import { analyticsOpsRoutes, analyticsRoutes } from '../analytics/routes.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { FeedbackService } from '../feedback/feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from '../feedback/report.js';
-import { feedbackRoutes } from '../feedback/routes.js';
+import { feedbackOpsRoutes, feedbackRoutes } from '../feedback/routes.js';
 import { sentimentAnalyzer } from '../feedback/sentiment.js';
+import { authPlugin } from '../http/auth.js';
+import {
+  applyCommonHeaders,
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerErrorHandling,
+  requestIdOf,
+} from '../http/error-handler.js';
+import { useJsonBodyParser } from '../http/json-body.js';
+import { metricsPlugin } from '../http/metrics.js';
+import { telemetryPlugin } from '../http/telemetry.js';
 import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
+import { findUserByToken } from '../learning/users.js';
 import { videoRoutes } from '../learning/video-routes.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
@@ -34,17 +46,6 @@ import { RefreshingCache } from '../refreshing-cache.js';
 import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
 import { VERSION } from '../version.js';
-import { authPlugin } from './auth.js';
-import {
-  applyCommonHeaders,
-  clientErrorHandler,
-  frameworkErrorHandler,
-  registerErrorHandling,
-  requestIdOf,
-} from './error-handler.js';
-import { useJsonBodyParser } from './json-body.js';
-import { metricsPlugin } from './metrics.js';
-import { telemetryPlugin } from './telemetry.js';
 
 export interface AppDeps {
   config: Config;
@@ -83,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db, store, logger } = deps;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // One line per request comes from server/request-log.ts instead of Fastify's two.
+    // One line per request comes from http/telemetry.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: DEFAULT_BODY_LIMIT,
     // A client's x-request-id is kept only when short and of a safe alphabet.
@@ -172,7 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const presence = new Presence(store);
   const lastSeen = new Map<string, number>();
   await app.register(authPlugin, {
-    db,
+    findLearner: (token) => findUserByToken(db, token),
     store,
     opsToken: deps.opsToken,
     failuresPerMinute: config.rateLimits.authFailuresPerMinute,
@@ -190,8 +191,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(videoRoutes, { contentDir: config.contentDir });
 
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
-  await app.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
-  await app.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
   const feedback = new FeedbackService(db, sentimentAnalyzer());
   const reports = {
     metrics: new RefreshingCache(() => buildMetricsReport({ db, presence, tz: config.tz })),
@@ -200,7 +199,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // One writer per process, shared by every route that records events, so their
   // batches can share statements.
   const eventWriter = new EventWriter({ db, tz: config.tz });
-  await app.register(feedbackRoutes, { db, feedback, tz: config.tz, reports: reports.feedback, eventWriter });
   const evaluator = new BuiltinEvaluator({
     db,
     alerts: deps.alerts,
@@ -208,15 +206,32 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     thresholds: deps.alerts.config.thresholds,
   });
-  await app.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
-  await app.register(analyticsRoutes, {
-    db,
-    presence,
-    tz: config.tz,
-    eventWriter,
-    batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
-    reports: reports.metrics,
-  });
+
+  // The API: each feature a plugin under /api/v1; everything for the ops team under
+  // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.
+  await app.register(
+    async (api) => {
+      await api.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
+      await api.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
+      await api.register(analyticsRoutes, {
+        presence,
+        eventWriter,
+        batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
+        reports: reports.metrics,
+      });
+      await api.register(feedbackRoutes, { feedback, reports: reports.feedback, eventWriter });
+      await api.register(
+        async (ops) => {
+          ops.addHook('onRequest', ops.auth.ops);
+          await ops.register(analyticsOpsRoutes, { db, presence, tz: config.tz });
+          await ops.register(feedbackOpsRoutes, { db, tz: config.tz });
+          await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
+        },
+        { prefix: '/ops' },
+      );
+    },
+    { prefix: '/api/v1' },
+  );
 
   return { app: app as unknown as FastifyInstance, health, catalog, presence, feedback, reports };
 }

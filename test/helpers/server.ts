@@ -12,7 +12,7 @@ import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Db, openDb } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
-import { type Runtime, startRuntime } from '../../src/runtime.js';
+import { type Runtime, startRuntime } from '../../src/server/runtime.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { KeyValueStore } from '../../src/store/store.js';

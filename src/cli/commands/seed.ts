@@ -16,7 +16,7 @@ export function seedCommand(): Command {
       const [{ findFfmpeg, renderMissingMedia }, { seedContent }, { openMigratedDb }] = await Promise.all([
         import('../../learning/media.js'),
         import('../../learning/seed.js'),
-        import('../../runtime.js'),
+        import('../../server/runtime.js'),
       ]);
       const { config, logger } = await cliContext();
       const db = await openMigratedDb(config, logger);

@@ -21,7 +21,10 @@ export function serveCommand(): Command {
     .option('--no-media', 'do not render missing videos with ffmpeg')
     .action(async (options: { port?: number; host?: string; media: boolean }) => {
       // Heavy modules load only when the command runs, so `smartalk --help` stays instant.
-      const [{ createLogger }, { startRuntime }] = await Promise.all([import('../../logger.js'), import('../../runtime.js')]);
+      const [{ createLogger }, { startRuntime }] = await Promise.all([
+        import('../../logger.js'),
+        import('../../server/runtime.js'),
+      ]);
       const config = loadConfig();
       if (options.port !== undefined) config.port = options.port;
       if (options.host !== undefined) config.host = options.host;

@@ -1,5 +1,5 @@
 /**
- * The one catalog of alert rules (DESIGN.md §3, the runbook's 告警配置). From it:
+ * The one catalog of alert rules (docs/alerts.md, the runbook's 告警配置). From it:
  * the Prometheus rules file, the Alertmanager routing, promtool unit tests, the
  * built-in evaluator, and docs/alerts.md.
  *

@@ -1,7 +1,7 @@
 /**
  * The alerting config: escalation policies per severity, contacts per level, the
  * channels that reach them, threshold overrides. A YAML file (ALERTS_CONFIG), or the
- * defaults of DESIGN.md §3. A wrong file stops start-up with its path, line and key.
+ * defaults of docs/alerts.md. A wrong file stops start-up with its path, line and key.
  */
 import { readFile } from 'node:fs/promises';
 import { Type } from '@fastify/type-provider-typebox';

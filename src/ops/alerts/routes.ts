@@ -1,11 +1,12 @@
 /**
- * Alerting over HTTP (ops token): Alertmanager's webhook intake, the alert list,
+ * Alerting over HTTP, registered under /api/v1/ops (whose scope checks the ops token): Alertmanager's webhook intake, the alert list,
  * acknowledge / resolve, silences and maintenance windows, channel tests — and the
  * background round that escalates and delivers on an interval.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { AppError, ErrorResponse } from '../../errors.js';
+import { OPS_SECURITY } from '../../http/auth.js';
 import { DateTime, LabelMap, Line, Text, Uuid } from '../../validation.js';
 import { ruleById, type Severity } from './catalog.js';
 import type { BuiltinEvaluator } from './evaluator.js';
@@ -76,14 +77,13 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   });
 
   app.post(
-    '/api/v1/ops/alertmanager',
+    '/alertmanager',
     {
-      onRequest: app.auth.ops,
       bodyLimit: 4 * 1024 * 1024,
       schema: {
         tags: ['ops'],
         summary: "Alertmanager's webhook: alerts evaluated by Prometheus join SmarTalk's escalation",
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         body: AlertmanagerPayload,
         response: {
           200: Type.Object({ received: Type.Integer(), opened: Type.Integer(), resolved: Type.Integer() }),
@@ -132,13 +132,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   const AlertView = Type.Object({}, { additionalProperties: true });
 
   app.get(
-    '/api/v1/ops/alerts',
+    '/alerts',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Alerts, newest first (open ones only with status=open)',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         querystring: Type.Object(
           {
             status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
@@ -153,13 +152,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.get(
-    '/api/v1/ops/alerts/:id',
+    '/alerts/:id',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'One alert with every notification sent for it',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         params: Type.Object({ id: Uuid }),
         response: { 200: Type.Object({}, { additionalProperties: true }), 401: ErrorResponse, 404: ErrorResponse },
       },
@@ -170,13 +168,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   const By = Type.Object({ by: Line(80) }, { additionalProperties: false });
 
   app.post(
-    '/api/v1/ops/alerts/:id/ack',
+    '/alerts/:id/ack',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Acknowledge: escalation stops; a reminder follows if it is not resolved in time',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         params: Type.Object({ id: Uuid }),
         body: By,
         response: { 200: AlertView, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
@@ -186,13 +183,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.post(
-    '/api/v1/ops/alerts/:id/resolve',
+    '/alerts/:id/resolve',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Resolve by hand; everyone notified is told',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         params: Type.Object({ id: Uuid }),
         body: By,
         response: { 200: AlertView, 401: ErrorResponse, 404: ErrorResponse },
@@ -207,13 +203,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.get(
-    '/api/v1/ops/silences',
+    '/silences',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Active silences and maintenance windows',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         response: { 200: Type.Object({ silences: Type.Array(AlertView) }) },
       },
     },
@@ -221,15 +216,14 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.post(
-    '/api/v1/ops/silences',
+    '/silences',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Silence alerts for a time box, with a reason (or plan a maintenance window)',
         description:
           'ruleId absent: every rule. matchers: labels an alert must carry. Notifications wait; alerts are still recorded.',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         body: Type.Object(
           {
             kind: Type.Optional(Type.Union([Type.Literal('silence'), Type.Literal('maintenance')])),
@@ -261,13 +255,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.delete(
-    '/api/v1/ops/silences/:id',
+    '/silences/:id',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'End a silence now',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         params: Type.Object({ id: Uuid }),
         response: { 204: Type.Null() },
       },
@@ -279,13 +272,12 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
   );
 
   app.post(
-    '/api/v1/ops/alerts/test-channel',
+    '/alerts/test-channel',
     {
-      onRequest: app.auth.ops,
       schema: {
         tags: ['ops'],
         summary: 'Send a test message through one channel',
-        security: [{ opsToken: [] }],
+        security: OPS_SECURITY,
         body: Type.Object({ channel: Line(64) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ sent: Type.Integer(), failed: Type.Integer(), retrying: Type.Integer() }),

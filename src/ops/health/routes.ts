@@ -7,8 +7,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Gauge } from 'prom-client';
 import type { Db } from '../../db/database.js';
+import { optionalGauge } from '../../http/metrics.js';
 import { RefreshingCache } from '../../refreshing-cache.js';
-import { optionalGauge } from '../../server/metrics.js';
 import { cdnStats } from '../cdn.js';
 import type { HealthService } from './health.js';
 
@@ -144,7 +144,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   });
 
   app.get(
-    '/api/v1/health',
+    '/health',
     {
       logLevel: 'warn',
       schema: {
@@ -171,7 +171,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   );
 
   app.get(
-    '/api/v1/health/live',
+    '/health/live',
     {
       logLevel: 'warn',
       schema: {
@@ -184,7 +184,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   );
 
   app.get(
-    '/api/v1/health/ready',
+    '/health/ready',
     {
       logLevel: 'warn',
       schema: {

@@ -1,7 +1,7 @@
 /**
- * The app's self-assessment labels after the magic moment (DESIGN.md §5), with
- * the sentiment weight each carries. Learners pick one; feedback and the magic
- * moment both store its id.
+ * The self-assessment labels the app shows after the magic moment, with the sentiment
+ * weight each carries. Learners pick one; the magic moment and feedback both store its
+ * id, so they belong to the learning step (feedback reads them from here).
  */
 export const EMOTIONS = {
   fully_understood: { emoji: '😍', zh: '完全听懂了！', en: 'Understood it all!', weight: 1.0 },

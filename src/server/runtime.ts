@@ -3,17 +3,17 @@
  * database (migrated, partitioned, seeded on first run), store, app.
  */
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { type Db, openDb } from './db/database.js';
-import { migrate } from './db/migrator.js';
-import { ensureEventPartitions } from './db/partitions.js';
-import { keepPrivate } from './files.js';
-import { isSeeded, seedContent } from './learning/seed.js';
-import { loadAlertsConfig } from './ops/alerts/config.js';
-import { AlertService } from './ops/alerts/service.js';
-import { resolveOpsToken } from './ops/ops-token.js';
-import { type App, buildApp } from './server/app.js';
-import { openStore, type Store } from './store/open-store.js';
+import type { Config } from '../config.js';
+import { type Db, openDb } from '../db/database.js';
+import { migrate } from '../db/migrator.js';
+import { ensureEventPartitions } from '../db/partitions.js';
+import { keepPrivate } from '../files.js';
+import { isSeeded, seedContent } from '../learning/seed.js';
+import { loadAlertsConfig } from '../ops/alerts/config.js';
+import { AlertService } from '../ops/alerts/service.js';
+import { resolveOpsToken } from '../ops/ops-token.js';
+import { openStore, type Store } from '../store/open-store.js';
+import { type App, buildApp } from './app.js';
 
 export interface Runtime extends App {
   alerts: AlertService;

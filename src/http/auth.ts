@@ -6,17 +6,15 @@
  * cannot make the server parse and validate 4 MiB for nothing. A learner route that
  * names a user in its path also calls `assertSelf`.
  *
- * Learner tokens are looked up in the database on every request (one primary-key
- * read): a revoked token stops working at once, on every instance. A wrong ops token
+ * Learner tokens are looked up on every request (`findLearner`: one primary-key read in
+ * the database): a revoked token stops working at once, on every instance. A wrong ops token
  * counts against the caller's address; past the limit, even the right one is refused
  * with 429 for the rest of the minute, so guessing it is pointless.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { findUserByToken } from '../learning/users.js';
 import type { KeyValueStore } from '../store/store.js';
 import { normalizeUuid } from '../validation.js';
 
@@ -39,7 +37,8 @@ declare module 'fastify' {
 }
 
 export interface AuthOptions {
-  db: Db;
+  /** The learner a token belongs to (learning/users.ts reads it from the database every time). */
+  findLearner: (token: string) => Promise<string | undefined>;
   store: KeyValueStore;
   opsToken: string;
   /** Failed token checks an address may make per minute before ops authentication is refused. */
@@ -47,6 +46,10 @@ export interface AuthOptions {
   /** Called for every authenticated learner request (real-time presence). */
   onLearnerSeen?: (userId: string) => void;
 }
+
+/** OpenAPI security requirements of learner and ops routes (securitySchemes in server/app.ts). */
+export const LEARNER_SECURITY = [{ learnerToken: [] }];
+export const OPS_SECURITY = [{ opsToken: [] }];
 
 /** Longest token we look at; anything longer is not one of ours. */
 const MAX_TOKEN_LENGTH = 200;
@@ -103,7 +106,7 @@ export const authPlugin = fp<AuthOptions>(
     };
 
     const authenticateLearner = async (request: FastifyRequest, token: string) => {
-      const userId = token.length <= MAX_TOKEN_LENGTH ? await findUserByToken(options.db, token) : undefined;
+      const userId = token.length <= MAX_TOKEN_LENGTH ? await options.findLearner(token) : undefined;
       if (!userId) {
         await recordFailure(request);
         throw new AppError('SMT_ERR_AUTH_INVALID');
