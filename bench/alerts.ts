@@ -9,6 +9,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { Presence } from '../src/analytics/presence.js';
 import { buildMetricsReport } from '../src/analytics/report.js';
+import { Cached } from '../src/cached.js';
 import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { buildFeedbackReport } from '../src/feedback/report.js';
@@ -18,7 +19,6 @@ import { DEFAULT_ALERTS_YAML, parseAlertsConfig } from '../src/ops/alerts/config
 import { BuiltinEvaluator } from '../src/ops/alerts/evaluator.js';
 import { AlertService } from '../src/ops/alerts/service.js';
 import { HealthService } from '../src/ops/health/health.js';
-import { RefreshingCache } from '../src/refreshing-cache.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { openStore } from '../src/store/open-store.js';
 import { machine, quantile, sortedTimings, table } from './lib.js';
@@ -48,7 +48,13 @@ export async function runAlertsBench(): Promise<string> {
     logger,
     messages: { lang: 'en', publicUrl: 'http://x', tz },
   });
-  const health = new HealthService({ db, store, dataDir: os.tmpdir(), version: 'bench' });
+  const health = new HealthService({
+    db,
+    store,
+    dataDir: os.tmpdir(),
+    version: 'bench',
+    thresholds: { diskFreeRatioMin: 0.2, memoryUsedRatioMax: 0.85, cpuUsedRatioMax: 0.8 },
+  });
   const http = new HttpRequestMetrics();
   for (let i = 0; i < 10_000; i++) http.record('GET', '/api/v1/interests', i % 50 === 0 ? 500 : 200, 0.004);
   const make = (
@@ -63,8 +69,8 @@ export async function runAlertsBench(): Promise<string> {
     });
 
   const cached = {
-    metrics: new RefreshingCache(() => buildMetricsReport({ db, presence, tz }), 30_000),
-    feedback: new RefreshingCache(() => buildFeedbackReport({ db, tz }), 30_000),
+    metrics: new Cached(() => buildMetricsReport({ db, presence, tz }), { maxAgeMs: 30_000, stale: 'while-refreshing' }),
+    feedback: new Cached(() => buildFeedbackReport({ db, tz }), { maxAgeMs: 30_000, stale: 'while-refreshing' }),
   };
   const ours = make(
     () => cached.metrics.get(),

@@ -1,7 +1,9 @@
 /** Health endpoints, /metrics (checked by the real promtool), OpenAPI docs and the request log. */
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ALERTS_YAML } from '../src/ops/alerts/config.js';
 import { requireBinaries } from './helpers/binaries.js';
 import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -25,6 +27,23 @@ describe('health', () => {
     expect(res.body.checks.memory.rssBytes).toBeGreaterThan(0);
     expect(res.body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('degrades at the alert thresholds, ALERTS_CONFIG overrides included', async () => {
+    const file = path.join(server.database.dataDir, 'alerts-thresholds.yml');
+    await writeFile(
+      file,
+      `${DEFAULT_ALERTS_YAML}\nthresholds:\n  LowDiskSpace: { ratio: 0.9999 }\n  HighMemory: { ratio: 0.0001 }\n`,
+    );
+    const strict = await startTestServer({ env: { ALERTS_CONFIG: file } });
+    try {
+      const res = await api(strict.url, '/api/v1/health');
+      expect(res.body.checks.disk.status, JSON.stringify(res.body.checks.disk)).toBe('degraded');
+      expect(res.body.checks.memory.status, JSON.stringify(res.body.checks.memory)).toBe('degraded');
+      expect(res.body.status).toBe('degraded');
+    } finally {
+      await strict.close();
+    }
   });
 
   it('answers liveness and readiness', async () => {

@@ -4,12 +4,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
+import type { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorResponse } from '../errors.js';
 import { OPS_SECURITY } from '../http/auth.js';
 import { useJsonBodyParser } from '../http/json-body.js';
-import type { RefreshingCache } from '../refreshing-cache.js';
+import { type GaugeSample, sample, sourcedGauge } from '../http/metrics.js';
 import { DateTime } from '../validation.js';
 import { METRICS } from './definitions.js';
 import type { EventWriter } from './event-writer.js';
@@ -24,7 +25,7 @@ export interface AnalyticsRoutesOptions {
   /** Batches per client per minute. */
   batchesPerMinute: number;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
-  reports: RefreshingCache<MetricsReport>;
+  reports: Cached<MetricsReport>;
 }
 
 const Rate = Type.Union([Type.Number(), Type.Null()]);
@@ -94,82 +95,47 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     });
   }
 
-  const safely = async (read: (report: MetricsReport) => void) => {
-    try {
-      read(await reports.get());
-    } catch (error) {
-      app.log.warn({ err: { message: (error as Error).message } }, 'business gauges not refreshed');
-    }
-  };
-  new Gauge({
-    name: 'smartalk_active_users',
-    help: `Distinct learners with an event or an authenticated request in the last ${METRICS.realtimeWindowSeconds} s.`,
-    registers: [registry],
-    async collect() {
-      try {
-        this.set(await presence.count());
-      } catch {
-        // the store is down: leave the last value
-      }
+  // Business gauges read the default report (at most 30 s old) at scrape time.
+  const onError = (error: Error) => app.log.warn({ err: { message: error.message } }, 'business gauges not refreshed');
+  const fromReport = (name: string, help: string, read: (report: MetricsReport) => GaugeSample[]) =>
+    sourcedGauge(registry, { name, help, onError }, async () => read(await reports.get()));
+  const bySteps = (steps: Array<{ step: number; value: number | null }>) =>
+    steps.map(({ step, value }) => ({ labels: { step: String(step) }, value }));
+
+  sourcedGauge(
+    registry,
+    {
+      name: 'smartalk_active_users',
+      help: `Distinct learners with an event or an authenticated request in the last ${METRICS.realtimeWindowSeconds} s.`,
     },
-  });
-  new Gauge({
-    name: 'smartalk_activation_ratio',
-    help: 'Share of the last 7 days\u2019 new users who completed a magic moment (activation).',
-    registers: [registry],
-    async collect() {
-      await safely((report) => this.set(report.activation.rate ?? Number.NaN));
-    },
-  });
-  new Gauge({
-    name: 'smartalk_activation_baseline_ratio',
-    help: 'Activation ratio of the 7 days before the current window (the baseline of ActivationRateDrop).',
-    registers: [registry],
-    async collect() {
-      await safely((report) => this.set(report.baseline.activationRate ?? Number.NaN));
-    },
-  });
-  new Gauge({
-    name: 'smartalk_new_users',
-    help: 'New users (first app launch) in the last 7 days.',
-    registers: [registry],
-    async collect() {
-      await safely((report) => this.set(report.newUsers));
-    },
-  });
-  new Gauge({
-    name: 'smartalk_funnel_conversion_ratio',
-    help: 'Overall funnel conversion (step k ÷ step 1) of the last 7 days\u2019 new users, by step.',
-    labelNames: ['step'] as const,
-    registers: [registry],
-    async collect() {
-      await safely((report) => {
-        for (const step of report.funnel) this.set({ step: String(step.step) }, step.overallConversion ?? Number.NaN);
-      });
-    },
-  });
-  new Gauge({
-    name: 'smartalk_funnel_step_conversion_ratio',
-    help: 'Step-to-step funnel conversion (step k ÷ step k−1) of the last 7 days, by step.',
-    labelNames: ['step'] as const,
-    registers: [registry],
-    async collect() {
-      await safely((report) => {
-        for (const step of report.funnel) this.set({ step: String(step.step) }, step.stepConversion ?? Number.NaN);
-      });
-    },
-  });
-  new Gauge({
-    name: 'smartalk_funnel_step_conversion_baseline_ratio',
-    help: 'Step-to-step funnel conversion of the 7 days before the current window, by step.',
-    labelNames: ['step'] as const,
-    registers: [registry],
-    async collect() {
-      await safely((report) => {
-        for (const step of report.baseline.funnel) this.set({ step: String(step.step) }, step.stepConversion ?? Number.NaN);
-      });
-    },
-  });
+    async () => sample(await presence.count()),
+  );
+  fromReport(
+    'smartalk_activation_ratio',
+    'Share of the last 7 days\u2019 new users who completed a magic moment (activation).',
+    (report) => sample(report.activation.rate),
+  );
+  fromReport(
+    'smartalk_activation_baseline_ratio',
+    'Activation ratio of the 7 days before the current window (the baseline of ActivationRateDrop).',
+    (report) => sample(report.baseline.activationRate),
+  );
+  fromReport('smartalk_new_users', 'New users (first app launch) in the last 7 days.', (report) => sample(report.newUsers));
+  fromReport(
+    'smartalk_funnel_conversion_ratio',
+    'Overall funnel conversion (step k ÷ step 1) of the last 7 days\u2019 new users, by step.',
+    (report) => bySteps(report.funnel.map((s) => ({ step: s.step, value: s.overallConversion }))),
+  );
+  fromReport(
+    'smartalk_funnel_step_conversion_ratio',
+    'Step-to-step funnel conversion (step k ÷ step k−1) of the last 7 days, by step.',
+    (report) => bySteps(report.funnel.map((s) => ({ step: s.step, value: s.stepConversion }))),
+  );
+  fromReport(
+    'smartalk_funnel_step_conversion_baseline_ratio',
+    'Step-to-step funnel conversion of the 7 days before the current window, by step.',
+    (report) => bySteps(report.baseline.funnel.map((s) => ({ step: s.step, value: s.stepConversion }))),
+  );
 
   app.post(
     '/analytics/events',

@@ -4,14 +4,15 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { EventWriter } from '../analytics/event-writer.js';
 import { ingestEvents } from '../analytics/ingest.js';
+import type { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorResponse } from '../errors.js';
 import { assertSelf, LEARNER_SECURITY, OPS_SECURITY } from '../http/auth.js';
+import { sample, sourcedGauge } from '../http/metrics.js';
 import { Emotion } from '../learning/schemas.js';
-import type { RefreshingCache } from '../refreshing-cache.js';
 import { DateTime, Line, Text, Uuid } from '../validation.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
@@ -22,7 +23,7 @@ export interface FeedbackRoutesOptions {
   /** Where the feedback_submitted analytics event goes. */
   eventWriter: EventWriter;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
-  reports: RefreshingCache<FeedbackReport>;
+  reports: Cached<FeedbackReport>;
 }
 
 const FeedbackBody = Type.Object(
@@ -118,18 +119,11 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
   });
 
   const gauge = (name: string, help: string, read: (report: FeedbackReport) => number | null) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        try {
-          this.set(read(await reports.get()) ?? Number.NaN);
-        } catch {
-          // database down: keep the last value
-        }
-      },
-    });
+    sourcedGauge(
+      registry,
+      { name, help, onError: (error) => app.log.warn({ err: { message: error.message } }, 'feedback gauges not refreshed') },
+      async () => sample(read(await reports.get())),
+    );
   gauge('smartalk_feedback_negative_ratio', 'Share of negative feedback in the last 7 days.', (r) => r.sentiment.negativeShare);
   gauge(
     'smartalk_feedback_negative_baseline_ratio',

@@ -149,23 +149,49 @@ export class HttpRequestMetrics {
   }
 }
 
+/** One series of a gauge: its labels and value (null: "no data", written as NaN). */
+export interface GaugeSample {
+  labels?: Record<string, string>;
+  value: number | null;
+}
+
 /**
- * A gauge that has no sample at all while `read` has no value (prom-client's gauges
- * default to 0, and "0" would mean "last backup in 1970" or "0% cache hits" to an
- * alert rule; no series means "nothing to say").
+ * A gauge read at scrape time from a source — a report, a health probe, a log — the one
+ * way every such gauge is defined. `read` resolves with the samples: none while there is
+ * nothing to say (no series, where prom-client's default 0 would mean "last backup in
+ * 1970" or "0% cache hits" to an alert rule), `value: null` for "no data" (NaN). A read
+ * that fails keeps the previous samples (a scrape during a database outage still shows
+ * the last known business numbers) and is logged once until the source answers again.
  */
-export function optionalGauge(registry: Registry, name: string, help: string, read: () => Promise<number | undefined>): void {
+export function sourcedGauge(
+  registry: Registry,
+  gauge: { name: string; help: string; onError?: (error: Error) => void },
+  read: () => Promise<GaugeSample[]>,
+): void {
+  const { name, help } = gauge;
+  let last: GaugeSample[] = [];
+  let failing = false;
   registry.registerMetric({
     name,
     help,
     type: 'gauge',
     aggregator: 'omit',
     get: async () => {
-      const value = await read().catch(() => undefined);
-      return { name, help, type: 'gauge', aggregator: 'omit', values: value === undefined ? [] : [{ labels: {}, value }] };
+      try {
+        last = await read();
+        failing = false;
+      } catch (error) {
+        if (!failing) gauge.onError?.(error as Error);
+        failing = true;
+      }
+      const values = last.map((sample) => ({ labels: sample.labels ?? {}, value: sample.value ?? Number.NaN }));
+      return { name, help, type: 'gauge', aggregator: 'omit', values };
     },
   } as unknown as Metric);
 }
+
+/** One unlabelled sample, or none when the value is undefined. */
+export const sample = (value: number | null | undefined): GaugeSample[] => (value === undefined ? [] : [{ value }]);
 
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {

@@ -4,6 +4,7 @@
  * for a short time; catalog GETs then cost no query at all.
  */
 import type { Kysely, Selectable } from 'kysely';
+import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import type { Database, DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
 
@@ -59,39 +60,20 @@ export async function loadCatalog(db: Db): Promise<Catalog> {
  * database hiccup) and retries on the next call.
  */
 export class CatalogCache {
-  #catalog: Catalog | undefined;
-  #loadedAt = 0;
-  #loading: Promise<Catalog> | undefined;
+  readonly #catalog: Cached<Catalog>;
   /** Serialized public views of the current catalog, dropped with it. */
   #views = new WeakMap<Catalog, Map<string, string>>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly ttlMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(db: Db, ttlMs = 60_000, now: () => number = Date.now) {
+    this.#catalog = new Cached(() => loadCatalog(db), { maxAgeMs: ttlMs, stale: 'on-failure', now });
+  }
 
-  async get(): Promise<Catalog> {
-    if (this.#catalog && this.now() - this.#loadedAt < this.ttlMs) return this.#catalog;
-    this.#loading ??= loadCatalog(this.db)
-      .then((catalog) => {
-        this.#catalog = catalog;
-        this.#loadedAt = this.now();
-        return catalog;
-      })
-      .finally(() => {
-        this.#loading = undefined;
-      });
-    try {
-      return await this.#loading;
-    } catch (error) {
-      if (this.#catalog) return this.#catalog;
-      throw error;
-    }
+  get(): Promise<Catalog> {
+    return this.#catalog.get();
   }
 
   invalidate(): void {
-    this.#loadedAt = 0;
+    this.#catalog.invalidate();
   }
 
   /**

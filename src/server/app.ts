@@ -15,6 +15,7 @@ import { EventWriter } from '../analytics/event-writer.js';
 import { Presence } from '../analytics/presence.js';
 import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsOpsRoutes, analyticsRoutes } from '../analytics/routes.js';
+import { Cached } from '../cached.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
@@ -37,12 +38,12 @@ import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { findUserByToken } from '../learning/users.js';
 import { videoRoutes } from '../learning/video-routes.js';
+import { thresholdOf } from '../ops/alerts/catalog.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
 import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
-import { RefreshingCache } from '../refreshing-cache.js';
 import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
 import { VERSION } from '../version.js';
@@ -62,8 +63,11 @@ export interface App {
   catalog: CatalogCache;
   presence: Presence;
   feedback: FeedbackService;
-  reports: { metrics: RefreshingCache<MetricsReport>; feedback: RefreshingCache<FeedbackReport> };
+  reports: { metrics: Cached<MetricsReport>; feedback: Cached<FeedbackReport> };
 }
+
+/** The default reports behind gauges and alert rounds: at most 30 s old, never waited for once loaded. */
+const REPORT_CACHE = { maxAgeMs: 30_000, stale: 'while-refreshing' } as const;
 
 /** Largest JSON body the learning API accepts; features with bigger payloads set their own. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -126,7 +130,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     done();
   });
 
-  const health = new HealthService({ db, store, dataDir: config.dataDir, version: VERSION });
+  const overrides = deps.alerts.config.thresholds;
+  const health = new HealthService({
+    db,
+    store,
+    dataDir: config.dataDir,
+    version: VERSION,
+    thresholds: {
+      diskFreeRatioMin: thresholdOf('LowDiskSpace', 'ratio', overrides),
+      memoryUsedRatioMax: thresholdOf('HighMemory', 'ratio', overrides),
+      cpuUsedRatioMax: thresholdOf('HighCpu', 'ratio', overrides),
+    },
+  });
   app.addHook('onClose', async () => health.close());
   const catalog = new CatalogCache(db);
   // Loaded now, not on the first request: public content survives a database outage
@@ -193,8 +208,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
   const feedback = new FeedbackService(db, sentimentAnalyzer());
   const reports = {
-    metrics: new RefreshingCache(() => buildMetricsReport({ db, presence, tz: config.tz })),
-    feedback: new RefreshingCache(() => buildFeedbackReport({ db, tz: config.tz })),
+    metrics: new Cached(() => buildMetricsReport({ db, presence, tz: config.tz }), REPORT_CACHE),
+    feedback: new Cached(() => buildFeedbackReport({ db, tz: config.tz }), REPORT_CACHE),
   };
   // One writer per process, shared by every route that records events, so their
   // batches can share statements.

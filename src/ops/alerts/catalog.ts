@@ -509,3 +509,20 @@ export const RULES: AlertRule[] = [
 ];
 
 export const ruleById = (id: string) => RULES.find((rule) => rule.id === id);
+
+/** Threshold overrides from the alerts config (ALERTS_CONFIG), by rule id. */
+export type ThresholdOverrides = Partial<Record<string, Record<string, number>>>;
+
+/**
+ * A rule's thresholds as they apply: its defaults with the alerts config's overrides.
+ * The one place the two meet — the exported rules, the built-in evaluator and the
+ * health checks all read them here.
+ */
+export const thresholdsOf = (rule: AlertRule, overrides: ThresholdOverrides = {}): Record<string, number> => ({
+  ...rule.thresholds,
+  ...overrides[rule.id],
+});
+
+/** One threshold of a rule by id, as it applies. */
+export const thresholdOf = (id: RuleId, key: string, overrides: ThresholdOverrides = {}): number =>
+  thresholdsOf(ruleById(id) as AlertRule, overrides)[key] as number;

@@ -14,20 +14,20 @@ import os from 'node:os';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { MetricsReport } from '../../analytics/report.js';
+import type { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { HTTP_BUCKETS, type HttpRequestMetrics } from '../../http/metrics.js';
-import type { RefreshingCache } from '../../refreshing-cache.js';
 import type { HealthService } from '../health/health.js';
-import { type AlertRule, RULES, type RuleId, type ValueFormat } from './catalog.js';
+import { type AlertRule, RULES, type RuleId, thresholdsOf, type ValueFormat } from './catalog.js';
 import { durationMs } from './config.js';
 import { type AlertService, fingerprintOf } from './service.js';
 
 export interface EvaluatorInputs {
   health: Pick<HealthService, 'check'>;
   http: Pick<HttpRequestMetrics, 'snapshot'>;
-  metricsReport: Pick<RefreshingCache<MetricsReport>, 'get'>;
-  feedbackReport: Pick<RefreshingCache<FeedbackReport>, 'get'>;
+  metricsReport: Pick<Cached<MetricsReport>, 'get'>;
+  feedbackReport: Pick<Cached<FeedbackReport>, 'get'>;
 }
 
 /** A rule's reading: which label sets are over the threshold, with their values. */
@@ -134,7 +134,7 @@ export class BuiltinEvaluator {
   }
 
   #thresholds(rule: AlertRule) {
-    return { ...rule.thresholds, ...this.deps.thresholds?.[rule.id] };
+    return thresholdsOf(rule, this.deps.thresholds);
   }
 
   /** Read every rule once. */

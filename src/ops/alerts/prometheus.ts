@@ -4,7 +4,7 @@
  * and an Alertmanager config that routes by severity to SmarTalk's intake.
  */
 import { stringify } from 'yaml';
-import { type AlertRule, RULES, SEVERITIES, type Severity, type ValueFormat } from './catalog.js';
+import { type AlertRule, RULES, SEVERITIES, type Severity, thresholdsOf, type ValueFormat } from './catalog.js';
 
 export interface ExportOptions {
   /** Per-rule threshold overrides, e.g. { HighErrorRate: { ratio: 0.02 } }. */
@@ -34,11 +34,6 @@ const VALUE_TEMPLATE: Record<ValueFormat, string> = {
   duration: '{{ $value | humanizeDuration }}',
   number: '{{ $value }}',
 };
-
-export const thresholdsOf = (rule: AlertRule, options: ExportOptions = {}) => ({
-  ...rule.thresholds,
-  ...options.thresholds?.[rule.id],
-});
 
 /** A description with its placeholders turned into Prometheus template expressions. */
 function template(text: string, rule: AlertRule, thresholds: Record<string, number>): string {
@@ -70,7 +65,7 @@ export function prometheusRules(options: ExportOptions = {}): string {
   const groups = (Object.keys(SEVERITIES) as Severity[]).map((severity) => ({
     name: `smartalk_${severity}`,
     rules: RULES.filter((rule) => rule.severity === severity).map((rule) => {
-      const thresholds = thresholdsOf(rule, options);
+      const thresholds = thresholdsOf(rule, options.thresholds);
       const scale = options.timeScale ?? 1;
       return {
         alert: rule.id,
@@ -96,7 +91,7 @@ function expectedText(text: string, rule: AlertRule, thresholds: Record<string, 
 /** promtool unit tests: every rule fires on its scenario after `for`, and stays silent just below. */
 export function promtoolTests(rulesFile: string, options: ExportOptions = {}): string {
   const tests = RULES.flatMap((rule) => {
-    const thresholds = thresholdsOf(rule, options);
+    const thresholds = thresholdsOf(rule, options.thresholds);
     const firing = rule.firing;
     return [
       {

@@ -7,6 +7,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
+import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
 import type { Store } from '../../store/open-store.js';
 
@@ -34,18 +35,24 @@ export interface HealthReport {
   };
 }
 
-/** Thresholds match the runbook's warning alerts (磁盘空间 < 20%, 内存使用率 > 85%). */
-export const HEALTH_THRESHOLDS = {
-  diskFreeRatioMin: 0.2,
-  memoryUsedRatioMax: 0.85,
-  cpuUsedRatioMax: 0.8,
-  eventLoopP99MsMax: 200,
-  databaseTimeoutMs: 1_500,
-};
+/**
+ * When a check says degraded. Disk, memory and CPU are the warning alerts' thresholds
+ * (LowDiskSpace, HighMemory, HighCpu, with ALERTS_CONFIG's overrides), passed in by the
+ * wiring so health and alerts never disagree; the rest are health's own.
+ */
+export interface HealthThresholds {
+  diskFreeRatioMin: number;
+  memoryUsedRatioMax: number;
+  cpuUsedRatioMax: number;
+}
+
+const EVENT_LOOP_P99_MS_MAX = 200;
+const DATABASE_TIMEOUT_MS = 1_500;
 
 const LOOP_RESOLUTION_MS = 20;
 
 export interface HealthDeps {
+  thresholds: HealthThresholds;
   db: Db;
   store: Store;
   dataDir: string;
@@ -91,28 +98,24 @@ export async function diskSpace(dir: string): Promise<{ totalBytes: number; free
 export class HealthService {
   readonly #deps: Required<Omit<HealthDeps, 'startedAt'>> & { startedAt: number };
   readonly #loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  #last: { at: number; report: HealthReport } | undefined;
   #cpuBefore: { busy: number; total: number } | undefined;
-  #inFlight: Promise<HealthReport> | undefined;
+  /** Never served stale: a health answer is about now. */
+  readonly #report: Cached<HealthReport>;
 
   constructor(deps: HealthDeps) {
     this.#deps = { cacheMs: 1_000, now: Date.now, startedAt: Date.now(), ...deps };
     this.#loop.enable();
+    this.#report = new Cached(() => this.#probe(), { maxAgeMs: this.#deps.cacheMs, stale: 'never', now: this.#deps.now });
   }
 
   /** The cached report when fresh; otherwise one probe shared by concurrent callers. */
-  async check(): Promise<HealthReport> {
-    const now = this.#deps.now();
-    if (this.#last && now - this.#last.at < this.#deps.cacheMs) return this.#last.report;
-    this.#inFlight ??= this.#probe().finally(() => {
-      this.#inFlight = undefined;
-    });
-    return this.#inFlight;
+  check(): Promise<HealthReport> {
+    return this.#report.get();
   }
 
   /** Forget the cached report (after a known state change, and in tests). */
   invalidate(): void {
-    this.#last = undefined;
+    this.#report.invalidate();
   }
 
   async #probe(): Promise<HealthReport> {
@@ -127,14 +130,13 @@ export class HealthService {
       checkedAt: new Date(this.#deps.now()).toISOString(),
       checks,
     };
-    this.#last = { at: this.#deps.now(), report };
     return report;
   }
 
   async #database(): Promise<CheckResult> {
     const { db } = this.#deps;
     try {
-      const latencyMs = round(await db.ping(HEALTH_THRESHOLDS.databaseTimeoutMs));
+      const latencyMs = round(await db.ping(DATABASE_TIMEOUT_MS));
       const pool = db.pool;
       const connections = await sql<{ ratio: number }>`
         SELECT count(*)::float8 / current_setting('max_connections')::float8 AS ratio FROM pg_stat_activity`.execute(db.kysely);
@@ -169,7 +171,7 @@ export class HealthService {
       const { totalBytes, freeBytes } = await diskSpace(this.#deps.dataDir);
       const freeRatio = totalBytes > 0 ? freeBytes / totalBytes : 0;
       return {
-        status: freeRatio < HEALTH_THRESHOLDS.diskFreeRatioMin ? 'degraded' : 'ok',
+        status: freeRatio < this.#deps.thresholds.diskFreeRatioMin ? 'degraded' : 'ok',
         freeRatio: round(freeRatio, 4),
         freeBytes,
         totalBytes,
@@ -185,7 +187,7 @@ export class HealthService {
     const usedRatio = totalBytes > 0 ? 1 - availableBytes / totalBytes : 0;
     const usage = process.memoryUsage();
     return {
-      status: usedRatio > HEALTH_THRESHOLDS.memoryUsedRatioMax ? 'degraded' : 'ok',
+      status: usedRatio > this.#deps.thresholds.memoryUsedRatioMax ? 'degraded' : 'ok',
       usedRatio: round(usedRatio, 4),
       rssBytes: usage.rss,
       heapUsedBytes: usage.heapUsed,
@@ -204,7 +206,7 @@ export class HealthService {
     this.#cpuBefore = now;
     const usedRatio = now.total > before.total ? (now.busy - before.busy) / (now.total - before.total) : 0;
     return {
-      status: usedRatio > HEALTH_THRESHOLDS.cpuUsedRatioMax ? 'degraded' : 'ok',
+      status: usedRatio > this.#deps.thresholds.cpuUsedRatioMax ? 'degraded' : 'ok',
       usedRatio: round(usedRatio, 4),
       detail: `${(usedRatio * 100).toFixed(1)}% of ${os.cpus().length} CPUs busy`,
     };
@@ -217,7 +219,7 @@ export class HealthService {
     const meanMs = this.#loop.count > 0 ? lag(this.#loop.mean) : 0;
     this.#loop.reset();
     return {
-      status: p99Ms > HEALTH_THRESHOLDS.eventLoopP99MsMax ? 'degraded' : 'ok',
+      status: p99Ms > EVENT_LOOP_P99_MS_MAX ? 'degraded' : 'ok',
       p99Ms: round(p99Ms),
       meanMs: round(meanMs),
     };

@@ -4,13 +4,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
-import { Gauge } from 'prom-client';
+import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
-import { optionalGauge } from '../../http/metrics.js';
-import { RefreshingCache } from '../../refreshing-cache.js';
+import { sample, sourcedGauge } from '../../http/metrics.js';
 import { cdnStats } from '../cdn.js';
-import type { HealthService } from './health.js';
+import { backupStatus } from './backups.js';
+import type { HealthReport, HealthService } from './health.js';
 
 export interface HealthRoutesOptions {
   health: HealthService;
@@ -49,93 +48,68 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   app,
   { health, db, isClosing, cdnAccessLog },
 ) => {
-  new Gauge({
-    name: 'smartalk_db_up',
-    help: '1 when the database answers SELECT 1, else 0.',
-    registers: [app.metrics.registry],
-    async collect() {
-      this.set((await health.check()).checks.database.status === 'down' ? 0 : 1);
-    },
-  });
-  new Gauge({
-    name: 'smartalk_cache_up',
-    help: '1 when the cache (Redis, or the in-memory store) answers, else 0.',
-    registers: [app.metrics.registry],
-    async collect() {
-      this.set((await health.check()).checks.cache.status === 'ok' ? 1 : 0);
-    },
-  });
-
-  const serialized = new WeakMap<object, string>();
-
-  // Machine gauges for the warning rules (HighCpu, HighMemory, LowDiskSpace, DbConnectionsHigh).
-  const fromCheck = (name: string, help: string, read: (report: Awaited<ReturnType<HealthService['check']>>) => unknown) =>
-    new Gauge({
-      name,
-      help,
-      registers: [app.metrics.registry],
-      async collect() {
-        const value = read(await health.check());
-        if (typeof value === 'number') this.set(value);
-      },
-    });
-  fromCheck(
-    'smartalk_cpu_usage_ratio',
-    'Share of the machine\u2019s CPU time busy since the previous probe.',
-    (r) => r.checks.cpu.usedRatio,
+  // The up gauges and the machine gauges of the warning rules (HighCpu, HighMemory,
+  // LowDiskSpace, DbConnectionsHigh) read the same probe as /api/v1/health.
+  const onError = (error: Error) => app.log.warn({ err: { message: error.message } }, 'health gauges not refreshed');
+  const fromCheck = (name: string, help: string, read: (report: HealthReport) => number | undefined) =>
+    sourcedGauge(app.metrics.registry, { name, help, onError }, async () => sample(read(await health.check())));
+  fromCheck('smartalk_db_up', '1 when the database answers SELECT 1, else 0.', (r) =>
+    r.checks.database.status === 'down' ? 0 : 1,
   );
-  fromCheck(
-    'smartalk_memory_used_ratio',
-    'Share of system memory in use (MemAvailable counted as free).',
-    (r) => r.checks.memory.usedRatio,
+  fromCheck('smartalk_cache_up', '1 when the cache (Redis, or the in-memory store) answers, else 0.', (r) =>
+    r.checks.cache.status === 'ok' ? 1 : 0,
   );
-  fromCheck('smartalk_disk_free_ratio', 'Free share of the file system holding DATA_DIR.', (r) => r.checks.disk.freeRatio);
-  fromCheck(
-    'smartalk_db_connections_used_ratio',
-    'Connections in pg_stat_activity over max_connections.',
-    (r) => r.checks.database.connectionsUsedRatio,
+  const ratio = (value: unknown) => (typeof value === 'number' ? value : undefined);
+  fromCheck('smartalk_cpu_usage_ratio', 'Share of the machine\u2019s CPU time busy since the previous probe.', (r) =>
+    ratio(r.checks.cpu.usedRatio),
+  );
+  fromCheck('smartalk_memory_used_ratio', 'Share of system memory in use (MemAvailable counted as free).', (r) =>
+    ratio(r.checks.memory.usedRatio),
+  );
+  fromCheck('smartalk_disk_free_ratio', 'Free share of the file system holding DATA_DIR.', (r) => ratio(r.checks.disk.freeRatio));
+  fromCheck('smartalk_db_connections_used_ratio', 'Connections in pg_stat_activity over max_connections.', (r) =>
+    ratio(r.checks.database.connectionsUsedRatio),
   );
   fromCheck('smartalk_event_loop_lag_p99_seconds', '99th percentile of event-loop lag since the previous probe.', (r) =>
     typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
   );
 
-  // Backup status from the job log (rows of job 'backup', written by backup runs): the
-  // inputs of BackupStale and BackupFailed. No series until a backup has run.
-  const backups = new RefreshingCache(
-    () =>
-      sql<{ last_success: Date | null; last_status: string | null }>`
-        SELECT (SELECT max(finished_at) FROM job_runs WHERE job = 'backup' AND status = 'success') AS last_success,
-          (SELECT status FROM job_runs WHERE job = 'backup' AND status <> 'running' ORDER BY finished_at DESC NULLS LAST LIMIT 1) AS last_status`
-        .execute(db.kysely)
-        .then((result) => result.rows[0]),
-    30_000,
-  );
-  optionalGauge(
+  const serialized = new WeakMap<object, string>();
+
+  // Backup status from the job log: the inputs of BackupStale and BackupFailed. No
+  // series until a backup has run.
+  const backups = new Cached(() => backupStatus(db), { maxAgeMs: 30_000, stale: 'while-refreshing' });
+  sourcedGauge(
     app.metrics.registry,
-    'smartalk_backup_last_success_timestamp_seconds',
-    'When the last successful (verified) backup finished, Unix seconds.',
+    {
+      name: 'smartalk_backup_last_success_timestamp_seconds',
+      help: 'When the last successful (verified) backup finished, Unix seconds.',
+      onError,
+    },
     async () => {
-      const row = await backups.get();
-      return row?.last_success ? new Date(row.last_success).getTime() / 1000 : undefined;
+      const { lastSuccess } = await backups.get();
+      return sample(lastSuccess ? lastSuccess.getTime() / 1000 : undefined);
     },
   );
-  optionalGauge(
+  sourcedGauge(
     app.metrics.registry,
-    'smartalk_backup_last_run_failed',
-    '1 when the most recent backup run failed, else 0.',
+    { name: 'smartalk_backup_last_run_failed', help: '1 when the most recent backup run failed, else 0.', onError },
     async () => {
-      const row = await backups.get();
-      return row?.last_status ? (row.last_status === 'failed' ? 1 : 0) : undefined;
+      const { lastStatus } = await backups.get();
+      return sample(lastStatus ? (lastStatus === 'failed' ? 1 : 0) : undefined);
     },
   );
 
   if (cdnAccessLog) {
-    const stats = new RefreshingCache(() => cdnStats(cdnAccessLog), 60_000);
-    optionalGauge(
+    const stats = new Cached(() => cdnStats(cdnAccessLog), { maxAgeMs: 60_000, stale: 'while-refreshing' });
+    sourcedGauge(
       app.metrics.registry,
-      'smartalk_cdn_cache_hit_ratio',
-      'Share of video requests served from the edge cache in the last hour (nginx access log).',
-      async () => (await stats.get()).ratio ?? undefined,
+      {
+        name: 'smartalk_cdn_cache_hit_ratio',
+        help: 'Share of video requests served from the edge cache in the last hour (nginx access log).',
+        onError,
+      },
+      async () => sample((await stats.get()).ratio ?? undefined),
     );
   }
 
