@@ -29,7 +29,14 @@ function setup(stale: CachedOptions['stale']) {
   const src = source();
   const cache = new Cached(src.load, { maxAgeMs: 100, stale, now: () => clock });
   const settle = () => new Promise((resolve) => setImmediate(resolve));
-  return { cache, src, settle, advance: (ms: number) => (clock += ms) };
+  /** A get() whose load is let through: resolves with what the caller got. */
+  const loaded = async () => {
+    const pending = cache.get();
+    await settle();
+    src.release();
+    return pending;
+  };
+  return { cache, src, settle, loaded, advance: (ms: number) => (clock += ms) };
 }
 
 describe('Cached', () => {
@@ -45,11 +52,8 @@ describe('Cached', () => {
   });
 
   it('while-refreshing: answers with the old value at once, reloads in the background, survives a failed reload', async () => {
-    const { cache, src, settle, advance } = setup('while-refreshing');
-    const first = cache.get();
-    await settle();
-    src.release();
-    expect(await first).toBe(1);
+    const { cache, src, settle, loaded, advance } = setup('while-refreshing');
+    expect(await loaded()).toBe(1);
     advance(100);
     src.failNext(true);
     expect(await cache.get()).toBe(1); // not waiting for the reload
@@ -65,30 +69,18 @@ describe('Cached', () => {
   });
 
   it('on-failure: waits for the reload, and keeps the old value when it fails', async () => {
-    const { cache, src, settle, advance } = setup('on-failure');
-    const first = cache.get();
-    await settle();
-    src.release();
-    expect(await first).toBe(1);
+    const { src, loaded, advance } = setup('on-failure');
+    expect(await loaded()).toBe(1);
     advance(100);
     src.failNext(true);
-    const second = cache.get();
-    await settle();
-    src.release();
-    expect(await second).toBe(1);
+    expect(await loaded()).toBe(1);
   });
 
   it('never: fails with the reload, and reloads after invalidate', async () => {
-    const { cache, src, settle } = setup('never');
-    const first = cache.get();
-    await settle();
-    src.release();
-    expect(await first).toBe(1);
+    const { cache, src, loaded } = setup('never');
+    expect(await loaded()).toBe(1);
     cache.invalidate();
     src.failNext(true);
-    const second = cache.get();
-    await settle();
-    src.release();
-    await expect(second).rejects.toThrow('source down');
+    await expect(loaded()).rejects.toThrow('source down');
   });
 });
