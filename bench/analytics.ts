@@ -21,7 +21,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Presence } from '../src/analytics/presence.js';
 import { buildMetricsReport } from '../src/analytics/report.js';
-import { uuidV7 } from '../src/analytics/simulator.js';
+import { uuidV7 } from '../src/analytics/simulation-plan.js';
 import { type Db, openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';

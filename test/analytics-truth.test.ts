@@ -7,15 +7,10 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNNEL } from '../src/analytics/definitions.js';
 import type { MetricsReport } from '../src/analytics/report.js';
-import {
-  groundTruth,
-  type LearnerPlan,
-  planPopulation,
-  runSimulation,
-  simulationDefaults,
-  uuidV7,
-} from '../src/analytics/simulator.js';
+import { runSimulation } from '../src/analytics/simulation-driver.js';
+import { type LearnerPlan, planPopulation, simulationDefaults, uuidV7 } from '../src/analytics/simulation-plan.js';
 import { defaultWindow } from '../src/time.js';
+import { groundTruth } from './helpers/ground-truth.js';
 import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
 
 const TZ = 'Asia/Shanghai';

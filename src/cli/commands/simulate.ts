@@ -42,8 +42,9 @@ export function simulateCommand(): Command {
     .option('--json', 'print the summary as JSON')
     .action(async (flags: SimulateFlags) => {
       const config = loadConfig();
-      const [{ planPopulation, runSimulation, simulationDefaults, randomSeed }, { readLiveServer }] = await Promise.all([
-        import('../../analytics/simulator.js'),
+      const [{ planPopulation, simulationDefaults, randomSeed }, { runSimulation }, { readLiveServer }] = await Promise.all([
+        import('../../analytics/simulation-plan.js'),
+        import('../../analytics/simulation-driver.js'),
         import('../../ops/server-link.js'),
       ]);
       const urls = flags.url ?? [readLiveServer(config.dataDir)?.url ?? `http://${config.host}:${config.port}`];

@@ -1,0 +1,162 @@
+/**
+ * Plays planned learners (simulation-plan.ts) against the real HTTP API: users,
+ * interests, vTPR attempts, magic moments, feedback and their analytics events, with
+ * retried batches to exercise idempotency.
+ */
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { correctClip, DAY, type LearnerPlan, type PlannedEvent, type SimulationOptions, wrongClip } from './simulation-plan.js';
+
+export interface SimulationTarget {
+  /** One or more server base URLs; learners are spread across them. */
+  baseUrls: string[];
+  /** Learners played at once. */
+  concurrency?: number;
+  /** Upper bound on requests per second overall (unbounded when absent). */
+  rate?: number;
+  /** Live mode: spread learners' starts over this many seconds and send in real time. */
+  durationSeconds?: number;
+  /** The ops token, when known: new learners are created with it, so the per-address limit does not apply. */
+  opsToken?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SimulationResult {
+  learners: number;
+  requests: number;
+  eventsSent: number;
+  duplicateBatches: number;
+  failures: Array<{ learner: number; request: string; status: number; body: string }>;
+}
+
+const BATCH = 50;
+
+/** Play the plans against the real API: users, interests, vTPR attempts, magic moments, events. */
+export async function runSimulation(
+  plans: LearnerPlan[],
+  options: SimulationOptions,
+  target: SimulationTarget,
+): Promise<SimulationResult> {
+  const result: SimulationResult = { learners: plans.length, requests: 0, eventsSent: 0, duplicateBatches: 0, failures: [] };
+  const rng = xoroshiro128plus(options.seed ^ 0x5eed);
+  const random = () => uniformFloat64(rng);
+  const retries = plans.map(() => [] as boolean[]);
+  for (const plan of plans) {
+    for (let i = 0; i < Math.ceil(plan.events.length / BATCH) + 1; i++)
+      retries[plan.index]?.push(random() < options.duplicateRate);
+  }
+  let nextSlot = Date.now();
+  const throttle = async () => {
+    if (!target.rate) return;
+    const slot = Math.max(nextSlot, Date.now());
+    nextSlot = slot + 1000 / target.rate;
+    if (slot > Date.now()) await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
+  };
+  const started = Date.now();
+
+  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, read field by field below
+  const call = async (plan: LearnerPlan, base: string, path: string, body: unknown, token?: string): Promise<any> => {
+    let response: Response;
+    let text: string;
+    // Like a real client: on 429, wait as told (at most three times).
+    for (let attempt = 0; ; attempt++) {
+      await throttle();
+      result.requests++;
+      response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      text = await response.text();
+      if (response.status !== 429 || attempt >= 3) break;
+      const wait = Math.min(60, Number(response.headers.get('retry-after') ?? 1) || 1);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+    }
+    if (!response.ok) {
+      result.failures.push({ learner: plan.index, request: `POST ${path}`, status: response.status, body: text.slice(0, 200) });
+      return undefined;
+    }
+    return JSON.parse(text);
+  };
+
+  const play = async (plan: LearnerPlan) => {
+    const base = target.baseUrls[plan.index % target.baseUrls.length] as string;
+    // Live mode: the journey replays now, compressed so it fits in a few seconds.
+    const live = target.durationSeconds !== undefined;
+    if (live) {
+      const delay = (plan.index / Math.max(plans.length, 1)) * (target.durationSeconds as number) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + delay - Date.now())));
+    }
+    const user = await call(
+      plan,
+      base,
+      '/api/v1/users',
+      { deviceId: plan.deviceId, platform: plan.platform, appVersion: plan.appVersion },
+      target.opsToken,
+    );
+    if (!user) return;
+    if (plan.reachedStep >= 3)
+      await call(plan, base, `/api/v1/users/${user.userId}/interests`, { interestId: plan.interestId }, user.token);
+    for (const attempt of plan.attempts) {
+      await call(
+        plan,
+        base,
+        `/api/v1/keywords/${attempt.keywordId}/attempts`,
+        { selectedClipId: attempt.correct ? correctClip(attempt.keywordId) : wrongClip(attempt.keywordId), mode: attempt.mode },
+        user.token,
+      );
+    }
+    if (plan.magicMoment) {
+      await call(plan, base, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' }, user.token);
+    }
+    for (const item of plan.feedback) {
+      await call(
+        plan,
+        base,
+        '/api/v1/feedback',
+        { ...item, context: { platform: plan.platform, appVersion: plan.appVersion } },
+        user.token,
+      );
+    }
+    const origin = plan.events[0]?.at ?? 0;
+    const liveStart = Date.now();
+    const wire = (event: PlannedEvent) => ({
+      id: event.id,
+      name: event.sentName,
+      timestamp: new Date(live ? liveStart + (event.at - origin) / 120 : event.at).toISOString(),
+      userId: user.userId,
+      deviceId: plan.deviceId,
+      platform: plan.platform,
+      appVersion: plan.appVersion,
+      properties: event.properties,
+    });
+    const events = live ? plan.events.filter((e) => e.at - origin < DAY) : plan.events;
+    for (let i = 0, batch = 0; i < events.length; i += BATCH, batch++) {
+      const chunk = events.slice(i, i + BATCH);
+      if (live) {
+        const due = liveStart + ((chunk.at(-1)?.at ?? origin) - origin) / 120;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+      }
+      const body = { events: chunk.map(wire) };
+      const answer = await call(plan, base, '/api/v1/analytics/events', body, user.token);
+      if (answer) result.eventsSent += chunk.length;
+      if (retries[plan.index]?.[batch]) {
+        result.duplicateBatches++;
+        await call(plan, base, '/api/v1/analytics/events', body, user.token);
+      }
+    }
+  };
+
+  let done = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < plans.length) {
+      const plan = plans[next++] as LearnerPlan;
+      await play(plan);
+      target.onProgress?.(++done, plans.length);
+    }
+  };
+  const concurrency = target.durationSeconds !== undefined ? plans.length : (target.concurrency ?? 8);
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, plans.length)) }, worker));
+  return result;
+}
