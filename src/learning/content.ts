@@ -3,10 +3,10 @@
  * runs `smartalk seed`, so it is read from the database once and kept in memory
  * for a short time; catalog GETs then cost no query at all.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
-import type { Database, DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
+import type { DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
 
 export type InterestRow = Selectable<InterestsTable>;
 export type DramaRow = Selectable<DramasTable>;
@@ -119,15 +119,4 @@ export function lockStates(dramas: DramaRow[], completed: ReadonlySet<string>): 
     });
   });
   return states;
-}
-
-/** The dramas whose magic moment this learner has completed. */
-export async function completedDramas(q: Kysely<Database>, userId: string): Promise<Set<string>> {
-  const rows = await q
-    .selectFrom('drama_progress')
-    .select('drama_id')
-    .where('user_id', '=', userId)
-    .where('magic_moment_completed_at', 'is not', null)
-    .execute();
-  return new Set(rows.map((row) => row.drama_id));
 }

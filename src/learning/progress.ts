@@ -1,13 +1,22 @@
 /**
  * A learner's way through a drama: vTPR attempts collect story clues (keywords),
  * all clues open the magic moment, the magic moment completes the drama and
- * unlocks the next chapter.
+ * unlocks the next chapter. The rules live here; the queries in progress-store.ts.
  */
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { type Catalog, completedDramas, lockStates } from './content.js';
+import { type Catalog, lockStates } from './content.js';
 import type { EmotionId } from './emotions.js';
+import {
+  clueCollectedAt,
+  completeDrama,
+  completedDramas,
+  countCollected,
+  markCluesCompleted,
+  progressRows,
+  recordClueAttempt,
+  startDrama,
+} from './progress-store.js';
 
 export type LearningMode = 'normal' | 'focus' | 'rescue';
 
@@ -80,62 +89,23 @@ export async function recordAttempt(
 
   return db.kysely.transaction().execute(async (trx) => {
     assertUnlocked(catalog, keyword.drama_id, await completedDramas(trx, userId));
-    const reviewAt = sql<Date>`now() + make_interval(hours => ${FIRST_REVIEW_HOURS})`;
-    const before = await trx
-      .selectFrom('keyword_progress')
-      .select('collected_at')
-      .where('user_id', '=', userId)
-      .where('keyword_id', '=', keywordId)
-      .executeTakeFirst();
-    const row = await trx
-      .insertInto('keyword_progress')
-      .values({
-        user_id: userId,
-        keyword_id: keywordId,
-        attempts: 1,
-        correct_attempts: correct ? 1 : 0,
-        consecutive_errors: correct ? 0 : 1,
-        focus_attempts: input.mode === 'focus' ? 1 : 0,
-        rescue_attempts: input.mode === 'rescue' ? 1 : 0,
-        collected_at: correct ? sql<Date>`now()` : null,
-        next_review_at: correct ? reviewAt : null,
-      })
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'keyword_id']).doUpdateSet((eb) => ({
-          attempts: sql<number>`keyword_progress.attempts + 1`,
-          correct_attempts: sql<number>`keyword_progress.correct_attempts + excluded.correct_attempts`,
-          consecutive_errors: correct ? 0 : sql<number>`keyword_progress.consecutive_errors + 1`,
-          focus_attempts: sql<number>`keyword_progress.focus_attempts + excluded.focus_attempts`,
-          rescue_attempts: sql<number>`keyword_progress.rescue_attempts + excluded.rescue_attempts`,
-          collected_at: eb.fn.coalesce('keyword_progress.collected_at', 'excluded.collected_at'),
-          next_review_at: eb.fn.coalesce('keyword_progress.next_review_at', 'excluded.next_review_at'),
-          updated_at: sql<Date>`now()`,
-        })),
-      )
-      .returning(['attempts', 'consecutive_errors', 'collected_at', 'next_review_at'])
-      .executeTakeFirstOrThrow();
-
-    await trx
-      .insertInto('drama_progress')
-      .values({ user_id: userId, drama_id: keyword.drama_id })
-      .onConflict((oc) => oc.columns(['user_id', 'drama_id']).doNothing())
-      .execute();
+    const before = await clueCollectedAt(trx, userId, keywordId);
+    const row = await recordClueAttempt(trx, {
+      userId,
+      keywordId,
+      correct,
+      mode: input.mode,
+      reviewAfterHours: FIRST_REVIEW_HOURS,
+    });
+    await startDrama(trx, userId, keyword.drama_id);
     const collected = await countCollected(trx, userId, keyword.drama_id);
-    if (collected >= total) {
-      await trx
-        .updateTable('drama_progress')
-        .set({ clues_completed_at: sql<Date>`now()` })
-        .where('user_id', '=', userId)
-        .where('drama_id', '=', keyword.drama_id)
-        .where('clues_completed_at', 'is', null)
-        .execute();
-    }
+    if (collected >= total) await markCluesCompleted(trx, userId, keyword.drama_id);
     return {
       keywordId,
       dramaId: keyword.drama_id,
       correct,
       collected: row.collected_at !== null,
-      newlyCollected: !before?.collected_at && row.collected_at !== null,
+      newlyCollected: before === null && row.collected_at !== null,
       attempts: row.attempts,
       consecutiveErrors: row.consecutive_errors,
       suggestedMode: suggestedMode(row.consecutive_errors),
@@ -143,18 +113,6 @@ export async function recordAttempt(
       drama: { collected, total, allCollected: collected >= total },
     };
   });
-}
-
-async function countCollected(q: Db['kysely'], userId: string, dramaId: string): Promise<number> {
-  const row = await q
-    .selectFrom('keyword_progress')
-    .innerJoin('keywords', 'keywords.id', 'keyword_progress.keyword_id')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('keyword_progress.user_id', '=', userId)
-    .where('keywords.drama_id', '=', dramaId)
-    .where('keyword_progress.collected_at', 'is not', null)
-    .executeTakeFirstOrThrow();
-  return row.n;
 }
 
 export interface MagicMomentResult {
@@ -188,29 +146,13 @@ export async function completeMagicMoment(
     if (collected < total) {
       throw new AppError('SMT_ERR_CLUES_INCOMPLETE', undefined, { collected, total });
     }
-    const previous = await trx
-      .selectFrom('drama_progress')
-      .select('magic_moment_completed_at')
-      .where('user_id', '=', userId)
-      .where('drama_id', '=', dramaId)
-      .executeTakeFirst();
-    const alreadyAt = previous?.magic_moment_completed_at ?? null;
-    const row = await trx
-      .updateTable('drama_progress')
-      .set((eb) => ({
-        magic_moment_completed_at: eb.fn.coalesce('magic_moment_completed_at', sql<Date>`now()`),
-        understanding: understanding ?? eb.ref('understanding'),
-      }))
-      .where('user_id', '=', userId)
-      .where('drama_id', '=', dramaId)
-      .returning('magic_moment_completed_at')
-      .executeTakeFirstOrThrow();
-    const firstCompletion = alreadyAt === null;
+    const { completedAt, before } = await completeDrama(trx, userId, dramaId, understanding);
+    const firstCompletion = before === null;
     const next = chapters.find((c) => c.chapter === drama.chapter + 1);
     const isLast = chapters.every((c) => c.id === dramaId || completed.has(c.id));
     return {
       dramaId,
-      completedAt: row.magic_moment_completed_at as Date,
+      completedAt,
       firstCompletion,
       activated: firstCompletion && completed.size === 0,
       unlockedDramaId: firstCompletion ? (next?.id ?? null) : null,
@@ -241,28 +183,12 @@ export interface ProgressReport {
 }
 
 export async function getProgress(db: Db, catalog: Catalog, userId: string): Promise<ProgressReport> {
-  const [dramaRows, keywordRows, interestRows, due] = await Promise.all([
-    db.kysely.selectFrom('drama_progress').selectAll().where('user_id', '=', userId).execute(),
-    db.kysely
-      .selectFrom('keyword_progress')
-      .innerJoin('keywords', 'keywords.id', 'keyword_progress.keyword_id')
-      .select(['keywords.drama_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('keyword_progress.user_id', '=', userId)
-      .where('keyword_progress.collected_at', 'is not', null)
-      .groupBy('keywords.drama_id')
-      .execute(),
-    db.kysely.selectFrom('user_interests').select('interest_id').where('user_id', '=', userId).execute(),
-    db.kysely
-      .selectFrom('keyword_progress')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', userId)
-      .where('next_review_at', '<=', sql<Date>`now()`)
-      .executeTakeFirstOrThrow(),
-  ]);
+  const rows = await progressRows(db.kysely, userId);
+  const dramaRows = rows.dramas;
   const byDrama = new Map(dramaRows.map((row) => [row.drama_id, row]));
-  const collectedByDrama = new Map(keywordRows.map((row) => [row.drama_id, row.n]));
+  const collectedByDrama = new Map(rows.collectedByDrama.map((row) => [row.drama_id, row.n]));
   const completed = new Set(dramaRows.filter((row) => row.magic_moment_completed_at).map((row) => row.drama_id));
-  const selected = new Set(interestRows.map((row) => row.interest_id));
+  const selected = new Set(rows.interests.map((row) => row.interest_id));
   const interests = catalog.interests.map((interest) => {
     const chapters = catalog.dramasByInterest.get(interest.id) ?? [];
     const locks = lockStates(chapters, completed);
@@ -285,7 +211,7 @@ export async function getProgress(db: Db, catalog: Catalog, userId: string): Pro
     userId,
     keywordsCollected: [...collectedByDrama.values()].reduce((a, b) => a + b, 0),
     dramasCompleted: completed.size,
-    reviewsDue: due.n,
+    reviewsDue: rows.reviewsDue,
     interests,
   };
 }
