@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../src/db/database.js';
 import { createLogger } from '../src/logger.js';
 import { parseAlertsConfig } from '../src/ops/alerts/config.js';
-import { AlertService, type FireInput, MAX_ATTEMPTS } from '../src/ops/alerts/service.js';
+import { MAX_ATTEMPTS } from '../src/ops/alerts/outbox.js';
+import { AlertService, type FireInput } from '../src/ops/alerts/service.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
 import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink } from './helpers/sinks.js';
 
