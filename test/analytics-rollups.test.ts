@@ -11,7 +11,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNNEL, METRICS } from '../src/analytics/definitions.js';
-import { medianFromBuckets, splitWindow } from '../src/analytics/report.js';
+import { medianFromBuckets, splitWindow } from '../src/analytics/report-queries.js';
 import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
