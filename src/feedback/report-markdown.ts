@@ -5,8 +5,8 @@
  */
 import type { Lang } from '../config.js';
 import { say } from '../i18n.js';
+import { THEME_NAMES } from './definitions.js';
 import type { FeedbackReport } from './report.js';
-import { THEME_NAMES } from './report.js';
 
 const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
