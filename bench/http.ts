@@ -1,20 +1,34 @@
 /**
- * HTTP throughput and latency of our routes next to a bare Fastify route, in one run.
+ * HTTP throughput of our content routes next to a bare Fastify route answering the same
+ * bytes, in one run:
  *
- *   npm run bench -- http                      # embedded PGlite
- *   BENCH_DATABASE_URL=postgres://… npm run bench -- http   # real PostgreSQL (the issue's target)
+ *   npm run bench -- http                                                  # embedded PGlite
+ *   BENCH_DATABASE_URL=postgres://… BENCH_REDIS_URL=redis://… npm run bench -- http
  *
- * For each route: peak requests/s (50 connections), then p99 latency and server RSS at
- * half of that route's peak rate.
+ * Each route's response is fetched from SmarTalk once and served by a bare Fastify
+ * route (bench/bare-server.mjs), so the ratio is the cost of everything we add on top of
+ * the framework. wrk drives both (one thread: it leaves the cores to the servers), in
+ * interleaved pairs (this machine's speed moves ±40% within minutes), PAIRS times; the
+ * table gives medians of the per-pair ratios of throughput and of server CPU per
+ * request. p99 is then measured at half of our peak (autocannon's fixed rate, the
+ * server's own histogram), and RSS is the server's maximum under load.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Child, freePort, type LoadResult, load, machine, routeBuckets, serverP99Ms, startChild, table } from './lib.js';
+import { type Child, freePort, load, machine, median, routeBuckets, serverP99Ms, startChild, table, wrk } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+
+const ROUTES = [
+  { path: '/api/v1/health', template: '/api/v1/health' },
+  { path: '/api/v1/interests', template: '/api/v1/interests' },
+  { path: '/api/v1/interests/travel/dramas', template: '/api/v1/interests/:interestId/dramas' },
+  { path: '/api/v1/dramas/travel-01', template: '/api/v1/dramas/:dramaId' },
+];
 
 export async function runHttpBench(): Promise<string> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-bench-'));
@@ -22,15 +36,6 @@ export async function runHttpBench(): Promise<string> {
   const redisUrl = process.env.BENCH_REDIS_URL;
   const children: Child[] = [];
   try {
-    const bare = await startChild(
-      process.execPath,
-      [path.join(ROOT, 'bench/bare-server.mjs')],
-      {},
-      await freePort(),
-      '/bare',
-      path.join(dataDir, 'bare.out'),
-    );
-    children.push(bare);
     const app = await startChild(
       process.execPath,
       [path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
@@ -48,78 +53,104 @@ export async function runHttpBench(): Promise<string> {
     children.push(app);
     const appPid = app.process.pid as number;
 
-    const targets: Array<{ name: string; url: string; pid?: number; route?: string }> = [
-      { name: 'bare Fastify route (ceiling)', url: `${bare.url}/bare`, pid: bare.process.pid as number },
-      { name: 'GET /api/v1/health', url: `${app.url}/api/v1/health`, pid: appPid, route: '/api/v1/health' },
-      {
-        name: 'GET /api/v1/interests/travel/dramas',
-        url: `${app.url}/api/v1/interests/travel/dramas`,
-        pid: appPid,
-        route: '/api/v1/interests/:interestId/dramas',
-      },
-      {
-        name: 'GET /api/v1/dramas/travel-01',
-        url: `${app.url}/api/v1/dramas/travel-01`,
-        pid: appPid,
-        route: '/api/v1/dramas/:dramaId',
-      },
-    ];
-    // Warm up every route (JIT, catalog cache, pools) before measuring.
-    for (const target of targets) await load(target.url, { seconds: 2, connections: 10 });
+    // The same bytes, served bare.
+    const bytes = await Promise.all(
+      ROUTES.map(async (route) => {
+        const response = await fetch(`${app.url}${route.path}`);
+        return {
+          path: route.path,
+          contentType: response.headers.get('content-type') ?? 'application/json',
+          body: await response.text(),
+        };
+      }),
+    );
+    const routesFile = path.join(dataDir, 'bare-routes.json');
+    writeFileSync(routesFile, JSON.stringify(bytes));
+    const bare = await startChild(
+      process.execPath,
+      [path.join(ROOT, 'bench/bare-server.mjs')],
+      { BARE_ROUTES: routesFile },
+      await freePort(),
+      '/bare',
+      path.join(dataDir, 'bare.out'),
+    );
+    children.push(bare);
+    const barePid = bare.process.pid as number;
 
-    const peak = new Map<string, LoadResult>();
-    for (const target of targets) {
-      const result = await load(target.url, { seconds: SECONDS, pid: target.pid });
-      peak.set(target.name, result);
-      console.error(`  peak ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
-    }
-    const half = new Map<string, LoadResult>();
-    const serverP99 = new Map<string, number | undefined>();
-    for (const target of targets) {
-      const rate = Math.max(1, Math.floor((peak.get(target.name)?.requestsPerSecond ?? 2) / 2));
-      const before = target.route ? await routeBuckets(`${app.url}/metrics`, target.route) : [];
-      half.set(target.name, await load(target.url, { seconds: SECONDS, rate, connections: 20, pid: target.pid }));
-      if (target.route) serverP99.set(target.name, serverP99Ms(before, await routeBuckets(`${app.url}/metrics`, target.route)));
+    // Warm up both servers on every route (JIT, caches, pools).
+    for (const route of ROUTES) {
+      await wrk(`${app.url}${route.path}`, { seconds: 2 });
+      await wrk(`${bare.url}${route.path}`, { seconds: 2 });
     }
 
-    const ceiling = peak.get(targets[0]?.name as string)?.requestsPerSecond ?? 1;
-    const ceilingCpu = peak.get(targets[0]?.name as string)?.cpuMicrosPerRequest ?? 1;
-    const rows = targets.map((target) => {
-      const p = peak.get(target.name) as LoadResult;
-      const h = half.get(target.name) as LoadResult;
-      return [
-        target.name,
-        p.requestsPerSecond,
-        `${((p.requestsPerSecond / ceiling) * 100).toFixed(0)}%`,
-        p.cpuMicrosPerRequest ?? '-',
-        p.cpuMicrosPerRequest ? `${((ceilingCpu / p.cpuMicrosPerRequest) * 100).toFixed(0)}%` : '-',
-        p.p99Ms,
-        h.p99Ms,
-        serverP99.has(target.name) ? `≤ ${serverP99.get(target.name)}` : '-',
-        h.maxRssMb ?? '-',
-        p.errors + p.non2xx + h.errors + h.non2xx,
-      ];
-    });
+    const rows: Array<Array<string | number>> = [];
+    for (const route of ROUTES) {
+      const throughput: number[] = [];
+      const cpu: number[] = [];
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      let maxRss = 0;
+      let errors = 0;
+      for (let pair = 0; pair < PAIRS; pair++) {
+        // Alternate which goes first, so a drift in machine speed does not favour one side.
+        const order = pair % 2 === 0 ? (['bare', 'ours'] as const) : (['ours', 'bare'] as const);
+        const results: Record<string, Awaited<ReturnType<typeof wrk>>> = {};
+        for (const side of order) {
+          results[side] =
+            side === 'bare'
+              ? await wrk(`${bare.url}${route.path}`, { seconds: SECONDS, pid: barePid })
+              : await wrk(`${app.url}${route.path}`, { seconds: SECONDS, pid: appPid });
+        }
+        const b = results.bare as Awaited<ReturnType<typeof wrk>>;
+        const o = results.ours as Awaited<ReturnType<typeof wrk>>;
+        throughput.push(o.requestsPerSecond / b.requestsPerSecond);
+        if (o.cpuMicrosPerRequest && b.cpuMicrosPerRequest) cpu.push(b.cpuMicrosPerRequest / o.cpuMicrosPerRequest);
+        ours.push(o.requestsPerSecond);
+        theirs.push(b.requestsPerSecond);
+        maxRss = Math.max(maxRss, o.maxRssMb ?? 0);
+        errors += o.errors + b.errors;
+      }
+      // Latency at half our peak: a fixed request rate, read from the server's own histogram.
+      const rate = Math.max(1, Math.floor(median(ours) / 2));
+      const before = await routeBuckets(`${app.url}/metrics`, route.template);
+      const half = await load(`${app.url}${route.path}`, { seconds: SECONDS, rate, connections: 16, pid: appPid });
+      const p99 = serverP99Ms(before, await routeBuckets(`${app.url}/metrics`, route.template));
+      maxRss = Math.max(maxRss, half.maxRssMb ?? 0);
+      console.error(
+        `  ${route.path}: ${median(ours).toFixed(0)} vs ${median(theirs).toFixed(0)} req/s, ratio ${median(throughput).toFixed(2)}`,
+      );
+      rows.push([
+        `GET ${route.path}`,
+        Math.round(median(ours)),
+        Math.round(median(theirs)),
+        median(throughput).toFixed(2),
+        cpu.length ? median(cpu).toFixed(2) : '-',
+        `${Math.min(...throughput).toFixed(2)}–${Math.max(...throughput).toFixed(2)}`,
+        p99 === undefined ? '-' : `≤ ${p99}`,
+        half.p99Ms,
+        Math.round(maxRss),
+        errors + half.errors + half.non2xx,
+      ]);
+    }
     const engine = databaseUrl ? 'PostgreSQL' : 'PGlite';
     return [
       `### HTTP (${engine}${redisUrl ? ' + Redis' : ', in-memory store'})`,
       '',
-      `Machine: ${machine()}. autocannon in the same process tree, ${SECONDS} s per run, 50 connections at peak,`,
-      "20 connections at half of each route's own peak rate. RSS is the server's maximum during the run.",
-      'The load generator shares the two cores with the server, so req/s understates the server; server CPU per request',
-      "(from /proc) is the steadier comparison. Server-side p99 comes from the server's own latency histogram (bucket edge).",
+      `Machine: ${machine()}. wrk, one thread, 32 connections, ${SECONDS} s per run; each route against a bare Fastify`,
+      `route answering the same bytes, ${PAIRS} interleaved pairs, medians of the per-pair ratios. p99 at half of our`,
+      "peak rate (autocannon's fixed rate, 16 connections): the server's own histogram (bucket edge) and the client's.",
       '',
       table(
         [
           'route',
-          'peak req/s',
-          'vs bare',
-          'server CPU µs/req',
-          'bare CPU ÷ ours',
-          'p99 ms at peak',
-          'p99 ms at half peak',
-          'server-side p99 ms at half peak',
-          'RSS MiB at half peak',
+          'ours req/s',
+          'same bytes, bare req/s',
+          'throughput ratio',
+          'CPU ratio (bare ÷ ours per request)',
+          'throughput ratio range',
+          'server p99 ms at half peak',
+          'client p99 ms at half peak',
+          'RSS MiB under load',
           'errors',
         ],
         rows,

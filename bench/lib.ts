@@ -1,5 +1,5 @@
 /** Shared bench plumbing: child servers, autocannon runs, RSS sampling, timings, result tables. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
@@ -175,3 +175,57 @@ export function serverP99Ms(before: Array<[number, number]>, after: Array<[numbe
   const edge = delta.find(([, count]) => count >= 0.99 * total)?.[0];
   return edge === undefined ? undefined : edge * 1000;
 }
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  p99Ms: number | undefined;
+  /** Server CPU per request (µs), from /proc. */
+  cpuMicrosPerRequest: number | undefined;
+  errors: number;
+  maxRssMb: number | undefined;
+}
+
+/**
+ * Drive `url` with wrk (one thread: a C load generator that leaves the cores to the
+ * server, where autocannon shared them and mismeasured ratios).
+ */
+export async function wrk(
+  url: string,
+  options: { connections?: number; seconds?: number; pid?: number } = {},
+): Promise<WrkResult> {
+  let maxRss: number | undefined;
+  const sampler = options.pid
+    ? setInterval(() => {
+        const rss = rssMb(options.pid as number);
+        if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
+      }, 100)
+    : undefined;
+  const cpuBefore = options.pid ? cpuSeconds(options.pid) : undefined;
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(
+      'wrk',
+      ['-t1', `-c${options.connections ?? 32}`, `-d${options.seconds ?? 10}s`, '--latency', url],
+      { encoding: 'utf8' },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
+  });
+  if (sampler) clearInterval(sampler);
+  const cpuAfter = options.pid ? cpuSeconds(options.pid) : undefined;
+  const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
+    p99Ms: p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : undefined,
+    cpuMicrosPerRequest:
+      cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1e6) / total : undefined,
+    errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
+    maxRssMb: maxRss,
+  };
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as number;
+};
