@@ -10,33 +10,41 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
+import { accessLogOf } from '../logger.js';
 import { UNMATCHED_ROUTE } from './metrics.js';
 
 export const telemetryPlugin = fp(
   async (app: FastifyInstance) => {
     const { http } = app.metrics;
+    const access = accessLogOf(app.log as Logger);
 
-    const observe = (route: string, request: FastifyRequest, reply: FastifyReply) => {
+    const observe = (route: string, request: FastifyRequest, reply: FastifyReply, quiet = false) => {
       const status = reply.statusCode;
       const latencyMs = reply.elapsedTime;
       http.record(request.method, route, status, latencyMs / 1000);
       const line = {
+        reqId: request.id,
         method: request.method,
         route,
-        path: request.url.split('?', 1)[0],
+        path: request.url.split('?', 1)[0] as string,
         status,
         latencyMs: Math.round(latencyMs * 100) / 100,
-        ...(request.learnerId ? { userId: request.learnerId } : {}),
+        userId: request.learnerId,
       };
-      if (status >= 500) request.log.error(line, 'request failed');
-      else request.log.info(line, 'request completed');
+      if (status >= 500) {
+        const { reqId: _bound, ...fields } = line; // request.log carries the request id already
+        request.log.error(fields, 'request failed');
+      } else if (!quiet) access(line);
     };
 
     app.addHook('onRoute', (route) => {
       if (route.url === '/metrics') return;
       const template = route.url;
+      // Routes polled hard (health) log at warn: their successful requests add no line.
+      const quiet = route.logLevel === 'warn' || route.logLevel === 'error' || route.logLevel === 'fatal';
       const hook: onResponseHookHandler = (request, reply, done) => {
-        observe(template, request, reply);
+        observe(template, request, reply, quiet);
         done();
       };
       route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];

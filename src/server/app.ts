@@ -32,6 +32,7 @@ import {
   requestIdOf,
 } from '../http/error-handler.js';
 import { useJsonBodyParser } from '../http/json-body.js';
+import { lazyChildLogger } from '../http/lazy-logger.js';
 import { metricsPlugin } from '../http/metrics.js';
 import { telemetryPlugin } from '../http/telemetry.js';
 import { CatalogCache } from '../learning/content.js';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request comes from http/telemetry.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: DEFAULT_BODY_LIMIT,
     // A client's x-request-id is kept only when short and of a safe alphabet.
     requestIdHeader: false,
@@ -178,11 +180,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await pages.register(helmet, { global: true });
     await pages.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     applyCommonHeaders(request, reply);
     // Per-user and ops data must never be cached by a proxy; public catalog routes
     // set their own Cache-Control.
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 
   const presence = new Presence(store);
