@@ -85,7 +85,7 @@ function isoNow(): string {
 }
 
 /** Lines are written in batches of this many bytes, or at least once a second. */
-const LOG_BATCH_BYTES = 4096;
+const LOG_BATCH_BYTES = 8_192;
 const LOG_FLUSH_MS = 1_000;
 
 export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, options: LoggerOptions = {}): Logger {

@@ -12,7 +12,7 @@
  * with 429 for the rest of the minute, so guessing it is pointless.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import type { KeyValueStore } from '../store/store.js';
@@ -27,11 +27,11 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     auth: {
-      learner: onRequestAsyncHookHandler;
-      optionalLearner: onRequestAsyncHookHandler;
-      ops: onRequestAsyncHookHandler;
+      learner: onRequestHookHandler;
+      optionalLearner: onRequestHookHandler;
+      ops: onRequestHookHandler;
       /** Either token, or none: for endpoints both clients and operators post to. */
-      learnerOrOps: onRequestAsyncHookHandler;
+      learnerOrOps: onRequestHookHandler;
     };
   }
 }
@@ -115,28 +115,51 @@ export const authPlugin = fp<AuthOptions>(
       options.onLearnerSeen?.(userId);
     };
 
+    /**
+     * An onRequest hook from a check that is asynchronous only when it has work to do:
+     * an anonymous request to a route where the token is optional (the public catalog)
+     * passes without a promise.
+     */
+    const hook =
+      (check: (request: FastifyRequest) => Promise<void> | undefined): onRequestHookHandler =>
+      (request, _reply, done) => {
+        let pending: Promise<void> | undefined;
+        try {
+          pending = check(request);
+        } catch (error) {
+          return done(error as Error);
+        }
+        if (pending === undefined) return done();
+        pending.then(() => done(), done);
+      };
+
     app.decorate('auth', {
-      learner: async (request: FastifyRequest, _reply: FastifyReply) => {
+      learner: hook((request) => {
         const token = bearerToken(request);
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING');
-        await authenticateLearner(request, token);
-      },
-      optionalLearner: async (request: FastifyRequest, _reply: FastifyReply) => {
+        return authenticateLearner(request, token);
+      }),
+      optionalLearner: hook((request) => {
         const token = bearerToken(request);
-        if (token) await authenticateLearner(request, token);
-      },
-      ops: async (request: FastifyRequest, _reply: FastifyReply) => {
+        return token ? authenticateLearner(request, token) : undefined;
+      }),
+      ops: hook((request) => {
         const token = bearerToken(request);
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
-        if (await acceptOps(request, token)) return;
-        await refuseIfBlocked(request);
-        await recordFailure(request);
-        throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
-      },
-      learnerOrOps: async (request: FastifyRequest, _reply: FastifyReply) => {
+        return (async () => {
+          if (await acceptOps(request, token)) return;
+          await refuseIfBlocked(request);
+          await recordFailure(request);
+          throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
+        })();
+      }),
+      learnerOrOps: hook((request) => {
         const token = bearerToken(request);
-        if (token && !(await acceptOps(request, token))) await authenticateLearner(request, token);
-      },
+        if (!token) return undefined;
+        return (async () => {
+          if (!(await acceptOps(request, token))) await authenticateLearner(request, token);
+        })();
+      }),
     });
   },
   { name: 'smartalk-auth' },

@@ -28,9 +28,13 @@ export interface LearningRoutesOptions {
 /** Public content may sit in nginx or a CDN for five minutes (the runbook's 缓存头). */
 const PUBLIC_CACHE = 'public, max-age=300';
 
-function cacheFor(reply: FastifyReply, personal: boolean): void {
-  if (personal) reply.header('cache-control', 'no-store').header('vary', 'Authorization');
-  else reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Authorization');
+/**
+ * Cache headers of content: public for five minutes, or personal (never stored). Only
+ * the dramas of a theme differ by caller (their lock state), so only they say Vary.
+ */
+function cacheFor(reply: FastifyReply, kind: 'public' | 'public-by-caller' | 'personal'): void {
+  if (kind === 'public') reply.header('cache-control', PUBLIC_CACHE);
+  else reply.header('cache-control', kind === 'personal' ? 'no-store' : PUBLIC_CACHE).header('vary', 'Authorization');
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -166,7 +170,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
     },
     async (_request, reply) => {
       const json = await catalog.view('interests', (content) => serialize(reply, interestsView(content)));
-      cacheFor(reply, false);
+      cacheFor(reply, 'public');
       return sendSerialized(reply, json);
     },
   );
@@ -195,10 +199,10 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         const json = await catalog.view(`dramas:${interestId}`, (c) =>
           serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
         );
-        cacheFor(reply, false);
+        cacheFor(reply, 'public-by-caller');
         return sendSerialized(reply, json);
       }
-      cacheFor(reply, true);
+      cacheFor(reply, 'personal');
       return dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
     },
   );
@@ -218,7 +222,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       const drama = content.dramaById.get(request.params.dramaId);
       if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
       const json = await catalog.view(`drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
-      cacheFor(reply, false);
+      cacheFor(reply, 'public');
       return sendSerialized(reply, json);
     },
   );

@@ -47,5 +47,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, {
     immutable: true,
     maxAge: '365d',
     cacheControl: true,
+    // Apps and pages on other origins play these videos.
+    setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin'),
   });
 };
