@@ -133,14 +133,14 @@ export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, optio
   ];
   if (options.stdout ?? true) destinations.push(pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES }));
   const streams: pino.StreamEntry[] = destinations.map((stream) => ({ level, stream }));
-  const options_: pino.LoggerOptions = {
+  const pinoOptions: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service: 'smartalk', pid: process.pid },
     timestamp: () => `,"time":"${isoNow()}"`,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
   };
-  const logger = pino(options_, streams.length === 1 ? (destinations[0] as pino.DestinationStream) : pino.multistream(streams));
+  const logger = pino(pinoOptions, streams.length === 1 ? (destinations[0] as pino.DestinationStream) : pino.multistream(streams));
   const accessLines = new AccessLines(destinations[0] as pino.DestinationStream);
   Object.defineProperty(logger, ACCESS_LOG, { value: accessLog(accessLines, level) });
   const flushAll = () => {
