@@ -355,6 +355,7 @@ describe('limits keyed on who the caller is', () => {
       headers: { ...from, authorization: `Bearer ${limited.opsToken}` },
     });
     expectError(blocked, 429, 'SMT_ERR_RATE_LIMITED');
+    expect(blocked.headers.get('retry-after')).toBe('60');
     // Another address is not affected.
     const elsewhere = await api(limited.url, '/api/v1/ops/alerts', {
       headers: { 'x-forwarded-for': '203.0.113.8', authorization: `Bearer ${limited.opsToken}` },

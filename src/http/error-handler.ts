@@ -116,6 +116,8 @@ function logRejection(request: FastifyRequest, error: Error, appError: AppError)
 export function sendError(request: FastifyRequest, reply: FastifyReply, appError: AppError): FastifyReply {
   applyCommonHeaders(request, reply);
   if (appError.code === 'SMT_ERR_DB_UNAVAILABLE' || appError.code === 'SMT_ERR_SHUTTING_DOWN') reply.header('retry-after', '5');
+  // The rate limiter sets its own; the failed-authentication limit lasts a minute.
+  if (appError.code === 'SMT_ERR_RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
   return reply
     .code(appError.statusCode)
     .header('cache-control', 'no-store')
