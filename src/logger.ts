@@ -140,7 +140,10 @@ export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, optio
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
   };
-  const logger = pino(pinoOptions, streams.length === 1 ? (destinations[0] as pino.DestinationStream) : pino.multistream(streams));
+  const logger = pino(
+    pinoOptions,
+    streams.length === 1 ? (destinations[0] as pino.DestinationStream) : pino.multistream(streams),
+  );
   const accessLines = new AccessLines(destinations[0] as pino.DestinationStream);
   Object.defineProperty(logger, ACCESS_LOG, { value: accessLog(accessLines, level) });
   const flushAll = () => {

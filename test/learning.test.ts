@@ -1,4 +1,6 @@
 /** The learning API over real HTTP: learners, catalog, vTPR attempts, magic moment, progress, unlocks. */
+import http from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogRows } from '../src/learning/seed.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
@@ -126,6 +128,45 @@ describe('catalog', () => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toMatch(/^SMT_ERR_(DRAMA|INTEREST)_NOT_FOUND$/);
     }
+  });
+});
+
+/** A GET with exactly these headers, its raw (still encoded) body. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('catalog views, compressed once', () => {
+  it('answers in the encoding the client accepts (br before gzip), the same JSON, and says Vary', async () => {
+    const url = `${server.url}/api/v1/dramas/travel-01`;
+    const plain = await rawGet(url, {});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toBe('Accept-Encoding');
+    const json = plain.body.toString('utf8');
+    expect(JSON.parse(json).id).toBe('travel-01');
+    const br = await rawGet(url, { 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.body).toString('utf8')).toBe(json);
+    const gzip = await rawGet(url, { 'accept-encoding': 'br;q=0, gzip' });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.body).toString('utf8')).toBe(json);
+    const none = await rawGet(url, { 'accept-encoding': 'identity' });
+    expect(none.headers['content-encoding']).toBeUndefined();
+    expect(none.body.toString('utf8')).toBe(json);
+    // The anonymous list of a theme also differs by caller; under 1 KiB it goes out as it is.
+    const list = await rawGet(`${server.url}/api/v1/interests/travel/dramas`, { 'accept-encoding': 'gzip' });
+    expect(list.headers.vary).toBe('Accept-Encoding, Authorization');
+    const listJson = list.headers['content-encoding'] === 'gzip' ? gunzipSync(list.body) : list.body;
+    expect(list.headers['content-encoding'] === 'gzip').toBe(listJson.length >= 1024);
+    expect(JSON.parse(listJson.toString('utf8')).dramas.length).toBeGreaterThan(0);
   });
 });
 

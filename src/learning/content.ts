@@ -3,6 +3,7 @@
  * runs `smartalk seed`, so it is read from the database once and kept in memory
  * for a short time; catalog GETs then cost no query at all.
  */
+import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { Selectable } from 'kysely';
 import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
@@ -62,7 +63,7 @@ export async function loadCatalog(db: Db): Promise<Catalog> {
 export class CatalogCache {
   readonly #catalog: Cached<Catalog>;
   /** Serialized public views of the current catalog, dropped with it. */
-  #views = new WeakMap<Catalog, Map<string, string>>();
+  #views = new WeakMap<Catalog, Map<string, CatalogView>>();
 
   constructor(db: Db, ttlMs = 60_000, now: () => number = Date.now) {
     this.#catalog = new Cached(() => loadCatalog(db), { maxAgeMs: ttlMs, stale: 'on-failure', now });
@@ -78,21 +79,22 @@ export class CatalogCache {
 
   /**
    * A public view of the catalog (the same for every caller), serialized once per
-   * catalog load: catalog GETs then cost neither mapping nor serialization.
+   * catalog load — and compressed once, on first demand, for clients that accept it:
+   * catalog GETs then cost neither mapping, serialization nor compression.
    */
-  async view(key: string, render: (catalog: Catalog) => string): Promise<string> {
+  async view(key: string, render: (catalog: Catalog) => string): Promise<CatalogView> {
     const catalog = await this.get();
     let views = this.#views.get(catalog);
     if (!views) {
       views = new Map();
       this.#views.set(catalog, views);
     }
-    let json = views.get(key);
-    if (json === undefined) {
-      json = render(catalog);
-      views.set(key, json);
+    let view = views.get(key);
+    if (view === undefined) {
+      view = new CatalogView(render(catalog));
+      views.set(key, view);
     }
-    return json;
+    return view;
   }
 }
 
@@ -119,4 +121,39 @@ export function lockStates(dramas: DramaRow[], completed: ReadonlySet<string>): 
     });
   });
   return states;
+}
+
+/** Responses this small go out as they are (the compression plugin's threshold too). */
+const COMPRESS_FROM_BYTES = 1024;
+
+/** A serialized view and its compressed forms, made once each. */
+export class CatalogView {
+  #encoded = new Map<'br' | 'gzip', Buffer>();
+
+  constructor(readonly json: string) {}
+
+  /** The encoding to answer with, given the request's Accept-Encoding (br before gzip), or none. */
+  encodingFor(acceptEncoding: string | undefined): 'br' | 'gzip' | undefined {
+    if (!acceptEncoding || this.json.length < COMPRESS_FROM_BYTES) return undefined;
+    const accepted = new Map<string, number>();
+    for (const part of acceptEncoding.split(',')) {
+      const [name, ...params] = part.trim().toLowerCase().split(';');
+      const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      if (name) accepted.set(name, q === undefined ? 1 : Number(q));
+    }
+    const ok = (name: string) => (accepted.get(name) ?? accepted.get('*') ?? 0) > 0;
+    return ok('br') ? 'br' : ok('gzip') ? 'gzip' : undefined;
+  }
+
+  encoded(encoding: 'br' | 'gzip'): Buffer {
+    let bytes = this.#encoded.get(encoding);
+    if (!bytes) {
+      bytes =
+        encoding === 'br'
+          ? brotliCompressSync(this.json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } })
+          : gzipSync(this.json, { level: 9 });
+      this.#encoded.set(encoding, bytes);
+    }
+    return bytes;
+  }
 }

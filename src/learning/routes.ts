@@ -4,12 +4,12 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
-import { type CatalogCache, lockStates } from './content.js';
+import { type CatalogCache, type CatalogView, lockStates } from './content.js';
 import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
 import * as S from './schemas.js';
@@ -33,8 +33,10 @@ const PUBLIC_CACHE = 'public, max-age=300';
  * the dramas of a theme differ by caller (their lock state), so only they say Vary.
  */
 function cacheFor(reply: FastifyReply, kind: 'public' | 'public-by-caller' | 'personal'): void {
-  if (kind === 'public') reply.header('cache-control', PUBLIC_CACHE);
-  else reply.header('cache-control', kind === 'personal' ? 'no-store' : PUBLIC_CACHE).header('vary', 'Authorization');
+  if (kind === 'public') reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Accept-Encoding');
+  else if (kind === 'public-by-caller')
+    reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Accept-Encoding, Authorization');
+  else reply.header('cache-control', 'no-store').header('vary', 'Authorization');
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -44,9 +46,14 @@ function serialize(reply: FastifyReply, value: unknown): string {
   return (reply.getSerializationFunction('200') as (input: unknown) => string)(value);
 }
 
-/** Send JSON that was serialized earlier (a cached catalog view). */
-function sendSerialized(reply: FastifyReply, json: string): FastifyReply {
-  return reply.type(JSON_TYPE).send(json);
+/**
+ * Send a cached catalog view, compressed already when the client accepts it (the
+ * compression plugin leaves a response that has its Content-Encoding alone).
+ */
+function sendView(request: FastifyRequest, reply: FastifyReply, view: CatalogView): FastifyReply {
+  const encoding = view.encodingFor(request.headers['accept-encoding']);
+  reply.type(JSON_TYPE);
+  return encoding ? reply.header('content-encoding', encoding).send(view.encoded(encoding)) : reply.send(view.json);
 }
 
 const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
@@ -168,10 +175,10 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         response: { 200: Type.Object({ interests: Type.Array(S.Interest) }) },
       },
     },
-    async (_request, reply) => {
-      const json = await catalog.view('interests', (content) => serialize(reply, interestsView(content)));
+    async (request, reply) => {
+      const view = await catalog.view('interests', (content) => serialize(reply, interestsView(content)));
       cacheFor(reply, 'public');
-      return sendSerialized(reply, json);
+      return sendView(request, reply, view);
     },
   );
 
@@ -196,11 +203,11 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       const dramas = content.dramasByInterest.get(interestId) ?? [];
       const learner = request.learnerId;
       if (learner === undefined) {
-        const json = await catalog.view(`dramas:${interestId}`, (c) =>
+        const view = await catalog.view(`dramas:${interestId}`, (c) =>
           serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
         );
         cacheFor(reply, 'public-by-caller');
-        return sendSerialized(reply, json);
+        return sendView(request, reply, view);
       }
       cacheFor(reply, 'personal');
       return dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
@@ -221,9 +228,9 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       const content = await catalog.get();
       const drama = content.dramaById.get(request.params.dramaId);
       if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
-      const json = await catalog.view(`drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
+      const view = await catalog.view(`drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
       cacheFor(reply, 'public');
-      return sendSerialized(reply, json);
+      return sendView(request, reply, view);
     },
   );
 
