@@ -98,19 +98,35 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
+/**
+ * Watch a server process while a load runs: its CPU seconds (from /proc) and the largest
+ * RSS seen, sampled every 100 ms. `stop()` ends the sampling and says what it saw.
+ */
+function watchProcess(pid: number | undefined): { stop(): { cpuSeconds: number | undefined; maxRssMb: number | undefined } } {
+  let maxRssMb: number | undefined;
+  const sampler =
+    pid === undefined
+      ? undefined
+      : setInterval(() => {
+          const rss = rssMb(pid);
+          if (rss !== undefined) maxRssMb = Math.max(maxRssMb ?? 0, rss);
+        }, 100);
+  const before = pid === undefined ? undefined : cpuSeconds(pid);
+  return {
+    stop: () => {
+      if (sampler) clearInterval(sampler);
+      const after = pid === undefined ? undefined : cpuSeconds(pid);
+      return { cpuSeconds: before !== undefined && after !== undefined ? after - before : undefined, maxRssMb };
+    },
+  };
+}
+
 /** Drive `url` with autocannon; with `rate`, hold that many requests per second overall. */
 export async function load(
   url: string,
   options: { connections?: number; seconds?: number; rate?: number; pid?: number; headers?: Record<string, string> } = {},
 ): Promise<LoadResult> {
-  let maxRss: number | undefined;
-  const sampler = options.pid
-    ? setInterval(() => {
-        const rss = rssMb(options.pid as number);
-        if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
-      }, 100)
-    : undefined;
-  const cpuBefore = options.pid ? cpuSeconds(options.pid) : undefined;
+  const watch = watchProcess(options.pid);
   const result = await autocannon({
     url,
     connections: options.connections ?? 50,
@@ -118,18 +134,16 @@ export async function load(
     ...(options.rate ? { overallRate: options.rate } : {}),
     headers: options.headers ?? {},
   });
-  if (sampler) clearInterval(sampler);
-  const cpuAfter = options.pid ? cpuSeconds(options.pid) : undefined;
+  const { cpuSeconds: cpu, maxRssMb } = watch.stop();
   const served = result.requests.total;
   return {
-    cpuMicrosPerRequest:
-      cpuBefore !== undefined && cpuAfter !== undefined && served > 0 ? ((cpuAfter - cpuBefore) * 1e6) / served : undefined,
+    cpuMicrosPerRequest: cpu !== undefined && served > 0 ? (cpu * 1e6) / served : undefined,
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    maxRssMb: maxRss,
+    maxRssMb,
   };
 }
 
@@ -193,14 +207,7 @@ export async function wrk(
   url: string,
   options: { connections?: number; seconds?: number; pid?: number } = {},
 ): Promise<WrkResult> {
-  let maxRss: number | undefined;
-  const sampler = options.pid
-    ? setInterval(() => {
-        const rss = rssMb(options.pid as number);
-        if (rss !== undefined) maxRss = Math.max(maxRss ?? 0, rss);
-      }, 100)
-    : undefined;
-  const cpuBefore = options.pid ? cpuSeconds(options.pid) : undefined;
+  const watch = watchProcess(options.pid);
   const output = await new Promise<string>((resolve, reject) => {
     execFile(
       'wrk',
@@ -209,8 +216,7 @@ export async function wrk(
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
-  if (sampler) clearInterval(sampler);
-  const cpuAfter = options.pid ? cpuSeconds(options.pid) : undefined;
+  const { cpuSeconds: cpu, maxRssMb } = watch.stop();
   const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(output);
@@ -218,10 +224,9 @@ export async function wrk(
   return {
     requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
     p99Ms: p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : undefined,
-    cpuMicrosPerRequest:
-      cpuBefore !== undefined && cpuAfter !== undefined && total > 0 ? ((cpuAfter - cpuBefore) * 1e6) / total : undefined,
+    cpuMicrosPerRequest: cpu !== undefined && total > 0 ? (cpu * 1e6) / total : undefined,
     errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
-    maxRssMb: maxRss,
+    maxRssMb,
   };
 }
 
