@@ -11,10 +11,10 @@
  * counts against the caller's address; past the limit, even the right one is refused
  * with 429 for the rest of the minute, so guessing it is pointless.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
+import { sameSecret } from '../secrets.js';
 import type { KeyValueStore } from '../store/store.js';
 import { normalizeUuid } from '../validation.js';
 
@@ -61,13 +61,6 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new AppError('SMT_ERR_AUTH_INVALID', 'The Authorization header must be "Bearer <token>"');
   return match[1];
-}
-
-/** Constant-time comparison of a presented secret with the expected one. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

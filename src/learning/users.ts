@@ -5,10 +5,11 @@
  * secret or a live token of the learner. Without one, nothing is created, no token is
  * issued and none is revoked (docs/security.md).
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import { sameSecret } from '../secrets.js';
 
 /** A learner keeps at most this many live tokens (their own resumes: reinstalls, a second client); older ones are revoked. */
 export const TOKENS_PER_USER = 5;
@@ -34,8 +35,6 @@ export interface DeviceRegistration {
   deviceSecret?: string | undefined;
 }
 
-const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 /**
  * Create the learner of a new device, or resume the learner of a known one when the
  * caller proves it is that learner: `deviceSecret`, or `callerUserId` (the learner of
@@ -47,6 +46,11 @@ const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEq
 export async function registerDevice(db: Db, input: DeviceRegistration, callerUserId?: string): Promise<CreatedUser> {
   const token = newToken();
   return db.kysely.transaction().execute(async (trx) => {
+    const issueToken = (userId: string) =>
+      trx
+        .insertInto('user_tokens')
+        .values({ token_hash: hashToken(token), user_id: userId })
+        .execute();
     const deviceSecret = newDeviceSecret();
     const inserted = await trx
       .insertInto('users')
@@ -61,10 +65,7 @@ export async function registerDevice(db: Db, input: DeviceRegistration, callerUs
       .returning(['id', 'created_at'])
       .executeTakeFirst();
     if (inserted) {
-      await trx
-        .insertInto('user_tokens')
-        .values({ token_hash: hashToken(token), user_id: inserted.id })
-        .execute();
+      await issueToken(inserted.id);
       return { userId: inserted.id, token, deviceSecret, created: true, createdAt: inserted.created_at };
     }
 
@@ -77,7 +78,7 @@ export async function registerDevice(db: Db, input: DeviceRegistration, callerUs
     const bySecret =
       input.deviceSecret !== undefined &&
       known.device_secret_hash !== null &&
-      sameHash(hashToken(input.deviceSecret), known.device_secret_hash);
+      sameSecret(hashToken(input.deviceSecret), known.device_secret_hash);
     if (!bySecret && callerUserId !== known.id) {
       if (input.deviceSecret !== undefined)
         throw new AppError('SMT_ERR_AUTH_INVALID', 'The deviceSecret does not match this device');
@@ -95,10 +96,7 @@ export async function registerDevice(db: Db, input: DeviceRegistration, callerUs
       }))
       .where('id', '=', known.id)
       .execute();
-    await trx
-      .insertInto('user_tokens')
-      .values({ token_hash: hashToken(token), user_id: known.id })
-      .execute();
+    await issueToken(known.id);
     await trx
       .deleteFrom('user_tokens')
       .where('user_id', '=', known.id)
