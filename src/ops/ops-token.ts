@@ -21,10 +21,13 @@ export interface OpsToken {
 
 export const opsTokenFile = (dataDir: string) => path.join(dataDir, 'ops-token');
 
-async function readTokenFile(file: string): Promise<string | undefined> {
+/** OPS_TOKEN, or the token kept in DATA_DIR/ops-token; undefined when there is neither. */
+async function findOpsToken(config: Pick<Config, 'opsToken' | 'dataDir'>): Promise<OpsToken | undefined> {
+  const file = opsTokenFile(config.dataDir);
+  if (config.opsToken) return { token: config.opsToken, source: 'env', file };
   try {
     const token = (await readFile(file, 'utf8')).trim();
-    return token.length >= 16 ? token : undefined;
+    return token.length >= 16 ? { token, source: 'file', file } : undefined;
   } catch {
     return undefined;
   }
@@ -35,14 +38,13 @@ export async function resolveOpsToken(
   config: Pick<Config, 'opsToken' | 'dataDir'>,
   onWarning: (message: string) => void = () => {},
 ): Promise<OpsToken> {
-  const file = opsTokenFile(config.dataDir);
-  if (config.opsToken) return { token: config.opsToken, source: 'env', file };
-  const existing = await readTokenFile(file);
-  if (existing) {
-    const narrowed = await keepPrivate(file, 'file');
+  const found = await findOpsToken(config);
+  if (found?.source === 'file') {
+    const narrowed = await keepPrivate(found.file, 'file');
     if (narrowed) onWarning(narrowed);
-    return { token: existing, source: 'file', file };
   }
+  if (found) return found;
+  const file = opsTokenFile(config.dataDir);
   const token = `ops_${randomBytes(24).toString('base64url')}`;
   await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   await writeFile(file, `${token}\n`, { mode: PRIVATE_FILE_MODE, flag: 'w' });
@@ -61,11 +63,9 @@ export class OpsTokenMissingError extends Error {
 
 /** The token a CLI command presents to a running server; never generates one. */
 export async function readOpsToken(config: Pick<Config, 'opsToken' | 'dataDir'>): Promise<OpsToken> {
-  const file = opsTokenFile(config.dataDir);
-  if (config.opsToken) return { token: config.opsToken, source: 'env', file };
-  const token = await readTokenFile(file);
-  if (!token) throw new OpsTokenMissingError(file);
-  return { token, source: 'file', file };
+  const found = await findOpsToken(config);
+  if (!found) throw new OpsTokenMissingError(opsTokenFile(config.dataDir));
+  return found;
 }
 
 /** What to tell someone whose token a server refused. */
