@@ -4,6 +4,7 @@
  * for a short time; catalog GETs then cost no query at all.
  */
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { negotiate } from '@fastify/accept-negotiator';
 import type { Selectable } from 'kysely';
 import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
@@ -123,8 +124,11 @@ export function lockStates(dramas: DramaRow[], completed: ReadonlySet<string>): 
   return states;
 }
 
-/** Responses this small go out as they are (the compression plugin's threshold too). */
-const COMPRESS_FROM_BYTES = 1024;
+/** Responses this small go out as they are (server/app.ts gives the compression plugin the same threshold). */
+export const COMPRESS_FROM_BYTES = 1024;
+
+/** What catalog views are kept in, in order of preference. */
+const ENCODINGS: Array<'br' | 'gzip'> = ['br', 'gzip'];
 
 /** A serialized view and its compressed forms, made once each. */
 export class CatalogView {
@@ -132,17 +136,13 @@ export class CatalogView {
 
   constructor(readonly json: string) {}
 
-  /** The encoding to answer with, given the request's Accept-Encoding (br before gzip), or none. */
+  /**
+   * The encoding to answer with, given the request's Accept-Encoding (q-values honoured,
+   * br before gzip on a tie: the negotiation the compression plugin uses), or none.
+   */
   encodingFor(acceptEncoding: string | undefined): 'br' | 'gzip' | undefined {
     if (!acceptEncoding || this.json.length < COMPRESS_FROM_BYTES) return undefined;
-    const accepted = new Map<string, number>();
-    for (const part of acceptEncoding.split(',')) {
-      const [name, ...params] = part.trim().toLowerCase().split(';');
-      const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
-      if (name) accepted.set(name, q === undefined ? 1 : Number(q));
-    }
-    const ok = (name: string) => (accepted.get(name) ?? accepted.get('*') ?? 0) > 0;
-    return ok('br') ? 'br' : ok('gzip') ? 'gzip' : undefined;
+    return negotiate(acceptEncoding.toLowerCase(), ENCODINGS) ?? undefined;
   }
 
   encoded(encoding: 'br' | 'gzip'): Buffer {

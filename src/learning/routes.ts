@@ -29,8 +29,9 @@ export interface LearningRoutesOptions {
 const PUBLIC_CACHE = 'public, max-age=300';
 
 /**
- * Cache headers of content: public for five minutes, or personal (never stored). Only
- * the dramas of a theme differ by caller (their lock state), so only they say Vary.
+ * Cache headers of content: public for five minutes, or personal (never stored). Public
+ * views vary by Accept-Encoding (they go out compressed or not); only the dramas of a
+ * theme also differ by caller (their lock state), so only they vary by Authorization.
  */
 function cacheFor(reply: FastifyReply, kind: 'public' | 'public-by-caller' | 'personal'): void {
   if (kind === 'public') reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Accept-Encoding');

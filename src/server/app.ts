@@ -35,7 +35,7 @@ import { useJsonBodyParser } from '../http/json-body.js';
 import { lazyChildLogger } from '../http/lazy-logger.js';
 import { metricsPlugin } from '../http/metrics.js';
 import { telemetryPlugin } from '../http/telemetry.js';
-import { CatalogCache } from '../learning/content.js';
+import { CatalogCache, COMPRESS_FROM_BYTES } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { findUserByToken } from '../learning/users.js';
 import { videoRoutes } from '../learning/video-routes.js';
@@ -153,7 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(metricsPlugin);
   await app.register(telemetryPlugin);
   registerErrorHandling(app);
-  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip', 'deflate'] });
+  await app.register(compress, { threshold: COMPRESS_FROM_BYTES, encodings: ['br', 'gzip', 'deflate'] });
   // Limits are per route (config.rateLimit). Callers holding the ops token (the
   // simulator, back-office tools) are not limited: every limited route authenticates
   // in onRequest before the limit is counted, which sets isOps (a constant-time check).
