@@ -4,7 +4,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import { canonicalTimestampMs } from '../timestamps.js';
-import { createAjv, INPUT_LIMITS, jsonProblem, Line } from '../validation.js';
+import { createAjv, INPUT_LIMITS, isUuid, jsonProblem, Line } from '../validation.js';
 import { canonicalName } from './definitions.js';
 
 /** Documented limits (docs/metrics.md, the OpenAPI description). */
@@ -20,9 +20,6 @@ export const EVENT_LIMITS = {
 
 /** An event sits two levels into its batch ({events: [event]}): the shared depth limit, counted from the body. */
 const EVENT_DEPTH = INPUT_LIMITS.maxJsonDepth - 2;
-
-/** Only an id that looks like one is echoed back in a rejection. */
-const UUID_TEXT = /^[0-9a-f-]{36}$/i;
 
 export const EventSchema = Type.Object(
   {
@@ -101,7 +98,7 @@ function shapeReason(): string {
 
 /**
  * Validate and normalize one event; `now` is the server's receive time. `checkText:
- * false` when the batch had no `\u` escape (server/json-body.ts): then no string in it
+ * false` when the batch had no `\u` escape (http/json-body.ts): then no string in it
  * can hold NUL or a lone surrogate, and only the free-form properties need walking.
  */
 export function checkEvent(
@@ -115,7 +112,8 @@ export function checkEvent(
     typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
       ? (raw as { id: string }).id
       : undefined;
-  const reject = (reason: string): RejectedEvent => ({ index, ...(id && UUID_TEXT.test(id) ? { id } : {}), reason });
+  // Only a real id is echoed back in a rejection.
+  const reject = (reason: string): RejectedEvent => ({ index, ...(id && isUuid(id) ? { id } : {}), reason });
   // Depth and text before anything walks the event (ajv, JSON.stringify): the shared
   // rule of validation.ts, per event, so a bad one is rejected alone.
   const problem = checkText
