@@ -13,6 +13,7 @@ import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderFeedbackMarkdown } from '../src/feedback/report-markdown.js';
+import { alertmanagerPayload } from './helpers/alertmanager.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { waitFor } from './helpers/private-services.js';
 import {
@@ -61,29 +62,6 @@ function expectError(res: { status: number; body: any; text: string; headers: He
   expect(res.headers.get('cache-control')).toBe('no-store');
 }
 
-const alertmanagerPayload = (alert: Record<string, unknown> = {}) => ({
-  version: '4',
-  groupKey: '{}:{alertname="HighCpu"}',
-  status: 'firing',
-  receiver: 'smartalk',
-  groupLabels: {},
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager:9093',
-  alerts: [
-    {
-      status: 'firing',
-      labels: { alertname: 'HighCpu', severity: 'warning' },
-      annotations: { summary: 'CPU' },
-      startsAt: new Date().toISOString(),
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus:9090/graph',
-      fingerprint: randomUUID().replace(/-/g, '').slice(0, 16),
-      ...alert,
-    },
-  ],
-});
-
 describe('free-form JSON: depth before any walk', () => {
   it('rejects a deeply nested event alone and keeps the rest of its batch', async () => {
     const good = event();
@@ -130,8 +108,8 @@ describe('text PostgreSQL refuses: NUL and lone surrogates are a 400 everywhere'
         ['/api/v1/ops/silences', { reason: 'maintenance', by: 'me', minutes: 5, matchers: { [bad]: 'x' } }],
         [`/api/v1/ops/alerts/${alert.id}/ack`, { by: bad }],
         [`/api/v1/ops/alerts/${alert.id}/resolve`, { by: bad }],
-        ['/api/v1/ops/alertmanager', alertmanagerPayload({ labels: { alertname: bad } })],
-        ['/api/v1/ops/alertmanager', alertmanagerPayload({ annotations: { summary: bad } })],
+        ['/api/v1/ops/alertmanager', alertmanagerPayload({ alert: { labels: { alertname: bad } } })],
+        ['/api/v1/ops/alertmanager', alertmanagerPayload({ alert: { annotations: { summary: bad } } })],
       ];
       for (const [route, body] of cases) {
         expectError(await api(server.url, route, { token: ops(), body }), 400, 'SMT_ERR_VALIDATION');
@@ -184,7 +162,7 @@ describe('one date rule: 1970 to 2200, 400 outside, never rewritten', () => {
     expectError(
       await api(server.url, '/api/v1/ops/alertmanager', {
         token: ops(),
-        body: alertmanagerPayload({ startsAt: '0001-01-01T00:00:00Z', fingerprint }),
+        body: alertmanagerPayload({ alert: { startsAt: '0001-01-01T00:00:00Z', fingerprint } }),
       }),
       400,
       'SMT_ERR_VALIDATION',

@@ -15,6 +15,7 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertmanagerPayload } from './helpers/alertmanager.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -69,27 +70,7 @@ const seeds = (): Record<string, Seed> => ({
     token: 'ops',
   },
   'POST /api/v1/ops/alertmanager': {
-    body: {
-      version: '4',
-      groupKey: '{}:{alertname="HighCpu"}',
-      status: 'resolved',
-      receiver: 'smartalk',
-      groupLabels: { alertname: 'HighCpu' },
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: 'http://alertmanager:9093',
-      alerts: [
-        {
-          status: 'resolved',
-          labels: { alertname: 'HighCpu', severity: 'warning' },
-          annotations: { summary: 'CPU' },
-          startsAt: now(),
-          endsAt: now(),
-          generatorURL: 'http://prometheus:9090/graph',
-          fingerprint: 'abcdef0123456789',
-        },
-      ],
-    },
+    body: alertmanagerPayload({ status: 'resolved', alert: { fingerprint: 'abcdef0123456789' } }),
     token: 'ops',
   },
   'GET /api/v1/ops/alerts': { query: { status: 'all', limit: '10' }, token: 'ops' },
@@ -349,12 +330,7 @@ beforeAll(async () => {
   server = await startTestServer({ env: { ALERT_INTERVAL_SECONDS: '3600' } });
   alice = await createLearner(server.url);
   mallory = await createLearner(server.url);
-  const seedAlert = seeds()['POST /api/v1/ops/alertmanager']?.body as { alerts: Array<Record<string, unknown>> };
-  const firing = {
-    ...seedAlert,
-    status: 'firing',
-    alerts: [{ ...seedAlert.alerts[0], status: 'firing', fingerprint: 'feedfacefeedface' }],
-  };
+  const firing = alertmanagerPayload({ alert: { fingerprint: 'feedfacefeedface' } });
   expect((await api(server.url, '/api/v1/ops/alertmanager', { token: server.opsToken, body: firing })).status).toBe(200);
   alertId = (await api(server.url, '/api/v1/ops/alerts', { token: server.opsToken })).body.alerts[0].id;
   silenceId = (

@@ -32,7 +32,7 @@ export function findBinary(name: string): string | undefined {
 }
 
 /** The binaries among `names` that are not installed. */
-export const missingBinaries = (...names: string[]): string[] => names.filter((name) => !findBinary(name));
+const missingBinaries = (...names: string[]): string[] => names.filter((name) => !findBinary(name));
 
 /** Why a test needing `names` cannot run here, or undefined when it can. */
 export function skipReason(reason: string, ...names: string[]): string | undefined {
