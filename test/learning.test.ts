@@ -170,6 +170,19 @@ describe('catalog views, compressed once', () => {
   });
 });
 
+describe('catalog views across reloads', () => {
+  it('keep their compressed forms when a reload brings the same content', async () => {
+    const { catalog } = server.runtime;
+    const render = (c: { interests: unknown[] }) => JSON.stringify({ interests: c.interests, padding: 'x'.repeat(2048) });
+    const first = await catalog.view('test:reload', render);
+    const compressed = first.encoded('br');
+    catalog.invalidate();
+    const again = await catalog.view('test:reload', render);
+    expect(again).toBe(first);
+    expect(again.encoded('br')).toBe(compressed);
+  });
+});
+
 describe('vTPR attempts and the magic moment', () => {
   it('grades the picked clip, counts errors in a row and suggests focus then rescue mode', async () => {
     const learner = await createLearner(server.url);

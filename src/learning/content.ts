@@ -65,6 +65,8 @@ export class CatalogCache {
   readonly #catalog: Cached<Catalog>;
   /** Serialized public views of the current catalog, dropped with it. */
   #views = new WeakMap<Catalog, Map<string, CatalogView>>();
+  /** The latest view under each key, whatever catalog load made it. */
+  #latest = new Map<string, CatalogView>();
 
   constructor(db: Db, ttlMs = 60_000, now: () => number = Date.now) {
     this.#catalog = new Cached(() => loadCatalog(db), { maxAgeMs: ttlMs, stale: 'on-failure', now });
@@ -92,8 +94,13 @@ export class CatalogCache {
     }
     let view = views.get(key);
     if (view === undefined) {
-      view = new CatalogView(render(catalog));
+      const json = render(catalog);
+      // The catalog is reloaded every minute and rarely changes: an unchanged view keeps
+      // its compressed forms instead of compressing again.
+      const previous = this.#latest.get(key);
+      view = previous?.json === json ? previous : new CatalogView(json);
       views.set(key, view);
+      this.#latest.set(key, view);
     }
     return view;
   }
