@@ -112,9 +112,8 @@ function logRejection(request: FastifyRequest, error: Error, appError: AppError)
   }
 }
 
-/** Send an error in our shape, with every header a response gets (hooks may not run on this path). */
+/** Send an error in our shape (the app's onSend hook adds the headers every response gets). */
 export function sendError(request: FastifyRequest, reply: FastifyReply, appError: AppError): FastifyReply {
-  applyCommonHeaders(request, reply);
   if (appError.code === 'SMT_ERR_DB_UNAVAILABLE' || appError.code === 'SMT_ERR_SHUTTING_DOWN') reply.header('retry-after', '5');
   // The rate limiter sets its own; the failed-authentication limit lasts a minute.
   if (appError.code === 'SMT_ERR_RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
@@ -127,13 +126,14 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, appError
 
 /**
  * Fastify's `frameworkErrors` option: a URL the router cannot decode or whose segment
- * is too long. Those replies skip onSend hooks, so sendError sets the headers itself;
+ * is too long. Those replies skip onSend hooks, so the common headers are set here;
  * they are counted on /metrics with the unmatched requests.
  */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.server.observeUnmatched(request, reply);
   const appError = toAppError(error);
   logRejection(request, error, appError);
+  applyCommonHeaders(request, reply);
   void sendError(request, reply, appError);
 }
 
