@@ -141,7 +141,14 @@ const ENCODINGS: Array<'br' | 'gzip'> = ['br', 'gzip'];
 export class CatalogView {
   #encoded = new Map<'br' | 'gzip', Buffer>();
 
-  constructor(readonly json: string) {}
+  /**
+   * @param served `many` for a view kept and served again (compressed hard, once), `once`
+   *   for an answer made for one request (compressed at the levels the plugin uses).
+   */
+  constructor(
+    readonly json: string,
+    private readonly served: 'many' | 'once' = 'many',
+  ) {}
 
   /**
    * The encoding to answer with, given the request's Accept-Encoding (q-values honoured,
@@ -155,10 +162,11 @@ export class CatalogView {
   encoded(encoding: 'br' | 'gzip'): Buffer {
     let bytes = this.#encoded.get(encoding);
     if (!bytes) {
+      const hard = this.served === 'many';
       bytes =
         encoding === 'br'
-          ? brotliCompressSync(this.json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } })
-          : gzipSync(this.json, { level: 9 });
+          ? brotliCompressSync(this.json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: hard ? 9 : 4 } })
+          : gzipSync(this.json, { level: hard ? 9 : 6 });
       this.#encoded.set(encoding, bytes);
     }
     return bytes;

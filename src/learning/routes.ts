@@ -9,7 +9,7 @@ import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
-import { type CatalogCache, type CatalogView, lockStates } from './content.js';
+import { type CatalogCache, CatalogView, lockStates } from './content.js';
 import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
 import * as S from './schemas.js';
@@ -170,6 +170,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.get(
     '/interests',
     {
+      compress: false,
       schema: {
         tags: ['content'],
         summary: 'The interest themes',
@@ -186,6 +187,8 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
   app.get(
     '/interests/:interestId/dramas',
     {
+      // Both answers go out through sendView, compressed there when large enough.
+      compress: false,
       onRequest: app.auth.optionalLearner,
       schema: {
         tags: ['content'],
@@ -211,13 +214,15 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         return sendView(request, reply, view);
       }
       cacheFor(reply, 'personal');
-      return dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
+      const list = dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
+      return sendView(request, reply, new CatalogView(serialize(reply, list), 'once'));
     },
   );
 
   app.get(
     '/dramas/:dramaId',
     {
+      compress: false,
       schema: {
         tags: ['content'],
         summary: 'A drama with its videos, story clues (keywords) and vTPR clips',

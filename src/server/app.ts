@@ -153,6 +153,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(metricsPlugin);
   await app.register(telemetryPlugin);
   registerErrorHandling(app);
+  // A request without a body has nothing to decompress: GET and HEAD routes go without
+  // the plugin's preParsing hook, and routes that send precompressed bytes (catalog
+  // views) set `compress: false` themselves — each hook is a cost on every request.
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (route.decompress === undefined && methods.every((method) => method === 'GET' || method === 'HEAD')) {
+      route.decompress = false;
+    }
+  });
   await app.register(compress, { threshold: COMPRESS_FROM_BYTES, encodings: ['br', 'gzip', 'deflate'] });
   // Limits are per route (config.rateLimit). Callers holding the ops token (the
   // simulator, back-office tools) are not limited: every limited route authenticates
