@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import pg from 'pg';
+import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
 import { Presence } from '../src/analytics/presence.js';
 import { buildMetricsReport } from '../src/analytics/report.js';
 import { Cached } from '../src/cached.js';
@@ -36,7 +37,7 @@ export async function runAlertsBench(): Promise<string> {
   const url = new URL(adminUrl);
   url.pathname = '/smartalk_bench_report';
   const db = await openDb({ databaseUrl: url.toString(), dataDir: os.tmpdir() });
-  await migrate(db);
+  await migrate(db, { settings: DEFINITION_SETTINGS });
   const events = Number((await db.pool?.query('SELECT count(*) AS n FROM analytics_events'))?.rows[0]?.n ?? 0);
   const logger = createLogger({ logFile: `${os.tmpdir()}/smartalk-bench-alerts.log`, logLevel: 'error' }, { stdout: false });
   const store = openStore({ redisUrl: undefined });

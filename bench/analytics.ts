@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
 import { Presence } from '../src/analytics/presence.js';
 import { buildMetricsReport } from '../src/analytics/report.js';
 import { uuidV7 } from '../src/analytics/simulation-plan.js';
@@ -69,7 +70,7 @@ async function recreate(adminUrl: string, name: string): Promise<string> {
 
 async function migrated(url: string) {
   const db = await openDb({ databaseUrl: url, dataDir: os.tmpdir() });
-  await migrate(db, { tz: TZ });
+  await migrate(db, { tz: TZ, settings: DEFINITION_SETTINGS });
   await ensureEventPartitions(db, new Date());
   return db;
 }

@@ -11,6 +11,7 @@ import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
 import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { buildFeedbackReport } from '../src/feedback/report.js';
@@ -67,7 +68,7 @@ async function reportBench(adminUrl: string): Promise<string> {
   const url = new URL(adminUrl);
   url.pathname = '/smartalk_bench_feedback';
   const db = await openDb({ databaseUrl: url.toString(), dataDir: os.tmpdir() });
-  await migrate(db);
+  await migrate(db, { settings: DEFINITION_SETTINGS });
   const items = 1_000_000;
   const have = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM feedback`.execute(db.kysely)).rows[0]?.n ?? 0);
   if (have !== items) {

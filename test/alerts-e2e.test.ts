@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
 import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
@@ -40,7 +41,7 @@ async function postgresDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-e2e-app-'));
   // Migrated and seeded as the admin, as the run's template is: the app's role owns nothing.
   const db = await openDb({ databaseUrl: privatePostgres.url, dataDir });
-  await migrate(db);
+  await migrate(db, { settings: DEFINITION_SETTINGS });
   await ensureEventPartitions(db, new Date());
   await seedContent(db);
   await db.close();

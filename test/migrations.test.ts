@@ -1,5 +1,8 @@
 /** Migrations: the same files on both engines, applied once even when instances race, frozen once applied. */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
+import { assertDefinitionWindows } from '../src/analytics/report-queries.js';
 import { openDb } from '../src/db/database.js';
 import { loadMigrations, migrate, pendingMigrations } from '../src/db/migrator.js';
 import { ensureEventPartitions, monthlyPartitions } from '../src/db/partitions.js';
@@ -58,6 +61,33 @@ describe('migrations', () => {
     } finally {
       if (b !== a) await b.close();
       await a.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('definition windows (migration 009)', () => {
+  it('are made from analytics/definitions.ts, and start-up refuses a database built with other ones', async () => {
+    const database = await createTestDatabase();
+    const db = await openDb({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+    try {
+      await assertDefinitionWindows(db); // the template, migrated with DEFINITION_SETTINGS
+      const migrations = await loadMigrations();
+      const reapply = async (settings?: Record<string, string>) => {
+        await sql`DELETE FROM schema_migrations WHERE version = 9`.execute(db.kysely);
+        await sql`DROP FUNCTION IF EXISTS analytics_windows()`.execute(db.kysely);
+        return migrate(db, { migrations, ...(settings ? { settings } : {}) });
+      };
+      await expect(reapply()).rejects.toThrow(/takes the funnel and activation windows from analytics\/definitions\.ts/);
+      // A 14-day funnel: a second step on day 8 now counts, and the code's 7 days no longer match.
+      await reapply({ ...DEFINITION_SETTINGS, funnel_window_days: '14' });
+      const { rows } = await sql<{ level: number }>`
+        SELECT analytics_funnel_level(t, t + interval '8 days', NULL, NULL, NULL, NULL, NULL, NULL) AS level
+        FROM (SELECT now() AS t) x`.execute(db.kysely);
+      expect(rows[0]?.level).toBe(2);
+      await expect(assertDefinitionWindows(db)).rejects.toThrow(/funnel 14 days.*differ from analytics\/definitions\.ts \(7/);
+    } finally {
+      await db.close();
       await database.drop();
     }
   });

@@ -117,6 +117,15 @@ export const METRICS = {
   funnelStepDropFactor: 0.8,
 } as const;
 
+/**
+ * The definitions SQL functions are made from (migration 009), handed to migrations as
+ * `smartalk.<name>` settings: the funnel and activation windows live here only.
+ */
+export const DEFINITION_SETTINGS: Readonly<Record<string, string>> = {
+  funnel_window_days: String(METRICS.funnelWindowDays),
+  activation_window_days: String(METRICS.activationWindowDays),
+};
+
 export type ActivationVerdict = 'on_target' | 'close' | 'needs_work' | 'no_data';
 
 export function activationVerdict(rate: number | null): ActivationVerdict {

@@ -5,7 +5,7 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { FUNNEL } from './definitions.js';
+import { FUNNEL, METRICS } from './definitions.js';
 
 export type Breakdown = 'appVersion' | 'platform' | 'interest';
 
@@ -224,4 +224,21 @@ export async function learningCounts(
     dramasCompleted: runs?.completed ?? 0,
     dramaSeconds: Number(runs?.seconds ?? 0),
   };
+}
+
+/**
+ * Stop start-up when the database's funnel and activation windows (made from
+ * METRICS by migration 009) are not those of this code: the rollups would answer one
+ * definition and the edges of a window another.
+ */
+export async function assertDefinitionWindows(db: Db): Promise<void> {
+  const { rows } = await sql<{ funnel: number; activation: number }>`
+    SELECT funnel_window_days AS funnel, activation_window_days AS activation FROM analytics_windows()`.execute(db.kysely);
+  const stored = rows[0];
+  if (stored?.funnel === METRICS.funnelWindowDays && stored.activation === METRICS.activationWindowDays) return;
+  throw new Error(
+    `the database's analytics windows (funnel ${stored?.funnel} days, activation ${stored?.activation} days) differ from ` +
+      `analytics/definitions.ts (${METRICS.funnelWindowDays} and ${METRICS.activationWindowDays}): ` +
+      'a new migration must redefine the SQL functions and rebuild the rollups',
+  );
 }

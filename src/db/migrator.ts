@@ -55,18 +55,24 @@ export interface MigrateOptions {
   migrations?: Migration[];
   /** SMARTALK_TZ, for migrations that derive calendar days from stored times (`smartalk.tz`). */
   tz?: string;
+  /**
+   * Values migrations read as `smartalk.<name>`: definitions that live in code and that
+   * SQL functions are made from (analytics/definitions.ts: DEFINITION_SETTINGS).
+   */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** Apply every pending migration, in order. Safe to call from several instances at once. */
 export async function migrate(db: Db, options: MigrateOptions = {}): Promise<MigrationResult> {
   const all = options.migrations ?? (await loadMigrations());
   const previous = inProcess.get(db) ?? Promise.resolve();
-  const run = previous.catch(() => {}).then(() => migrateLocked(db, all, options.tz));
+  const settings = { ...options.settings, ...(options.tz ? { tz: options.tz } : {}) };
+  const run = previous.catch(() => {}).then(() => migrateLocked(db, all, settings));
   inProcess.set(db, run);
   return run;
 }
 
-async function migrateLocked(db: Db, all: Migration[], tz: string | undefined): Promise<MigrationResult> {
+async function migrateLocked(db: Db, all: Migration[], settings: Record<string, string>): Promise<MigrationResult> {
   return db.kysely.connection().execute(async (conn) => {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(conn);
     try {
@@ -90,7 +96,9 @@ async function migrateLocked(db: Db, all: Migration[], tz: string | undefined): 
           continue;
         }
         await conn.transaction().execute(async (trx) => {
-          if (tz) await sql`SELECT set_config('smartalk.tz', ${tz}, true)`.execute(trx);
+          for (const [name, value] of Object.entries(settings)) {
+            await sql`SELECT set_config(${`smartalk.${name}`}, ${value}, true)`.execute(trx);
+          }
           await sql.raw(migration.sql).execute(trx);
           await trx
             .insertInto('schema_migrations')

@@ -3,6 +3,8 @@
  * database (migrated, partitioned, seeded on first run), store, app.
  */
 import type { Logger } from 'pino';
+import { DEFINITION_SETTINGS } from '../analytics/definitions.js';
+import { assertDefinitionWindows } from '../analytics/report-queries.js';
 import type { Config } from '../config.js';
 import { type Db, openDb } from '../db/database.js';
 import { migrate } from '../db/migrator.js';
@@ -33,8 +35,9 @@ export async function openMigratedDb(config: Config, logger: Logger): Promise<Db
     onPoolError: (error) => logger.warn({ err: { message: error.message } }, 'database connection lost; the pool will reconnect'),
   });
   try {
-    const { applied } = await migrate(db, { tz: config.tz });
+    const { applied } = await migrate(db, { tz: config.tz, settings: DEFINITION_SETTINGS });
     for (const migration of applied) logger.info({ version: migration.version, name: migration.name }, 'migration applied');
+    await assertDefinitionWindows(db);
     const partitions = await ensureEventPartitions(db, new Date());
     if (partitions.created.length > 0) logger.info({ partitions: partitions.created }, 'event partitions created');
     return db;

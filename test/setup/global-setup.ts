@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { DEFINITION_SETTINGS } from '../../src/analytics/definitions.js';
 import { openDb } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrator.js';
 import { ensureEventPartitions } from '../../src/db/partitions.js';
@@ -57,7 +58,7 @@ export default async function setup(project: TestProject) {
     await admin.query(`DROP DATABASE IF EXISTS ${templateDb}`);
     await admin.query(`CREATE DATABASE ${templateDb}`);
     const db = await openDb({ databaseUrl: withDatabase(adminUrl, templateDb), dataDir: os.tmpdir() });
-    await migrate(db);
+    await migrate(db, { settings: DEFINITION_SETTINGS });
     await ensureEventPartitions(db, new Date());
     await seedContent(db);
     await db.close();
@@ -75,7 +76,7 @@ export default async function setup(project: TestProject) {
   }
   const pgliteDataDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-tpl-'));
   const db = await openDb({ dataDir: pgliteDataDir });
-  await migrate(db);
+  await migrate(db, { settings: DEFINITION_SETTINGS });
   await ensureEventPartitions(db, new Date());
   await seedContent(db);
   await db.close();

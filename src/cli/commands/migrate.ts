@@ -10,10 +10,18 @@ export function migrateCommand(): Command {
     .option('--status', 'list pending migrations without applying them')
     .option('--json', 'print JSON')
     .action(async (options: { status?: boolean; json?: boolean }) => {
-      const [{ openDb }, { loadMigrations, migrate, pendingMigrations }, { ensureEventPartitions }] = await Promise.all([
+      const [
+        { openDb },
+        { loadMigrations, migrate, pendingMigrations },
+        { ensureEventPartitions },
+        { DEFINITION_SETTINGS },
+        { assertDefinitionWindows },
+      ] = await Promise.all([
         import('../../db/database.js'),
         import('../../db/migrator.js'),
         import('../../db/partitions.js'),
+        import('../../analytics/definitions.js'),
+        import('../../analytics/report-queries.js'),
       ]);
       const { config } = await cliContext();
       const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -30,7 +38,8 @@ export function migrateCommand(): Command {
           );
           return;
         }
-        const result = await migrate(db, { migrations: all, tz: config.tz });
+        const result = await migrate(db, { migrations: all, tz: config.tz, settings: DEFINITION_SETTINGS });
+        await assertDefinitionWindows(db);
         const partitions = await ensureEventPartitions(db, new Date());
         if (options.json) {
           return printJson({
