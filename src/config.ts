@@ -42,6 +42,11 @@ export interface Config {
   rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number; authFailuresPerMinute: number };
   /** A request (headers and body) must arrive within this; its headers within the first 10 s of it. */
   requestTimeoutSeconds: number;
+  /** Prometheus and Alertmanager, when the team runs them (the checklists look at them). */
+  prometheusUrl: string | undefined;
+  alertmanagerUrl: string | undefined;
+  /** Whether this instance takes part in running the checklists on schedule (CHECK_SCHEDULE=off to opt out). */
+  checkSchedule: boolean;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +87,9 @@ export const CONFIG_VARIABLES = [
   'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
   'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
   'REQUEST_TIMEOUT_SECONDS',
+  'PROMETHEUS_URL',
+  'ALERTMANAGER_URL',
+  'CHECK_SCHEDULE',
 ] as const;
 
 function read(env: Env, name: string): string | undefined {
@@ -197,5 +205,8 @@ export function loadConfig(env: Env = process.env): Config {
       authFailuresPerMinute: parsePositiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
     },
     requestTimeoutSeconds: parsePositiveInt(env, 'REQUEST_TIMEOUT_SECONDS', 30),
+    prometheusUrl: parseUrl(env, 'PROMETHEUS_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    alertmanagerUrl: parseUrl(env, 'ALERTMANAGER_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    checkSchedule: parseEnum(env, 'CHECK_SCHEDULE', ['on', 'off'] as const, 'on') === 'on',
   };
 }

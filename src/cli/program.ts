@@ -12,6 +12,7 @@ import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { opsCommand } from './commands/ops.js';
+import { opslogCommand } from './commands/opslog.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(simulateCommand());
   program.addCommand(alertsCommand());
   program.addCommand(opsCommand());
+  program.addCommand(opslogCommand());
   return program;
 }
 

@@ -20,6 +20,11 @@ export async function readReport<T>(
     const { readOpsToken } = await import('../ops/ops-token.js');
     return opsGet<T>(server, `${route}?${query}`, await readOpsToken(config));
   }
+  return withLocalDatabase(config, local);
+}
+
+/** The database and store configured here, migrated, for the length of `use`. */
+export async function withLocalDatabase<T>(config: Config, use: (deps: { db: Db; store: Store }) => Promise<T>): Promise<T> {
   const [{ openDb }, { pendingMigrations }, { openStore }] = await Promise.all([
     import('../db/database.js'),
     import('../db/migrator.js'),
@@ -30,7 +35,7 @@ export async function readReport<T>(
   try {
     const pending = await pendingMigrations(db);
     if (pending.length > 0) throw new Error(`the database lacks ${pending.length} migration(s); run \`smartalk migrate\` first`);
-    return await local({ db, store });
+    return await use({ db, store });
   } finally {
     await store.close();
     await db.close();

@@ -160,6 +160,7 @@ export interface OpsLogTable {
   actor: string;
   summary: string;
   details: Json;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface JobRunsTable {

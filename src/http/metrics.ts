@@ -96,6 +96,29 @@ export class HttpRequestMetrics {
     return { total, errors, buckets };
   }
 
+  /**
+   * Per route since this process started: requests, and the latency quantiles read from
+   * the histogram (each the upper edge of the bucket holding it, as Prometheus'
+   * histogram_quantile would bound it; Infinity past the last bucket).
+   */
+  routeLatencies(
+    quantiles: number[] = [0.5, 0.95],
+  ): Array<{ method: string; route: string; count: number; quantiles: number[] }> {
+    return [...this.#latency.values()].map((series) => ({
+      method: series.labels.method,
+      route: series.labels.route,
+      count: series.count,
+      quantiles: quantiles.map((q) => {
+        let cumulative = 0;
+        for (let i = 0; i < series.buckets.length; i++) {
+          cumulative += series.buckets[i] as number;
+          if (cumulative >= q * series.count) return HTTP_BUCKETS[i] ?? Number.POSITIVE_INFINITY;
+        }
+        return Number.POSITIVE_INFINITY;
+      }),
+    }));
+  }
+
   /** prom-client metric objects reading these counters at scrape time. */
   collectors(): Metric[] {
     const counter = {

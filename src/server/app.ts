@@ -3,6 +3,7 @@
  * No listening, no process signals here (see cli/commands/serve.ts), so tests build the
  * very same app and drive it over HTTP.
  */
+import os from 'node:os';
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -43,8 +44,14 @@ import { thresholdOf } from '../ops/alerts/catalog.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
+import type { ChecksDeps } from '../ops/checks/deps.js';
+import { checklistJobs, checklistLogEntry, checkRunOf } from '../ops/checks/jobs.js';
+import { checkRoutes } from '../ops/checks/routes.js';
 import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
+import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
+import { opsLogRoutes } from '../ops/opslog/routes.js';
+import { Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
 import { VERSION } from '../version.js';
@@ -60,6 +67,8 @@ export interface AppDeps {
 
 export interface App {
   app: FastifyInstance;
+  /** The checklists' schedule; serve.ts starts it once listening (CHECK_SCHEDULE). */
+  scheduler: Scheduler;
   health: HealthService;
   catalog: CatalogCache;
   presence: Presence;
@@ -234,6 +243,44 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     thresholds: deps.alerts.config.thresholds,
   });
 
+  // The runbook's checklists: what they look at, and the schedule that runs them.
+  const instance = `${os.hostname()}:${process.pid}`;
+  const checksDeps: ChecksDeps = {
+    db,
+    store,
+    health,
+    http: app.metrics.http,
+    reports: {
+      metrics: (options) => buildMetricsReport({ db, presence, tz: config.tz }, options),
+      feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
+    },
+    config,
+    thresholds: deps.alerts.config.thresholds,
+    schedule: () => scheduler.list(),
+  };
+  const scheduler: Scheduler = new Scheduler({
+    db,
+    jobs: checklistJobs(checksDeps, { lang: config.lang }),
+    tz: config.tz,
+    instance,
+    logger,
+    onRun: async (job, record) => {
+      const run = checkRunOf(record);
+      const entry = run
+        ? checklistLogEntry(run, instanceActor(instance), config.lang, record.details.catchUp === true)
+        : {
+            kind: 'job' as const,
+            actor: instanceActor(instance),
+            summary: `${job.id}: ${record.status}`,
+            details: record.details,
+          };
+      await addOpsLogEntry(db.kysely, entry);
+    },
+  });
+  app.addHook('onClose', async () => {
+    await scheduler.stop();
+  });
+
   // The API: each feature a plugin under /api/v1; everything for the ops team under
   // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.
   await app.register(
@@ -253,6 +300,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           await ops.register(analyticsOpsRoutes, { db, presence, tz: config.tz });
           await ops.register(feedbackOpsRoutes, { db, tz: config.tz });
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
+          await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });
+          await ops.register(opsLogRoutes, { db });
         },
         { prefix: '/ops' },
       );
@@ -260,5 +309,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     { prefix: '/api/v1' },
   );
 
-  return { app: app as unknown as FastifyInstance, health, catalog, presence, feedback, reports };
+  return { app: app as unknown as FastifyInstance, scheduler, health, catalog, presence, feedback, reports };
 }

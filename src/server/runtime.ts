@@ -2,6 +2,7 @@
  * Everything a running server holds, opened in order and closed in reverse:
  * database (migrated, partitioned, seeded on first run), store, app.
  */
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { DEFINITION_SETTINGS } from '../analytics/definitions.js';
 import { assertDefinitionWindows } from '../analytics/report-queries.js';
@@ -14,7 +15,9 @@ import { isSeeded, seedContent } from '../learning/seed.js';
 import { loadAlertsConfig } from '../ops/alerts/config.js';
 import { AlertService } from '../ops/alerts/service.js';
 import { resolveOpsToken } from '../ops/ops-token.js';
+import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
 import { openStore, type Store } from '../store/open-store.js';
+import { VERSION } from '../version.js';
 import { type App, buildApp } from './app.js';
 
 export interface Runtime extends App {
@@ -27,6 +30,9 @@ export interface Runtime extends App {
   close(): Promise<void>;
 }
 
+/** Migrations each database had applied when it was opened (for the start-up's ops log line). */
+const appliedAtStart = new WeakMap<Db, string[]>();
+
 /** Open the database, apply migrations and make sure the events table has partitions. */
 export async function openMigratedDb(config: Config, logger: Logger): Promise<Db> {
   const db = await openDb({
@@ -37,6 +43,10 @@ export async function openMigratedDb(config: Config, logger: Logger): Promise<Db
   try {
     const { applied } = await migrate(db, { tz: config.tz, settings: DEFINITION_SETTINGS });
     for (const migration of applied) logger.info({ version: migration.version, name: migration.name }, 'migration applied');
+    appliedAtStart.set(
+      db,
+      applied.map((migration) => `${String(migration.version).padStart(3, '0')}_${migration.name}`),
+    );
     await assertDefinitionWindows(db);
     const partitions = await ensureEventPartitions(db, new Date());
     if (partitions.created.length > 0) logger.info({ partitions: partitions.created }, 'event partitions created');
@@ -98,4 +108,26 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
       await db.close();
     },
   };
+}
+
+/**
+ * Once listening: the start-up goes into the ops log (version, address, migrations it
+ * applied) and, unless CHECK_SCHEDULE=off, this instance joins the checklists'
+ * schedule — running, once, any slot every instance missed.
+ */
+export async function announceStart(runtime: Runtime, address: string): Promise<void> {
+  const { config, db, logger, scheduler } = runtime;
+  const migrations = appliedAtStart.get(db) ?? [];
+  await addOpsLogEntry(db.kysely, {
+    kind: 'deploy',
+    actor: instanceActor(`${os.hostname()}:${process.pid}`),
+    summary: `SmarTalk ${VERSION} started at ${address} (${db.engine}, ${runtime.store.kind})${migrations.length ? `; migrations applied: ${migrations.join(', ')}` : ''}`,
+    tags: ['start'],
+    details: { version: VERSION, address, engine: db.engine, store: runtime.store.kind, migrations },
+  }).catch((error: Error) => logger.warn({ err: { message: error.message } }, 'could not write the start-up to the ops log'));
+  if (!config.checkSchedule) return;
+  const caughtUp = await scheduler.start();
+  for (const record of caughtUp) {
+    logger.info({ job: record.job, slot: record.slot, catchUp: record.details.catchUp }, 'missed checklist slot run at start-up');
+  }
 }

@@ -8,9 +8,11 @@ import { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { parsePositiveInt } from '../options.js';
 import { printJson } from '../output.js';
+import { addCheckCommands } from './ops-checks.js';
 
 export function opsCommand(): Command {
-  const ops = new Command('ops').description('Operations: the watchdog (checks, diagnostics and reports to come)');
+  const ops = new Command('ops').description("Operations: the runbook's checklists and their schedule, and the watchdog");
+  addCheckCommands(ops);
   ops
     .command('watch')
     .description('Probe a server from outside and page through the alert channels when it is down (ServiceDown, DatabaseDown)')

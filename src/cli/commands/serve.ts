@@ -21,7 +21,7 @@ export function serveCommand(): Command {
     .option('--no-media', 'do not render missing videos with ffmpeg')
     .action(async (options: { port?: number; host?: string; media: boolean }) => {
       // Heavy modules load only when the command runs, so `smartalk --help` stays instant.
-      const [{ createLogger }, { startRuntime }] = await Promise.all([
+      const [{ createLogger }, { startRuntime, announceStart }] = await Promise.all([
         import('../../logger.js'),
         import('../../server/runtime.js'),
       ]);
@@ -69,6 +69,8 @@ export function serveCommand(): Command {
           }),
         );
       }
+
+      await announceStart(runtime, address);
 
       if (options.media) void renderMediaInBackground(runtime.config.contentDir, logger);
     });

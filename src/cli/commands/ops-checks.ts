@@ -1,0 +1,154 @@
+/**
+ * `smartalk ops check` and `smartalk ops schedule`: the runbook's checklists on demand,
+ * and when they run on their own. Through the running server when there is one (it
+ * holds the embedded database and the request metrics), else against the database
+ * configured here. Exit codes are the monitoring-plugin convention (Nagios, Icinga):
+ * 0 all pass or skip, 1 a warning, 2 a failure, 3 could not run.
+ */
+import { styleText } from 'node:util';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../../config.js';
+import { say } from '../../i18n.js';
+import type { CheckRun, CheckStatus } from '../../ops/checks/check.js';
+import type { JobView } from '../../ops/schedule/scheduler.js';
+import { printJson } from '../output.js';
+
+/** The plugin convention's "UNKNOWN": the checks could not be run at all. */
+const COULD_NOT_RUN = 3;
+
+const COLORS: Record<CheckStatus, 'green' | 'yellow' | 'red' | 'gray'> = {
+  pass: 'green',
+  warn: 'yellow',
+  fail: 'red',
+  skip: 'gray',
+};
+
+const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+function paint(color: Parameters<typeof styleText>[0], text: string): string {
+  return useColor() ? styleText(color, text) : text;
+}
+
+/** A check run for people: one line per check, its evidence under it, the action when it needs one. */
+export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
+  const lines = [paint('bold', `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${run.startedAt} … ${run.finishedAt}`)];
+  for (const result of run.results) {
+    const status = result.status.toUpperCase().padEnd(4);
+    lines.push(`${paint(COLORS[result.status], status)}  ${result.id.padEnd(22)} ${result.title}: ${result.summary}`);
+    for (const line of result.evidence) lines.push(`        ${paint('dim', line)}`);
+    if (result.action) lines.push(`        → ${result.action}`);
+  }
+  const counts = (['pass', 'warn', 'fail', 'skip'] as const).map(
+    (s) => `${run.results.filter((r) => r.status === s).length} ${s}`,
+  );
+  lines.push(
+    '',
+    `${say(lang, { en: 'worst', zh: '最差' })}: ${paint(COLORS[run.worst], run.worst.toUpperCase())} (${counts.join(', ')})`,
+  );
+  return lines.join('\n');
+}
+
+async function onServerOrHere<T>(
+  config: Config,
+  url: string | undefined,
+  remote: (server: string) => Promise<T>,
+  local: (config: Config) => Promise<T>,
+): Promise<T> {
+  const { readLiveServer } = await import('../../ops/server-link.js');
+  const server = url ?? readLiveServer(config.dataDir)?.url;
+  return server ? remote(server) : local(config);
+}
+
+export function addCheckCommands(ops: Command): void {
+  ops
+    .command('check')
+    .description(
+      'Run checklist slots (morning, afternoon, evening, monday, wednesday, friday) or single checks; exit 0 ok, 1 warn, 2 fail, 3 could not run',
+    )
+    .argument('<names...>', 'slots or check ids, e.g. morning, or db.performance logs.overnight')
+    .option('--json', 'print {slot, startedAt, finishedAt, worst, results:[{id, status, summary, evidence, action}]}')
+    .option('--lang <lang>', 'en or zh-CN (default SMARTALK_LANG)')
+    .option('--url <url>', 'the server to run them on (default: the one running from this DATA_DIR, else here)')
+    .action(async (names: string[], flags: { json?: boolean; lang?: string; url?: string }) => {
+      const config = loadConfig();
+      const lang = flags.lang === 'zh-CN' ? 'zh-CN' : flags.lang === undefined || flags.lang === 'en' ? config.lang : undefined;
+      const { CHECK_SELECTORS } = await import('../../ops/checks/catalog.js');
+      const unknown = names.filter((name) => !CHECK_SELECTORS.includes(name));
+      if (lang === undefined || unknown.length > 0) {
+        console.error(
+          lang === undefined
+            ? `smartalk: --lang must be en or zh-CN`
+            : `smartalk: ${say(config.lang, { en: 'unknown slot or check', zh: '未知的时段或检查项' })}: ${unknown.join(', ')}\n  ${CHECK_SELECTORS.join(' ')}`,
+        );
+        process.exitCode = COULD_NOT_RUN;
+        return;
+      }
+      let run: CheckRun;
+      try {
+        run = await onServerOrHere(
+          config,
+          flags.url,
+          async (server) => {
+            const [{ opsRequest }, { readOpsToken }] = await Promise.all([
+              import('../../ops/server-link.js'),
+              import('../../ops/ops-token.js'),
+            ]);
+            return opsRequest<CheckRun>(server, '/api/v1/ops/checks/run', await readOpsToken(config), {
+              method: 'POST',
+              body: { checks: names, lang },
+            });
+          },
+          async () => {
+            const { runChecksHere } = await import('../local-checks.js');
+            return runChecksHere(config, names, lang);
+          },
+        );
+      } catch (error) {
+        console.error(
+          `smartalk: ${say(config.lang, { en: 'the checks could not run', zh: '检查无法运行' })}: ${(error as Error).message}`,
+        );
+        process.exitCode = COULD_NOT_RUN;
+        return;
+      }
+      if (flags.json) printJson(run);
+      else console.log(renderCheckRun(run, lang));
+      const { exitCodeOf } = await import('../../ops/checks/check.js');
+      process.exitCode = exitCodeOf(run.worst);
+    });
+
+  ops
+    .command('schedule')
+    .description('The scheduled jobs (the checklists) with their last and next run')
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'the server to ask (default: the one running from this DATA_DIR)')
+    .action(async (flags: { json?: boolean; url?: string }) => {
+      const config = loadConfig();
+      const { readReport } = await import('../report-source.js');
+      const schedule = await readReport<{ tz: string; enabledHere: boolean; jobs: JobView[] }>(
+        config,
+        '/api/v1/ops/schedule',
+        new URLSearchParams(),
+        async () => {
+          const { scheduleHere } = await import('../local-checks.js');
+          return scheduleHere(config);
+        },
+        flags.url,
+      );
+      if (flags.json) return printJson(schedule);
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({
+        head: say(config.lang, { en: 'job|when|last run|status|next run', zh: '任务|时间|上次运行|状态|下次运行' }).split('|'),
+      });
+      for (const job of schedule.jobs) {
+        table.push([
+          job.id,
+          `${job.cron} (${say(config.lang, job.description)})`,
+          job.lastRun ? `${job.lastRun.slot}${job.lastRun.instance ? `\n${job.lastRun.instance}` : ''}` : '—',
+          `${job.lastRun?.status ?? '—'}${job.late ? say(config.lang, { en: ' LATE', zh: ' 延迟' }) : ''}`,
+          job.nextRun ?? '—',
+        ]);
+      }
+      console.log(table.toString());
+      console.log(say(config.lang, { en: `time zone ${schedule.tz}`, zh: `时区 ${schedule.tz}` }));
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * `smartalk opslog add|list`: the ops log (运维日志) from the terminal. Through the
+ * running server when there is one, else against the database configured here.
+ */
+import os from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../config.js';
+import { say } from '../../i18n.js';
+import type { OpsLogEntry, OpsLogKind } from '../../ops/opslog/opslog.js';
+import { printJson } from '../output.js';
+import { readReport, withLocalDatabase } from '../report-source.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseSince(value: string): string {
+  // "24h", "7d" or an ISO time.
+  const relative = /^(\d+)([hd])$/.exec(value);
+  if (relative) {
+    const ms = Number(relative[1]) * (relative[2] === 'h' ? 3_600_000 : 86_400_000);
+    return new Date(Date.now() - ms).toISOString();
+  }
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new InvalidArgumentError('use 24h, 7d or an ISO time such as 2026-12-01T09:00:00+08:00');
+  return new Date(at).toISOString();
+}
+
+export function opslogCommand(): Command {
+  const opslog = new Command('opslog').description('The ops log (运维日志): what the platform and the team did');
+  opslog
+    .command('add')
+    .description('Add an entry (a decision, a hand-over, a customer contact)')
+    .argument('<text>', 'what happened')
+    .option('--tag <tag>', 'file it under a tag (repeatable)', collect)
+    .option('--author <name>', 'who writes it', process.env.USER ?? os.userInfo().username)
+    .option('--json', 'print the entry as JSON')
+    .action(async (text: string, flags: { tag?: string[]; author: string; json?: boolean }) => {
+      const config = loadConfig();
+      const body = { text, author: flags.author, tags: flags.tag ?? [] };
+      const { readLiveServer } = await import('../../ops/server-link.js');
+      const server = readLiveServer(config.dataDir)?.url;
+      let entry: OpsLogEntry;
+      if (server) {
+        const [{ opsRequest }, { readOpsToken }] = await Promise.all([
+          import('../../ops/server-link.js'),
+          import('../../ops/ops-token.js'),
+        ]);
+        entry = await opsRequest<OpsLogEntry>(server, '/api/v1/ops/log', await readOpsToken(config), { method: 'POST', body });
+      } else {
+        entry = await withLocalDatabase(config, async ({ db }) => {
+          const { addOpsLogEntry } = await import('../../ops/opslog/opslog.js');
+          return addOpsLogEntry(db.kysely, { kind: 'note', actor: body.author, summary: text, tags: body.tags });
+        });
+      }
+      if (flags.json) return printJson(entry);
+      console.log(
+        say(config.lang, { en: `entry ${entry.id} added at ${entry.at}`, zh: `已添加记录 ${entry.id}（${entry.at}）` }),
+      );
+    });
+
+  opslog
+    .command('list')
+    .description('Entries, newest first')
+    .option('--since <when>', '24h, 7d or an ISO time', parseSince)
+    .option('--tag <tag>', 'only entries with this tag')
+    .option('--kind <kind>', 'note, check, alert, deploy or job')
+    .option('--limit <n>', 'at most this many', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('an integer from 1 to 1000');
+      return n;
+    })
+    .option('--json', 'print JSON')
+    .action(async (flags: { since?: string; tag?: string; kind?: OpsLogKind; limit?: number; json?: boolean }) => {
+      const config = loadConfig();
+      const query = new URLSearchParams();
+      if (flags.since) query.set('since', flags.since);
+      if (flags.tag) query.set('tag', flags.tag);
+      if (flags.kind) query.set('kind', flags.kind);
+      if (flags.limit) query.set('limit', String(flags.limit));
+      const { entries } = await readReport<{ entries: OpsLogEntry[] }>(config, '/api/v1/ops/log', query, async ({ db }) => {
+        const { listOpsLog } = await import('../../ops/opslog/opslog.js');
+        return {
+          entries: await listOpsLog(db, {
+            ...(flags.since ? { since: new Date(flags.since) } : {}),
+            ...(flags.tag ? { tag: flags.tag } : {}),
+            ...(flags.kind ? { kind: flags.kind } : {}),
+            ...(flags.limit ? { limit: flags.limit } : {}),
+          }),
+        };
+      });
+      if (flags.json) return printJson({ entries });
+      if (entries.length === 0) return console.log(say(config.lang, { en: 'no entries', zh: '无记录' }));
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({
+        head: say(config.lang, { en: 'time|kind|who|entry', zh: '时间|类型|记录者|内容' }).split('|'),
+        colWidths: [26, 8, 24, 70],
+        wordWrap: true,
+      });
+      for (const entry of entries) {
+        table.push([
+          entry.at,
+          entry.kind,
+          entry.actor,
+          `${entry.summary}${entry.tags.length ? ` [${entry.tags.join(', ')}]` : ''}`,
+        ]);
+      }
+      console.log(table.toString());
+    });
+  return opslog;
+}

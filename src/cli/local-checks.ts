@@ -1,0 +1,85 @@
+/**
+ * Checks run from the CLI when no server runs from this DATA_DIR: against the database
+ * and store configured here, with the same checks the server runs. What only a server
+ * knows (its request latencies) is empty here, and the checks say so.
+ */
+import { Presence } from '../analytics/presence.js';
+import { buildMetricsReport } from '../analytics/report.js';
+import type { Config, Lang } from '../config.js';
+import type { Db } from '../db/database.js';
+import { buildFeedbackReport } from '../feedback/report.js';
+import { HttpRequestMetrics } from '../http/metrics.js';
+import { createLogger } from '../logger.js';
+import { thresholdOf } from '../ops/alerts/catalog.js';
+import { loadAlertsConfig } from '../ops/alerts/config.js';
+import type { CheckRun } from '../ops/checks/check.js';
+import type { ChecksDeps } from '../ops/checks/deps.js';
+import { checklistJobs, checklistLogEntry } from '../ops/checks/jobs.js';
+import { runChecks } from '../ops/checks/runner.js';
+import { HealthService } from '../ops/health/health.js';
+import { addOpsLogEntry } from '../ops/opslog/opslog.js';
+import { type JobView, Scheduler } from '../ops/schedule/scheduler.js';
+import type { Store } from '../store/open-store.js';
+import { VERSION } from '../version.js';
+import { withLocalDatabase } from './report-source.js';
+
+async function depsHere(config: Config, db: Db, store: Store): Promise<{ deps: ChecksDeps; close: () => void }> {
+  const alerts = await loadAlertsConfig(config.alertsConfig);
+  const overrides = alerts.thresholds;
+  const health = new HealthService({
+    db,
+    store,
+    dataDir: config.dataDir,
+    version: VERSION,
+    thresholds: {
+      diskFreeRatioMin: thresholdOf('LowDiskSpace', 'ratio', overrides),
+      memoryUsedRatioMax: thresholdOf('HighMemory', 'ratio', overrides),
+      cpuUsedRatioMax: thresholdOf('HighCpu', 'ratio', overrides),
+    },
+  });
+  const presence = new Presence(store);
+  const deps: ChecksDeps = {
+    db,
+    store,
+    health,
+    http: new HttpRequestMetrics(),
+    reports: {
+      metrics: (options) => buildMetricsReport({ db, presence, tz: config.tz }, options),
+      feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
+    },
+    config,
+    thresholds: overrides,
+  };
+  return { deps, close: () => health.close() };
+}
+
+export async function runChecksHere(config: Config, names: string[], lang: Lang): Promise<CheckRun> {
+  return withLocalDatabase(config, async ({ db, store }) => {
+    const { deps, close } = await depsHere(config, db, store);
+    try {
+      const run = await runChecks(deps, names, { lang });
+      await addOpsLogEntry(db.kysely, checklistLogEntry(run, 'cli', lang));
+      return run;
+    } finally {
+      close();
+    }
+  });
+}
+
+export async function scheduleHere(config: Config): Promise<{ tz: string; enabledHere: boolean; jobs: JobView[] }> {
+  return withLocalDatabase(config, async ({ db, store }) => {
+    const { deps, close } = await depsHere(config, db, store);
+    try {
+      const scheduler = new Scheduler({
+        db,
+        jobs: checklistJobs(deps, { lang: config.lang }),
+        tz: config.tz,
+        instance: 'cli',
+        logger: createLogger(config, { stdout: false }),
+      });
+      return { tz: config.tz, enabledHere: false, jobs: await scheduler.list() };
+    } finally {
+      close();
+    }
+  });
+}

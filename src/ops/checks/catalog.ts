@@ -1,0 +1,177 @@
+/**
+ * Every checklist line of the runbook (日常运维程序), in its slot and in the runbook's
+ * order. Lines not automated yet are listed all the same and answer `skip` with the
+ * reason, so a slot's output always shows the whole checklist.
+ */
+import type { Bilingual } from '../../i18n.js';
+import { usersAnomalies } from './anomaly-checks.js';
+import { type CheckDefinition, SLOTS, type Slot } from './check.js';
+import { dbPerformance } from './database-checks.js';
+import type { ChecksDeps } from './deps.js';
+import { backupState, cdnHitRate } from './edge-checks.js';
+import { logsOvernight } from './log-checks.js';
+import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
+import { servicesAvailability, systemHealth, systemResources } from './system-checks.js';
+import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersRealtime } from './usage-checks.js';
+
+/** A line whose automation has not landed yet: it says so instead of passing. */
+function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
+  return { id, slot, title, action, run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }) };
+}
+
+const PENDING = { en: 'not automated yet: do this line by hand', zh: '尚未自动化：请手动执行此项' };
+
+export const CHECKS: CheckDefinition<ChecksDeps>[] = [
+  systemHealth,
+  logsOvernight,
+  servicesAvailability,
+  dbPerformance,
+  cdnHitRate,
+  backupState,
+
+  usersRealtime,
+  apiLatency,
+  funnelRealtime,
+  feedbackNew,
+  systemResources,
+
+  notYet(
+    'report.daily',
+    'evening',
+    { en: "Today's metrics report", zh: '生成当日指标报告' },
+    {
+      en: 'Run `smartalk metrics report --since today` and send it to the team.',
+      zh: '运行 `smartalk metrics report` 并发送给团队。',
+    },
+    PENDING,
+  ),
+  usersAnomalies,
+  jobsSchedule,
+  notYet(
+    'capacity.next_day',
+    'evening',
+    { en: "Tomorrow's capacity plan", zh: '准备次日容量规划' },
+    {
+      en: "Compare tomorrow's expected peak with measured capacity; add an instance if headroom is under 30%.",
+      zh: '对比次日预计峰值与实测容量；余量低于 30% 时增加实例。',
+    },
+    PENDING,
+  ),
+  opslogUpdate,
+
+  notYet(
+    'system.updates',
+    'monday',
+    { en: 'System updates and security patches', zh: '检查系统更新和安全补丁' },
+    {
+      en: 'Run `npm audit` and `apt list --upgradable`; schedule the patches.',
+      zh: '运行 `npm audit` 与 `apt list --upgradable`，安排补丁。',
+    },
+    PENDING,
+  ),
+  notYet(
+    'logs.cleanup',
+    'monday',
+    { en: 'Clean expired logs and temp files', zh: '清理过期日志和临时文件' },
+    { en: 'Remove rotated logs past retention and old temp files.', zh: '删除超过保留期的轮转日志和临时文件。' },
+    PENDING,
+  ),
+  notYet(
+    'backup.restore_drill',
+    'monday',
+    { en: 'Backup restore drill', zh: '验证备份恢复流程' },
+    {
+      en: 'Restore the latest backup into a scratch database and compare row counts.',
+      zh: '将最新备份恢复到临时数据库并核对行数。',
+    },
+    { en: 'restore drills come with the backups issue (smartalk backup)', zh: '恢复演练随备份功能提供（smartalk backup）' },
+  ),
+  alertsRulesReview,
+
+  notYet(
+    'db.query_analysis',
+    'wednesday',
+    { en: 'Database query performance', zh: '分析数据库查询性能' },
+    {
+      en: 'Read pg_stat_statements for the slowest statements and check indexes.',
+      zh: '查看 pg_stat_statements 中最慢的语句并检查索引。',
+    },
+    PENDING,
+  ),
+  notYet(
+    'cdn.cache_strategy',
+    'wednesday',
+    { en: 'CDN cache strategy', zh: '检查CDN缓存策略效果' },
+    {
+      en: 'Check the hit ratio by path and the Cache-Control of video responses.',
+      zh: '按路径检查命中率与视频响应的 Cache-Control。',
+    },
+    PENDING,
+  ),
+  notYet(
+    'api.optimization',
+    'wednesday',
+    { en: 'API response times', zh: '优化API响应时间' },
+    { en: 'Look at the slowest routes and their payload sizes.', zh: '查看最慢的路由及其响应大小。' },
+    PENDING,
+  ),
+  notYet(
+    'mobile.performance',
+    'wednesday',
+    { en: 'Mobile app performance', zh: '分析移动应用性能数据' },
+    {
+      en: 'Read app start time, video load time and crash rate from client events.',
+      zh: '从客户端事件查看启动时间、视频加载时间与崩溃率。',
+    },
+    PENDING,
+  ),
+
+  notYet(
+    'report.weekly',
+    'friday',
+    { en: 'Weekly metrics report', zh: '生成周度指标报告' },
+    { en: 'Run `smartalk metrics report` for the week and send it.', zh: '运行 `smartalk metrics report` 生成周报并发送。' },
+    PENDING,
+  ),
+  notYet(
+    'users.behavior_trends',
+    'friday',
+    { en: 'User behaviour trends', zh: '分析用户行为趋势' },
+    {
+      en: 'Compare this week with the last four: activation, retention, time to magic moment.',
+      zh: '对比本周与前四周：激活、留存、到达魔法时刻的时间。',
+    },
+    PENDING,
+  ),
+  featuresUsage,
+  notYet(
+    'report.product_weekly',
+    'friday',
+    { en: "Product team's weekly report", zh: '准备产品团队周报' },
+    {
+      en: 'Summarize the funnel, feedback themes and feature use for the product team.',
+      zh: '为产品团队总结漏斗、反馈主题与功能使用。',
+    },
+    PENDING,
+  ),
+];
+
+export const checkById = (id: string) => CHECKS.find((check) => check.id === id);
+
+export const checksOf = (slot: Slot) => CHECKS.filter((check) => check.slot === slot);
+
+export const isSlot = (name: string): name is Slot => (SLOTS as readonly string[]).includes(name);
+
+/** The slots and check ids `smartalk ops check` accepts. */
+export const CHECK_SELECTORS: string[] = [...SLOTS, ...CHECKS.map((check) => check.id)];
+
+/** When each slot runs (cron, in SMARTALK_TZ): the runbook's times and weekdays. */
+export const SLOT_SCHEDULE: Record<Slot, { cron: string; description: Bilingual }> = {
+  morning: { cron: '0 9 * * *', description: { en: 'Morning checks (9:00 AM)', zh: '上午检查 (9:00 AM)' } },
+  afternoon: { cron: '0 14 * * *', description: { en: 'Afternoon checks (2:00 PM)', zh: '下午检查 (2:00 PM)' } },
+  evening: { cron: '0 18 * * *', description: { en: 'Evening checks (6:00 PM)', zh: '晚间检查 (6:00 PM)' } },
+  // Weekly tasks run after the morning checks of their day.
+  monday: { cron: '30 9 * * 1', description: { en: 'Monday: system maintenance', zh: '周一：系统维护' } },
+  wednesday: { cron: '30 9 * * 3', description: { en: 'Wednesday: performance', zh: '周三：性能优化' } },
+  friday: { cron: '0 17 * * 5', description: { en: 'Friday: data analysis', zh: '周五：数据分析' } },
+};

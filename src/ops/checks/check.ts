@@ -1,0 +1,92 @@
+/**
+ * A checklist line of the runbook as code: an id, the line it automates, and a run that
+ * looks at the real thing and answers pass | warn | fail | skip with a one-line summary,
+ * the evidence it saw and the runbook's suggested action. A check that cannot look (no
+ * log file, no Prometheus, an engine without the view it needs) answers `skip` and says
+ * why — never `pass`.
+ */
+import type { Lang } from '../../config.js';
+import type { Bilingual } from '../../i18n.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+/** The runbook's daily slots and weekly days (日常运维程序). */
+export const SLOTS = ['morning', 'afternoon', 'evening', 'monday', 'wednesday', 'friday'] as const;
+export type Slot = (typeof SLOTS)[number];
+
+/** What a check found. Texts are in the caller's language (CheckContext.t). */
+export interface CheckOutcome {
+  status: CheckStatus;
+  summary: string;
+  /** What the check looked at: numbers, log lines, query results — one line each. */
+  evidence?: string[];
+  /** The same figures for scripts and dashboards. */
+  data?: Record<string, unknown>;
+}
+
+export interface CheckResult extends CheckOutcome {
+  id: string;
+  /** The runbook line this check automates, in the caller's language. */
+  title: string;
+  evidence: string[];
+  /** The runbook's suggested action when the result is not a pass; null on a pass or skip. */
+  action: string | null;
+  durationMs: number;
+}
+
+export interface CheckRun {
+  /** The slot when one slot was run, else null (a hand-picked list of checks). */
+  slot: Slot | null;
+  /** The slots and check ids asked for. */
+  selection: string[];
+  startedAt: string;
+  finishedAt: string;
+  /** The worst status among the results (skip counts as pass). */
+  worst: CheckStatus;
+  results: CheckResult[];
+}
+
+export interface CheckDefinition<Deps> {
+  id: string;
+  slot: Slot;
+  /** The runbook's line (zh verbatim) and its English. */
+  title: Bilingual;
+  /** What the runbook says to do when this check is not a pass. */
+  action: Bilingual;
+  run(deps: Deps, context: CheckContext): Promise<CheckOutcome>;
+}
+
+export interface CheckContext {
+  lang: Lang;
+  now: Date;
+  /** Text in the caller's language. */
+  t(message: Bilingual): string;
+}
+
+const RANK: Record<CheckStatus, number> = { skip: 0, pass: 0, warn: 1, fail: 2 };
+
+export function worstOf(statuses: Iterable<CheckStatus>): CheckStatus {
+  let worst: CheckStatus = 'pass';
+  for (const status of statuses) if (RANK[status] > RANK[worst]) worst = status;
+  return worst;
+}
+
+/**
+ * The exit code of `smartalk ops check` (the monitoring-plugin convention Nagios and
+ * Icinga read): 0 all pass or skip, 1 the worst is a warning, 2 the worst is a failure.
+ * 3 (could not run at all) is the CLI's own.
+ */
+export const exitCodeOf = (worst: CheckStatus): 0 | 1 | 2 => (worst === 'fail' ? 2 : worst === 'warn' ? 1 : 0);
+
+/** Shorthands for outcomes. */
+export const pass = (summary: string, evidence: string[] = [], data?: Record<string, unknown>): CheckOutcome => ({
+  status: 'pass',
+  summary,
+  evidence,
+  ...(data ? { data } : {}),
+});
+export const skip = (reason: string): CheckOutcome => ({ status: 'skip', summary: reason, evidence: [] });
+
+/** A share as a percentage with one decimal. */
+export const percent = (ratio: number | null | undefined): string =>
+  ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(1)}%`;

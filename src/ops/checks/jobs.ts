@@ -1,0 +1,56 @@
+/** The checklist slots as scheduled jobs, and how a run reads in the ops log. */
+import type { Lang } from '../../config.js';
+import { say } from '../../i18n.js';
+import type { NewOpsLogEntry } from '../opslog/opslog.js';
+import type { JobRunRecord, ScheduledJob } from '../schedule/scheduler.js';
+import { SLOT_SCHEDULE } from './catalog.js';
+import { type CheckRun, type CheckStatus, SLOTS } from './check.js';
+import type { ChecksDeps } from './deps.js';
+import { runChecks } from './runner.js';
+
+export const checklistJobId = (slot: string) => `checks.${slot}`;
+
+export function checklistJobs(deps: ChecksDeps, options: { lang: Lang; now?: () => Date }): ScheduledJob[] {
+  return SLOTS.map((slot) => ({
+    id: checklistJobId(slot),
+    cron: SLOT_SCHEDULE[slot].cron,
+    description: SLOT_SCHEDULE[slot].description,
+    run: async () => {
+      const run = await runChecks(deps, [slot], options);
+      return { status: 'success', details: { run } };
+    },
+  }));
+}
+
+/** "morning: 4 pass, 1 warn, 1 skip — worst warn" */
+export function tallyOf(run: CheckRun): string {
+  const counts = new Map<CheckStatus, number>();
+  for (const result of run.results) counts.set(result.status, (counts.get(result.status) ?? 0) + 1);
+  const parts = (['fail', 'warn', 'pass', 'skip'] as const).filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`);
+  return `${parts.join(', ')} — worst ${run.worst}`;
+}
+
+/** The ops log's line for a checklist run, scheduled or on demand. */
+export function checklistLogEntry(run: CheckRun, actor: string, lang: Lang, catchUp = false): NewOpsLogEntry {
+  const name = run.selection.join(', ');
+  const late = catchUp
+    ? say(lang, { en: ' (run late: every instance was down when it was due)', zh: '（补跑：到期时所有实例均未运行）' })
+    : '';
+  return {
+    kind: 'check',
+    actor,
+    summary: `${name}: ${tallyOf(run)}${late}`,
+    tags: run.slot ? [run.slot] : [],
+    details: {
+      worst: run.worst,
+      catchUp,
+      problems: run.results
+        .filter((result) => result.status === 'warn' || result.status === 'fail')
+        .map((result) => ({ id: result.id, status: result.status, summary: result.summary })),
+    },
+  };
+}
+
+/** A scheduled run's record, read back as the check run it holds. */
+export const checkRunOf = (record: Pick<JobRunRecord, 'details'>): CheckRun | undefined =>
+  (record.details as { run?: CheckRun }).run;

@@ -1,0 +1,227 @@
+/**
+ * The afternoon's look at the product (监控实时用户活跃度, 查看转化漏斗实时数据,
+ * 分析用户反馈新增情况): today so far, against the previous seven days, from the same
+ * reports and definitions the API, CLI and alerts use.
+ */
+import { FUNNEL, METRICS } from '../../analytics/definitions.js';
+import { THEME_NAMES } from '../../feedback/definitions.js';
+import { HTTP_BUCKETS } from '../../http/metrics.js';
+import { startOf } from '../../time.js';
+import { thresholdOf } from '../alerts/catalog.js';
+import { type CheckDefinition, percent } from './check.js';
+import type { ChecksDeps } from './deps.js';
+
+const today = (now: Date, tz: string) => ({ since: startOf(now, 'day', tz), until: now, now });
+
+export const usersRealtime: CheckDefinition<ChecksDeps> = {
+  id: 'users.realtime',
+  slot: 'afternoon',
+  title: { en: 'Real-time user activity', zh: '监控实时用户活跃度' },
+  action: {
+    en: 'Far fewer learners than usual at this hour: check the app can reach the API (health, error rate) and whether a release or a store listing changed.',
+    zh: '此时段活跃用户远低于平常：确认应用能访问 API（健康、错误率），并检查是否有新版本或应用商店页面变化。',
+  },
+  run: async (deps, context) => {
+    const report = await deps.reports.metrics({ ...today(context.now, deps.config.tz), granularity: 'hour' });
+    const active = report.realtime.activeUsers;
+    const lastWeek = await activeLearnersOn(deps, new Date(context.now.getTime() - 7 * 86_400_000));
+    const todayActive = await activeLearnersOn(deps, context.now);
+    return {
+      status: 'pass',
+      summary: context.t({
+        en: `${active} learners active in the last ${METRICS.realtimeWindowSeconds / 60} min; ${todayActive} so far today`,
+        zh: `最近 ${METRICS.realtimeWindowSeconds / 60} 分钟活跃 ${active} 人；今日累计 ${todayActive} 人`,
+      }),
+      evidence: [
+        context.t({ en: `new learners today: ${report.newUsers}`, zh: `今日新用户：${report.newUsers}` }),
+        context.t({ en: `active on the same weekday last week: ${lastWeek}`, zh: `上周同日活跃：${lastWeek}` }),
+      ],
+      data: { activeNow: active, activeToday: todayActive, activeSameDayLastWeek: lastWeek, newUsersToday: report.newUsers },
+    };
+  },
+};
+
+/** Learners (and devices) active on the local day holding `at` (analytics_daily_activity). */
+async function activeLearnersOn(deps: ChecksDeps, at: Date): Promise<number> {
+  const day = startOf(at, 'day', deps.config.tz);
+  const dayString = new Intl.DateTimeFormat('en-CA', { timeZone: deps.config.tz }).format(day);
+  const row = await deps.db.kysely
+    .selectFrom('analytics_daily_activity')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('day', '=', dayString)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export const funnelRealtime: CheckDefinition<ChecksDeps> = {
+  id: 'funnel.realtime',
+  slot: 'afternoon',
+  title: { en: 'Conversion funnel today', zh: '查看转化漏斗实时数据' },
+  action: {
+    en: 'A step converting far below the previous 7 days: run `smartalk ops diagnose activation-drop` and look at that step in the app (runbook 问题4).',
+    zh: '某步转化远低于前 7 天：运行 `smartalk ops diagnose activation-drop`，并在应用中检查该步骤（运维指南 问题4）。',
+  },
+  run: async (deps, context) => {
+    const report = await deps.reports.metrics(today(context.now, deps.config.tz));
+    if (report.newUsers === 0) {
+      return { status: 'skip', summary: context.t({ en: 'no new learners today yet', zh: '今日暂无新用户' }) };
+    }
+    const evidence = report.funnel.map((step) => {
+      const before = report.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
+      return `${step.step}. ${step.event}: ${step.users} (${percent(step.stepConversion)}${step.step > 1 ? context.t({ en: `, previous 7 days ${percent(before)}`, zh: `，前 7 天 ${percent(before)}` }) : ''})`;
+    });
+    evidence.push(
+      context.t({
+        en: `activation ${percent(report.activation.rate)} (target ${percent(METRICS.activationTarget)}), previous 7 days ${percent(report.baseline.activationRate)}`,
+        zh: `激活率 ${percent(report.activation.rate)}（目标 ${percent(METRICS.activationTarget)}），前 7 天 ${percent(report.baseline.activationRate)}`,
+      }),
+      ...report.flags.map((flag) => `⚑ ${flag.message}`),
+    );
+    const dropped = report.flags.some((flag) => flag.code === 'activation_drop');
+    return {
+      status: dropped ? 'fail' : report.flags.length > 0 ? 'warn' : 'pass',
+      summary: context.t({
+        en: `${report.newUsers} new learners, ${report.funnel[FUNNEL.length - 1]?.users ?? 0} reached the magic moment; ${report.flags.length} flags`,
+        zh: `新用户 ${report.newUsers} 人，${report.funnel[FUNNEL.length - 1]?.users ?? 0} 人完成魔法时刻；${report.flags.length} 项异常`,
+      }),
+      evidence,
+      data: { newUsers: report.newUsers, funnel: report.funnel, activation: report.activation.rate, flags: report.flags },
+    };
+  },
+};
+
+export const feedbackNew: CheckDefinition<ChecksDeps> = {
+  id: 'feedback.new',
+  slot: 'afternoon',
+  title: { en: 'New user feedback', zh: '分析用户反馈新增情况' },
+  action: {
+    en: 'Read the urgent items first (`smartalk feedback report`), answer them, and file the top problem theme with the product team.',
+    zh: '先处理紧急反馈（`smartalk feedback report`）并回复用户，将最主要的问题主题提交产品团队。',
+  },
+  run: async (deps, context) => {
+    const report = await deps.reports.feedback(today(context.now, deps.config.tz));
+    if (report.totals.items === 0) {
+      return { status: 'pass', summary: context.t({ en: 'no new feedback today', zh: '今日无新增反馈' }), evidence: [] };
+    }
+    const problems = report.themes.filter((theme) => (theme.negativeShare ?? 0) > 0.5).slice(0, 3);
+    const evidence = [
+      context.t({
+        en: `${report.totals.items} items today (${report.totals.withText} with text), negative ${percent(report.sentiment.negativeShare)} vs ${percent(report.baseline.negativeShare)} in the previous 7 days`,
+        zh: `今日 ${report.totals.items} 条（${report.totals.withText} 条含文字），负面占比 ${percent(report.sentiment.negativeShare)}，前 7 天 ${percent(report.baseline.negativeShare)}`,
+      }),
+      context.t({ en: `urgent: ${report.urgent.count}`, zh: `紧急：${report.urgent.count}` }),
+      ...problems.map(
+        (theme) =>
+          `${context.t(THEME_NAMES[theme.theme])}: ${theme.count} (${percent(theme.negativeShare)} ${context.t({ en: 'negative', zh: '负面' })})`,
+      ),
+    ];
+    const status = report.negativeRising.rising ? 'fail' : report.urgent.count > 0 ? 'warn' : 'pass';
+    return {
+      status,
+      summary: context.t({
+        en: `${report.totals.items} new items, ${report.urgent.count} urgent${report.negativeRising.rising ? ', negative feedback rising' : ''}`,
+        zh: `新增 ${report.totals.items} 条，紧急 ${report.urgent.count} 条${report.negativeRising.rising ? '，负面情绪上升' : ''}`,
+      }),
+      evidence,
+      data: {
+        items: report.totals.items,
+        urgent: report.urgent.count,
+        negativeShare: report.sentiment.negativeShare,
+        rising: report.negativeRising.rising,
+      },
+    };
+  },
+};
+
+export const apiLatency: CheckDefinition<ChecksDeps> = {
+  id: 'api.latency_trend',
+  slot: 'afternoon',
+  title: { en: 'API response time trend', zh: '检查API响应时间趋势' },
+  action: {
+    en: 'A route slower than the SlowApi threshold: profile it (`smartalk ops diagnose db` for queries), look at its payload size and the database pool.',
+    zh: '路由慢于 SlowApi 阈值：分析该路由（查询问题用 `smartalk ops diagnose db`），检查响应大小与连接池。',
+  },
+  run: async (deps, context) => {
+    const threshold = thresholdOf('SlowApi', 'seconds', deps.thresholds);
+    const routes = deps.http
+      .routeLatencies([0.5, 0.95])
+      .filter((route) => route.count > 0 && route.route !== '/metrics')
+      .sort((a, b) => (b.quantiles[1] as number) - (a.quantiles[1] as number) || b.count - a.count);
+    if (routes.length === 0) {
+      return {
+        status: 'skip',
+        summary: context.t({ en: 'no requests answered by this instance yet', zh: '本实例尚未处理请求' }),
+      };
+    }
+    const ms = (seconds: number) =>
+      Number.isFinite(seconds) ? `≤ ${seconds * 1000} ms` : `> ${(HTTP_LAST_BUCKET * 1000).toFixed(0)} ms`;
+    const slow = routes.filter((route) => (route.quantiles[1] as number) > threshold);
+    return {
+      status: slow.length > 0 ? 'warn' : 'pass',
+      summary: context.t({
+        en: `${routes.length} routes since this instance started; ${slow.length} with p95 over ${threshold} s`,
+        zh: `本实例启动以来 ${routes.length} 个路由；${slow.length} 个 p95 超过 ${threshold} 秒`,
+      }),
+      evidence: [
+        ...routes
+          .slice(0, 10)
+          .map(
+            (route) =>
+              `${route.method} ${route.route}: p50 ${ms(route.quantiles[0] as number)}, p95 ${ms(route.quantiles[1] as number)} (${route.count})`,
+          ),
+        deps.config.prometheusUrl
+          ? context.t({
+              en: `history: ${deps.config.prometheusUrl} (http_request_duration_seconds)`,
+              zh: `历史：${deps.config.prometheusUrl}（http_request_duration_seconds）`,
+            })
+          : context.t({
+              en: 'the comparison with the previous 7 days needs Prometheus (PROMETHEUS_URL): this instance keeps no history',
+              zh: '与前 7 天对比需要 Prometheus（PROMETHEUS_URL）：本实例不保存历史',
+            }),
+      ],
+      data: { thresholdSeconds: threshold, routes: routes.slice(0, 20) },
+    };
+  },
+};
+
+const HTTP_LAST_BUCKET = HTTP_BUCKETS[HTTP_BUCKETS.length - 1] as number;
+
+export const featuresUsage: CheckDefinition<ChecksDeps> = {
+  id: 'features.usage',
+  slot: 'friday',
+  title: { en: 'Feature usage', zh: '评估功能使用情况' },
+  action: {
+    en: 'A feature few learners reach, or rescue mode used by many: bring it to the product team with these numbers.',
+    zh: '很少用户使用的功能，或大量用户进入救援模式：带着这些数据与产品团队讨论。',
+  },
+  run: async (deps, context) => {
+    const { since, until } = { since: new Date(context.now.getTime() - 7 * 86_400_000), until: context.now };
+    const report = await deps.reports.metrics({ since, until, now: context.now });
+    const l = report.learning;
+    if (l.attempts === 0)
+      return { status: 'skip', summary: context.t({ en: 'no learning in the last 7 days', zh: '过去 7 天无学习记录' }) };
+    return {
+      status: 'pass',
+      summary: context.t({
+        en: `last 7 days: ${l.attempts} answers, focus mode ${percent(l.focusModeShare)}, rescue mode ${percent(l.rescueModeShare)}, ${l.dramasCompleted} dramas completed`,
+        zh: `过去 7 天：${l.attempts} 次作答，专注模式 ${percent(l.focusModeShare)}，救援模式 ${percent(l.rescueModeShare)}，完成剧集 ${l.dramasCompleted} 部`,
+      }),
+      evidence: [
+        context.t({ en: `correct answers ${l.correctAttempts} of ${l.attempts}`, zh: `正确 ${l.correctAttempts}/${l.attempts}` }),
+        context.t({
+          en: `answers per clue ${l.averageAttemptsPerClue?.toFixed(2) ?? '—'}`,
+          zh: `每个线索平均作答 ${l.averageAttemptsPerClue?.toFixed(2) ?? '—'} 次`,
+        }),
+        context.t({
+          en: `focus mode entered ${l.focusModeTriggers}×, rescue mode ${l.rescueModeTriggers}×`,
+          zh: `进入专注模式 ${l.focusModeTriggers} 次，救援模式 ${l.rescueModeTriggers} 次`,
+        }),
+        context.t({
+          en: `average time to complete a drama ${l.averageSecondsToCompleteDrama === null ? '—' : `${Math.round(l.averageSecondsToCompleteDrama)} s`}`,
+          zh: `完成一部剧平均用时 ${l.averageSecondsToCompleteDrama === null ? '—' : `${Math.round(l.averageSecondsToCompleteDrama)} 秒`}`,
+        }),
+      ],
+      data: { learning: l },
+    };
+  },
+};
