@@ -69,6 +69,8 @@ export interface App {
   app: FastifyInstance;
   /** The checklists' schedule; serve.ts starts it once listening (CHECK_SCHEDULE). */
   scheduler: Scheduler;
+  /** What the checklists look at (the ops console and tests run checks with it). */
+  checks: ChecksDeps;
   health: HealthService;
   catalog: CatalogCache;
   presence: Presence;
@@ -309,5 +311,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     { prefix: '/api/v1' },
   );
 
-  return { app: app as unknown as FastifyInstance, scheduler, health, catalog, presence, feedback, reports };
+  return { app: app as unknown as FastifyInstance, scheduler, checks: checksDeps, health, catalog, presence, feedback, reports };
 }

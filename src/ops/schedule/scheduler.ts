@@ -81,8 +81,6 @@ export class Scheduler {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
-  /** When the scheduler first ran on this database: nothing before it was missed. */
-  #firstStart = Number.POSITIVE_INFINITY;
   #startedAt: Date | undefined;
 
   constructor(deps: SchedulerDeps) {
@@ -118,11 +116,7 @@ export class Scheduler {
     const now = this.#deps.now();
     this.#startedAt = now;
     const { db, instance } = this.#deps;
-    const first = await db.kysely
-      .selectFrom('job_runs')
-      .select((eb) => eb.fn.min('started_at').as('at'))
-      .where('job', '=', STARTED_JOB)
-      .executeTakeFirst();
+    const first = await this.#firstStart();
     await db.kysely
       .insertInto('job_runs')
       .values({
@@ -135,8 +129,7 @@ export class Scheduler {
       })
       .onConflict((oc) => oc.doNothing())
       .execute();
-    const firstStart = first?.at ? new Date(first.at).getTime() : now.getTime();
-    this.#firstStart = firstStart;
+    const firstStart = first ?? now.getTime();
     for (const job of this.#deps.jobs) {
       const latest = this.latest(job.id, now);
       // Never ran here before this start: nothing was missed, only the next occurrence counts.
@@ -242,8 +235,19 @@ export class Scheduler {
     this.#timer.unref();
   }
 
+  /** When a scheduler first ran on this database (ms), if one ever did: nothing before it was missed. */
+  async #firstStart(): Promise<number | undefined> {
+    const first = await this.#deps.db.kysely
+      .selectFrom('job_runs')
+      .select((eb) => eb.fn.min('started_at').as('at'))
+      .where('job', '=', STARTED_JOB)
+      .executeTakeFirst();
+    return first?.at ? new Date(first.at).getTime() : undefined;
+  }
+
   /** Every job with its last recorded run (by any instance) and its next occurrence. */
   async list(now = this.#deps.now()): Promise<JobView[]> {
+    const firstStart = (await this.#firstStart()) ?? Number.POSITIVE_INFINITY;
     const ids = this.#deps.jobs.map((job) => job.id);
     const { rows } = await sql<{
       job: string;
@@ -277,7 +281,7 @@ export class Scheduler {
             }
           : null,
         nextRun: this.next(job.id, now)?.toISOString() ?? null,
-        late: due !== null && due.getTime() >= this.#firstStart && (!row || row.slot < due.toISOString()),
+        late: due !== null && due.getTime() >= firstStart && (!row || row.slot < due.toISOString()),
       };
     });
   }

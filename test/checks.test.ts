@@ -1,0 +1,158 @@
+/**
+ * The runbook's checklists: each check on a crafted state gives the expected result with
+ * its evidence, a source that is absent gives `skip` with the reason, and the ops log
+ * records runs and people's entries.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckRun } from '../src/ops/checks/check.js';
+import { runChecks } from '../src/ops/checks/runner.js';
+import { smartalkAsync } from './helpers/cli.js';
+import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
+
+let server: TestServer;
+let logFile: string;
+
+beforeAll(async () => {
+  logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'smartalk-checks-')), 'application.log');
+  server = await startTestServer({ env: { LOG_FILE: logFile } });
+});
+afterAll(async () => server?.close());
+
+const run = (selectors: string[], now = new Date(), deps = server.runtime.checks): Promise<CheckRun> =>
+  runChecks(deps, selectors, { lang: 'en', now: () => now });
+const only = async (id: string, now?: Date) => (await run([id], now)).results[0] as CheckRun['results'][number];
+
+const line = (level: string, at: Date, msg: string, err?: string) =>
+  `${JSON.stringify({ level, time: at.toISOString(), service: 'smartalk', msg, ...(err ? { err: { message: err } } : {}) })}\n`;
+
+describe('logs.overnight', () => {
+  it('groups the night’s errors by what they say, warns, and fails on a fatal line', async () => {
+    // 03:00 the next morning in SMARTALK_TZ (Asia/Shanghai): the night began at 18:00.
+    const now = new Date('2026-11-20T19:00:00Z');
+    const night = (minutes: number) => new Date(Date.parse('2026-11-20T10:00:00Z') + minutes * 60_000);
+    writeFileSync(logFile, line('error', new Date('2026-11-20T09:00:00Z'), 'before the night', 'not counted'));
+    for (let i = 0; i < 5; i++) {
+      appendFileSync(logFile, line('error', night(10 + i), 'request failed', `timeout after ${1500 + i * 37} ms for ${randomUUID()}`));
+    }
+    appendFileSync(logFile, line('error', night(60), 'redis unavailable', 'connect ECONNREFUSED 127.0.0.1:6379'));
+    appendFileSync(logFile, line('error', night(61), 'redis unavailable', 'connect ECONNREFUSED 127.0.0.1:6380'));
+    appendFileSync(logFile, line('info', night(62), 'request completed'));
+    appendFileSync(logFile, 'not json at all\n');
+
+    const quiet = await only('logs.overnight', now);
+    expect(quiet.status).toBe('warn');
+    expect(quiet.summary).toMatch(/^7 errors in 2 groups/);
+    expect(quiet.evidence).toContainEqual(expect.stringMatching(/^×5 \[error\] request failed: timeout after 1500 ms/));
+    expect(quiet.evidence).toContainEqual(expect.stringMatching(/^×2 \[error\] redis unavailable/));
+    expect(quiet.action).toMatch(/largest group/);
+
+    appendFileSync(logFile, line('fatal', night(300), 'uncaught exception', 'boom'));
+    expect((await only('logs.overnight', now)).status).toBe('fail');
+  });
+
+  it('passes a quiet night and skips without a log file', async () => {
+    writeFileSync(logFile, line('info', new Date(), 'SmarTalk is listening'));
+    const quiet = await only('logs.overnight');
+    expect(quiet.status).toBe('pass');
+    const missing = await run(['logs.overnight'], new Date(), {
+      ...server.runtime.checks,
+      config: { ...server.runtime.checks.config, logFile: path.join(os.tmpdir(), `no-such-${randomUUID()}.log`) },
+    });
+    expect(missing.results[0]).toMatchObject({ status: 'skip', summary: expect.stringMatching(/^no log file at /) });
+  });
+});
+
+describe('backup.status', () => {
+  it('skips before any backup, fails when stale or failed, passes when fresh', async () => {
+    const { db } = server.runtime;
+    expect((await only('backup.status')).status).toBe('skip');
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+    const backup = (slot: string, status: 'success' | 'failed', at: Date) =>
+      db.kysely.insertInto('job_runs').values({ job: 'backup', slot, instance: 'test', status, started_at: at, finished_at: at }).execute();
+    await backup('old', 'success', hoursAgo(30));
+    const stale = await only('backup.status');
+    expect(stale).toMatchObject({ status: 'fail', summary: 'no successful backup in 26 h' });
+    expect(stale.evidence[0]).toMatch(/30\.0 h ago/);
+    await backup('fresh', 'success', hoursAgo(2));
+    expect((await only('backup.status')).status).toBe('pass');
+    await backup('broken', 'failed', hoursAgo(1));
+    expect(await only('backup.status')).toMatchObject({ status: 'fail', summary: 'the latest backup failed' });
+  });
+});
+
+describe('users.anomalies', () => {
+  it('flags a flood of anonymous devices and a device sending far more events than anyone', async () => {
+    const at = new Date().toISOString();
+    const flood = Array.from({ length: 150 }, (_, i) => ({ id: randomUUID(), name: 'app_launched', timestamp: at, deviceId: `flood-${i}` }));
+    const busy = Array.from({ length: 600 }, () => ({ id: randomUUID(), name: 'preview_video_completed', timestamp: at, deviceId: 'busy-device' }));
+    for (const events of [flood, busy.slice(0, 300), busy.slice(300)]) {
+      const res = await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken });
+      expect(res.status).toBe(200);
+    }
+    const result = await only('users.anomalies');
+    expect(result.status).toBe('fail');
+    expect(result.summary).toMatch(/^1 learners with outlying event rates, 0 with impossible orders, a flood of anonymous devices/);
+    expect(result.data).toMatchObject({ outliers: [{ subject: 'device:busy-device', events: 600 }], median: 1 });
+    expect((result.data?.anonymousDevices as { recent: number }).recent).toBeGreaterThanOrEqual(151);
+  });
+});
+
+describe('db.performance', () => {
+  it('reads the server’s statistics on PostgreSQL and says why it cannot on PGlite', async () => {
+    const result = await only('db.performance');
+    if (onPostgres()) {
+      expect(['pass', 'warn']).toContain(result.status);
+      expect(result.evidence[0]).toMatch(/^connections \d+ of \d+/);
+      expect(result.evidence.at(-1)).toMatch(/^largest tables: \w+ /);
+    } else {
+      expect(result).toMatchObject({ status: 'skip', summary: expect.stringMatching(/PGlite keeps no server statistics/) });
+    }
+  });
+});
+
+describe('the ops log and smartalk ops check', () => {
+  it('takes entries from people with the ops token only, and lists them by tag', async () => {
+    const entry = { text: 'Rolled back 0.1.1: the vTPR clips 404 on the edge', tags: ['deploy', '回滚'], author: 'Li Wei' };
+    expect((await api(server.url, '/api/v1/ops/log', { body: entry })).status).toBe(401);
+    expect((await api(server.url, '/api/v1/ops/log', { body: { ...entry, tags: ['two words'] }, token: server.opsToken })).status).toBe(400);
+    const created = await api(server.url, '/api/v1/ops/log', { body: entry, token: server.opsToken });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ kind: 'note', actor: 'Li Wei', summary: entry.text, tags: entry.tags });
+    const listed = await api(server.url, `/api/v1/ops/log?tag=${encodeURIComponent('回滚')}`, { token: server.opsToken });
+    expect(listed.body.entries.map((e: { id: number }) => e.id)).toEqual([created.body.id]);
+  });
+
+  it('exits with the monitoring-plugin codes and records the run in the ops log', async () => {
+    const env = { OPS_TOKEN: server.opsToken, DATA_DIR: server.config.dataDir, SMARTALK_LANG: 'en' };
+    const { db } = server.runtime;
+    await db.kysely.deleteFrom('job_runs').where('job', '=', 'backup').execute();
+    const fresh = new Date();
+    await db.kysely.insertInto('job_runs').values({ job: 'backup', slot: 'cli', instance: 'test', status: 'success', started_at: fresh, finished_at: fresh }).execute();
+    const ok = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url, '--json'], env);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ slot: null, selection: ['backup.status'], worst: 'pass', results: [{ id: 'backup.status', status: 'pass' }] });
+
+    await db.kysely.insertInto('job_runs').values({ job: 'backup', slot: 'cli-failed', instance: 'test', status: 'failed', started_at: fresh, finished_at: new Date(fresh.getTime() + 1000) }).execute();
+    const failed = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], { ...env, SMARTALK_LANG: 'zh-CN' });
+    expect(failed.status).toBe(2);
+    expect(failed.stdout).toMatch(/FAIL\s+backup\.status\s+确认备份任务执行状态: 最近一次备份失败/);
+    expect(failed.stdout).toMatch(/→ 查看失败的备份记录/);
+
+    const unknown = await smartalkAsync(['ops', 'check', 'morning', 'nope', '--url', server.url], env);
+    expect(unknown.status).toBe(3);
+    expect(unknown.stderr).toMatch(/unknown slot or check: nope/);
+
+    const refused = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], { ...env, OPS_TOKEN: 'wrong-token-0123456789' });
+    expect(refused.status).toBe(3);
+
+    const log = await api(server.url, '/api/v1/ops/log?kind=check&limit=2', { token: server.opsToken });
+    expect(log.body.entries.map((e: { summary: string }) => e.summary)).toEqual([
+      'backup.status: 1 fail — worst fail',
+      'backup.status: 1 pass — worst pass',
+    ]);
+  });
+});
