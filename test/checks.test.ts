@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckRun } from '../src/ops/checks/check.js';
+import { alertOnFailures, CHECK_FAILED_RULE } from '../src/ops/checks/jobs.js';
 import { runChecks } from '../src/ops/checks/runner.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
@@ -36,7 +37,10 @@ describe('logs.overnight', () => {
     const night = (minutes: number) => new Date(Date.parse('2026-11-20T10:00:00Z') + minutes * 60_000);
     writeFileSync(logFile, line('error', new Date('2026-11-20T09:00:00Z'), 'before the night', 'not counted'));
     for (let i = 0; i < 5; i++) {
-      appendFileSync(logFile, line('error', night(10 + i), 'request failed', `timeout after ${1500 + i * 37} ms for ${randomUUID()}`));
+      appendFileSync(
+        logFile,
+        line('error', night(10 + i), 'request failed', `timeout after ${1500 + i * 37} ms for ${randomUUID()}`),
+      );
     }
     appendFileSync(logFile, line('error', night(60), 'redis unavailable', 'connect ECONNREFUSED 127.0.0.1:6379'));
     appendFileSync(logFile, line('error', night(61), 'redis unavailable', 'connect ECONNREFUSED 127.0.0.1:6380'));
@@ -72,7 +76,10 @@ describe('backup.status', () => {
     expect((await only('backup.status')).status).toBe('skip');
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
     const backup = (slot: string, status: 'success' | 'failed', at: Date) =>
-      db.kysely.insertInto('job_runs').values({ job: 'backup', slot, instance: 'test', status, started_at: at, finished_at: at }).execute();
+      db.kysely
+        .insertInto('job_runs')
+        .values({ job: 'backup', slot, instance: 'test', status, started_at: at, finished_at: at })
+        .execute();
     await backup('old', 'success', hoursAgo(30));
     const stale = await only('backup.status');
     expect(stale).toMatchObject({ status: 'fail', summary: 'no successful backup in 26 h' });
@@ -82,22 +89,58 @@ describe('backup.status', () => {
     await backup('broken', 'failed', hoursAgo(1));
     expect(await only('backup.status')).toMatchObject({ status: 'fail', summary: 'the latest backup failed' });
   });
+
+  it('raises a warning-tier alert from a scheduled failure and resolves it when the check passes again', async () => {
+    const { alerts } = server.runtime;
+    const failing = await run(['backup.status']);
+    expect(failing.worst).toBe('fail');
+    await alertOnFailures(alerts, failing);
+    const open = (await alerts.list({ open: true })).filter((alert) => alert.ruleId === CHECK_FAILED_RULE);
+    expect(open).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        labels: { check: 'backup.status' },
+        summary: 'Check backup.status failed: the latest backup failed',
+      }),
+    ]);
+    const fresh = new Date(Date.now() + 1000);
+    await server.runtime.db.kysely
+      .insertInto('job_runs')
+      .values({ job: 'backup', slot: 'recovered', instance: 'test', status: 'success', started_at: fresh, finished_at: fresh })
+      .execute();
+    const passing = await run(['backup.status'], new Date(fresh.getTime() + 1000));
+    expect(passing.worst).toBe('pass');
+    await alertOnFailures(alerts, passing);
+    expect((await alerts.list({ open: true })).filter((alert) => alert.ruleId === CHECK_FAILED_RULE)).toEqual([]);
+  });
 });
 
 describe('users.anomalies', () => {
   it('flags a flood of anonymous devices and a device sending far more events than anyone', async () => {
     const at = new Date().toISOString();
-    const flood = Array.from({ length: 150 }, (_, i) => ({ id: randomUUID(), name: 'app_launched', timestamp: at, deviceId: `flood-${i}` }));
-    const busy = Array.from({ length: 600 }, () => ({ id: randomUUID(), name: 'preview_video_completed', timestamp: at, deviceId: 'busy-device' }));
+    const flood = Array.from({ length: 150 }, (_, i) => ({
+      id: randomUUID(),
+      name: 'app_launched',
+      timestamp: at,
+      deviceId: `flood-${i}`,
+    }));
+    const busy = Array.from({ length: 600 }, () => ({
+      id: randomUUID(),
+      name: 'preview_video_completed',
+      timestamp: at,
+      deviceId: 'busy-device',
+    }));
     for (const events of [flood, busy.slice(0, 300), busy.slice(300)]) {
       const res = await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken });
       expect(res.status).toBe(200);
     }
     const result = await only('users.anomalies');
     expect(result.status).toBe('fail');
-    expect(result.summary).toMatch(/^1 learners with outlying event rates, 0 with impossible orders, a flood of anonymous devices/);
+    expect(result.summary).toMatch(
+      /^1 learners with outlying event rates, 0 with impossible orders, a flood of anonymous devices/,
+    );
     expect(result.data).toMatchObject({ outliers: [{ subject: 'device:busy-device', events: 600 }], median: 1 });
-    expect((result.data?.anonymousDevices as { recent: number }).recent).toBeGreaterThanOrEqual(151);
+    expect((result.data as { anonymousDevices: { recent: number } }).anonymousDevices.recent).toBeGreaterThanOrEqual(151);
   });
 });
 
@@ -118,7 +161,9 @@ describe('the ops log and smartalk ops check', () => {
   it('takes entries from people with the ops token only, and lists them by tag', async () => {
     const entry = { text: 'Rolled back 0.1.1: the vTPR clips 404 on the edge', tags: ['deploy', '回滚'], author: 'Li Wei' };
     expect((await api(server.url, '/api/v1/ops/log', { body: entry })).status).toBe(401);
-    expect((await api(server.url, '/api/v1/ops/log', { body: { ...entry, tags: ['two words'] }, token: server.opsToken })).status).toBe(400);
+    expect(
+      (await api(server.url, '/api/v1/ops/log', { body: { ...entry, tags: ['two words'] }, token: server.opsToken })).status,
+    ).toBe(400);
     const created = await api(server.url, '/api/v1/ops/log', { body: entry, token: server.opsToken });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ kind: 'note', actor: 'Li Wei', summary: entry.text, tags: entry.tags });
@@ -126,18 +171,59 @@ describe('the ops log and smartalk ops check', () => {
     expect(listed.body.entries.map((e: { id: number }) => e.id)).toEqual([created.body.id]);
   });
 
+  it('records an alert firing, acknowledged and resolved, in the transaction that did it', async () => {
+    const { alerts } = server.runtime;
+    const { alert } = await alerts.fire({
+      ruleId: 'HighCpu',
+      severity: 'warning',
+      source: 'builtin',
+      labels: { instance: 'opslog-test' },
+      summary: 'CPU above 80%',
+      value: '0.93',
+    });
+    await alerts.acknowledge(alert.id, 'wang.fang');
+    await alerts.resolve({ id: alert.id }, 'wang.fang');
+    const log = await api(server.url, '/api/v1/ops/log?kind=alert&tag=HighCpu', { token: server.opsToken });
+    expect(log.body.entries.map((e: { summary: string; actor: string }) => `${e.actor}: ${e.summary}`)).toEqual([
+      expect.stringMatching(/^wang\.fang: HighCpu resolved after \d+ min$/),
+      'wang.fang: HighCpu acknowledged',
+      'builtin: HighCpu firing (warning): CPU above 80%',
+    ]);
+  });
+
   it('exits with the monitoring-plugin codes and records the run in the ops log', async () => {
     const env = { OPS_TOKEN: server.opsToken, DATA_DIR: server.config.dataDir, SMARTALK_LANG: 'en' };
     const { db } = server.runtime;
     await db.kysely.deleteFrom('job_runs').where('job', '=', 'backup').execute();
     const fresh = new Date();
-    await db.kysely.insertInto('job_runs').values({ job: 'backup', slot: 'cli', instance: 'test', status: 'success', started_at: fresh, finished_at: fresh }).execute();
+    await db.kysely
+      .insertInto('job_runs')
+      .values({ job: 'backup', slot: 'cli', instance: 'test', status: 'success', started_at: fresh, finished_at: fresh })
+      .execute();
     const ok = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url, '--json'], env);
     expect(ok.status).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ slot: null, selection: ['backup.status'], worst: 'pass', results: [{ id: 'backup.status', status: 'pass' }] });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      slot: null,
+      selection: ['backup.status'],
+      worst: 'pass',
+      results: [{ id: 'backup.status', status: 'pass' }],
+    });
 
-    await db.kysely.insertInto('job_runs').values({ job: 'backup', slot: 'cli-failed', instance: 'test', status: 'failed', started_at: fresh, finished_at: new Date(fresh.getTime() + 1000) }).execute();
-    const failed = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], { ...env, SMARTALK_LANG: 'zh-CN' });
+    await db.kysely
+      .insertInto('job_runs')
+      .values({
+        job: 'backup',
+        slot: 'cli-failed',
+        instance: 'test',
+        status: 'failed',
+        started_at: fresh,
+        finished_at: new Date(fresh.getTime() + 1000),
+      })
+      .execute();
+    const failed = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], {
+      ...env,
+      SMARTALK_LANG: 'zh-CN',
+    });
     expect(failed.status).toBe(2);
     expect(failed.stdout).toMatch(/FAIL\s+backup\.status\s+确认备份任务执行状态: 最近一次备份失败/);
     expect(failed.stdout).toMatch(/→ 查看失败的备份记录/);
@@ -146,7 +232,10 @@ describe('the ops log and smartalk ops check', () => {
     expect(unknown.status).toBe(3);
     expect(unknown.stderr).toMatch(/unknown slot or check: nope/);
 
-    const refused = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], { ...env, OPS_TOKEN: 'wrong-token-0123456789' });
+    const refused = await smartalkAsync(['ops', 'check', 'backup.status', '--url', server.url], {
+      ...env,
+      OPS_TOKEN: 'wrong-token-0123456789',
+    });
     expect(refused.status).toBe(3);
 
     const log = await api(server.url, '/api/v1/ops/log?kind=check&limit=2', { token: server.opsToken });

@@ -84,6 +84,12 @@ const seeds = (): Record<string, Seed> => ({
   },
   'DELETE /api/v1/ops/silences/{id}': { params: { id: silenceId }, token: 'ops' },
   'POST /api/v1/ops/alerts/test-channel': { body: { channel: 'log' }, token: 'ops' },
+  // One cheap check: hostile bodies must not make a slot run on every mutation.
+  'POST /api/v1/ops/checks/run': { body: { checks: ['opslog.update'], lang: 'zh-CN' }, token: 'ops' },
+  'GET /api/v1/ops/checks/latest': { token: 'ops' },
+  'GET /api/v1/ops/schedule': { token: 'ops' },
+  'GET /api/v1/ops/log': { query: { since: now(), tag: 'deploy', kind: 'note', limit: '10' }, token: 'ops' },
+  'POST /api/v1/ops/log': { body: { text: 'Restarted the edge cache', author: 'oncall', tags: ['edge'] }, token: 'ops' },
   'POST /api/v1/analytics/events': {
     body: {
       events: [

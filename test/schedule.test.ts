@@ -78,7 +78,15 @@ describe('the scheduler', () => {
     runs.length = 0;
     now = new Date('2026-12-08T12:00:00Z');
     const [c, d] = ['c', 'd'].map(
-      (name) => new Scheduler({ db: name === 'c' ? dbA : dbB, jobs: countingJobs(runs, name), tz: TZ, instance: name, logger: silent, now: clock }),
+      (name) =>
+        new Scheduler({
+          db: name === 'c' ? dbA : dbB,
+          jobs: countingJobs(runs, name),
+          tz: TZ,
+          instance: name,
+          logger: silent,
+          now: clock,
+        }),
     ) as [Scheduler, Scheduler];
     expect((await c.list(now)).filter((job) => job.late).map((job) => job.id)).toEqual([
       'test.morning',

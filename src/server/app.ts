@@ -262,7 +262,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const scheduler: Scheduler = new Scheduler({
     db,
-    jobs: checklistJobs(checksDeps, { lang: config.lang }),
+    jobs: checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts }),
     tz: config.tz,
     instance,
     logger,

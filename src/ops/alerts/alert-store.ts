@@ -105,8 +105,8 @@ export const openAlert = (q: Q, fingerprint: string) =>
 export const alertById = (db: Db, id: string) =>
   db.kysely.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
 
-export const acknowledgeAlert = (db: Db, id: string, by: string, now: Date, remindAt: Date) =>
-  db.kysely
+export const acknowledgeAlert = (q: Q, id: string, by: string, now: Date, remindAt: Date) =>
+  q
     .updateTable('alerts')
     .set({ status: 'acknowledged', acknowledged_at: now, acknowledged_by: by, remind_at: remindAt })
     .where('id', '=', id)

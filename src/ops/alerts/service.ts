@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
+import { addOpsLogEntry } from '../opslog/opslog.js';
 import * as store from './alert-store.js';
 import type { Severity } from './catalog.js';
 import { type Channel, createChannel } from './channels.js';
@@ -122,6 +123,14 @@ export class AlertService {
       // Another instance opened it a moment ago: that one is the alert.
       if (!row) return { alert: store.toView(await store.openAlert(trx, fingerprint)), created: false };
       this.#logger.warn({ alertId: row.id, rule: row.rule_id, severity: row.severity, source: row.source }, 'alert firing');
+      await addOpsLogEntry(trx, {
+        kind: 'alert',
+        actor: row.source,
+        summary: `${row.rule_id} firing (${row.severity}): ${row.summary}`,
+        tags: [row.rule_id],
+        details: { alertId: row.id, value: row.value, labels: row.labels },
+        at: now,
+      });
       return { alert: store.toView(row), created: true };
     });
   }
@@ -137,7 +146,18 @@ export class AlertService {
   async acknowledge(id: string, by: string, now = this.#now()): Promise<AlertView> {
     const row = await this.#get(id);
     if (row.status === 'resolved') throw new AppError('SMT_ERR_ALERT_RESOLVED');
-    const updated = await store.acknowledgeAlert(this.#db, id, by, now, new Date(now.getTime() + this.#config.remindAfterMs));
+    const updated = await this.#db.kysely.transaction().execute(async (trx) => {
+      const acknowledged = await store.acknowledgeAlert(trx, id, by, now, new Date(now.getTime() + this.#config.remindAfterMs));
+      await addOpsLogEntry(trx, {
+        kind: 'alert',
+        actor: by,
+        summary: `${acknowledged.rule_id} acknowledged`,
+        tags: [acknowledged.rule_id],
+        details: { alertId: id },
+        at: now,
+      });
+      return acknowledged;
+    });
     this.#logger.info({ alertId: id, by }, 'alert acknowledged');
     return store.toView(updated);
   }
@@ -152,6 +172,14 @@ export class AlertService {
       const row = await store.resolveAlert(trx, idOrFingerprint, by, now);
       if (!row) return undefined;
       await store.enqueue(trx, messagesFor(this.#config, row.id, 'resolved', levelsReached(this.#config, row)), now);
+      await addOpsLogEntry(trx, {
+        kind: 'alert',
+        actor: by,
+        summary: `${row.rule_id} resolved after ${Math.round((now.getTime() - new Date(row.fired_at).getTime()) / 60_000)} min`,
+        tags: [row.rule_id],
+        details: { alertId: row.id },
+        at: now,
+      });
       this.#logger.info({ alertId: row.id, by }, 'alert resolved');
       return store.toView(row);
     });
@@ -162,6 +190,13 @@ export class AlertService {
       ...input,
       ruleId: input.ruleId ?? null,
       matchers: input.matchers ?? {},
+    });
+    await addOpsLogEntry(this.#db.kysely, {
+      kind: 'alert',
+      actor: input.by,
+      summary: `${input.kind} of ${input.ruleId ?? 'every rule'} until ${input.endsAt.toISOString()}: ${input.reason}`,
+      tags: [input.kind, ...(input.ruleId ? [input.ruleId] : [])],
+      details: { silenceId: id, matchers: input.matchers ?? {} },
     });
     this.#logger.info(
       { silenceId: id, kind: input.kind, rule: input.ruleId, by: input.by, until: input.endsAt },

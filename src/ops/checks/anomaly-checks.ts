@@ -22,6 +22,7 @@ export const ANOMALY_LIMITS = {
 export const usersAnomalies: CheckDefinition<ChecksDeps> = {
   id: 'users.anomalies',
   slot: 'evening',
+  severity: 'warning',
   title: { en: 'Anomalous user behaviour', zh: '检查异常用户行为模式' },
   action: {
     en: "Look at a flagged learner's events (GET /api/v1/ops/analytics/events?subject=…); a script or a broken client: revoke its token, rate-limit the address, and tell the app team.",

@@ -16,7 +16,7 @@ import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersRealtime }
 
 /** A line whose automation has not landed yet: it says so instead of passing. */
 function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
-  return { id, slot, title, action, run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }) };
+  return { id, slot, title, action, severity: 'info', run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }) };
 }
 
 const PENDING = { en: 'not automated yet: do this line by hand', zh: '尚未自动化：请手动执行此项' };

@@ -7,6 +7,7 @@
  */
 import type { Lang } from '../../config.js';
 import type { Bilingual } from '../../i18n.js';
+import type { Severity } from '../alerts/catalog.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -53,6 +54,11 @@ export interface CheckDefinition<Deps> {
   title: Bilingual;
   /** What the runbook says to do when this check is not a pass. */
   action: Bilingual;
+  /**
+   * The alert tier when a scheduled run fails (the runbook's 告警级别): critical for what
+   * is down now, warning for what degrades, info for what a person should read.
+   */
+  severity: Severity;
   run(deps: Deps, context: CheckContext): Promise<CheckOutcome>;
 }
 

@@ -36,6 +36,7 @@ export async function hasPgStatStatements(db: Db): Promise<boolean> {
 export const dbPerformance: CheckDefinition<ChecksDeps> = {
   id: 'db.performance',
   slot: 'morning',
+  severity: 'warning',
   title: { en: 'Database performance', zh: '检查数据库性能指标' },
   action: {
     en: 'Near the connection limit: find who holds them (pg_stat_activity) and reset the pool; long or idle-in-transaction sessions: find their client and end them (pg_terminate_backend) if stuck; a low cache hit ratio: add memory (shared_buffers) or fix the query that reads most.',

@@ -8,6 +8,7 @@ import type { ChecksDeps } from './deps.js';
 export const cdnHitRate: CheckDefinition<ChecksDeps> = {
   id: 'cdn.hit_rate',
   slot: 'morning',
+  severity: 'info',
   title: { en: 'CDN cache hit ratio', zh: '查看CDN缓存命中率' },
   action: {
     en: 'Check the edge: `curl -I …/videos/<file>` should show X-Cache-Status HIT on a second request; look at Cache-Control of /videos and the edge cache size (runbook 问题3).',
@@ -54,6 +55,7 @@ export const cdnHitRate: CheckDefinition<ChecksDeps> = {
 export const backupState: CheckDefinition<ChecksDeps> = {
   id: 'backup.status',
   slot: 'morning',
+  severity: 'warning',
   title: { en: 'Backup jobs ran', zh: '确认备份任务执行状态' },
   action: {
     en: 'Read the failed backup run (`smartalk ops schedule`, job_runs) and the log, fix the cause and run the backup again today.',

@@ -3,23 +3,59 @@ import type { Lang } from '../../config.js';
 import { say } from '../../i18n.js';
 import type { NewOpsLogEntry } from '../opslog/opslog.js';
 import type { JobRunRecord, ScheduledJob } from '../schedule/scheduler.js';
-import { SLOT_SCHEDULE } from './catalog.js';
+import { type AlertService, fingerprintOf } from '../alerts/service.js';
+import { checkById, SLOT_SCHEDULE } from './catalog.js';
 import { type CheckRun, type CheckStatus, SLOTS } from './check.js';
 import type { ChecksDeps } from './deps.js';
 import { runChecks } from './runner.js';
 
 export const checklistJobId = (slot: string) => `checks.${slot}`;
 
-export function checklistJobs(deps: ChecksDeps, options: { lang: Lang; now?: () => Date }): ScheduledJob[] {
+export function checklistJobs(
+  deps: ChecksDeps,
+  options: { lang: Lang; now?: () => Date; alerts?: AlertService },
+): ScheduledJob[] {
   return SLOTS.map((slot) => ({
     id: checklistJobId(slot),
     cron: SLOT_SCHEDULE[slot].cron,
     description: SLOT_SCHEDULE[slot].description,
     run: async () => {
       const run = await runChecks(deps, [slot], options);
+      if (options.alerts) await alertOnFailures(options.alerts, run);
       return { status: 'success', details: { run } };
     },
   }));
+}
+
+/** The alert a failing scheduled check raises: one per check, in the check's tier. */
+export const CHECK_FAILED_RULE = 'ChecklistFailed';
+
+/**
+ * A scheduled run's failures go out through the alert channels at each check's tier
+ * (escalation, silences and the outbox as for any alert); a check that passes again
+ * resolves its alert. A warning or a skip leaves an open alert as it is.
+ */
+export async function alertOnFailures(alerts: AlertService, run: CheckRun): Promise<void> {
+  for (const result of run.results) {
+    const check = checkById(result.id);
+    if (!check) continue;
+    const labels = { check: result.id };
+    if (result.status === 'fail') {
+      await alerts.fire({
+        ruleId: CHECK_FAILED_RULE,
+        severity: check.severity,
+        source: 'builtin',
+        labels,
+        summary: `Check ${result.id} failed: ${result.summary}`,
+        summaryZh: `检查项 ${result.id} 失败：${result.summary}`,
+        description: check.action.en,
+        descriptionZh: check.action.zh,
+        runbook: 'docs/checklists.md',
+      });
+    } else if (result.status === 'pass') {
+      await alerts.resolve({ fingerprint: fingerprintOf(CHECK_FAILED_RULE, labels) }, 'checklist');
+    }
+  }
 }
 
 /** "morning: 4 pass, 1 warn, 1 skip — worst warn" */

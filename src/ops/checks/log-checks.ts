@@ -113,6 +113,7 @@ const fileExists = (file: string) =>
 export const logsOvernight: CheckDefinition<ChecksDeps> = {
   id: 'logs.overnight',
   slot: 'morning',
+  severity: 'warning',
   title: { en: 'Overnight error log and alerts', zh: '查看过夜错误日志和告警' },
   action: {
     en: 'Read the largest group first (`grep` its message in LOG_FILE); open an issue for any new error; make sure every alert that fired was acknowledged and resolved.',

@@ -11,6 +11,7 @@ import type { ChecksDeps } from './deps.js';
 export const jobsSchedule: CheckDefinition<ChecksDeps> = {
   id: 'jobs.schedule',
   slot: 'evening',
+  severity: 'warning',
   title: { en: 'Scheduled jobs ran on time', zh: '确认自动化任务调度正常' },
   action: {
     en: 'A late or failed job: read its last run (`smartalk ops schedule`) and the log; make sure at least one instance runs with CHECK_SCHEDULE=on.',
@@ -47,6 +48,7 @@ export const jobsSchedule: CheckDefinition<ChecksDeps> = {
 export const opslogUpdate: CheckDefinition<ChecksDeps> = {
   id: 'opslog.update',
   slot: 'evening',
+  severity: 'info',
   title: { en: 'Ops log updated', zh: '更新运维日志' },
   action: {
     en: 'Add what the platform cannot know: decisions, hand-overs, customer contacts (`smartalk opslog add "…"`).',
@@ -89,6 +91,7 @@ export const opslogUpdate: CheckDefinition<ChecksDeps> = {
 export const alertsRulesReview: CheckDefinition<ChecksDeps> = {
   id: 'alerts.rules_review',
   slot: 'monday',
+  severity: 'info',
   title: { en: 'Review alert rules', zh: '更新监控告警规则' },
   action: {
     en: 'A rule that fired often or flapped needs a higher threshold or a longer `for` (ALERTS_CONFIG thresholds); a silence about to expire needs a decision.',

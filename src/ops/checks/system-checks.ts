@@ -46,6 +46,7 @@ async function fromProbes(deps: ChecksDeps, context: CheckContext, names: ProbeN
 export const systemHealth: CheckDefinition<ChecksDeps> = {
   id: 'system.health',
   slot: 'morning',
+  severity: 'critical',
   title: { en: 'Overall system health', zh: '检查系统整体健康状态' },
   action: {
     en: 'Open /api/v1/health and follow the failing probe: `smartalk ops diagnose app-down` or `db`.',
@@ -61,6 +62,7 @@ export const systemHealth: CheckDefinition<ChecksDeps> = {
 export const systemResources: CheckDefinition<ChecksDeps> = {
   id: 'system.resources',
   slot: 'afternoon',
+  severity: 'warning',
   title: { en: 'Server resource use', zh: '检查服务器资源使用率' },
   action: {
     en: 'Find what uses the resource (top, free -h, du -sh DATA_DIR); add capacity or shed load before it alerts.',
@@ -103,6 +105,7 @@ async function sampleVideo(deps: ChecksDeps): Promise<string | undefined> {
 export const servicesAvailability: CheckDefinition<ChecksDeps> = {
   id: 'services.availability',
   slot: 'morning',
+  severity: 'critical',
   title: { en: 'Key services available', zh: '验证关键服务可用性' },
   action: {
     en: 'Restart or fail over the service that did not answer; see the runbook scenario for it (`smartalk ops diagnose`).',

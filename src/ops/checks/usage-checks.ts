@@ -16,6 +16,7 @@ const today = (now: Date, tz: string) => ({ since: startOf(now, 'day', tz), unti
 export const usersRealtime: CheckDefinition<ChecksDeps> = {
   id: 'users.realtime',
   slot: 'afternoon',
+  severity: 'info',
   title: { en: 'Real-time user activity', zh: '监控实时用户活跃度' },
   action: {
     en: 'Far fewer learners than usual at this hour: check the app can reach the API (health, error rate) and whether a release or a store listing changed.',
@@ -56,6 +57,7 @@ async function activeLearnersOn(deps: ChecksDeps, at: Date): Promise<number> {
 export const funnelRealtime: CheckDefinition<ChecksDeps> = {
   id: 'funnel.realtime',
   slot: 'afternoon',
+  severity: 'critical',
   title: { en: 'Conversion funnel today', zh: '查看转化漏斗实时数据' },
   action: {
     en: 'A step converting far below the previous 7 days: run `smartalk ops diagnose activation-drop` and look at that step in the app (runbook 问题4).',
@@ -93,6 +95,7 @@ export const funnelRealtime: CheckDefinition<ChecksDeps> = {
 export const feedbackNew: CheckDefinition<ChecksDeps> = {
   id: 'feedback.new',
   slot: 'afternoon',
+  severity: 'warning',
   title: { en: 'New user feedback', zh: '分析用户反馈新增情况' },
   action: {
     en: 'Read the urgent items first (`smartalk feedback report`), answer them, and file the top problem theme with the product team.',
@@ -136,6 +139,7 @@ export const feedbackNew: CheckDefinition<ChecksDeps> = {
 export const apiLatency: CheckDefinition<ChecksDeps> = {
   id: 'api.latency_trend',
   slot: 'afternoon',
+  severity: 'warning',
   title: { en: 'API response time trend', zh: '检查API响应时间趋势' },
   action: {
     en: 'A route slower than the SlowApi threshold: profile it (`smartalk ops diagnose db` for queries), look at its payload size and the database pool.',
@@ -189,6 +193,7 @@ const HTTP_LAST_BUCKET = HTTP_BUCKETS[HTTP_BUCKETS.length - 1] as number;
 export const featuresUsage: CheckDefinition<ChecksDeps> = {
   id: 'features.usage',
   slot: 'friday',
+  severity: 'info',
   title: { en: 'Feature usage', zh: '评估功能使用情况' },
   action: {
     en: 'A feature few learners reach, or rescue mode used by many: bring it to the product team with these numbers.',
