@@ -12,20 +12,33 @@ import { HttpRequestMetrics } from '../http/metrics.js';
 import { createLogger } from '../logger.js';
 import { thresholdOf } from '../ops/alerts/catalog.js';
 import { loadAlertsConfig } from '../ops/alerts/config.js';
+import { AlertService } from '../ops/alerts/service.js';
 import type { CheckRun } from '../ops/checks/check.js';
 import type { ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, checklistLogEntry } from '../ops/checks/jobs.js';
 import { runChecks } from '../ops/checks/runner.js';
 import { HealthService } from '../ops/health/health.js';
 import { addOpsLogEntry } from '../ops/opslog/opslog.js';
+import type { ReportKind } from '../ops/reports/ops-report.js';
+import { type ProducedReport, type ProduceOptions, produceReport } from '../ops/reports/reports.js';
 import { type JobView, Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
 import { VERSION } from '../version.js';
 import { withLocalDatabase } from './report-source.js';
 
-async function depsHere(config: Config, db: Db, store: Store): Promise<{ deps: ChecksDeps; close: () => void }> {
-  const alerts = await loadAlertsConfig(config.alertsConfig);
-  const overrides = alerts.thresholds;
+async function depsHere(
+  config: Config,
+  db: Db,
+  store: Store,
+): Promise<{ deps: ChecksDeps; alerts: AlertService; close: () => void }> {
+  const alertsConfig = await loadAlertsConfig(config.alertsConfig);
+  const overrides = alertsConfig.thresholds;
+  const alerts = new AlertService({
+    db,
+    config: alertsConfig,
+    logger: createLogger(config, { stdout: false }),
+    messages: { lang: config.lang, publicUrl: config.publicUrl, tz: config.tz },
+  });
   const health = new HealthService({
     db,
     store,
@@ -49,8 +62,9 @@ async function depsHere(config: Config, db: Db, store: Store): Promise<{ deps: C
     },
     config,
     thresholds: overrides,
+    produceReport: (kind, options) => produceReport(deps, alerts, kind, options),
   };
-  return { deps, close: () => health.close() };
+  return { deps, alerts, close: () => health.close() };
 }
 
 export async function runChecksHere(config: Config, names: string[], lang: Lang): Promise<CheckRun> {
@@ -78,6 +92,17 @@ export async function scheduleHere(config: Config): Promise<{ tz: string; enable
         logger: createLogger(config, { stdout: false }),
       });
       return { tz: config.tz, enabledHere: false, jobs: await scheduler.list() };
+    } finally {
+      close();
+    }
+  });
+}
+
+export async function produceReportHere(config: Config, kind: ReportKind, options: ProduceOptions): Promise<ProducedReport> {
+  return withLocalDatabase(config, async ({ db, store }) => {
+    const { deps, alerts, close } = await depsHere(config, db, store);
+    try {
+      return await produceReport(deps, alerts, kind, options);
     } finally {
       close();
     }

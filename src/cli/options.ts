@@ -1,5 +1,57 @@
 /** Option parsers shared by CLI commands; each throws commander's InvalidArgumentError with what it expects. */
-import { InvalidArgumentError } from 'commander';
+import { type Command, type CommanderError, InvalidArgumentError } from 'commander';
+
+/** A command line that cannot be right (a value parsed inside an action): exit 2, as commander's own usage errors. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * A wrong command line for `ops check` / `ops diagnose`, whose exit codes are the
+ * monitoring-plugin convention: there 2 means a failed check, so a usage error is 3 (UNKNOWN).
+ */
+export class PluginUsageError extends Error {
+  readonly exitCode = 3;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PluginUsageError';
+  }
+}
+
+/** Commands whose usage errors exit 3 (see PluginUsageError). */
+const pluginCommands = new WeakSet<Command>();
+
+/** Make a command's own usage errors exit 3 (see PluginUsageError); help still exits 0. */
+export function usePluginExitCodes(command: Command): Command {
+  pluginCommands.add(command);
+  return command.exitOverride((error: CommanderError) => {
+    if (error.exitCode === 0) throw error;
+    throw new PluginUsageError(error.message);
+  });
+}
+
+/**
+ * Commander exits the process itself on a usage error unless told otherwise, command by
+ * command: every command throws instead, so main() decides the exit code (2, or 3 for
+ * the plugin-convention commands).
+ */
+export function throwOnUsageErrors(command: Command): void {
+  if (!pluginCommands.has(command)) command.exitOverride();
+  for (const sub of command.commands) throwOnUsageErrors(sub);
+}
+
+/** A plain date, YYYY-MM-DD, that exists on the calendar. */
+export function parseDay(value: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const ok =
+    match !== null &&
+    new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))).toISOString().startsWith(value);
+  if (!ok) throw new InvalidArgumentError('expected a date such as 2026-12-01');
+  return value;
+}
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -22,6 +74,6 @@ export function parseWhen(value: string, tz: string): Date {
     return new Date(Date.parse(`${value}T00:00:00Z`) - offset);
   }
   const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new Error(`not a date: ${value} (expected an ISO date-time or YYYY-MM-DD)`);
+  if (Number.isNaN(parsed.getTime())) throw new UsageError(`not a date: ${value} (expected an ISO date-time or YYYY-MM-DD)`);
   return parsed;
 }

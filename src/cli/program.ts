@@ -13,16 +13,17 @@ import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { opsCommand } from './commands/ops.js';
 import { opslogCommand } from './commands/opslog.js';
+import { reportCommand } from './commands/report.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
+import { PluginUsageError, throwOnUsageErrors, UsageError } from './options.js';
 
 export function buildProgram(): Command {
   const program = new Command('smartalk')
     .description('SmarTalk: the learning backend and the operations platform of its runbook')
     .version(VERSION)
-    .showHelpAfterError()
-    .exitOverride();
+    .showHelpAfterError();
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
   program.addCommand(seedCommand());
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   program.addCommand(alertsCommand());
   program.addCommand(opsCommand());
   program.addCommand(opslogCommand());
+  program.addCommand(reportCommand());
+  throwOnUsageErrors(program);
   return program;
 }
 
@@ -45,8 +48,15 @@ export async function main(argv = process.argv): Promise<number> {
 }
 
 export function handleError(error: unknown): number {
+  // Commander printed it already.
+  if (error instanceof PluginUsageError) return error.exitCode;
+  // Help and --version exit 0; every other commander error is a wrong command line: 2.
   if (error instanceof CommanderError) {
-    return error.exitCode;
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof UsageError) {
+    console.error(`smartalk: ${error.message}`);
+    return 2;
   }
   const lang = envLang();
   if (error instanceof ConfigError || (error instanceof Error && error.name === 'AlertsConfigError')) {

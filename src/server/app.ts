@@ -51,6 +51,8 @@ import { HealthService } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
 import { opsLogRoutes } from '../ops/opslog/routes.js';
+import { produceReport } from '../ops/reports/reports.js';
+import { reportRoutes } from '../ops/reports/routes.js';
 import { Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
@@ -259,6 +261,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config,
     thresholds: deps.alerts.config.thresholds,
     schedule: () => scheduler.list(),
+    produceReport: (kind, options) => produceReport(checksDeps, deps.alerts, kind, options),
   };
   const scheduler: Scheduler = new Scheduler({
     db,
@@ -304,6 +307,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
           await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });
           await ops.register(opsLogRoutes, { db });
+          await ops.register(reportRoutes, {
+            dataDir: config.dataDir,
+            lang: config.lang,
+            produce: checksDeps.produceReport as NonNullable<ChecksDeps['produceReport']>,
+          });
         },
         { prefix: '/ops' },
       );

@@ -11,6 +11,7 @@ import { type Config, loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
 import type { CheckRun, CheckStatus } from '../../ops/checks/check.js';
 import type { JobView } from '../../ops/schedule/scheduler.js';
+import { usePluginExitCodes } from '../options.js';
 import { printJson } from '../output.js';
 
 /** The plugin convention's "UNKNOWN": the checks could not be run at all. */
@@ -60,8 +61,7 @@ async function onServerOrHere<T>(
 }
 
 export function addCheckCommands(ops: Command): void {
-  ops
-    .command('check')
+  usePluginExitCodes(ops.command('check'))
     .description(
       'Run checklist slots (morning, afternoon, evening, monday, wednesday, friday) or single checks; exit 0 ok, 1 warn, 2 fail, 3 could not run',
     )

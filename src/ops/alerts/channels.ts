@@ -152,7 +152,13 @@ export function createChannel(name: string, config: ChannelConfig, logger: Logge
         name,
         type: 'email',
         async send(message) {
-          await transport.sendMail({ from: config.from, to: config.to, subject: message.title, text: message.text });
+          await transport.sendMail({
+            from: config.from,
+            to: config.to,
+            subject: message.title,
+            text: message.text,
+            ...(message.html ? { html: message.html } : {}),
+          });
         },
       };
     }

@@ -37,9 +37,12 @@ export interface Message {
   text: string;
   /** The same as Markdown (DingTalk, WeCom, Slack mrkdwn). */
   markdown: string;
-  kind: NotificationKind;
+  /** What it is about: an alert's notification, or a report (ops/reports). */
+  kind: NotificationKind | 'report';
   level: number;
   severity: Severity;
+  /** A whole HTML document, for channels that can carry one (email). */
+  html?: string;
 }
 
 const KIND: Record<NotificationKind, { en: string; zh: string }> = {

@@ -11,12 +11,20 @@ import type { ChecksDeps } from './deps.js';
 import { backupState, cdnHitRate } from './edge-checks.js';
 import { logsOvernight } from './log-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
+import { reportDaily, reportProductWeekly, reportWeekly } from './report-checks.js';
 import { servicesAvailability, systemHealth, systemResources } from './system-checks.js';
 import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersRealtime } from './usage-checks.js';
 
 /** A line whose automation has not landed yet: it says so instead of passing. */
 function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
-  return { id, slot, title, action, severity: 'info', run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }) };
+  return {
+    id,
+    slot,
+    title,
+    action,
+    severity: 'info',
+    run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }),
+  };
 }
 
 const PENDING = { en: 'not automated yet: do this line by hand', zh: '尚未自动化：请手动执行此项' };
@@ -35,16 +43,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   feedbackNew,
   systemResources,
 
-  notYet(
-    'report.daily',
-    'evening',
-    { en: "Today's metrics report", zh: '生成当日指标报告' },
-    {
-      en: 'Run `smartalk metrics report --since today` and send it to the team.',
-      zh: '运行 `smartalk metrics report` 并发送给团队。',
-    },
-    PENDING,
-  ),
+  reportDaily,
   usersAnomalies,
   jobsSchedule,
   notYet(
@@ -126,13 +125,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
     PENDING,
   ),
 
-  notYet(
-    'report.weekly',
-    'friday',
-    { en: 'Weekly metrics report', zh: '生成周度指标报告' },
-    { en: 'Run `smartalk metrics report` for the week and send it.', zh: '运行 `smartalk metrics report` 生成周报并发送。' },
-    PENDING,
-  ),
+  reportWeekly,
   notYet(
     'users.behavior_trends',
     'friday',
@@ -144,16 +137,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
     PENDING,
   ),
   featuresUsage,
-  notYet(
-    'report.product_weekly',
-    'friday',
-    { en: "Product team's weekly report", zh: '准备产品团队周报' },
-    {
-      en: 'Summarize the funnel, feedback themes and feature use for the product team.',
-      zh: '为产品团队总结漏斗、反馈主题与功能使用。',
-    },
-    PENDING,
-  ),
+  reportProductWeekly,
 ];
 
 export const checkById = (id: string) => CHECKS.find((check) => check.id === id);

@@ -65,6 +65,8 @@ export interface CheckDefinition<Deps> {
 export interface CheckContext {
   lang: Lang;
   now: Date;
+  /** Run by the schedule (reports are then sent), not asked for by hand. */
+  scheduled: boolean;
   /** Text in the caller's language. */
   t(message: Bilingual): string;
 }

@@ -7,6 +7,8 @@ import type { HttpRequestMetrics } from '../../http/metrics.js';
 import type { Store } from '../../store/open-store.js';
 import type { ThresholdOverrides } from '../alerts/catalog.js';
 import type { HealthService } from '../health/health.js';
+import type { ReportKind } from '../reports/ops-report.js';
+import type { ProducedReport, ProduceOptions } from '../reports/reports.js';
 
 export interface ChecksDeps {
   db: Db;
@@ -24,6 +26,8 @@ export interface ChecksDeps {
   >;
   /** ALERTS_CONFIG's threshold overrides: checks judge with the alerts' own thresholds. */
   thresholds: ThresholdOverrides;
+  /** Build, save and send a report (report.daily, report.weekly, report.product_weekly). */
+  produceReport?: (kind: ReportKind, options: ProduceOptions) => Promise<ProducedReport>;
   /** The scheduled jobs with their last runs (jobs.schedule), when a scheduler runs. */
   schedule?: () => Promise<Array<{ id: string; lastRun: { slot: string; status: string } | null; late: boolean }>>;
 }

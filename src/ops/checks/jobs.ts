@@ -1,9 +1,9 @@
 /** The checklist slots as scheduled jobs, and how a run reads in the ops log. */
 import type { Lang } from '../../config.js';
 import { say } from '../../i18n.js';
+import { type AlertService, fingerprintOf } from '../alerts/service.js';
 import type { NewOpsLogEntry } from '../opslog/opslog.js';
 import type { JobRunRecord, ScheduledJob } from '../schedule/scheduler.js';
-import { type AlertService, fingerprintOf } from '../alerts/service.js';
 import { checkById, SLOT_SCHEDULE } from './catalog.js';
 import { type CheckRun, type CheckStatus, SLOTS } from './check.js';
 import type { ChecksDeps } from './deps.js';
@@ -20,7 +20,7 @@ export function checklistJobs(
     cron: SLOT_SCHEDULE[slot].cron,
     description: SLOT_SCHEDULE[slot].description,
     run: async () => {
-      const run = await runChecks(deps, [slot], options);
+      const run = await runChecks(deps, [slot], { ...options, scheduled: true });
       if (options.alerts) await alertOnFailures(options.alerts, run);
       return { status: 'success', details: { run } };
     },

@@ -29,6 +29,7 @@ export function selectChecks(selectors: string[]): CheckDefinition<ChecksDeps>[]
 
 export interface RunOptions {
   lang: Lang;
+  scheduled?: boolean;
   now?: () => Date;
   timeoutMs?: number;
 }
@@ -44,7 +45,7 @@ export async function runChecks(deps: ChecksDeps, selectors: string[], options: 
     const now = clock();
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
-      check.run(deps, { lang: options.lang, now, t }),
+      check.run(deps, { lang: options.lang, now, t, scheduled: options.scheduled ?? false }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`did not finish within ${(options.timeoutMs ?? CHECK_TIMEOUT_MS) / 1000} s`)),
