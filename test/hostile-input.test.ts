@@ -90,6 +90,9 @@ const seeds = (): Record<string, Seed> => ({
   'GET /api/v1/ops/schedule': { token: 'ops' },
   'GET /api/v1/ops/log': { query: { since: now(), tag: 'deploy', kind: 'note', limit: '10' }, token: 'ops' },
   'POST /api/v1/ops/log': { body: { text: 'Restarted the edge cache', author: 'oncall', tags: ['edge'] }, token: 'ops' },
+  'POST /api/v1/ops/reports': { body: { kind: 'daily', lang: 'en', send: false }, token: 'ops' },
+  'GET /api/v1/ops/reports': { token: 'ops' },
+  'GET /api/v1/ops/reports/{name}': { params: { name: 'daily-2026-12-01.md' }, token: 'ops' },
   'POST /api/v1/analytics/events': {
     body: {
       events: [

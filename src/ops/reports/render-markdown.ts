@@ -10,7 +10,9 @@ const bar = (share: number | null, width = 20) =>
   share === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, share)) * width));
 const MARK: Record<Finding['severity'], string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
-export const findingLine = (finding: Finding) => `${MARK[finding.severity]} ${escapeMarkdown(finding.text, 400)}`;
+/** A finding as one Markdown line (`plain` for channels that show text as it is). */
+export const findingLine = (finding: Finding, plain = false) =>
+  `${MARK[finding.severity]} ${plain ? finding.text.replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ') : escapeMarkdown(finding.text, 400)}`;
 
 export function renderReportMarkdown(report: OpsReport): string {
   const lang = report.lang;

@@ -27,7 +27,7 @@ export function reportChannels(config: AlertsConfig): string[] {
 export function reportMessage(report: OpsReport, markdown: string, html: string, link: string): Message {
   const t = (en: string, zh: string) => say(report.lang, { en, zh });
   const top = report.findings.slice(0, 3);
-  const summary = [report.title, '', ...top.map((f) => findingLine(f)), '', `${t('Full report', '完整报告')}: ${link}`];
+  const summary = [report.title, '', ...top.map((f) => findingLine(f, true)), '', `${t('Full report', '完整报告')}: ${link}`];
   return {
     title: report.title,
     text: `${summary.join('\n')}\n`,

@@ -115,7 +115,7 @@ export function barChart(chart: Figure & { rows: BarRow[]; max: number }): strin
   const width = 640;
   const row = 26;
   const labelW = 190;
-  const valueW = 110;
+  const valueW = 170;
   const height = Math.max(1, chart.rows.length) * row + 8;
   const scale = (v: number) =>
     chart.max > 0 ? (Math.max(0, Math.min(v, chart.max)) / chart.max) * (width - labelW - valueW) : 0;
