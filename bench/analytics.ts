@@ -37,7 +37,7 @@ const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
 const BATCH = 100;
 /** Concurrent clients, one measurement each: "several", and as many as a busy deployment's devices keep sending. */
 const CLIENT_COUNTS = (process.env.BENCH_CLIENTS ?? '8,32').split(',').map(Number);
-const REPORT_USERS = Number(process.env.BENCH_REPORT_USERS ?? 1_000_000);
+export const REPORT_USERS = Number(process.env.BENCH_REPORT_USERS ?? 1_000_000);
 
 /** CPU seconds of every local `postgres` process (0 when PostgreSQL runs elsewhere). */
 function databaseCpuSeconds(): number {
@@ -394,7 +394,7 @@ async function populateReportDb(url: string, users: number): Promise<void> {
 }
 
 /** Grow the raw events table to `target` rows: funnel events of the subjects, then filler events. */
-async function growEvents(url: string, target: number): Promise<void> {
+export async function growEvents(url: string, target: number): Promise<void> {
   const db = await migrated(url);
   await ensureEventPartitions(db, new Date(), { monthsBack: 2, monthsAhead: 1 });
   const have = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM analytics_events`.execute(db.kysely)).rows[0]?.n ?? 0);
@@ -414,7 +414,11 @@ async function growEvents(url: string, target: number): Promise<void> {
   await db.close();
 }
 
-async function reportBench(adminUrl: string): Promise<string> {
+/**
+ * The database of REPORT_USERS learners the report and checks benchmarks share
+ * (kept between runs; BENCH_REBUILD=1 makes it again), migrated and populated.
+ */
+export async function reportDatabase(adminUrl: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const exists = (await admin.query("SELECT 1 FROM pg_database WHERE datname = 'smartalk_bench_report'")).rowCount;
@@ -425,6 +429,11 @@ async function reportBench(adminUrl: string): Promise<string> {
   await admin.end();
   const url = withDatabase(adminUrl, 'smartalk_bench_report');
   await populateReportDb(url, REPORT_USERS);
+  return url;
+}
+
+async function reportBench(adminUrl: string): Promise<string> {
+  const url = await reportDatabase(adminUrl);
   const rows: Array<Array<string | number>> = [];
   for (const events of [1_000_000, 10_000_000]) {
     await growEvents(url, events);

@@ -5,6 +5,7 @@
  */
 import { runAlertsBench } from './alerts.js';
 import { runAnalyticsBench } from './analytics.js';
+import { runChecksBench } from './checks.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
 
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   analytics: runAnalyticsBench,
   feedback: runFeedbackBench,
   alerts: runAlertsBench,
+  checks: runChecksBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

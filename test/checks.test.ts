@@ -4,12 +4,14 @@
  * records runs and people's entries.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckRun } from '../src/ops/checks/check.js';
 import { alertOnFailures, CHECK_FAILED_RULE } from '../src/ops/checks/jobs.js';
+import { nodeSupport } from '../src/ops/checks/maintenance-checks.js';
 import { runChecks } from '../src/ops/checks/runner.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { api, onPostgres, startTestServer, type TestServer } from './helpers/server.js';
@@ -154,6 +156,77 @@ describe('db.performance', () => {
     } else {
       expect(result).toMatchObject({ status: 'skip', summary: expect.stringMatching(/PGlite keeps no server statistics/) });
     }
+  });
+});
+
+describe('db.query_analysis', () => {
+  it('names a slow statement and a redundant index (PostgreSQL with pg_stat_statements), and skips on PGlite', async (context) => {
+    const { db } = server.runtime;
+    if (!onPostgres()) {
+      expect(await only('db.query_analysis')).toMatchObject({
+        status: 'skip',
+        summary: expect.stringMatching(/PGlite keeps no statement/),
+      });
+      return;
+    }
+    const { rows } = await sql<{ loaded: boolean }>`
+      SELECT current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS loaded`.execute(db.kysely);
+    if (!rows[0]?.loaded) context.skip("pg_stat_statements is not in this server's shared_preload_libraries (.ci/run sets it)");
+    await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.execute(db.kysely);
+    await sql`SELECT pg_sleep(0.15) AS smartalk_slow_probe`.execute(db.kysely);
+    await sql`CREATE INDEX ops_log_kind_probe ON ops_log (kind)`.execute(db.kysely);
+    try {
+      const result = await only('db.query_analysis');
+      expect(result.status).toBe('warn');
+      expect(result.evidence).toContainEqual(
+        expect.stringMatching(/^1\d\d\.\d ms × 1 \(0\.\d s\): SELECT pg_sleep\(\$1\) AS smartalk_slow_probe$/),
+      );
+      expect(result.evidence).toContain('ops_log_kind_probe is covered by ops_log_kind_at on ops_log');
+    } finally {
+      await sql`DROP INDEX ops_log_kind_probe`.execute(db.kysely);
+    }
+  });
+});
+
+describe('monday maintenance', () => {
+  it('knows each Node.js line’s end of life', () => {
+    const on = (day: string) => new Date(`${day}T00:00:00Z`);
+    expect(nodeSupport('v20.20.2', on('2026-12-01'))).toMatchObject({ status: 'fail', line: 20, endOfLife: '2026-04-30' });
+    expect(nodeSupport('v24.11.0', on('2026-12-01'))).toMatchObject({ status: 'pass', line: 24, daysLeft: 516 });
+    expect(nodeSupport('v24.11.0', on('2028-03-01'))).toMatchObject({ status: 'warn', daysLeft: 60 });
+    expect(nodeSupport('v23.1.0', on('2026-12-01'))).toMatchObject({ status: 'warn', endOfLife: null });
+  });
+
+  it('reports the runtime, the packages and the system patches', async () => {
+    const result = await only('system.updates');
+    expect(result.evidence[0]).toMatch(new RegExp(`^Node\\.js ${process.version.replace(/\./g, '\\.')}: line \\d+ `));
+    expect(result.evidence[1]).toMatch(/^npm audit: (\d+ critical, \d+ high, \d+ moderate, \d+ low|could not run)/);
+    expect(result.evidence[2]).toMatch(/^Debian security updates/);
+    if (nodeSupport(process.version, new Date()).status === 'fail') expect(result.status).toBe('fail');
+  }, 60_000);
+
+  it('finds what retention would free, and removes it only when asked', async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const rotated = `${logFile}.3`;
+    const temporary = path.join(server.config.dataDir, 'upload.tmp');
+    writeFileSync(rotated, 'x'.repeat(2048));
+    writeFileSync(temporary, 'y'.repeat(1024));
+    utimesSync(rotated, old, old);
+    utimesSync(temporary, old, old);
+    writeFileSync(`${logFile}.1`, 'recent rotation stays');
+    const result = await only('logs.cleanup');
+    expect(result.status).toBe('warn');
+    expect(result.summary).toBe('2 files past retention (0.0 MiB to free)');
+    expect(result.evidence).toContainEqual(`${rotated} (0.0 MiB): rotated log older than 30 days`);
+    expect(existsSync(rotated)).toBe(true); // the check only looks
+    const applied = await smartalkAsync(['ops', 'cleanup', '--apply', '--json'], {
+      DATA_DIR: server.config.dataDir,
+      LOG_FILE: logFile,
+    });
+    expect(applied.status).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject({ applied: true, bytes: 3072 });
+    expect(existsSync(rotated) || existsSync(temporary)).toBe(false);
+    expect(existsSync(`${logFile}.1`)).toBe(true);
   });
 });
 

@@ -152,8 +152,8 @@ describe('reports', () => {
       kind: 'report',
       title: expect.stringMatching(/^SmarTalk daily report \d{4}-\d{2}-\d{2}$/),
     });
-    const lines = (posted?.body.text as string).split('\n');
-    const findings = (run.results[0]?.data?.findings as Array<{ text: string }>).slice(0, 3).map((f) => f.text);
+    const lines = String(posted?.body.text).split('\n');
+    const findings = ((run.results[0]?.data?.findings ?? []) as Array<{ text: string }>).slice(0, 3).map((f) => f.text);
     expect(findings.length).toBeGreaterThan(0);
     expect(lines.filter((line) => /^[🔴🟠🔵] /u.test(line)).map((line) => line.slice(3))).toEqual(findings);
     expect(lines.at(-2)).toMatch(

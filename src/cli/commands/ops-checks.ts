@@ -117,6 +117,28 @@ export function addCheckCommands(ops: Command): void {
     });
 
   ops
+    .command('cleanup')
+    .description('Rotated logs, old reports and temporary files past retention: list them, or remove them with --apply')
+    .option('--apply', 'remove them (default: a dry run that only lists)')
+    .option('--json', 'print JSON')
+    .action(async (flags: { apply?: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const { cleanup } = await import('../../ops/checks/maintenance-checks.js');
+      const result = await cleanup(config, new Date(), flags.apply ?? false);
+      if (flags.json) return printJson({ ...result, applied: flags.apply ?? false });
+      for (const item of result.items) console.log(`${item.file}  ${(item.bytes / 2 ** 20).toFixed(1)} MiB  ${item.reason}`);
+      const total = `${(result.bytes / 2 ** 20).toFixed(1)} MiB`;
+      console.log(
+        flags.apply
+          ? say(config.lang, { en: `removed ${result.items.length} files, ${total} freed`, zh: `已删除 ${result.items.length} 个文件，释放 ${total}` })
+          : say(config.lang, {
+              en: `${result.items.length} files, ${total} to free (dry run; --apply removes them)`,
+              zh: `${result.items.length} 个文件，可释放 ${total}（试运行；--apply 执行删除）`,
+            }),
+      );
+    });
+
+  ops
     .command('schedule')
     .description('The scheduled jobs (the checklists) with their last and next run')
     .option('--json', 'print JSON')

@@ -6,10 +6,11 @@
 import type { Bilingual } from '../../i18n.js';
 import { usersAnomalies } from './anomaly-checks.js';
 import { type CheckDefinition, SLOTS, type Slot } from './check.js';
-import { dbPerformance } from './database-checks.js';
+import { dbPerformance, dbQueryAnalysis } from './database-checks.js';
 import type { ChecksDeps } from './deps.js';
 import { backupState, cdnHitRate } from './edge-checks.js';
 import { logsOvernight } from './log-checks.js';
+import { logsCleanup, systemUpdates } from './maintenance-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
 import { reportDaily, reportProductWeekly, reportWeekly } from './report-checks.js';
 import { servicesAvailability, systemHealth, systemResources } from './system-checks.js';
@@ -58,23 +59,8 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   ),
   opslogUpdate,
 
-  notYet(
-    'system.updates',
-    'monday',
-    { en: 'System updates and security patches', zh: '检查系统更新和安全补丁' },
-    {
-      en: 'Run `npm audit` and `apt list --upgradable`; schedule the patches.',
-      zh: '运行 `npm audit` 与 `apt list --upgradable`，安排补丁。',
-    },
-    PENDING,
-  ),
-  notYet(
-    'logs.cleanup',
-    'monday',
-    { en: 'Clean expired logs and temp files', zh: '清理过期日志和临时文件' },
-    { en: 'Remove rotated logs past retention and old temp files.', zh: '删除超过保留期的轮转日志和临时文件。' },
-    PENDING,
-  ),
+  systemUpdates,
+  logsCleanup,
   notYet(
     'backup.restore_drill',
     'monday',
@@ -87,16 +73,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   ),
   alertsRulesReview,
 
-  notYet(
-    'db.query_analysis',
-    'wednesday',
-    { en: 'Database query performance', zh: '分析数据库查询性能' },
-    {
-      en: 'Read pg_stat_statements for the slowest statements and check indexes.',
-      zh: '查看 pg_stat_statements 中最慢的语句并检查索引。',
-    },
-    PENDING,
-  ),
+  dbQueryAnalysis,
   notYet(
     'cdn.cache_strategy',
     'wednesday',

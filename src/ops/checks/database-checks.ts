@@ -146,3 +146,101 @@ export async function slowestStatements(db: Db, limit: number): Promise<Statemen
   if (!result) return null;
   return result.rows.map((row) => ({ query: row.query, calls: row.calls, meanMs: row.mean_ms, totalMs: row.total_ms }));
 }
+
+/** A statement this slow on average is worth a look (PgHero's "slow queries" line is 20 ms; ours serve a few dozen rows). */
+const SLOW_STATEMENT_MS = 100;
+
+export const dbQueryAnalysis: CheckDefinition<ChecksDeps> = {
+  id: 'db.query_analysis',
+  slot: 'wednesday',
+  severity: 'info',
+  title: { en: 'Database query performance', zh: '分析数据库查询性能' },
+  action: {
+    en: "EXPLAIN (ANALYZE, BUFFERS) the slowest statement and add the index it lacks; drop a redundant index; an index never used costs every write — drop it after a release cycle. Without statement statistics: shared_preload_libraries = 'pg_stat_statements', restart, CREATE EXTENSION pg_stat_statements.",
+    zh: "对最慢的语句执行 EXPLAIN (ANALYZE, BUFFERS) 并补上缺失的索引；删除冗余索引；从未使用的索引拖慢每次写入，观察一个发布周期后删除。缺少语句统计时：设置 shared_preload_libraries = 'pg_stat_statements'，重启后执行 CREATE EXTENSION pg_stat_statements。",
+  },
+  run: async ({ db }, context) => {
+    if (db.engine !== 'postgres') {
+      return {
+        status: 'skip',
+        summary: context.t({
+          en: 'embedded PGlite keeps no statement or index statistics; set DATABASE_URL to a PostgreSQL server',
+          zh: '内嵌 PGlite 不保存语句与索引统计；请将 DATABASE_URL 指向 PostgreSQL 服务器',
+        }),
+      };
+    }
+    const [statements, seqScans, unused, duplicates] = await Promise.all([
+      slowestStatements(db, 10),
+      sql<{ name: string; seq_scan: number; seq_rows: number; idx_scan: number; live: number }>`
+        SELECT relname AS name, seq_scan::float8 AS seq_scan, seq_tup_read::float8 AS seq_rows,
+          coalesce(idx_scan, 0)::float8 AS idx_scan, n_live_tup::float8 AS live
+        FROM pg_stat_user_tables
+        WHERE n_live_tup >= 10000 AND seq_scan > coalesce(idx_scan, 0) AND seq_tup_read > 100 * n_live_tup
+        ORDER BY seq_tup_read DESC LIMIT 5`.execute(db.kysely),
+      sql<{ name: string; table: string; bytes: number }>`
+        SELECT s.indexrelname AS name, s.relname AS table, pg_relation_size(s.indexrelid)::float8 AS bytes
+        FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+        WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = s.relid)
+        ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 10`.execute(db.kysely),
+      // Two indexes on the same table whose columns one begins the other: the shorter is redundant.
+      sql<{ redundant: string; covered_by: string; table: string }>`
+        SELECT a.indexrelid::regclass::text AS redundant, b.indexrelid::regclass::text AS covered_by, a.indrelid::regclass::text AS table
+        FROM pg_index a JOIN pg_index b ON a.indrelid = b.indrelid AND a.indexrelid <> b.indexrelid
+        JOIN pg_class t ON t.oid = a.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = 'public' AND NOT a.indisunique AND a.indpred IS NULL AND b.indpred IS NULL AND a.indexprs IS NULL AND b.indexprs IS NULL
+          AND array_length(a.indkey::int2[], 1) <= array_length(b.indkey::int2[], 1)
+          AND (b.indkey::int2[])[0:array_length(a.indkey::int2[], 1) - 1] = a.indkey::int2[]
+          AND (array_length(a.indkey::int2[], 1) < array_length(b.indkey::int2[], 1) OR a.indexrelid > b.indexrelid)
+        ORDER BY 3, 1`.execute(db.kysely),
+    ]);
+    const slow = (statements ?? []).filter((s) => s.meanMs >= SLOW_STATEMENT_MS);
+    const evidence = [
+      ...(statements === null
+        ? [
+            context.t({
+              en: 'statements: pg_stat_statements is not installed (shared_preload_libraries)',
+              zh: '语句：未安装 pg_stat_statements（shared_preload_libraries）',
+            }),
+          ]
+        : statements
+            .slice(0, 5)
+            .map((s) => `${s.meanMs.toFixed(1)} ms × ${s.calls} (${(s.totalMs / 1000).toFixed(1)} s): ${s.query}`)),
+      ...seqScans.rows.map((r) =>
+        context.t({
+          en: `${r.name}: ${r.seq_scan} sequential scans read ${r.seq_rows} rows (${r.live} live) — an index may be missing`,
+          zh: `${r.name}：${r.seq_scan} 次顺序扫描读取 ${r.seq_rows} 行（现存 ${r.live} 行）——可能缺少索引`,
+        }),
+      ),
+      ...unused.rows.map((r) =>
+        context.t({
+          en: `unused index ${r.name} on ${r.table} (${bytes(r.bytes)})`,
+          zh: `未使用的索引 ${r.name}（${r.table}，${bytes(r.bytes)}）`,
+        }),
+      ),
+      ...duplicates.rows.map((r) =>
+        context.t({
+          en: `${r.redundant} is covered by ${r.covered_by} on ${r.table}`,
+          zh: `${r.redundant} 被 ${r.covered_by} 覆盖（${r.table}）`,
+        }),
+      ),
+    ];
+    // Without pg_stat_statements half the line cannot be done: say so until it is installed.
+    const status =
+      slow.length > 0 || duplicates.rows.length > 0 || seqScans.rows.length > 0 || statements === null ? 'warn' : 'pass';
+    return {
+      status,
+      summary: context.t({
+        en: `${slow.length} statements at ${SLOW_STATEMENT_MS} ms or more on average, ${seqScans.rows.length} tables scanned sequentially, ${unused.rows.length} unused and ${duplicates.rows.length} redundant indexes`,
+        zh: `${slow.length} 条语句平均 ≥ ${SLOW_STATEMENT_MS} 毫秒，${seqScans.rows.length} 张表频繁顺序扫描，${unused.rows.length} 个未使用索引，${duplicates.rows.length} 个冗余索引`,
+      }),
+      evidence,
+      data: {
+        slowest: statements,
+        sequentialScans: seqScans.rows,
+        unusedIndexes: unused.rows,
+        redundantIndexes: duplicates.rows,
+      },
+    };
+  },
+};

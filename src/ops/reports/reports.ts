@@ -31,7 +31,6 @@ export async function produceReport(
   if (options.send && alerts) {
     const html = files.find((file) => file.format === 'html');
     sent = await sendReport(alerts.channels, reportChannels(alerts.config), report, {
-      markdown: renderReport(report, 'md'),
       html: renderReport(report, 'html'),
       link: `${deps.config.publicUrl}/api/v1/ops/reports/${html?.name ?? ''}`,
     });

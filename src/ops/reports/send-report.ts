@@ -24,7 +24,7 @@ export function reportChannels(config: AlertsConfig): string[] {
   return [...new Set(names)];
 }
 
-export function reportMessage(report: OpsReport, markdown: string, html: string, link: string): Message {
+export function reportMessage(report: OpsReport, html: string, link: string): Message {
   const t = (en: string, zh: string) => say(report.lang, { en, zh });
   const top = report.findings.slice(0, 3);
   const summary = [report.title, '', ...top.map((f) => findingLine(f, true)), '', `${t('Full report', '完整报告')}: ${link}`];
@@ -43,9 +43,9 @@ export async function sendReport(
   channels: Map<string, Channel>,
   names: string[],
   report: OpsReport,
-  rendered: { markdown: string; html: string; link: string },
+  rendered: { html: string; link: string },
 ): Promise<SendResult[]> {
-  const message = reportMessage(report, rendered.markdown, rendered.html, rendered.link);
+  const message = reportMessage(report, rendered.html, rendered.link);
   const results: SendResult[] = [];
   for (const name of names) {
     const channel = channels.get(name);
