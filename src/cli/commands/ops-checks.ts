@@ -130,7 +130,10 @@ export function addCheckCommands(ops: Command): void {
       const total = `${(result.bytes / 2 ** 20).toFixed(1)} MiB`;
       console.log(
         flags.apply
-          ? say(config.lang, { en: `removed ${result.items.length} files, ${total} freed`, zh: `已删除 ${result.items.length} 个文件，释放 ${total}` })
+          ? say(config.lang, {
+              en: `removed ${result.items.length} files, ${total} freed`,
+              zh: `已删除 ${result.items.length} 个文件，释放 ${total}`,
+            })
           : say(config.lang, {
               en: `${result.items.length} files, ${total} to free (dry run; --apply removes them)`,
               zh: `${result.items.length} 个文件，可释放 ${total}（试运行；--apply 执行删除）`,

@@ -137,7 +137,7 @@ export async function slowestStatements(db: Db, limit: number): Promise<Statemen
   if (!(await hasPgStatStatements(db))) return null;
   // Installed but not in shared_preload_libraries, the view refuses to be read: the same as absent.
   const result = await sql<{ query: string; calls: number; mean_ms: number; total_ms: number }>`
-    SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 200) AS query, calls::float8 AS calls,
+    SELECT left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 200) AS query, calls::float8 AS calls,
       mean_exec_time::float8 AS mean_ms, total_exec_time::float8 AS total_ms
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
     ORDER BY mean_exec_time DESC LIMIT ${limit}`
@@ -190,7 +190,8 @@ export const dbQueryAnalysis: CheckDefinition<ChecksDeps> = {
         JOIN pg_class t ON t.oid = a.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
         WHERE n.nspname = 'public' AND NOT a.indisunique AND a.indpred IS NULL AND b.indpred IS NULL AND a.indexprs IS NULL AND b.indexprs IS NULL
           AND array_length(a.indkey::int2[], 1) <= array_length(b.indkey::int2[], 1)
-          AND (b.indkey::int2[])[0:array_length(a.indkey::int2[], 1) - 1] = a.indkey::int2[]
+          -- int2vector casts to a 0-based array; slices of both sides compare as 1-based ones.
+          AND (b.indkey::int2[])[0:array_length(a.indkey::int2[], 1) - 1] = (a.indkey::int2[])[0:array_length(a.indkey::int2[], 1) - 1]
           AND (array_length(a.indkey::int2[], 1) < array_length(b.indkey::int2[], 1) OR a.indexrelid > b.indexrelid)
         ORDER BY 3, 1`.execute(db.kysely),
     ]);
