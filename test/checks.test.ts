@@ -159,6 +159,40 @@ describe('db.performance', () => {
   });
 });
 
+describe('users.behavior_trends', () => {
+  it('warns when activation fell two weeks running, with each week’s numbers', async () => {
+    // Three earlier weeks of 5 new learners each: 4, then 3, then 1 reach the magic moment.
+    const now = new Date();
+    const events: unknown[] = [];
+    [4, 3, 1].forEach((activated, i) => {
+      // The middle of the week 3, 2 and 1 weeks back.
+      const launch = new Date(now.getTime() - (3 - i) * 7 * 86_400_000 - 3.5 * 86_400_000);
+      for (let n = 0; n < 5; n++) {
+        const deviceId = `trend-${i}-${n}`;
+        events.push({ id: randomUUID(), name: 'app_launched', timestamp: launch.toISOString(), deviceId });
+        if (n < activated) {
+          events.push({
+            id: randomUUID(),
+            name: 'magic_moment_completed',
+            timestamp: new Date(launch.getTime() + 3_600_000).toISOString(),
+            deviceId,
+          });
+        }
+      }
+    });
+    const ingested = await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken });
+    expect(ingested.body).toMatchObject({ accepted: events.length, rejected: [] });
+    const result = await only('users.behavior_trends', now);
+    expect(result).toMatchObject({ status: 'warn', summary: 'falling two weeks running: activation' });
+    const weeks = (result.data as { weeks: Array<{ newUsers: number; activation: number | null }> }).weeks;
+    expect(weeks.slice(1, 4).map((w) => [w.newUsers, w.activation])).toEqual([
+      [5, 0.8],
+      [5, 0.6],
+      [5, 0.2],
+    ]);
+  });
+});
+
 describe('db.query_analysis', () => {
   it('names a slow statement and a redundant index (PostgreSQL with pg_stat_statements), and skips on PGlite', async (context) => {
     const { db } = server.runtime;

@@ -14,7 +14,7 @@ import { logsCleanup, systemUpdates } from './maintenance-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
 import { reportDaily, reportProductWeekly, reportWeekly } from './report-checks.js';
 import { servicesAvailability, systemHealth, systemResources } from './system-checks.js';
-import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersRealtime } from './usage-checks.js';
+import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersBehaviorTrends, usersRealtime } from './usage-checks.js';
 
 /** A line whose automation has not landed yet: it says so instead of passing. */
 function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
@@ -103,16 +103,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   ),
 
   reportWeekly,
-  notYet(
-    'users.behavior_trends',
-    'friday',
-    { en: 'User behaviour trends', zh: '分析用户行为趋势' },
-    {
-      en: 'Compare this week with the last four: activation, retention, time to magic moment.',
-      zh: '对比本周与前四周：激活、留存、到达魔法时刻的时间。',
-    },
-    PENDING,
-  ),
+  usersBehaviorTrends,
   featuresUsage,
   reportProductWeekly,
 ];

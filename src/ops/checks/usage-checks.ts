@@ -230,3 +230,69 @@ export const featuresUsage: CheckDefinition<ChecksDeps> = {
     };
   },
 };
+
+/** Weeks compared by users.behavior_trends: this one and the four before it. */
+const TREND_WEEKS = 5;
+
+export const usersBehaviorTrends: CheckDefinition<ChecksDeps> = {
+  id: 'users.behavior_trends',
+  slot: 'friday',
+  severity: 'info',
+  title: { en: 'User behaviour trends', zh: '分析用户行为趋势' },
+  action: {
+    en: 'A measure falling for two weeks or more: find the release or content change that began it (the funnel step that moved, the feedback themes of those weeks) and bring it to the product team.',
+    zh: '某项指标连续两周以上下降：找出引起变化的版本或内容（变化的漏斗步骤、这几周的反馈主题），并提交产品团队。',
+  },
+  run: async (deps, context) => {
+    const end = startOf(context.now, 'day', deps.config.tz).getTime() + 86_400_000;
+    const weeks = await Promise.all(
+      Array.from({ length: TREND_WEEKS }, (_, i) => {
+        const until = new Date(Math.min(end - i * 7 * 86_400_000, context.now.getTime()));
+        const since = new Date(end - (i + 1) * 7 * 86_400_000);
+        return deps.reports.metrics({ since, until, now: context.now }).then((report) => ({ since, report }));
+      }),
+    );
+    weeks.reverse(); // oldest first
+    const rows = weeks.map(({ since, report }) => ({
+      week: new Intl.DateTimeFormat('en-CA', { timeZone: deps.config.tz }).format(since),
+      newUsers: report.newUsers,
+      activation: report.activation.rate,
+      d1: report.retention.d1.rate,
+      d7: report.retention.d7.rate,
+      secondsToMagic: report.funnel.at(-1)?.medianSecondsToConvert ?? null,
+    }));
+    if (rows.every((row) => row.newUsers === 0)) {
+      return {
+        status: 'skip',
+        summary: context.t({ en: `no new learners in ${TREND_WEEKS} weeks`, zh: `${TREND_WEEKS} 周内无新用户` }),
+      };
+    }
+    // Falling two weeks running: of the last three weeks that have the measure (a week
+    // without new learners says nothing about activation), each below the one before.
+    const falling = (key: 'activation' | 'd1' | 'd7') => {
+      const [a, b, c] = rows
+        .map((row) => row[key])
+        .filter((value): value is number => value !== null)
+        .slice(-3);
+      return a !== undefined && b !== undefined && c !== undefined && c < b && b < a;
+    };
+    const down = (['activation', 'd1', 'd7'] as const).filter(falling);
+    return {
+      status: down.length > 0 ? 'warn' : 'pass',
+      summary:
+        down.length > 0
+          ? context.t({ en: `falling two weeks running: ${down.join(', ')}`, zh: `连续两周下降：${down.join('、')}` })
+          : context.t({
+              en: `no measure fell two weeks running over ${TREND_WEEKS} weeks`,
+              zh: `${TREND_WEEKS} 周内无指标连续两周下降`,
+            }),
+      evidence: rows.map((row) =>
+        context.t({
+          en: `week of ${row.week}: ${row.newUsers} new, activation ${percent(row.activation)}, D1 ${percent(row.d1)}, D7 ${percent(row.d7)}`,
+          zh: `${row.week} 当周：新用户 ${row.newUsers}，激活 ${percent(row.activation)}，次日留存 ${percent(row.d1)}，7 日留存 ${percent(row.d7)}`,
+        }),
+      ),
+      data: { weeks: rows, falling: down },
+    };
+  },
+};
