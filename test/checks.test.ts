@@ -193,6 +193,36 @@ describe('users.behavior_trends', () => {
   });
 });
 
+describe('cdn.cache_strategy', () => {
+  it('reads what the origin tells caches and the edge’s hit ratio by kind of file', async () => {
+    const edgeLog = path.join(mkdtempSync(path.join(os.tmpdir(), 'smartalk-edge-')), 'access.log');
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+    const line = (minutesAgo: number, file: string, cache: string) =>
+      `10.0.0.1 [${at(minutesAgo)}] "GET /videos/${file} HTTP/1.1" 200 1234 rt=0.001 cache=${cache}`;
+    writeFileSync(
+      edgeLog,
+      `${[
+        ...Array.from({ length: 19 }, (_, i) => line(60 + i, 'dramas/travel-01/subtitled.mp4', 'HIT')),
+        line(59, 'dramas/travel-01/subtitled.mp4', 'MISS'),
+        line(58, 'audio/k01.mp3', 'HIT'),
+        line(57, 'audio/k02.mp3', 'MISS'),
+        line(2000, 'audio/k03.mp3', 'MISS'), // more than a day ago
+      ].join('\n')}\n`,
+    );
+    const deps = {
+      ...server.runtime.checks,
+      config: { ...server.runtime.checks.config, publicUrl: server.url, cdnAccessLog: edgeLog },
+    };
+    const [result] = (await run(['cdn.cache_strategy'], new Date(), deps)).results;
+    expect(result?.status).toBe('warn');
+    expect(result?.evidence).toContainEqual(
+      expect.stringMatching(/^origin: HEAD \/videos\/dramas\/\S+ → \d{3}, Cache-Control "/),
+    );
+    expect(result?.evidence).toContain('.mp4: 95.0% hits (19/20)');
+    expect(result?.evidence).toContain('.mp3: 50.0% hits (1/2)');
+  });
+});
+
 describe('db.query_analysis', () => {
   it('names a slow statement and a redundant index (PostgreSQL with pg_stat_statements), and skips on PGlite', async (context) => {
     const { db } = server.runtime;

@@ -15,26 +15,37 @@ export interface CdnStats {
   ratio: number | null;
 }
 
-/** Cache outcomes of /videos/ requests in the last `windowMs` (HIT over every cache lookup). */
-export async function cdnStats(file: string, now = Date.now(), windowMs = 3_600_000): Promise<CdnStats> {
+/** One cache lookup of the edge: the path asked for and the cache's answer (HIT, MISS, EXPIRED …). */
+export interface CacheLookup {
+  path: string;
+  status: string;
+}
+
+/** Cache lookups of /videos/ requests in the last `windowMs`, from the end of the log. */
+export async function cacheLookups(file: string, now = Date.now(), windowMs = 3_600_000): Promise<CacheLookup[]> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
     const start = Math.max(0, size - TAIL_BYTES);
     const buffer = Buffer.alloc(size - start);
     await handle.read(buffer, 0, buffer.length, start);
-    let requests = 0;
-    let hits = 0;
+    const lookups: CacheLookup[] = [];
     for (const line of buffer.toString('utf8').split('\n')) {
       const match = LINE.exec(line);
       if (!match || match[3] === '-') continue; // not a cache lookup
       const at = Date.parse(match[1] as string);
       if (Number.isNaN(at) || at < now - windowMs || at > now + 60_000) continue;
-      requests++;
-      if (match[3] === 'HIT') hits++;
+      lookups.push({ path: match[2] as string, status: match[3] as string });
     }
-    return { requests, hits, ratio: requests > 0 ? hits / requests : null };
+    return lookups;
   } finally {
     await handle.close();
   }
+}
+
+/** Cache outcomes of /videos/ requests in the last `windowMs` (HIT over every cache lookup). */
+export async function cdnStats(file: string, now = Date.now(), windowMs = 3_600_000): Promise<CdnStats> {
+  const lookups = await cacheLookups(file, now, windowMs);
+  const hits = lookups.filter((lookup) => lookup.status === 'HIT').length;
+  return { requests: lookups.length, hits, ratio: lookups.length > 0 ? hits / lookups.length : null };
 }

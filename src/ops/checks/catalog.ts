@@ -8,7 +8,7 @@ import { usersAnomalies } from './anomaly-checks.js';
 import { type CheckDefinition, SLOTS, type Slot } from './check.js';
 import { dbPerformance, dbQueryAnalysis } from './database-checks.js';
 import type { ChecksDeps } from './deps.js';
-import { backupState, cdnHitRate } from './edge-checks.js';
+import { backupState, cdnCacheStrategy, cdnHitRate } from './edge-checks.js';
 import { logsOvernight } from './log-checks.js';
 import { logsCleanup, systemUpdates } from './maintenance-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
@@ -74,16 +74,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   alertsRulesReview,
 
   dbQueryAnalysis,
-  notYet(
-    'cdn.cache_strategy',
-    'wednesday',
-    { en: 'CDN cache strategy', zh: '检查CDN缓存策略效果' },
-    {
-      en: 'Check the hit ratio by path and the Cache-Control of video responses.',
-      zh: '按路径检查命中率与视频响应的 Cache-Control。',
-    },
-    PENDING,
-  ),
+  cdnCacheStrategy,
   notYet(
     'api.optimization',
     'wednesday',
