@@ -223,6 +223,35 @@ describe('cdn.cache_strategy', () => {
   });
 });
 
+describe('mobile.performance', () => {
+  it('reads start time, video load time and crash rate from the client events', async () => {
+    const now = new Date();
+    const at = now.toISOString();
+    const event = (name: string, properties: Record<string, unknown> = {}) => ({
+      id: randomUUID(),
+      name,
+      timestamp: at,
+      deviceId: 'mobile-perf',
+      properties,
+    });
+    const events = [
+      ...Array.from({ length: 20 }, (_, i) => event('app_started', { durationMs: 800 + i * 10 })),
+      ...Array.from({ length: 20 }, (_, i) => event('video_loaded', { durationMs: i < 18 ? 900 : 4_000, videoId: 'travel-01' })),
+      event('app_crashed', { reason: 'OOM' }),
+      event('video_loaded', { durationMs: 'slow' }), // not a number: not read
+    ];
+    const ingested = await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken });
+    expect(ingested.body).toMatchObject({ accepted: events.length });
+    const result = await only('mobile.performance', new Date(now.getTime() + 1000));
+    expect(result.status).toBe('warn'); // 2 of 20 video loads at 4 s put p95 over 2 s; 1 crash in 20 starts is 5%
+    expect(result.evidence).toEqual([
+      'app starts: 20, p50 895 ms, p95 981 ms (limit 3000 ms)',
+      'video loads: 20, p50 900 ms, p95 4000 ms (limit 2000 ms)',
+      'crashes: 1 per 20 starts (5.0%, limit 1.0%)',
+    ]);
+  });
+});
+
 describe('db.query_analysis', () => {
   it('names a slow statement and a redundant index (PostgreSQL with pg_stat_statements), and skips on PGlite', async (context) => {
     const { db } = server.runtime;

@@ -14,7 +14,15 @@ import { logsCleanup, systemUpdates } from './maintenance-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
 import { reportDaily, reportProductWeekly, reportWeekly } from './report-checks.js';
 import { servicesAvailability, systemHealth, systemResources } from './system-checks.js';
-import { apiLatency, featuresUsage, feedbackNew, funnelRealtime, usersBehaviorTrends, usersRealtime } from './usage-checks.js';
+import {
+  apiLatency,
+  featuresUsage,
+  feedbackNew,
+  funnelRealtime,
+  mobilePerformance,
+  usersBehaviorTrends,
+  usersRealtime,
+} from './usage-checks.js';
 
 /** A line whose automation has not landed yet: it says so instead of passing. */
 function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
@@ -82,16 +90,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
     { en: 'Look at the slowest routes and their payload sizes.', zh: '查看最慢的路由及其响应大小。' },
     PENDING,
   ),
-  notYet(
-    'mobile.performance',
-    'wednesday',
-    { en: 'Mobile app performance', zh: '分析移动应用性能数据' },
-    {
-      en: 'Read app start time, video load time and crash rate from client events.',
-      zh: '从客户端事件查看启动时间、视频加载时间与崩溃率。',
-    },
-    PENDING,
-  ),
+  mobilePerformance,
 
   reportWeekly,
   usersBehaviorTrends,

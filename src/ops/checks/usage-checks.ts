@@ -3,6 +3,7 @@
  * 分析用户反馈新增情况): today so far, against the previous seven days, from the same
  * reports and definitions the API, CLI and alerts use.
  */
+import { sql } from 'kysely';
 import { FUNNEL, METRICS } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import { HTTP_BUCKETS } from '../../http/metrics.js';
@@ -293,6 +294,77 @@ export const usersBehaviorTrends: CheckDefinition<ChecksDeps> = {
         }),
       ),
       data: { weeks: rows, falling: down },
+    };
+  },
+};
+
+/**
+ * The client events mobile performance is read from (docs/metrics.md): `app_started`
+ * (properties.durationMs: launch to first screen), `video_loaded` (properties.durationMs:
+ * request to first frame) and `app_crashed`. Limits: the runbook's "视频加载缓慢" and
+ * ordinary app-store expectations.
+ */
+export const MOBILE_LIMITS = { startP95Ms: 3_000, videoLoadP95Ms: 2_000, crashRate: 0.01 } as const;
+
+export const mobilePerformance: CheckDefinition<ChecksDeps> = {
+  id: 'mobile.performance',
+  slot: 'wednesday',
+  severity: 'info',
+  title: { en: 'Mobile app performance', zh: '分析移动应用性能数据' },
+  action: {
+    en: 'Slow starts or video loads: split them by app version and platform (the events carry both) and bring the worst to the app team; video loads: see runbook 问题3 (the CDN). Crashes: read the crash reports of the version that rose.',
+    zh: '启动或视频加载慢：按版本与平台拆分（事件带有这两项）并交给客户端团队；视频加载慢参见运维指南 问题3（CDN）。崩溃：查看崩溃率上升版本的崩溃报告。',
+  },
+  run: async ({ db }, context) => {
+    const since = new Date(context.now.getTime() - 7 * 86_400_000);
+    const { rows } = await sql<{ name: string; n: number; p50: number | null; p95: number | null }>`
+      SELECT name, count(*)::int AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY (properties->>'durationMs')::float8) AS p50,
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY (properties->>'durationMs')::float8) AS p95
+      FROM analytics_events
+      WHERE "timestamp" >= ${since} AND "timestamp" < ${context.now}
+        AND name IN ('app_started', 'video_loaded', 'app_crashed')
+        AND (name = 'app_crashed' OR jsonb_typeof(properties->'durationMs') = 'number')
+      GROUP BY name`.execute(db.kysely);
+    const by = new Map(rows.map((row) => [row.name, row]));
+    const starts = by.get('app_started');
+    const videos = by.get('video_loaded');
+    const crashes = by.get('app_crashed')?.n ?? 0;
+    if (!starts && !videos && crashes === 0) {
+      return {
+        status: 'skip',
+        summary: context.t({
+          en: 'no app_started, video_loaded or app_crashed events in 7 days: the app does not send them yet (docs/metrics.md)',
+          zh: '7 天内无 app_started、video_loaded 或 app_crashed 事件：客户端尚未上报（见 docs/metrics.md）',
+        }),
+      };
+    }
+    const crashRate = starts && starts.n > 0 ? crashes / starts.n : null;
+    const slowStart = (starts?.p95 ?? 0) > MOBILE_LIMITS.startP95Ms;
+    const slowVideo = (videos?.p95 ?? 0) > MOBILE_LIMITS.videoLoadP95Ms;
+    const crashing = crashRate !== null && crashRate > MOBILE_LIMITS.crashRate;
+    const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${Math.round(v)} ms`);
+    return {
+      status: slowStart || slowVideo || crashing ? 'warn' : 'pass',
+      summary: context.t({
+        en: `start p95 ${ms(starts?.p95)}, video load p95 ${ms(videos?.p95)}, crash rate ${percent(crashRate)}`,
+        zh: `启动 p95 ${ms(starts?.p95)}，视频加载 p95 ${ms(videos?.p95)}，崩溃率 ${percent(crashRate)}`,
+      }),
+      evidence: [
+        context.t({
+          en: `app starts: ${starts?.n ?? 0}, p50 ${ms(starts?.p50)}, p95 ${ms(starts?.p95)} (limit ${MOBILE_LIMITS.startP95Ms} ms)`,
+          zh: `启动：${starts?.n ?? 0} 次，p50 ${ms(starts?.p50)}，p95 ${ms(starts?.p95)}（上限 ${MOBILE_LIMITS.startP95Ms} 毫秒）`,
+        }),
+        context.t({
+          en: `video loads: ${videos?.n ?? 0}, p50 ${ms(videos?.p50)}, p95 ${ms(videos?.p95)} (limit ${MOBILE_LIMITS.videoLoadP95Ms} ms)`,
+          zh: `视频加载：${videos?.n ?? 0} 次，p50 ${ms(videos?.p50)}，p95 ${ms(videos?.p95)}（上限 ${MOBILE_LIMITS.videoLoadP95Ms} 毫秒）`,
+        }),
+        context.t({
+          en: `crashes: ${crashes} per ${starts?.n ?? 0} starts (${percent(crashRate)}, limit ${percent(MOBILE_LIMITS.crashRate)})`,
+          zh: `崩溃：${crashes} 次 / ${starts?.n ?? 0} 次启动（${percent(crashRate)}，上限 ${percent(MOBILE_LIMITS.crashRate)}）`,
+        }),
+      ],
+      data: { starts: starts ?? null, videoLoads: videos ?? null, crashes, crashRate },
     };
   },
 };
