@@ -252,6 +252,44 @@ describe('mobile.performance', () => {
   });
 });
 
+describe('capacity.next_day and api.optimization', () => {
+  it('forecasts tomorrow’s busiest hour from the same weekday and says how many instances keep 30% free', async () => {
+    // Three weeks ago, on tomorrow's weekday, a busy hour of 400 events.
+    const busy = new Date(Date.now() + 86_400_000 - 21 * 86_400_000);
+    busy.setUTCMinutes(5);
+    const events = Array.from({ length: 400 }, (_, i) => ({
+      id: randomUUID(),
+      name: 'keyword_attempt',
+      timestamp: new Date(busy.getTime() + i * 1000).toISOString(),
+      deviceId: 'capacity-probe',
+    }));
+    expect((await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken })).body).toMatchObject({
+      accepted: 400,
+    });
+    const withCapacity = (eventsPerSecond: number) => ({
+      ...server.runtime.checks,
+      thresholds: { capacity: { eventsPerSecond } },
+    });
+    const [small] = (await run(['capacity.next_day'], new Date(), withCapacity(0.05))).results;
+    expect(small?.status).toBe('fail');
+    expect(small?.evidence[0]).toMatch(/^busiest hour on the same weekday over 4 weeks: (\d+) events/);
+    expect(Number(/: (\d+) events/.exec(small?.evidence[0] ?? '')?.[1])).toBeGreaterThanOrEqual(400);
+    const [large] = (await run(['capacity.next_day'], new Date(), withCapacity(1_000_000))).results;
+    expect(large).toMatchObject({ status: 'pass', data: { instances: 1 } });
+    expect(large?.summary).toMatch(
+      /^tomorrow's peak ≈ \d+\.\d events\/s against 1000000\/s per instance: headroom 100\.0%, 1 instance\(s\)/,
+    );
+  });
+
+  it('measures the public answers on the wire: size and compression', async () => {
+    const deps = { ...server.runtime.checks, config: { ...server.runtime.checks.config, publicUrl: server.url } };
+    const [result] = (await run(['api.optimization'], new Date(), deps)).results;
+    expect(result?.status).toBe('pass');
+    expect(result?.evidence).toContainEqual(expect.stringMatching(/^\/api\/v1\/dramas\/[a-z0-9-]+: \d{4,} B, sent br$/));
+    expect(result?.evidence).toContainEqual(expect.stringMatching(/^\/api\/v1\/interests: \d+ B/));
+  });
+});
+
 describe('db.query_analysis', () => {
   it('names a slow statement and a redundant index (PostgreSQL with pg_stat_statements), and skips on PGlite', async (context) => {
     const { db } = server.runtime;

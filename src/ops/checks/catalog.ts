@@ -5,6 +5,7 @@
  */
 import type { Bilingual } from '../../i18n.js';
 import { usersAnomalies } from './anomaly-checks.js';
+import { apiOptimization, capacityNextDay } from './capacity-checks.js';
 import { type CheckDefinition, SLOTS, type Slot } from './check.js';
 import { dbPerformance, dbQueryAnalysis } from './database-checks.js';
 import type { ChecksDeps } from './deps.js';
@@ -36,8 +37,6 @@ function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, rea
   };
 }
 
-const PENDING = { en: 'not automated yet: do this line by hand', zh: '尚未自动化：请手动执行此项' };
-
 export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   systemHealth,
   logsOvernight,
@@ -55,16 +54,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   reportDaily,
   usersAnomalies,
   jobsSchedule,
-  notYet(
-    'capacity.next_day',
-    'evening',
-    { en: "Tomorrow's capacity plan", zh: '准备次日容量规划' },
-    {
-      en: "Compare tomorrow's expected peak with measured capacity; add an instance if headroom is under 30%.",
-      zh: '对比次日预计峰值与实测容量；余量低于 30% 时增加实例。',
-    },
-    PENDING,
-  ),
+  capacityNextDay,
   opslogUpdate,
 
   systemUpdates,
@@ -83,13 +73,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
 
   dbQueryAnalysis,
   cdnCacheStrategy,
-  notYet(
-    'api.optimization',
-    'wednesday',
-    { en: 'API response times', zh: '优化API响应时间' },
-    { en: 'Look at the slowest routes and their payload sizes.', zh: '查看最慢的路由及其响应大小。' },
-    PENDING,
-  ),
+  apiOptimization,
   mobilePerformance,
 
   reportWeekly,
