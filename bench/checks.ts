@@ -29,7 +29,7 @@ import { HttpRequestMetrics } from '../src/http/metrics.js';
 import type { CheckRun } from '../src/ops/checks/check.js';
 import type { ChecksDeps } from '../src/ops/checks/deps.js';
 import { runChecks } from '../src/ops/checks/runner.js';
-import { HealthService } from '../src/ops/health/health.js';
+import { HealthService, healthThresholds } from '../src/ops/health/health.js';
 import { openStore } from '../src/store/open-store.js';
 import { growEvents, REPORT_USERS, reportDatabase } from './analytics.js';
 import { machine, median, table } from './lib.js';
@@ -123,7 +123,7 @@ export async function runChecksBench(): Promise<string> {
     store,
     dataDir,
     version: 'bench',
-    thresholds: { diskFreeRatioMin: 0.1, memoryUsedRatioMax: 0.85, cpuUsedRatioMax: 0.9 },
+    thresholds: healthThresholds(),
   });
   const config = { ...loadConfig({ DATA_DIR: dataDir, LOG_FILE: logFile, SMARTALK_TZ: TZ }), publicUrl: 'http://127.0.0.1:9' };
   const deps: ChecksDeps = {

@@ -10,14 +10,13 @@ import type { Db } from '../db/database.js';
 import { buildFeedbackReport } from '../feedback/report.js';
 import { HttpRequestMetrics } from '../http/metrics.js';
 import { createLogger } from '../logger.js';
-import { thresholdOf } from '../ops/alerts/catalog.js';
 import { loadAlertsConfig } from '../ops/alerts/config.js';
 import { AlertService } from '../ops/alerts/service.js';
 import type { CheckRun } from '../ops/checks/check.js';
 import type { ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, checklistLogEntry } from '../ops/checks/jobs.js';
 import { runChecks } from '../ops/checks/runner.js';
-import { HealthService } from '../ops/health/health.js';
+import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { addOpsLogEntry } from '../ops/opslog/opslog.js';
 import type { ReportKind } from '../ops/reports/ops-report.js';
 import { type ProducedReport, type ProduceOptions, produceReport } from '../ops/reports/reports.js';
@@ -44,11 +43,7 @@ async function depsHere(
     store,
     dataDir: config.dataDir,
     version: VERSION,
-    thresholds: {
-      diskFreeRatioMin: thresholdOf('LowDiskSpace', 'ratio', overrides),
-      memoryUsedRatioMax: thresholdOf('HighMemory', 'ratio', overrides),
-      cpuUsedRatioMax: thresholdOf('HighCpu', 'ratio', overrides),
-    },
+    thresholds: healthThresholds(overrides),
   });
   const presence = new Presence(store);
   const deps: ChecksDeps = {

@@ -40,14 +40,13 @@ import { CatalogCache, COMPRESS_FROM_BYTES } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { findUserByToken } from '../learning/users.js';
 import { videoRoutes } from '../learning/video-routes.js';
-import { thresholdOf } from '../ops/alerts/catalog.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
 import type { ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, checklistLogEntry, checkRunOf } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
-import { HealthService } from '../ops/health/health.js';
+import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
 import { opsLogRoutes } from '../ops/opslog/routes.js';
@@ -151,11 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     store,
     dataDir: config.dataDir,
     version: VERSION,
-    thresholds: {
-      diskFreeRatioMin: thresholdOf('LowDiskSpace', 'ratio', overrides),
-      memoryUsedRatioMax: thresholdOf('HighMemory', 'ratio', overrides),
-      cpuUsedRatioMax: thresholdOf('HighCpu', 'ratio', overrides),
-    },
+    thresholds: healthThresholds(overrides),
   });
   app.addHook('onClose', async () => health.close());
   const catalog = new CatalogCache(db);

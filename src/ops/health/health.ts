@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
 import type { Store } from '../../store/open-store.js';
+import { type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
 
 export type CheckStatus = 'ok' | 'degraded' | 'down';
 
@@ -45,6 +46,13 @@ export interface HealthThresholds {
   memoryUsedRatioMax: number;
   cpuUsedRatioMax: number;
 }
+
+/** Health's thresholds from the alert catalog, ALERTS_CONFIG's overrides applied. */
+export const healthThresholds = (overrides: ThresholdOverrides = {}): HealthThresholds => ({
+  diskFreeRatioMin: thresholdOf('LowDiskSpace', 'ratio', overrides),
+  memoryUsedRatioMax: thresholdOf('HighMemory', 'ratio', overrides),
+  cpuUsedRatioMax: thresholdOf('HighCpu', 'ratio', overrides),
+});
 
 const EVENT_LOOP_P99_MS_MAX = 200;
 const DATABASE_TIMEOUT_MS = 1_500;
