@@ -9,6 +9,7 @@ import { THEME_NAMES } from '../../feedback/definitions.js';
 import { HTTP_BUCKETS } from '../../http/metrics.js';
 import { startOf } from '../../time.js';
 import { thresholdOf } from '../alerts/catalog.js';
+import { promQuery } from '../prometheus-query.js';
 import { type CheckDefinition, percent } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
@@ -137,17 +138,106 @@ export const feedbackNew: CheckDefinition<ChecksDeps> = {
   },
 };
 
+/** Days of history api.latency_trend compares today with (the same hours of each). */
+const TREND_DAYS = 7;
+/** Today counts as slower than usual above this many times the usual p95 (and 50 ms more). */
+const SLOWER_FACTOR = 1.5;
+
+interface RouteTrend {
+  route: string;
+  p50: number | null;
+  p95: number | null;
+  usualP95: number | null;
+}
+
+/**
+ * p50 and p95 per route over today so far (at least the last hour), and the median p95
+ * over the same hours of each of the previous days, from Prometheus.
+ */
+export async function latencyTrend(prometheusUrl: string, now: Date, since: Date): Promise<RouteTrend[]> {
+  const seconds = Math.max(60, Math.round((now.getTime() - since.getTime()) / 1000));
+  const expr = (q: number, offsetDays: number) =>
+    `histogram_quantile(${q}, sum by (le, method, route) (increase(http_request_duration_seconds_bucket{job="smartalk",route!="/metrics"}[${seconds}s]${offsetDays ? ` offset ${offsetDays}d` : ''})))`;
+  const key = (metric: Record<string, string>) => `${metric.method ?? ''} ${metric.route ?? ''}`;
+  const [p50, p95, ...before] = await Promise.all([
+    promQuery(prometheusUrl, expr(0.5, 0), now),
+    promQuery(prometheusUrl, expr(0.95, 0), now),
+    ...Array.from({ length: TREND_DAYS }, (_, i) => promQuery(prometheusUrl, expr(0.95, i + 1), now)),
+  ]);
+  const routes = new Map<string, RouteTrend>();
+  const entry = (name: string) => {
+    let trend = routes.get(name);
+    if (!trend) routes.set(name, (trend = { route: name, p50: null, p95: null, usualP95: null }));
+    return trend;
+  };
+  for (const sample of p50) entry(key(sample.metric)).p50 = sample.value;
+  for (const sample of p95) entry(key(sample.metric)).p95 = sample.value;
+  const history = new Map<string, number[]>();
+  for (const day of before)
+    for (const sample of day) history.set(key(sample.metric), [...(history.get(key(sample.metric)) ?? []), sample.value]);
+  for (const [name, values] of history) {
+    const sorted = values.sort((a, b) => a - b);
+    entry(name).usualP95 = sorted[Math.floor((sorted.length - 1) / 2)] ?? null;
+  }
+  return [...routes.values()].filter((trend) => trend.p95 !== null || trend.usualP95 !== null);
+}
+
 export const apiLatency: CheckDefinition<ChecksDeps> = {
   id: 'api.latency_trend',
   slot: 'afternoon',
   severity: 'warning',
   title: { en: 'API response time trend', zh: '检查API响应时间趋势' },
   action: {
-    en: 'A route slower than the SlowApi threshold: profile it (`smartalk ops diagnose db` for queries), look at its payload size and the database pool.',
-    zh: '路由慢于 SlowApi 阈值：分析该路由（查询问题用 `smartalk ops diagnose db`），检查响应大小与连接池。',
+    en: 'A route slower than usual or than the SlowApi threshold: profile it (`smartalk ops diagnose db` for queries), look at its payload size, the database pool and what was deployed today.',
+    zh: '路由比平常慢或超过 SlowApi 阈值：分析该路由（查询问题用 `smartalk ops diagnose db`），检查响应大小、连接池与今日的发布。',
   },
   run: async (deps, context) => {
     const threshold = thresholdOf('SlowApi', 'seconds', deps.thresholds);
+    const { prometheusUrl, tz } = deps.config;
+    const ms = (seconds: number | null) =>
+      seconds === null
+        ? '—'
+        : Number.isFinite(seconds)
+          ? `${Math.round(seconds * 1000)} ms`
+          : `> ${(HTTP_LAST_BUCKET * 1000).toFixed(0)} ms`;
+    let fallback = '';
+    if (prometheusUrl) {
+      const since = new Date(Math.min(startOf(context.now, 'day', tz).getTime(), context.now.getTime() - 3_600_000));
+      try {
+        const trends = await latencyTrend(prometheusUrl, context.now, since);
+        if (trends.length > 0) {
+          const slower = trends.filter(
+            (t) =>
+              t.p95 !== null &&
+              ((t.usualP95 !== null && t.p95 > SLOWER_FACTOR * t.usualP95 && t.p95 - t.usualP95 > 0.05) || t.p95 > threshold),
+          );
+          const sorted = [...trends].sort((a, b) => (b.p95 ?? 0) - (a.p95 ?? 0));
+          return {
+            status: slower.length > 0 ? 'warn' : 'pass',
+            summary: context.t({
+              en: `${trends.length} routes today vs the same hours of the previous ${TREND_DAYS} days: ${slower.length} slower than usual or over ${threshold} s`,
+              zh: `${trends.length} 个路由与前 ${TREND_DAYS} 天同时段对比：${slower.length} 个比平常慢或超过 ${threshold} 秒`,
+            }),
+            evidence: sorted.slice(0, 10).map((t) =>
+              context.t({
+                en: `${t.route}: p50 ${ms(t.p50)}, p95 ${ms(t.p95)} today; usual p95 ${ms(t.usualP95)}${slower.includes(t) ? ' — SLOWER' : ''}`,
+                zh: `${t.route}：今日 p50 ${ms(t.p50)}，p95 ${ms(t.p95)}；平常 p95 ${ms(t.usualP95)}${slower.includes(t) ? ' — 变慢' : ''}`,
+              }),
+            ),
+            data: { source: 'prometheus', since: since.toISOString(), thresholdSeconds: threshold, routes: trends },
+          };
+        }
+        fallback = context.t({
+          en: `Prometheus at ${prometheusUrl} has no request history yet`,
+          zh: `Prometheus（${prometheusUrl}）尚无请求历史`,
+        });
+      } catch (error) {
+        fallback = context.t({
+          en: `Prometheus at ${prometheusUrl} did not answer (${(error as Error).message}); this instance's own figures instead`,
+          zh: `Prometheus（${prometheusUrl}）无响应（${(error as Error).message}）；改用本实例的数据`,
+        });
+      }
+    }
     const routes = deps.http
       .routeLatencies([0.5, 0.95])
       .filter((route) => route.count > 0 && route.route !== '/metrics')
@@ -155,11 +245,14 @@ export const apiLatency: CheckDefinition<ChecksDeps> = {
     if (routes.length === 0) {
       return {
         status: 'skip',
-        summary: context.t({ en: 'no requests answered by this instance yet', zh: '本实例尚未处理请求' }),
+        summary: context.t({
+          en: 'no requests answered by this instance yet, and no Prometheus history',
+          zh: '本实例尚未处理请求，且无 Prometheus 历史',
+        }),
+        evidence: fallback ? [fallback] : [],
       };
     }
-    const ms = (seconds: number) =>
-      Number.isFinite(seconds) ? `≤ ${seconds * 1000} ms` : `> ${(HTTP_LAST_BUCKET * 1000).toFixed(0)} ms`;
+    const edge = (seconds: number) => (Number.isFinite(seconds) ? `≤ ${seconds * 1000} ms` : ms(seconds));
     const slow = routes.filter((route) => (route.quantiles[1] as number) > threshold);
     return {
       status: slow.length > 0 ? 'warn' : 'pass',
@@ -172,19 +265,15 @@ export const apiLatency: CheckDefinition<ChecksDeps> = {
           .slice(0, 10)
           .map(
             (route) =>
-              `${route.method} ${route.route}: p50 ${ms(route.quantiles[0] as number)}, p95 ${ms(route.quantiles[1] as number)} (${route.count})`,
+              `${route.method} ${route.route}: p50 ${edge(route.quantiles[0] as number)}, p95 ${edge(route.quantiles[1] as number)} (${route.count})`,
           ),
-        deps.config.prometheusUrl
-          ? context.t({
-              en: `history: ${deps.config.prometheusUrl} (http_request_duration_seconds)`,
-              zh: `历史：${deps.config.prometheusUrl}（http_request_duration_seconds）`,
-            })
-          : context.t({
-              en: 'the comparison with the previous 7 days needs Prometheus (PROMETHEUS_URL): this instance keeps no history',
-              zh: '与前 7 天对比需要 Prometheus（PROMETHEUS_URL）：本实例不保存历史',
-            }),
+        fallback ||
+          context.t({
+            en: 'the comparison with the previous 7 days needs Prometheus (PROMETHEUS_URL): this instance keeps no history',
+            zh: '与前 7 天对比需要 Prometheus（PROMETHEUS_URL）：本实例不保存历史',
+          }),
       ],
-      data: { thresholdSeconds: threshold, routes: routes.slice(0, 20) },
+      data: { source: 'instance', thresholdSeconds: threshold, routes: routes.slice(0, 20) },
     };
   },
 };

@@ -1,0 +1,96 @@
+/**
+ * api.latency_trend against a real Prometheus holding eight days of history (backfilled
+ * with promtool): today's p50/p95 per route next to the same hours of the previous days.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HTTP_BUCKETS } from '../src/http/metrics.js';
+import { runChecks } from '../src/ops/checks/runner.js';
+import { findBinary, requireBinaries } from './helpers/binaries.js';
+import { freePort, waitFor } from './helpers/private-services.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+let prometheus: ChildProcess | undefined;
+let server: TestServer | undefined;
+afterAll(async () => {
+  prometheus?.kill('SIGTERM');
+  await server?.close();
+});
+
+/**
+ * One route's histogram, a sample a minute for eight days: 60 requests a minute at 4 ms,
+ * then at 300 ms for the last two hours (a slow afternoon).
+ */
+function history(now: number): string {
+  const slowFrom = now - 2 * 3_600_000;
+  const edges = [...HTTP_BUCKETS.map(String), '+Inf'];
+  const counts = new Array<number>(edges.length).fill(0);
+  const points: Array<{ at: number; counts: number[] }> = [];
+  for (let at = now - 8 * 86_400_000; at <= now - 120_000; at += 60_000) {
+    const latency = at >= slowFrom ? 0.3 : 0.004;
+    edges.forEach((edge, i) => {
+      if (edge === '+Inf' || latency <= Number(edge)) counts[i] = (counts[i] as number) + 60;
+    });
+    points.push({ at, counts: [...counts] });
+  }
+  const lines = ['# TYPE http_request_duration_seconds_bucket gauge'];
+  edges.forEach((edge, i) => {
+    const labels = `job="smartalk",instance="app:3000",method="GET",route="/api/v1/interests",le="${edge}"`;
+    for (const point of points)
+      lines.push(`http_request_duration_seconds_bucket{${labels}} ${point.counts[i]} ${(point.at / 1000).toFixed(0)}`);
+  });
+  return `${lines.join('\n')}\n# EOF\n`;
+}
+
+describe('api.latency_trend with Prometheus', () => {
+  it('names the route that is slower today than in the same hours of the previous 7 days', async (context) => {
+    requireBinaries(context, 'a Prometheus with backfilled history', 'prometheus', 'promtool');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-trend-'));
+    const now = Date.now();
+    writeFileSync(path.join(dir, 'history.om'), history(now));
+    execFileSync(findBinary('promtool') as string, [
+      'tsdb',
+      'create-blocks-from',
+      'openmetrics',
+      '-q',
+      path.join(dir, 'history.om'),
+      path.join(dir, 'data'),
+    ]);
+    writeFileSync(path.join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\nscrape_configs: []\n');
+    const port = await freePort();
+    prometheus = spawn(
+      findBinary('prometheus') as string,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        '--storage.tsdb.retention.time=30d',
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const prometheusUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined))?.ok === true,
+      30_000,
+      'prometheus',
+    );
+    server = await startTestServer({ env: { PROMETHEUS_URL: prometheusUrl } });
+
+    const run = await runChecks(server.runtime.checks, ['api.latency_trend'], { lang: 'en', now: () => new Date(now) });
+    const result = run.results[0];
+    expect(result).toMatchObject({ status: 'warn', data: { source: 'prometheus' } });
+    expect(result?.summary).toBe('1 routes today vs the same hours of the previous 7 days: 1 slower than usual or over 1 s');
+    // Usual: every request at 4 ms, interpolated inside the ≤ 5 ms bucket; today: the slow share lands in ≤ 500 ms.
+    expect(result?.evidence[0]).toMatch(
+      /^GET \/api\/v1\/interests: p50 \d+ ms, p95 (2[5-9]\d|[34]\d\d|500) ms today; usual p95 5 ms — SLOWER$/,
+    );
+
+    // Without Prometheus answering, the check says so and falls back to this instance's figures.
+    const down = { ...server.runtime.checks, config: { ...server.runtime.checks.config, prometheusUrl: 'http://127.0.0.1:9' } };
+    const fallback = (await runChecks(down, ['api.latency_trend'], { lang: 'en' })).results[0];
+    expect(fallback?.evidence.join('\n')).toMatch(/Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/);
+  }, 120_000);
+});
