@@ -9,9 +9,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HTTP_BUCKETS } from '../src/http/metrics.js';
 import { runChecks } from '../src/ops/checks/runner.js';
+import type { OpsReport } from '../src/ops/reports/ops-report.js';
 import { findBinary, requireBinaries } from './helpers/binaries.js';
 import { freePort, waitFor } from './helpers/private-services.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 let prometheus: ChildProcess | undefined;
 let server: TestServer | undefined;
@@ -37,15 +38,25 @@ function history(now: number): string {
     points.push({ at, counts: [...counts] });
   }
   const lines = ['# TYPE http_request_duration_seconds_bucket gauge'];
+  const series = 'job="smartalk",instance="app:3000",method="GET",route="/api/v1/interests"';
+  const seconds = (at: number) => (at / 1000).toFixed(0);
   edges.forEach((edge, i) => {
-    const labels = `job="smartalk",instance="app:3000",method="GET",route="/api/v1/interests",le="${edge}"`;
     for (const point of points)
-      lines.push(`http_request_duration_seconds_bucket{${labels}} ${point.counts[i]} ${(point.at / 1000).toFixed(0)}`);
+      lines.push(`http_request_duration_seconds_bucket{${series},le="${edge}"} ${point.counts[i]} ${seconds(point.at)}`);
   });
+  // Requests by status: 60 a minute answered 200, and 6 a minute 500 while it was slow.
+  lines.push('# TYPE http_requests_total gauge');
+  for (const status of ['200', '500']) {
+    let total = 0;
+    for (const point of points) {
+      total += status === '200' ? 60 : point.at >= slowFrom ? 6 : 0;
+      lines.push(`http_requests_total{${series},status="${status}"} ${total} ${seconds(point.at)}`);
+    }
+  }
   return `${lines.join('\n')}\n# EOF\n`;
 }
 
-describe('api.latency_trend with Prometheus', () => {
+describe('Prometheus history in the checks and reports', () => {
   it('names the route that is slower today than in the same hours of the previous 7 days', async (context) => {
     requireBinaries(context, 'a Prometheus with backfilled history', 'prometheus', 'promtool');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-trend-'));
@@ -92,5 +103,22 @@ describe('api.latency_trend with Prometheus', () => {
     const down = { ...server.runtime.checks, config: { ...server.runtime.checks.config, prometheusUrl: 'http://127.0.0.1:9' } };
     const fallback = (await runChecks(down, ['api.latency_trend'], { lang: 'en' })).results[0];
     expect(fallback?.evidence.join('\n')).toMatch(/Prometheus at http:\/\/127\.0\.0\.1:9 did not answer/);
+
+    // The daily report draws every instance's p95 and 5xx share hour by hour from the same history.
+    const made = await api<{ report: OpsReport }>(server.url, '/api/v1/ops/reports', {
+      body: { kind: 'daily' },
+      token: server.opsToken,
+    });
+    const timeline = made.body.report.operations.timeline;
+    expect(timeline && 'points' in timeline).toBe(true);
+    if (timeline && 'points' in timeline) {
+      expect(timeline.limits).toEqual({ p95Seconds: 1, errorRate: 0.05 });
+      const last = timeline.points.at(-1);
+      expect(last?.p95Seconds).toBeGreaterThan(0.25);
+      expect(last?.errorRate).toBeCloseTo(6 / 66, 2);
+    }
+    const page = await api(server.url, `/api/v1/ops/reports/daily-${made.body.report.date}.html`, { token: server.opsToken });
+    expect(page.text).toContain('>HighErrorRate</text>');
+    expect(page.text).toContain('>SlowApi</text>');
   }, 120_000);
 });

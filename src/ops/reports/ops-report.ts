@@ -13,7 +13,8 @@ import type { FeedbackReport, FeedbackReportOptions } from '../../feedback/repor
 import type { HttpRequestMetrics } from '../../http/metrics.js';
 import { say } from '../../i18n.js';
 import { dayStart, localDay } from '../../time.js';
-import type { Severity } from '../alerts/catalog.js';
+import { type Severity, type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
+import { promRange } from '../prometheus-query.js';
 
 /** What a report reads (the checklists' dependencies provide all of it). */
 export interface ReportSources {
@@ -23,7 +24,9 @@ export interface ReportSources {
     metrics: (options: ReportOptions) => Promise<MetricsReport>;
     feedback: (options: FeedbackReportOptions) => Promise<FeedbackReport>;
   };
-  config: Pick<Config, 'tz' | 'dataDir' | 'publicUrl'>;
+  config: Pick<Config, 'tz' | 'dataDir' | 'publicUrl' | 'prometheusUrl'>;
+  /** ALERTS_CONFIG's overrides: the charts draw the alerts' own lines. */
+  thresholds: ThresholdOverrides;
 }
 
 /** The part of a stored checklist run a report shows (ops/checks/check.ts: CheckRun). */
@@ -81,6 +84,19 @@ export interface OpsReport {
       worst: string;
       problems: Array<{ id: string; status: string; summary: string }>;
     }>;
+    /**
+     * p95 latency and the 5xx share over the window, from Prometheus when PROMETHEUS_URL is
+     * set (every instance, with history); null without it, or why it failed.
+     */
+    timeline:
+      | {
+          stepSeconds: number;
+          /** SlowApi's and HighErrorRate's thresholds, drawn on the charts. */
+          limits: { p95Seconds: number; errorRate: number };
+          points: Array<{ at: string; p95Seconds: number | null; errorRate: number | null }>;
+        }
+      | { error: string }
+      | null;
   };
   findings: Finding[];
 }
@@ -133,6 +149,12 @@ export async function buildOpsReport(
   ]);
 
   const http = deps.http.snapshot();
+  const timeline = deps.config.prometheusUrl
+    ? await prometheusTimeline(deps.config.prometheusUrl, since, until, kind === 'daily' ? 3_600 : 6 * 3_600, {
+        p95Seconds: thresholdOf('SlowApi', 'seconds', deps.thresholds),
+        errorRate: thresholdOf('HighErrorRate', 'ratio', deps.thresholds),
+      })
+    : null;
   const routes = deps.http
     .routeLatencies([0.5, 0.95])
     .filter((route) => route.count > 0)
@@ -202,11 +224,49 @@ export async function buildOpsReport(
         })),
       },
       checks: checkRuns,
+      timeline,
     },
     findings: [],
   };
   report.findings = findingsOf(report, options.lang);
   return report;
+}
+
+/** Hourly (or six-hourly) p95 latency and 5xx share of every SmarTalk instance Prometheus scrapes. */
+async function prometheusTimeline(
+  baseUrl: string,
+  since: Date,
+  until: Date,
+  stepSeconds: number,
+  limits: { p95Seconds: number; errorRate: number },
+): Promise<OpsReport['operations']['timeline']> {
+  const range = { start: new Date(since.getTime() + stepSeconds * 1000), end: until, stepSeconds };
+  const window = `[${stepSeconds}s]`;
+  try {
+    const [latency, errors] = await Promise.all([
+      promRange(
+        baseUrl,
+        `histogram_quantile(0.95, sum by (le) (increase(http_request_duration_seconds_bucket{job="smartalk",route!="/metrics"}${window})))`,
+        range,
+      ),
+      promRange(
+        baseUrl,
+        `sum(increase(http_requests_total{job="smartalk",status=~"5.."}${window})) / sum(increase(http_requests_total{job="smartalk"}${window}))`,
+        range,
+      ),
+    ]);
+    const points = new Map<number, { at: string; p95Seconds: number | null; errorRate: number | null }>();
+    const point = (at: Date) => {
+      let p = points.get(at.getTime());
+      if (!p) points.set(at.getTime(), (p = { at: at.toISOString(), p95Seconds: null, errorRate: null }));
+      return p;
+    };
+    for (const [at, value] of latency[0]?.points ?? []) point(at).p95Seconds = value;
+    for (const [at, value] of errors[0]?.points ?? []) point(at).errorRate = value;
+    return { stepSeconds, limits, points: [...points.values()].sort((a, b) => a.at.localeCompare(b.at)) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };

@@ -31,6 +31,57 @@ blockquote{margin:4px 0;padding:2px 10px;border-left:3px solid var(--line);color
 @media print{body{font-size:11pt}main{max-width:none;padding:0}h2{break-after:avoid}figure,table,.kpis{break-inside:avoid}}
 `;
 
+/** Latency and error rate over the window, when Prometheus gave them (every instance, with history). */
+function timelineCharts(report: OpsReport): string {
+  const t = (en: string, zh: string) => say(report.lang, { en, zh });
+  const timeline = report.operations.timeline;
+  if (timeline === null) return '';
+  if ('error' in timeline)
+    return `<p class="meta">${html(t(`Prometheus history unavailable: ${timeline.error}`, `Prometheus 历史不可用：${timeline.error}`))}</p>`;
+  if (timeline.points.length === 0) return '';
+  const label = (iso: string) =>
+    new Date(iso).toLocaleString(report.lang === 'zh-CN' ? 'zh-CN' : 'en-CA', {
+      timeZone: report.window.tz,
+      hourCycle: 'h23',
+      ...(timeline.stepSeconds < 86_400 && report.kind === 'daily'
+        ? { hour: '2-digit', minute: '2-digit' }
+        : { month: '2-digit', day: '2-digit', hour: '2-digit' }),
+    });
+  const latencies = timeline.points.map((p) => p.p95Seconds).filter((v): v is number => v !== null);
+  const errors = timeline.points.map((p) => p.errorRate).filter((v): v is number => v !== null);
+  const slowApi = timeline.limits.p95Seconds;
+  const errorLimit = timeline.limits.errorRate;
+  return `${lineChart({
+    title: t('p95 latency of every instance (seconds)', '所有实例的 p95 延迟（秒）'),
+    description: t(
+      `highest ${Math.max(0, ...latencies).toFixed(3)} s; SlowApi threshold ${slowApi} s.`,
+      `最高 ${Math.max(0, ...latencies).toFixed(3)} 秒；SlowApi 阈值 ${slowApi} 秒。`,
+    ),
+    points: timeline.points.map((p) => ({ label: label(p.at), value: p.p95Seconds })),
+    max: Math.max(slowApi * 1.2, ...latencies),
+    target: { value: slowApi, label: 'SlowApi' },
+    format: (v) => `${v.toFixed(2)} s`,
+    table: {
+      head: [t('time', '时间'), 'p95 s'],
+      rows: timeline.points.map((p) => [label(p.at), p.p95Seconds === null ? '—' : p.p95Seconds.toFixed(3)]),
+    },
+  })}${lineChart({
+    title: t('Share of requests answered 5xx, every instance', '所有实例 5xx 响应占比'),
+    description: t(
+      `highest ${pct(Math.max(0, ...errors), 2)}; HighErrorRate fires above 5%.`,
+      `最高 ${pct(Math.max(0, ...errors), 2)}；超过 5% 触发 HighErrorRate。`,
+    ),
+    points: timeline.points.map((p) => ({ label: label(p.at), value: p.errorRate })),
+    max: Math.max(errorLimit * 1.2, ...errors),
+    target: { value: errorLimit, label: 'HighErrorRate' },
+    format: (v) => `${(v * 100).toFixed(1)}%`,
+    table: {
+      head: [t('time', '时间'), t('5xx share', '5xx 占比')],
+      rows: timeline.points.map((p) => [label(p.at), pct(p.errorRate, 2)]),
+    },
+  })}`;
+}
+
 export function renderReportHtml(report: OpsReport): string {
   const lang = report.lang;
   const t = (en: string, zh: string) => say(lang, { en, zh });
@@ -177,7 +228,7 @@ export function renderReportHtml(report: OpsReport): string {
           `${operations.requests} requests since this instance started, ${operations.errors} answered 5xx (${pct(operations.errorRate, 2)}).`,
           `本实例启动以来 ${operations.requests} 个请求，${operations.errors} 个 5xx（${pct(operations.errorRate, 2)}）。`,
         ),
-      )}</p>${
+      )}</p>${timelineCharts(report)}${
         operations.routes.length === 0
           ? ''
           : barChart({
