@@ -29,6 +29,7 @@ describe('the rule catalog', () => {
     const bySeverity = (severity: string) => RULES.filter((r) => r.severity === severity).map((r) => r.id);
     expect(bySeverity('critical')).toEqual(['ServiceDown', 'DatabaseDown', 'HighErrorRate', 'ActivationRateDrop']);
     expect(bySeverity('warning')).toEqual([
+      'LowActivationRate',
       'HighCpu',
       'HighMemory',
       'LowDiskSpace',

@@ -36,7 +36,13 @@ const health = {
 };
 const noReport = { get: async (): Promise<never> => Promise.reject(new Error('not in this test')) };
 
-function setup(http = new HttpRequestMetrics()) {
+/** The metrics report's two numbers LowActivationRate reads (the rest of the report is not read by it). */
+const activation = (rate: number, newUsers: number) => ({
+  get: async () =>
+    ({ activation: { rate }, newUsers, baseline: { activationRate: null }, funnel: [] }) as unknown as MetricsReport,
+});
+
+function setup(http = new HttpRequestMetrics(), metricsReport: { get(): Promise<MetricsReport> } = noReport as never) {
   const alerts = new AlertService({
     db,
     config: parseAlertsConfig(DEFAULT_ALERTS_YAML, 'defaults'),
@@ -50,7 +56,7 @@ function setup(http = new HttpRequestMetrics()) {
     inputs: {
       health,
       http,
-      metricsReport: noReport as unknown as { get(): Promise<MetricsReport> },
+      metricsReport,
       feedbackReport: noReport as unknown as { get(): Promise<FeedbackReport> },
     },
     logger,
@@ -106,6 +112,28 @@ describe('built-in evaluation', () => {
     expect(resolvedAt).toBeGreaterThan(0);
     expect(await alerts.list({ open: true })).toEqual([]);
     await evaluator.close();
+  });
+
+  it('fires LowActivationRate after 10 minutes below 40% with enough new learners, and not at 45% or with few', async () => {
+    for (const [rate, newUsers, fires] of [
+      [0.3, 120, true],
+      [0.45, 120, false],
+      [0.3, 20, false],
+    ] as const) {
+      await db.kysely.deleteFrom('alerts').execute();
+      const { alerts, evaluator } = setup(new HttpRequestMetrics(), activation(rate, newUsers));
+      for (let round = 0; round <= 41; round++) {
+        await evaluator.evaluate();
+        const open = (await alerts.list({ open: true })).filter((alert) => alert.ruleId === 'LowActivationRate');
+        // 15-second rounds: the condition has held 10 minutes on round 40.
+        if (!fires || round < 40) expect(open, `${rate} × ${newUsers}, round ${round}`).toEqual([]);
+        tick(15);
+      }
+      const open = (await alerts.list({ open: true })).filter((alert) => alert.ruleId === 'LowActivationRate');
+      if (fires) expect(open).toEqual([expect.objectContaining({ severity: 'warning', value: '30%', threshold: '40%' })]);
+      else expect(open).toEqual([]);
+      await evaluator.close();
+    }
   });
 
   it('stays silent just below the threshold', async () => {

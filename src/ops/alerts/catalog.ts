@@ -23,6 +23,7 @@ export type RuleId =
   | 'DatabaseDown'
   | 'HighErrorRate'
   | 'ActivationRateDrop'
+  | 'LowActivationRate'
   | 'HighCpu'
   | 'HighMemory'
   | 'LowDiskSpace'
@@ -66,8 +67,10 @@ export interface AlertRule {
   threshold: (t: Record<string, number>) => string;
   /** promtool: fires after `for` … */
   firing: RuleScenario;
-  /** … and stays silent just below the threshold. */
+  /** … and stays silent just below the threshold … */
   quiet: RuleScenario;
+  /** … and in the other cases it must not page for (named after what they show). */
+  alsoQuiet?: Array<RuleScenario & { name: string }>;
 }
 
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
@@ -195,6 +198,51 @@ export const RULES: AlertRule[] = [
       ],
       evalTime: '12m',
     },
+  },
+  {
+    id: 'LowActivationRate',
+    severity: 'warning',
+    for: '10m',
+    thresholds: { ratio: 0.4, minNewUsers: 50 },
+    // The runbook's rule of this name, rate(user_activated_total[1h]) < 0.4, compares
+    // activations per second with 0.4; its meaning is the activation ratio (docs/metrics.md)
+    // below the 40% target — judged only with enough new learners, so a quiet night's
+    // three installs do not page anyone.
+    expr: (t) => `smartalk_activation_ratio < ${t.ratio} and smartalk_new_users >= ${t.minNewUsers}`,
+    valueFormat: 'percentage',
+    summary: { en: 'User activation rate below target', zh: '用户激活率低于目标' },
+    description: {
+      en: 'Activation of the last 7 days\u2019 new learners is {{value}}, under the {{threshold}} target. Find the weakest funnel step (smartalk metrics report) and what learners say about it (smartalk feedback report).',
+      zh: '近 7 天新用户激活率 {{value}}，低于 {{threshold}} 目标。定位最弱的漏斗环节（smartalk metrics report），查看用户的相关反馈（smartalk feedback report）。',
+    },
+    runbook: 'docs/runbook.md#问题4-用户激活率突然下降',
+    threshold: (t) => pct(t.ratio as number),
+    firing: {
+      series: [
+        { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.3x20' },
+        { series: 'smartalk_new_users{job="smartalk",instance="app1:3000"}', values: '120x20' },
+      ],
+      evalTime: '12m',
+      labels: { job: 'smartalk', instance: 'app1:3000' },
+      value: '30%',
+    },
+    quiet: {
+      series: [
+        { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.45x20' },
+        { series: 'smartalk_new_users{job="smartalk",instance="app1:3000"}', values: '120x20' },
+      ],
+      evalTime: '12m',
+    },
+    alsoQuiet: [
+      {
+        name: 'too few new learners to judge',
+        series: [
+          { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.3x20' },
+          { series: 'smartalk_new_users{job="smartalk",instance="app1:3000"}', values: '20x20' },
+        ],
+        evalTime: '12m',
+      },
+    ],
   },
   {
     id: 'HighCpu',

@@ -190,6 +190,12 @@ export class BuiltinEvaluator {
           { labels: {}, value: rate, breached: rate < (t('ActivationRateDrop').factor as number) * baseline },
         ]);
       }
+      if (rate !== null) {
+        const low = t('LowActivationRate');
+        readings.set('LowActivationRate', [
+          { labels: {}, value: rate, breached: rate < (low.ratio as number) && report.newUsers >= (low.minNewUsers as number) },
+        ]);
+      }
       const steps: Reading = [];
       for (const step of report.funnel) {
         const before = report.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;

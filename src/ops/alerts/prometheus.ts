@@ -125,6 +125,12 @@ export function promtoolTests(rulesFile: string, options: ExportOptions = {}): s
         input_series: rule.quiet.series,
         alert_rule_test: [{ eval_time: rule.quiet.evalTime, alertname: rule.id, exp_alerts: [] }],
       },
+      ...(rule.alsoQuiet ?? []).map((scenario) => ({
+        name: `${rule.id} stays silent: ${scenario.name}`,
+        interval: '1m',
+        input_series: scenario.series,
+        alert_rule_test: [{ eval_time: scenario.evalTime, alertname: rule.id, exp_alerts: [] }],
+      })),
     ];
   });
   return stringify({ rule_files: [rulesFile], evaluation_interval: '1m', tests });
