@@ -166,8 +166,10 @@ export async function latencyTrend(prometheusUrl: string, now: Date, since: Date
   ]);
   const routes = new Map<string, RouteTrend>();
   const entry = (name: string) => {
-    let trend = routes.get(name);
-    if (!trend) routes.set(name, (trend = { route: name, p50: null, p95: null, usualP95: null }));
+    const known = routes.get(name);
+    if (known) return known;
+    const trend: RouteTrend = { route: name, p50: null, p95: null, usualP95: null };
+    routes.set(name, trend);
     return trend;
   };
   for (const sample of p50) entry(key(sample.metric)).p50 = sample.value;

@@ -257,8 +257,10 @@ async function prometheusTimeline(
     ]);
     const points = new Map<number, { at: string; p95Seconds: number | null; errorRate: number | null }>();
     const point = (at: Date) => {
-      let p = points.get(at.getTime());
-      if (!p) points.set(at.getTime(), (p = { at: at.toISOString(), p95Seconds: null, errorRate: null }));
+      const known = points.get(at.getTime());
+      if (known) return known;
+      const p = { at: at.toISOString(), p95Seconds: null as number | null, errorRate: null as number | null };
+      points.set(at.getTime(), p);
       return p;
     };
     for (const [at, value] of latency[0]?.points ?? []) point(at).p95Seconds = value;
