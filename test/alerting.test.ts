@@ -48,6 +48,8 @@ escalation:
     - { level: 1, after: 0m, contacts: [oncall] }
     - { level: 2, after: 240m, contacts: [senior] }
 remindAfter: 60m
+vendors:
+  database: { name: "阿里云 RDS", phone: "95187", ticketUrl: "https://selfservice.console.aliyun.com/ticket", accountId: "1234" }
 `;
 }
 
@@ -120,6 +122,17 @@ describe('channel payloads follow each vendor', () => {
     });
     expect(hook?.body.text).toContain('数据库连接失败');
     expect(hook?.body.text).toContain('smartalk alerts ack');
+    // DatabaseDown carries the database service's support line (外部服务联系方式); show has it too.
+    expect(hook?.body.text).toContain(
+      '外部联系（数据库服务）: 阿里云 RDS · 95187 · https://selfservice.console.aliyun.com/ticket · account 1234',
+    );
+    expect((await alerts.show(alert.id)).vendor).toEqual({
+      kind: 'database',
+      name: '阿里云 RDS',
+      phone: '95187',
+      ticketUrl: 'https://selfservice.console.aliyun.com/ticket',
+      accountId: '1234',
+    });
     const [ding] = sink.on('/ding');
     expect(ding?.body).toMatchObject({ msgtype: 'markdown', markdown: { title: expect.stringContaining('数据库连接失败') } });
     expect(ding?.body.markdown.text).toContain('**当前值**: 0 / 阈值 smartalk_db_up == 0');

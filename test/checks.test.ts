@@ -268,7 +268,7 @@ describe('capacity.next_day and api.optimization', () => {
     });
     const withCapacity = (eventsPerSecond: number) => ({
       ...server.runtime.checks,
-      thresholds: { capacity: { eventsPerSecond } },
+      capacity: { eventsPerSecond },
     });
     const [small] = (await run(['capacity.next_day'], new Date(), withCapacity(0.05))).results;
     expect(small?.status).toBe('fail');

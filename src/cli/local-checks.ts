@@ -57,6 +57,7 @@ async function depsHere(
     },
     config,
     thresholds: overrides,
+    ...(alertsConfig.capacity ? { capacity: alertsConfig.capacity } : {}),
     produceReport: (kind, options) => produceReport(deps, alerts, kind, options),
   };
   return { deps, alerts, close: () => health.close() };

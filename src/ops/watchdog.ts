@@ -122,7 +122,7 @@ export async function watchOnce(deps: WatchDeps): Promise<WatchOutcome> {
             if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
             try {
               if (!channel) throw new Error(`no channel named ${channelName}`);
-              await channel.send(renderMessage(alert, kind, level, deps.messages), alert);
+              await channel.send(renderMessage(alert, kind, level, { ...deps.messages, vendors: deps.config.vendors }), alert);
               ok = true;
             } catch (e) {
               error = (e as Error).message;

@@ -255,6 +255,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     config,
     thresholds: deps.alerts.config.thresholds,
+    ...(deps.alerts.config.capacity ? { capacity: deps.alerts.config.capacity } : {}),
     schedule: () => scheduler.list(),
     produceReport: (kind, options) => produceReport(checksDeps, deps.alerts, kind, options),
   };

@@ -123,13 +123,21 @@ function addLifecycleCommands(alerts: Command): void {
     .option('--url <url>', 'server to ask')
     .action(async (id: string, flags: { json?: boolean; url?: string }) => {
       const { call } = await client(flags.url);
-      const detail = await call<{ alert: AlertJson; notifications: NotificationJson[] }>('GET', `/api/v1/ops/alerts/${id}`);
+      const detail = await call<{
+        alert: AlertJson;
+        notifications: NotificationJson[];
+        vendor: { kind: string; name: string; phone?: string; ticketUrl?: string; accountId?: string } | null;
+      }>('GET', `/api/v1/ops/alerts/${id}`);
       if (flags.json) return printJson(detail);
       const a = detail.alert;
       console.log(`${a.severity.toUpperCase()} ${a.ruleId} — ${a.summary}${a.summaryZh ? ` / ${a.summaryZh}` : ''}`);
       console.log(
         `status ${a.status}, level L${a.escalationLevel}, value ${a.value ?? '—'} (threshold ${a.threshold ?? '—'}), runbook ${a.runbook ?? '—'}`,
       );
+      if (detail.vendor) {
+        const { vendorLine } = await import('../../ops/alerts/messages.js');
+        console.log(`vendor (${detail.vendor.kind}): ${vendorLine(detail.vendor)}`);
+      }
       for (const n of detail.notifications) {
         console.log(
           `  ${n.created_at}  ${n.kind.padEnd(10)} L${n.level}  ${n.contact}/${n.channel}  ${n.status}${n.last_error ? ` (${n.last_error})` : ''}`,

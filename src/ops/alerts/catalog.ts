@@ -48,6 +48,9 @@ export interface RuleScenario {
   value?: string;
 }
 
+/** The outside services whose support an alert may need (外部服务联系方式). */
+export type VendorKind = 'cloud' | 'cdn' | 'database';
+
 export interface AlertRule {
   id: RuleId;
   severity: Severity;
@@ -63,6 +66,8 @@ export interface AlertRule {
   description: Bilingual;
   /** Section of docs/runbook.md (the runbook's own diagnosis steps). */
   runbook: string;
+  /** Whose support line the alert carries when ALERTS_CONFIG names one (vendors.*). */
+  vendor?: VendorKind;
   /** The main threshold, for messages ("current value vs threshold"). */
   threshold: (t: Record<string, number>) => string;
   /** promtool: fires after `for` … */
@@ -79,6 +84,7 @@ export const RULES: AlertRule[] = [
   {
     id: 'ServiceDown',
     severity: 'critical',
+    vendor: 'cloud',
     for: '1m',
     thresholds: {},
     expr: () => 'up{job="smartalk"} == 0',
@@ -101,6 +107,7 @@ export const RULES: AlertRule[] = [
   {
     id: 'DatabaseDown',
     severity: 'critical',
+    vendor: 'database',
     for: '1m',
     thresholds: {},
     expr: () => 'smartalk_db_up == 0',
@@ -297,6 +304,7 @@ export const RULES: AlertRule[] = [
   {
     id: 'LowDiskSpace',
     severity: 'warning',
+    vendor: 'cloud',
     for: '5m',
     thresholds: { ratio: 0.2 },
     expr: (t) => `smartalk_disk_free_ratio < ${t.ratio}`,
@@ -532,6 +540,7 @@ export const RULES: AlertRule[] = [
   {
     id: 'CdnHitRateLow',
     severity: 'info',
+    vendor: 'cdn',
     for: '15m',
     thresholds: { ratio: 0.9 },
     expr: (t) => `smartalk_cdn_cache_hit_ratio < ${t.ratio}`,

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Type } from '@fastify/type-provider-typebox';
 import Ajv from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { RULES, type Severity } from './catalog.js';
+import { RULES, type Severity, type VendorKind } from './catalog.js';
 
 const Duration = Type.String({ pattern: '^\\d+(s|m|h|d)$', description: 'e.g. 30s, 15m, 4h, 1d' });
 const Url = Type.String({ pattern: '^https?://' });
@@ -52,6 +52,23 @@ const Level = Type.Object(
   { additionalProperties: false },
 );
 
+const Vendor = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    phone: Type.Optional(Type.String({ minLength: 1 })),
+    ticketUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    accountId: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export interface VendorContact {
+  name: string;
+  phone?: string;
+  ticketUrl?: string;
+  accountId?: string;
+}
+
 export const AlertsConfigSchema = Type.Object(
   {
     channels: Type.Record(Type.String({ pattern: '^[a-z0-9_-]+$' }), Channel),
@@ -73,6 +90,17 @@ export const AlertsConfigSchema = Type.Object(
     /** An acknowledged alert still unresolved after this is notified again. */
     remindAfter: Duration,
     thresholds: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Number()))),
+    /** 外部服务联系方式: who to call at the cloud provider, the CDN and the database service. */
+    vendors: Type.Optional(
+      Type.Object(
+        { cloud: Type.Optional(Vendor), cdn: Type.Optional(Vendor), database: Type.Optional(Vendor) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** What one instance takes (capacity.next_day); from your own `npm run bench`. */
+    capacity: Type.Optional(
+      Type.Object({ eventsPerSecond: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -99,6 +127,9 @@ export interface AlertsConfig {
   escalation: Record<Severity, EscalationLevel[]>;
   remindAfterMs: number;
   thresholds: Record<string, Record<string, number>>;
+  /** 外部服务联系方式, attached to the alerts they help with (catalog: `vendor`). */
+  vendors: Partial<Record<VendorKind, VendorContact>>;
+  capacity?: { eventsPerSecond: number };
   /** Where it came from, for messages. */
   source: string;
 }
@@ -198,6 +229,8 @@ export function parseAlertsConfig(text: string, source: string): AlertsConfig {
     escalation: Record<Severity, Array<{ level: number; after: string; contacts: string[] }>>;
     remindAfter: string;
     thresholds?: Record<string, Record<string, number>>;
+    vendors?: Partial<Record<VendorKind, VendorContact>>;
+    capacity?: { eventsPerSecond: number };
   };
   for (const [id, contact] of Object.entries(config.contacts)) {
     contact.channels.forEach((channel, i) => {
@@ -235,6 +268,8 @@ export function parseAlertsConfig(text: string, source: string): AlertsConfig {
     escalation,
     remindAfterMs: durationMs(config.remindAfter),
     thresholds: config.thresholds ?? {},
+    vendors: config.vendors ?? {},
+    ...(config.capacity ? { capacity: config.capacity } : {}),
     source,
   };
 }

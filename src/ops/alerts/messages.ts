@@ -5,7 +5,8 @@
  */
 import type { Lang } from '../../config.js';
 import { say } from '../../i18n.js';
-import { SEVERITIES, type Severity } from './catalog.js';
+import { ruleById, SEVERITIES, type Severity, type VendorKind } from './catalog.js';
+import type { VendorContact } from './config.js';
 
 export type NotificationKind = 'firing' | 'escalation' | 'reminder' | 'resolved' | 'test';
 
@@ -53,12 +54,32 @@ const KIND: Record<NotificationKind, { en: string; zh: string }> = {
   test: { en: 'TEST', zh: '测试' },
 };
 
+const VENDOR_KINDS: Record<VendorKind, string> = { cloud: '云服务商', cdn: 'CDN服务商', database: '数据库服务' };
+
 export interface MessageOptions {
   lang: Lang;
   /** Base URL of the server, for the acknowledge link. */
   publicUrl: string;
   tz: string;
+  /** ALERTS_CONFIG's vendor contacts: an alert whose rule names one carries its support line. */
+  vendors?: Partial<Record<VendorKind, VendorContact>>;
 }
+
+/** The vendor contact an alert's rule names, when the config has one. */
+export function vendorOf(
+  ruleId: string,
+  vendors: Partial<Record<VendorKind, VendorContact>> | undefined,
+): (VendorContact & { kind: VendorKind }) | null {
+  const kind = ruleById(ruleId)?.vendor;
+  const contact = kind ? vendors?.[kind] : undefined;
+  return kind && contact ? { kind, ...contact } : null;
+}
+
+/** "阿里云 CDN · 95187 · https://… · account 1234" */
+export const vendorLine = (vendor: VendorContact): string =>
+  [vendor.name, vendor.phone, vendor.ticketUrl, vendor.accountId ? `account ${vendor.accountId}` : undefined]
+    .filter(Boolean)
+    .join(' · ');
 
 export function renderMessage(alert: AlertView, kind: NotificationKind, level: number, options: MessageOptions): Message {
   const t = (en: string, zh: string) => say(options.lang, { en, zh });
@@ -82,6 +103,8 @@ export function renderMessage(alert: AlertView, kind: NotificationKind, level: n
   if (kind !== 'resolved' && kind !== 'test') lines.push([t('Escalation level', '升级级别'), `L${level}`]);
   if (kind === 'resolved' && alert.resolvedAt) lines.push([t('Resolved', '恢复时间'), when(alert.resolvedAt)]);
   if (alert.runbook) lines.push([t('Runbook', '处理手册'), alert.runbook]);
+  const vendor = vendorOf(alert.ruleId, options.vendors);
+  if (vendor) lines.push([t(`Vendor (${vendor.kind})`, `外部联系（${VENDOR_KINDS[vendor.kind]}）`), vendorLine(vendor)]);
   if (kind !== 'resolved') {
     lines.push([
       t('Acknowledge', '确认'),

@@ -18,7 +18,7 @@ import type { Severity } from './catalog.js';
 import { type Channel, createChannel } from './channels.js';
 import type { AlertsConfig } from './config.js';
 import { escalate, levelsReached, messagesFor } from './escalation.js';
-import type { AlertView, MessageOptions } from './messages.js';
+import { type AlertView, type MessageOptions, vendorOf } from './messages.js';
 import { deliver } from './outbox.js';
 
 export interface FireInput {
@@ -79,7 +79,7 @@ export class AlertService {
     this.#db = deps.db;
     this.#config = deps.config;
     this.#logger = deps.logger;
-    this.#messages = deps.messages;
+    this.#messages = { ...deps.messages, vendors: deps.config.vendors };
     this.#now = deps.now ?? (() => new Date());
     this.channels =
       deps.channels ??
@@ -235,6 +235,10 @@ export class AlertService {
 
   async show(id: string) {
     const row = await this.#get(id);
-    return { alert: store.toView(row), notifications: await store.notificationsOf(this.#db, id) };
+    return {
+      alert: store.toView(row),
+      notifications: await store.notificationsOf(this.#db, id),
+      vendor: vendorOf(row.rule_id, this.#config.vendors),
+    };
   }
 }

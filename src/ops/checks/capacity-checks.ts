@@ -13,7 +13,7 @@ import type { ChecksDeps } from './deps.js';
 /**
  * Events per second one instance with its PostgreSQL ingests, measured by
  * `npm run bench -- analytics` / `-- checks` on 2 cores (12.7k/s, docs/benchmarks.md) and
- * kept well below that; ALERTS_CONFIG `thresholds: {capacity: {eventsPerSecond: N}}`
+ * kept well below that; ALERTS_CONFIG `capacity: {eventsPerSecond: N}`
  * sets your own measurement.
  */
 export const DEFAULT_EVENTS_PER_SECOND = 5_000;
@@ -32,7 +32,7 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
   },
   run: async (deps, context) => {
     const { tz } = deps.config;
-    const capacity = deps.thresholds.capacity?.eventsPerSecond ?? DEFAULT_EVENTS_PER_SECOND;
+    const capacity = deps.capacity?.eventsPerSecond ?? DEFAULT_EVENTS_PER_SECOND;
     const today = localDay(context.now.getTime(), tz);
     // Tomorrow's weekday in the weeks before: only those days' events are counted by hour.
     const sameWeekdays = Array.from({ length: WEEKS_OF_HISTORY }, (_, i) => today + 1 - 7 * (i + 1));
@@ -84,8 +84,8 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
           zh: `趋势：最近 7 天 ${lastWeek} 个事件，之前 7 天 ${weekBefore} 个（×${trend.toFixed(2)}）`,
         }),
         context.t({
-          en: `capacity: ${capacity} events/s per instance (${deps.thresholds.capacity?.eventsPerSecond ? 'ALERTS_CONFIG' : 'default from the benchmarks'})`,
-          zh: `容量：每实例 ${capacity} 事件/秒（${deps.thresholds.capacity?.eventsPerSecond ? 'ALERTS_CONFIG' : '基准测试默认值'}）`,
+          en: `capacity: ${capacity} events/s per instance (${deps.capacity ? 'ALERTS_CONFIG' : 'default from the benchmarks'})`,
+          zh: `容量：每实例 ${capacity} 事件/秒（${deps.capacity ? 'ALERTS_CONFIG' : '基准测试默认值'}）`,
         }),
       ],
       data: { forecastPerSecond, capacity, headroom, instances, basePeak, trend },
