@@ -4,6 +4,7 @@
  * missed runs once at the next start-up and says so; a first start-up runs nothing old.
  * The clock is the test's: a day passes in a few dozen ticks.
  */
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../src/db/database.js';
@@ -102,6 +103,33 @@ describe('the scheduler', () => {
     expect(caughtUp.map((record) => record.details.catchUp)).toEqual([true, true, true]);
     expect((await c.list(now)).some((job) => job.late)).toBe(false);
     await Promise.all([c.stop(), d.stop()]);
+  });
+
+  it('claims an occurrence again after the database refused it, and runs it once', async () => {
+    await dbA.kysely.deleteFrom('job_runs').execute();
+    let now = new Date('2026-12-21T00:30:00Z'); // Monday 08:30 in Shanghai
+    let runs = 0;
+    const job: ScheduledJob = {
+      id: 'test.outage',
+      cron: '0 9 * * *',
+      description: { en: 'outage', zh: '故障' },
+      run: async () => {
+        runs++;
+        return { status: 'success' };
+      },
+    };
+    const scheduler = new Scheduler({ db: dbA, jobs: [job], tz: TZ, instance: 'f', logger: silent, now: () => now });
+    await scheduler.start({ timers: false });
+    now = new Date('2026-12-21T01:00:30Z');
+    // The database is unavailable for the claim (its table is away), then back.
+    await sql`ALTER TABLE job_runs RENAME TO job_runs_away`.execute(dbA.kysely);
+    await expect(scheduler.tick(now)).rejects.toThrow(/job_runs/);
+    await sql`ALTER TABLE job_runs_away RENAME TO job_runs`.execute(dbA.kysely);
+    now = new Date('2026-12-21T01:01:30Z');
+    expect((await scheduler.tick(now)).map((r) => r.slot)).toEqual(['2026-12-21T01:00:00.000Z']);
+    expect(await scheduler.tick(now)).toEqual([]);
+    expect(runs).toBe(1);
+    await scheduler.stop();
   });
 
   it('records a job that throws as failed, and the next occurrence still runs', async () => {

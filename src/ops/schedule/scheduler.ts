@@ -161,11 +161,20 @@ export class Scheduler {
       const settled = this.#settled.get(job.id);
       if (settled !== undefined && occurrence.getTime() <= settled) continue;
       this.#settled.set(job.id, occurrence.getTime());
-      const record = await this.#claimAndRun(job, {
-        scheduledFor: occurrence,
-        catchUp: catchUp && now.getTime() - occurrence.getTime() > LATE_AFTER_MS,
-      });
-      if (record) records.push(record);
+      try {
+        const record = await this.#claimAndRun(job, {
+          scheduledFor: occurrence,
+          catchUp: catchUp && now.getTime() - occurrence.getTime() > LATE_AFTER_MS,
+        });
+        if (record) records.push(record);
+      } catch (error) {
+        // The database did not take the claim (or the record): the occurrence is not
+        // settled, so the next round — at most a minute away — claims it again. A job that
+        // ran is not run twice: its claim row makes the next attempt a conflict.
+        if (settled === undefined) this.#settled.delete(job.id);
+        else this.#settled.set(job.id, settled);
+        throw error;
+      }
     }
     return records;
   }
