@@ -3,9 +3,13 @@
  * finish, closes the pools and exits 0.
  */
 
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { requireBinaries } from './helpers/binaries.js';
 import { spawnSmartalk } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/private-services.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
@@ -65,4 +69,40 @@ describe('graceful shutdown', () => {
     expect(log).toContain('shutdown complete');
     expect(log).not.toContain('shutdown-test-token-123456');
   });
+
+  it('stops rendering media on SIGTERM: the running ffmpeg is killed and the process exits', async (context) => {
+    requireBinaries(context, 'media rendered in the background at start-up', 'ffmpeg');
+    const db = await createTestDatabase();
+    const port = await freePort();
+    const contentDir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-shutdown-media-'));
+    const child = spawnSmartalk(['serve', '--port', String(port)], {
+      DATA_DIR: db.dataDir,
+      CONTENT_DIR: contentDir,
+      ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+      OPS_TOKEN: 'shutdown-test-token-123456',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const renderers = () =>
+        readdirSync('/proc')
+          .filter((pid) => /^\d+$/.test(pid))
+          .filter((pid) => {
+            try {
+              return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(child.pid);
+            } catch {
+              return false;
+            }
+          });
+      await waitFor(async () => renderers().length > 0, 60_000, 'ffmpeg to start rendering');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(renderers()).toEqual([]);
+      // Half-written files are not left as if they were videos.
+      const leftovers = (readdirSync(contentDir, { recursive: true }) as string[]).filter((name) => name.endsWith('.partial'));
+      expect(leftovers).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      await db.drop();
+    }
+  }, 120_000);
 });

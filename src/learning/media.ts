@@ -167,7 +167,13 @@ export interface RenderResult {
 export async function renderMissingMedia(
   contentDir: string,
   ffmpeg: string,
-  options: { assets?: MediaAsset[]; concurrency?: number; onProgress?: (progress: RenderProgress) => void } = {},
+  options: {
+    assets?: MediaAsset[];
+    concurrency?: number;
+    onProgress?: (progress: RenderProgress) => void;
+    /** Stops the rendering: no new file is started and the running ffmpeg is killed (shutdown). */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RenderResult> {
   const assets = options.assets ?? mediaAssets();
   const missing: MediaAsset[] = [];
@@ -176,7 +182,7 @@ export async function renderMissingMedia(
   let next = 0;
   let done = 0;
   const worker = async () => {
-    while (next < missing.length) {
+    while (next < missing.length && !options.signal?.aborted) {
       const asset = missing[next++] as MediaAsset;
       const target = path.join(contentDir, asset.path);
       const partial = `${target}.partial`;
@@ -184,7 +190,10 @@ export async function renderMissingMedia(
       await mkdir(path.dirname(target), { recursive: true });
       try {
         if (srt) await writeFile(srt, toSrt(asset.subtitles ?? [], asset.seconds));
-        await run(ffmpeg, ffmpegArgs(asset, partial, srt), { timeout: 120_000 });
+        await run(ffmpeg, ffmpegArgs(asset, partial, srt), {
+          timeout: 120_000,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         await rename(partial, target);
         result.rendered.push(asset.path);
         options.onProgress?.({ done: ++done, total: missing.length, path: asset.path, ok: true });

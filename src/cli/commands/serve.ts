@@ -33,9 +33,12 @@ export function serveCommand(): Command {
       const { app } = runtime;
 
       let stopping = false;
+      // Media rendering in the background stops with the server (ffmpeg children included).
+      const rendering = new AbortController();
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
+        rendering.abort();
         logger.info({ signal }, 'shutting down: draining in-flight requests');
         const force = setTimeout(() => {
           logger.error('shutdown grace period over; exiting with requests still open');
@@ -72,19 +75,24 @@ export function serveCommand(): Command {
 
       await announceStart(runtime, address);
 
-      if (options.media) void renderMediaInBackground(runtime.config.contentDir, logger);
+      if (options.media) void renderMediaInBackground(runtime.config.contentDir, logger, rendering.signal);
     });
 }
 
-async function renderMediaInBackground(contentDir: string, logger: Logger): Promise<void> {
+async function renderMediaInBackground(contentDir: string, logger: Logger, signal: AbortSignal): Promise<void> {
   const { findFfmpeg, renderMissingMedia } = await import('../../learning/media.js');
   const ffmpeg = await findFfmpeg();
   if (!ffmpeg) {
     logger.warn('ffmpeg not found: videos are not rendered; install ffmpeg and run `smartalk seed`');
     return;
   }
-  const result = await renderMissingMedia(contentDir, ffmpeg, { concurrency: 1 });
-  if (result.rendered.length > 0 || result.failed.length > 0) {
+  const result = await renderMissingMedia(contentDir, ffmpeg, { concurrency: 1, signal });
+  if (signal.aborted) {
+    logger.info(
+      { rendered: result.rendered.length, present: result.present },
+      'media rendering stopped for shutdown; the rest renders at the next start',
+    );
+  } else if (result.rendered.length > 0 || result.failed.length > 0) {
     logger.info({ rendered: result.rendered.length, failed: result.failed, present: result.present }, 'media rendered');
   }
 }
