@@ -86,15 +86,6 @@ export function worstOf(statuses: Iterable<CheckStatus>): CheckStatus {
  */
 export const exitCodeOf = (worst: CheckStatus): 0 | 1 | 2 => (worst === 'fail' ? 2 : worst === 'warn' ? 1 : 0);
 
-/** Shorthands for outcomes. */
-export const pass = (summary: string, evidence: string[] = [], data?: Record<string, unknown>): CheckOutcome => ({
-  status: 'pass',
-  summary,
-  evidence,
-  ...(data ? { data } : {}),
-});
-export const skip = (reason: string): CheckOutcome => ({ status: 'skip', summary: reason, evidence: [] });
-
 /** A share as a percentage with one decimal. */
 export const percent = (ratio: number | null | undefined): string =>
   ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(1)}%`;
