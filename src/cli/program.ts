@@ -14,6 +14,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { opsCommand } from './commands/ops.js';
 import { opslogCommand } from './commands/opslog.js';
 import { reportCommand } from './commands/report.js';
+import { runbookCommand } from './commands/runbook.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(opsCommand());
   program.addCommand(opslogCommand());
   program.addCommand(reportCommand());
+  program.addCommand(runbookCommand());
   throwOnUsageErrors(program);
   return program;
 }
