@@ -4,13 +4,10 @@
  */
 import Table from 'cli-table3';
 import type { Lang } from '../config.js';
+import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { FUNNEL } from './definitions.js';
 import type { MetricsReport } from './report.js';
-
-const pct = (value: number | null, digits = 1) => (value === null ? '—' : `${(value * 100).toFixed(digits)}%`);
-const bar = (value: number | null, width = 20) =>
-  value === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, value)) * width));
 
 export function duration(seconds: number | null): string {
   if (seconds === null) return '—';
@@ -62,8 +59,8 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   );
   lines.push(
     say(lang, {
-      en: `New users ${report.newUsers} · Activation ${pct(report.activation.rate)} (target ${pct(report.activation.target, 0)}, ${verdictText(lang, report.activation.verdict)}) · Real-time users ${report.realtime.activeUsers} (last ${report.realtime.windowSeconds / 60} min)`,
-      zh: `新用户 ${report.newUsers} · 激活率 ${pct(report.activation.rate)}（目标 ${pct(report.activation.target, 0)}，${verdictText(lang, report.activation.verdict)}）· 实时用户 ${report.realtime.activeUsers}（最近 ${report.realtime.windowSeconds / 60} 分钟）`,
+      en: `New users ${report.newUsers} · Activation ${percent(report.activation.rate)} (target ${percent(report.activation.target, 0)}, ${verdictText(lang, report.activation.verdict)}) · Real-time users ${report.realtime.activeUsers} (last ${report.realtime.windowSeconds / 60} min)`,
+      zh: `新用户 ${report.newUsers} · 激活率 ${percent(report.activation.rate)}（目标 ${percent(report.activation.target, 0)}，${verdictText(lang, report.activation.verdict)}）· 实时用户 ${report.realtime.activeUsers}（最近 ${report.realtime.windowSeconds / 60} 分钟）`,
     }),
   );
 
@@ -74,7 +71,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
         flag.code === 'activation_drop'
           ? say(lang, { en: 'Activation dropped by more than half', zh: '激活率下降超过 50%' })
           : say(lang, { en: `Funnel step ${flag.step} dropped by more than 20%`, zh: `漏斗第 ${flag.step} 步下降超过 20%` });
-      lines.push(`⚠ ${label}: ${pct(flag.current)} ← ${pct(flag.baseline)}`);
+      lines.push(`⚠ ${label}: ${percent(flag.current)} ← ${percent(flag.baseline)}`);
     }
   }
 
@@ -91,7 +88,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       at(cohort.start) + (cohort.complete ? '' : ' *'),
       cohort.newUsers,
       cohort.activated,
-      pct(cohort.rate),
+      percent(cohort.rate),
       bar(cohort.rate),
     ]);
   }
@@ -116,10 +113,10 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       step.step,
       label ? say(lang, label) : step.event,
       step.users,
-      pct(step.overallConversion),
-      pct(step.stepConversion),
+      percent(step.overallConversion),
+      percent(step.stepConversion),
       duration(step.medianSecondsToConvert),
-      pct(step.target, 0),
+      percent(step.target, 0),
       mark(step.met),
       bar(step.overallConversion),
     ]);
@@ -130,22 +127,22 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   lines.push(
     '',
     say(lang, {
-      en: `Retention of activated users: D1 ${pct(d1.rate)} (${d1.retained}/${d1.eligible}, target ${pct(d1.target, 0)}) ${mark(d1.met)} · D7 ${pct(d7.rate)} (${d7.retained}/${d7.eligible}, target ${pct(d7.target, 0)}) ${mark(d7.met)}`,
-      zh: `激活用户留存：次日 ${pct(d1.rate)}（${d1.retained}/${d1.eligible}，目标 ${pct(d1.target, 0)}）${mark(d1.met)} · 7 日 ${pct(d7.rate)}（${d7.retained}/${d7.eligible}，目标 ${pct(d7.target, 0)}）${mark(d7.met)}`,
+      en: `Retention of activated users: D1 ${percent(d1.rate)} (${d1.retained}/${d1.eligible}, target ${percent(d1.target, 0)}) ${mark(d1.met)} · D7 ${percent(d7.rate)} (${d7.retained}/${d7.eligible}, target ${percent(d7.target, 0)}) ${mark(d7.met)}`,
+      zh: `激活用户留存：次日 ${percent(d1.rate)}（${d1.retained}/${d1.eligible}，目标 ${percent(d1.target, 0)}）${mark(d1.met)} · 7 日 ${percent(d7.rate)}（${d7.retained}/${d7.eligible}，目标 ${percent(d7.target, 0)}）${mark(d7.met)}`,
     }),
   );
   const l = report.learning;
   const perClue = l.averageAttemptsPerClue === null ? '—' : l.averageAttemptsPerClue.toFixed(2);
   lines.push(
     say(lang, {
-      en: `Learning: ${perClue} attempts per clue · focus mode ${pct(l.focusModeShare)} of attempts (${l.focusModeTriggers} triggered) · rescue mode ${pct(l.rescueModeShare)} (${l.rescueModeTriggers}) · ${l.dramasCompleted} dramas completed, ${duration(l.averageSecondsToCompleteDrama)} on average`,
-      zh: `学习效果：每个线索平均尝试 ${perClue} 次 · 专注模式占 ${pct(l.focusModeShare)}（触发 ${l.focusModeTriggers} 次）· 救援模式占 ${pct(l.rescueModeShare)}（${l.rescueModeTriggers} 次）· 完成短剧 ${l.dramasCompleted} 部，平均用时 ${duration(l.averageSecondsToCompleteDrama)}`,
+      en: `Learning: ${perClue} attempts per clue · focus mode ${percent(l.focusModeShare)} of attempts (${l.focusModeTriggers} triggered) · rescue mode ${percent(l.rescueModeShare)} (${l.rescueModeTriggers}) · ${l.dramasCompleted} dramas completed, ${duration(l.averageSecondsToCompleteDrama)} on average`,
+      zh: `学习效果：每个线索平均尝试 ${perClue} 次 · 专注模式占 ${percent(l.focusModeShare)}（触发 ${l.focusModeTriggers} 次）· 救援模式占 ${percent(l.rescueModeShare)}（${l.rescueModeTriggers} 次）· 完成短剧 ${l.dramasCompleted} 部，平均用时 ${duration(l.averageSecondsToCompleteDrama)}`,
     }),
   );
   lines.push(
     say(lang, {
-      en: `Previous 7 days (${at(report.baseline.since)} → ${at(report.baseline.until)}): ${report.baseline.newUsers} new users, activation ${pct(report.baseline.activationRate)}`,
-      zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${pct(report.baseline.activationRate)}`,
+      en: `Previous 7 days (${at(report.baseline.since)} → ${at(report.baseline.until)}): ${report.baseline.newUsers} new users, activation ${percent(report.baseline.activationRate)}`,
+      zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${percent(report.baseline.activationRate)}`,
     }),
   );
 
@@ -158,7 +155,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       '',
     ]);
     for (const group of report.breakdown.groups) {
-      groups.push([group.key ?? '—', group.newUsers, pct(group.activationRate), bar(group.activationRate)]);
+      groups.push([group.key ?? '—', group.newUsers, percent(group.activationRate), bar(group.activationRate)]);
     }
     lines.push(groups.toString());
   }

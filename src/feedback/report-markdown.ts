@@ -4,11 +4,11 @@
  * as text wherever the report is shown.
  */
 import type { Lang } from '../config.js';
+import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { THEME_NAMES } from './definitions.js';
 import type { FeedbackReport } from './report.js';
 
-const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
 
 /**
@@ -29,9 +29,6 @@ export function escapeMarkdown(text: string, maxLength = 240): string {
     .replace(/[\\`*_[\]()#|~!{}]/g, (char) => `\\${char}`);
 }
 
-const bar = (share: number | null, width = 20) =>
-  share === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, share)) * width));
-
 export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): string {
   const t = (en: string, zh: string) => say(lang, { en, zh });
   const day = (iso: string) =>
@@ -50,7 +47,7 @@ export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): stri
     `| ${t('positive / neutral / negative', '正面 / 中性 / 负面')} | ${report.sentiment.positive} / ${report.sentiment.neutral} / ${report.sentiment.negative} |`,
   );
   lines.push(
-    `| ${t('negative share vs previous 7 days', '负面占比（对比前 7 天）')} | ${pct(report.sentiment.negativeShare)} vs ${pct(report.baseline.negativeShare)}${report.negativeRising.rising ? t(' ⚠ rising', ' ⚠ 上升') : ''} |`,
+    `| ${t('negative share vs previous 7 days', '负面占比（对比前 7 天）')} | ${percent(report.sentiment.negativeShare)} vs ${percent(report.baseline.negativeShare)}${report.negativeRising.rising ? t(' ⚠ rising', ' ⚠ 上升') : ''} |`,
   );
   lines.push(`| ${t('urgent', '紧急')} | ${report.urgent.count} |`);
   lines.push(
@@ -67,14 +64,14 @@ export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): stri
   }[report.magicMoment.verdict];
   lines.push(
     t(
-      `${report.magicMoment.successes} of ${report.magicMoment.responses} answers were 😍/🤩/🔥: ${pct(report.magicMoment.successShare)} — ${verdict}.`,
-      `${report.magicMoment.responses} 个回答中 ${report.magicMoment.successes} 个为 😍/🤩/🔥：${pct(report.magicMoment.successShare)} —— ${verdict}。`,
+      `${report.magicMoment.successes} of ${report.magicMoment.responses} answers were 😍/🤩/🔥: ${percent(report.magicMoment.successShare)} — ${verdict}.`,
+      `${report.magicMoment.responses} 个回答中 ${report.magicMoment.successes} 个为 😍/🤩/🔥：${percent(report.magicMoment.successShare)} —— ${verdict}。`,
     ),
     '',
   );
   lines.push(`| ${t('answer', '回答')} | ${t('count', '数量')} | ${t('share', '占比')} | |`, '|---|---|---|---|');
   for (const e of report.emotions)
-    lines.push(`| ${e.emoji} ${say(lang, e.label)} | ${e.count} | ${pct(e.share)} | ${bar(e.share)} |`);
+    lines.push(`| ${e.emoji} ${say(lang, e.label)} | ${e.count} | ${percent(e.share)} | ${bar(e.share)} |`);
   lines.push('');
 
   lines.push(`## ${t('Sentiment by day', '每日情绪趋势')}`, '');
@@ -83,14 +80,14 @@ export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): stri
     '|---|---|---|---|---|',
   );
   for (const d of report.sentiment.trend)
-    lines.push(`| ${d.day} | ${d.items} | ${num(d.average)} | ${pct(d.negativeShare)} | ${bar(d.negativeShare)} |`);
+    lines.push(`| ${d.day} | ${d.items} | ${num(d.average)} | ${percent(d.negativeShare)} | ${bar(d.negativeShare)} |`);
   if (report.sentiment.trend.length === 0) lines.push(`| — | 0 | — | — | |`);
   lines.push('');
 
   lines.push(`## ${t('Themes', '常见问题主题')}`, '');
   for (const theme of report.themes) {
     lines.push(
-      `### ${say(lang, THEME_NAMES[theme.theme])} — ${theme.count} (${pct(theme.share)}), ${t('negative', '负面')} ${pct(theme.negativeShare)}`,
+      `### ${say(lang, THEME_NAMES[theme.theme])} — ${theme.count} (${percent(theme.share)}), ${t('negative', '负面')} ${percent(theme.negativeShare)}`,
     );
     for (const example of theme.examples) lines.push(`> ${escapeMarkdown(example.text)} (${num(example.sentiment)})`, '');
     lines.push('');

@@ -6,6 +6,7 @@
  * that each name the numbers behind them.
  */
 import type { Db } from '../db/database.js';
+import { percent } from '../format.js';
 import type { Bilingual } from '../i18n.js';
 import { EMOTION_IDS, EMOTIONS, type EmotionId } from '../learning/emotions.js';
 import { defaultWindow } from '../time.js';
@@ -68,7 +69,6 @@ export interface FeedbackReport {
 }
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
-const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(0)}%`);
 
 /** Every total the report needs from its groups, in one pass over them. */
 function tally(groups: GroupRow[]) {
@@ -247,8 +247,8 @@ export function suggestions(report: FeedbackReport): FeedbackReport['suggestions
     out.push({
       code: 'negative_rising',
       message: {
-        en: `Negative feedback is rising: ${pct(report.sentiment.negativeShare)} now vs ${pct(report.baseline.negativeShare)} in the previous 7 days`,
-        zh: `负面反馈上升：当前 ${pct(report.sentiment.negativeShare)}，前 7 天 ${pct(report.baseline.negativeShare)}`,
+        en: `Negative feedback is rising: ${percent(report.sentiment.negativeShare, 0)} now vs ${percent(report.baseline.negativeShare, 0)} in the previous 7 days`,
+        zh: `负面反馈上升：当前 ${percent(report.sentiment.negativeShare, 0)}，前 7 天 ${percent(report.baseline.negativeShare, 0)}`,
       },
       evidence: {
         negativeShare: report.sentiment.negativeShare,
@@ -262,8 +262,8 @@ export function suggestions(report: FeedbackReport): FeedbackReport['suggestions
     out.push({
       code: `theme_${theme.theme}`,
       message: {
-        en: `${THEME_NAMES[theme.theme].en}: ${theme.count} items, ${pct(theme.negativeShare)} negative — ${THEME_ADVICE[theme.theme].en}`,
-        zh: `${THEME_NAMES[theme.theme].zh}：${theme.count} 条，负面 ${pct(theme.negativeShare)} —— ${THEME_ADVICE[theme.theme].zh}`,
+        en: `${THEME_NAMES[theme.theme].en}: ${theme.count} items, ${percent(theme.negativeShare, 0)} negative — ${THEME_ADVICE[theme.theme].en}`,
+        zh: `${THEME_NAMES[theme.theme].zh}：${theme.count} 条，负面 ${percent(theme.negativeShare, 0)} —— ${THEME_ADVICE[theme.theme].zh}`,
       },
       evidence: { theme: theme.theme, count: theme.count, negativeShare: theme.negativeShare },
     });
@@ -272,8 +272,8 @@ export function suggestions(report: FeedbackReport): FeedbackReport['suggestions
     out.push({
       code: 'magic_moment_low',
       message: {
-        en: `Only ${pct(report.magicMoment.successShare)} of magic-moment answers are 😍/🤩/🔥 (aim ≥ 50%): review the dramas' difficulty`,
-        zh: `魔法时刻只有 ${pct(report.magicMoment.successShare)} 的回答是 😍/🤩/🔥（目标 ≥ 50%）：评估短剧难度`,
+        en: `Only ${percent(report.magicMoment.successShare, 0)} of magic-moment answers are 😍/🤩/🔥 (aim ≥ 50%): review the dramas' difficulty`,
+        zh: `魔法时刻只有 ${percent(report.magicMoment.successShare, 0)} 的回答是 😍/🤩/🔥（目标 ≥ 50%）：评估短剧难度`,
       },
       evidence: { responses: report.magicMoment.responses, successShare: report.magicMoment.successShare },
     });

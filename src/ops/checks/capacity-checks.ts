@@ -3,11 +3,12 @@
  * take, and what the busiest API answers cost on the wire.
  */
 import { sql } from 'kysely';
+import { percent } from '../../format.js';
 import { dayStart, localDay } from '../../time.js';
 
 const ymd = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
 
-import { type CheckDefinition, type CheckStatus, percent, worstOf } from './check.js';
+import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 /**

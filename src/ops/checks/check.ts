@@ -85,7 +85,3 @@ export function worstOf(statuses: Iterable<CheckStatus>): CheckStatus {
  * 3 (could not run at all) is the CLI's own.
  */
 export const exitCodeOf = (worst: CheckStatus): 0 | 1 | 2 => (worst === 'fail' ? 2 : worst === 'warn' ? 1 : 0);
-
-/** A share as a percentage with one decimal. */
-export const percent = (ratio: number | null | undefined): string =>
-  ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(1)}%`;

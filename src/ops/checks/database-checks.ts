@@ -6,7 +6,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
-import { type CheckDefinition, type CheckStatus, percent, worstOf } from './check.js';
+import { percent } from '../../format.js';
+import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 /** Thresholds PgHero uses: long queries over a minute, a cache hit ratio under 99%. */

@@ -1,8 +1,9 @@
+import { percent } from '../../format.js';
 /** 查看CDN缓存命中率 and 确认备份任务执行状态: the video edge's cache, and the backups. */
 import { thresholdOf } from '../alerts/catalog.js';
 import { cacheLookups, cdnStats } from '../cdn.js';
 import { backupStatus } from '../health/backups.js';
-import { type CheckDefinition, percent } from './check.js';
+import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 export const cdnHitRate: CheckDefinition<ChecksDeps> = {

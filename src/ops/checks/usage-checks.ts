@@ -6,11 +6,12 @@
 import { sql } from 'kysely';
 import { FUNNEL, METRICS } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
+import { percent } from '../../format.js';
 import { HTTP_BUCKETS } from '../../http/metrics.js';
 import { startOf } from '../../time.js';
 import { thresholdOf } from '../alerts/catalog.js';
 import { promQuery } from '../prometheus-query.js';
-import { type CheckDefinition, percent } from './check.js';
+import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 const today = (now: Date, tz: string) => ({ since: startOf(now, 'day', tz), until: now, now });

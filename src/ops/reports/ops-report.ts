@@ -10,6 +10,7 @@ import type { MetricsReport, ReportOptions } from '../../analytics/report.js';
 import type { Config, Lang } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { FeedbackReport, FeedbackReportOptions } from '../../feedback/report.js';
+import { percent } from '../../format.js';
 import type { HttpRequestMetrics } from '../../http/metrics.js';
 import { say } from '../../i18n.js';
 import { dayStart, localDay } from '../../time.js';
@@ -272,7 +273,6 @@ async function prometheusTimeline(
 }
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-const pct = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
 
 /** What a reader should know first, worst first: targets missed, drops, feedback, incidents. */
 export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
@@ -285,12 +285,12 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
       text:
         flag.code === 'activation_drop'
           ? t(
-              `Activation ${pct(flag.current)} fell below half of the previous 7 days (${pct(flag.baseline)})`,
-              `激活率 ${pct(flag.current)} 跌破前 7 天（${pct(flag.baseline)}）的一半`,
+              `Activation ${percent(flag.current)} fell below half of the previous 7 days (${percent(flag.baseline)})`,
+              `激活率 ${percent(flag.current)} 跌破前 7 天（${percent(flag.baseline)}）的一半`,
             )
           : t(
-              `Funnel step ${flag.step} converts ${pct(flag.current)} vs ${pct(flag.baseline)} in the previous 7 days`,
-              `漏斗第 ${flag.step} 步转化 ${pct(flag.current)}，前 7 天 ${pct(flag.baseline)}`,
+              `Funnel step ${flag.step} converts ${percent(flag.current)} vs ${percent(flag.baseline)} in the previous 7 days`,
+              `漏斗第 ${flag.step} 步转化 ${percent(flag.current)}，前 7 天 ${percent(flag.baseline)}`,
             ),
     });
   }
@@ -299,8 +299,8 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
     findings.push({
       severity: activation.verdict === 'needs_work' ? 'warning' : 'info',
       text: t(
-        `Activation ${pct(activation.rate)} (${activation.activated} of ${activation.newUsers}) is below the ${pct(activation.target)} target`,
-        `激活率 ${pct(activation.rate)}（${activation.newUsers} 人中 ${activation.activated} 人）低于 ${pct(activation.target)} 目标`,
+        `Activation ${percent(activation.rate)} (${activation.activated} of ${activation.newUsers}) is below the ${percent(activation.target)} target`,
+        `激活率 ${percent(activation.rate)}（${activation.newUsers} 人中 ${activation.activated} 人）低于 ${percent(activation.target)} 目标`,
       ),
     });
   }
@@ -327,8 +327,8 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
     findings.push({
       severity: 'warning',
       text: t(
-        `Negative feedback rising: ${pct(feedback.sentiment.negativeShare)} vs ${pct(feedback.baseline.negativeShare)} in the previous 7 days`,
-        `负面反馈上升：${pct(feedback.sentiment.negativeShare)}，前 7 天 ${pct(feedback.baseline.negativeShare)}`,
+        `Negative feedback rising: ${percent(feedback.sentiment.negativeShare)} vs ${percent(feedback.baseline.negativeShare)} in the previous 7 days`,
+        `负面反馈上升：${percent(feedback.sentiment.negativeShare)}，前 7 天 ${percent(feedback.baseline.negativeShare)}`,
       ),
     });
   }
@@ -346,8 +346,8 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
       findings.push({
         severity: 'info',
         text: t(
-          `${name} retention ${pct(retention.rate)} is below its ${pct(retention.target)} target`,
-          `${name} 留存 ${pct(retention.rate)} 低于 ${pct(retention.target)} 目标`,
+          `${name} retention ${percent(retention.rate)} is below its ${percent(retention.target)} target`,
+          `${name} 留存 ${percent(retention.rate)} 低于 ${percent(retention.target)} 目标`,
         ),
       });
     }
@@ -355,7 +355,7 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
   if (operations.errorRate !== null && operations.errorRate > 0.01) {
     findings.push({
       severity: 'warning',
-      text: t(`API error rate ${pct(operations.errorRate)}`, `API 错误率 ${pct(operations.errorRate)}`),
+      text: t(`API error rate ${percent(operations.errorRate)}`, `API 错误率 ${percent(operations.errorRate)}`),
     });
   }
   if (findings.length === 0)

@@ -6,11 +6,10 @@
  */
 import { FUNNEL } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
+import { percent } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { OpsReport } from './ops-report.js';
 import { barChart, html, lineChart } from './svg-charts.js';
-
-const pct = (value: number | null, digits = 1) => (value === null ? '—' : `${(value * 100).toFixed(digits)}%`);
 
 const STYLE = `
 :root{--ink:#1d2433;--muted:#5b6475;--line:#d8dde6;--good:#1f8a4c;--bad:#c0392b;--warn:#b7791f;--accent:#2f6fde;--bg:#fff}
@@ -68,8 +67,8 @@ function timelineCharts(report: OpsReport): string {
   })}${lineChart({
     title: t('Share of requests answered 5xx, every instance', '所有实例 5xx 响应占比'),
     description: t(
-      `highest ${pct(Math.max(0, ...errors), 2)}; HighErrorRate fires above 5%.`,
-      `最高 ${pct(Math.max(0, ...errors), 2)}；超过 5% 触发 HighErrorRate。`,
+      `highest ${percent(Math.max(0, ...errors), 2)}; HighErrorRate fires above 5%.`,
+      `最高 ${percent(Math.max(0, ...errors), 2)}；超过 5% 触发 HighErrorRate。`,
     ),
     points: timeline.points.map((p) => ({ label: label(p.at), value: p.errorRate })),
     max: Math.max(errorLimit * 1.2, ...errors),
@@ -77,7 +76,7 @@ function timelineCharts(report: OpsReport): string {
     format: (v) => `${(v * 100).toFixed(1)}%`,
     table: {
       head: [t('time', '时间'), t('5xx share', '5xx 占比')],
-      rows: timeline.points.map((p) => [label(p.at), pct(p.errorRate, 2)]),
+      rows: timeline.points.map((p) => [label(p.at), percent(p.errorRate, 2)]),
     },
   })}`;
 }
@@ -101,23 +100,26 @@ export function renderReportHtml(report: OpsReport): string {
   const kpis: Array<[string, string]> = [
     [t('new learners', '新用户'), String(metrics.newUsers)],
     [
-      t(`activation (target ${pct(metrics.activation.target, 0)})`, `激活率（目标 ${pct(metrics.activation.target, 0)}）`),
-      pct(metrics.activation.rate),
+      t(
+        `activation (target ${percent(metrics.activation.target, 0)})`,
+        `激活率（目标 ${percent(metrics.activation.target, 0)}）`,
+      ),
+      percent(metrics.activation.rate),
     ],
-    [t('D1 retention', '次日留存'), pct(metrics.retention.d1.rate)],
-    [t('D7 retention', '7 日留存'), pct(metrics.retention.d7.rate)],
+    [t('D1 retention', '次日留存'), percent(metrics.retention.d1.rate)],
+    [t('D7 retention', '7 日留存'), percent(metrics.retention.d7.rate)],
     [t('feedback items', '反馈数'), String(feedback.totals.items)],
-    [t('negative feedback', '负面反馈'), pct(feedback.sentiment.negativeShare)],
+    [t('negative feedback', '负面反馈'), percent(feedback.sentiment.negativeShare)],
   ];
   if (report.kind !== 'product') {
     kpis.push(
       [t('alerts fired', '告警数'), String(operations.alerts.fired)],
-      [t('API error rate', 'API 错误率'), pct(operations.errorRate, 2)],
+      [t('API error rate', 'API 错误率'), percent(operations.errorRate, 2)],
     );
   } else {
     kpis.push(
       [t('dramas completed', '完成剧集'), String(metrics.learning.dramasCompleted)],
-      [t('rescue mode share', '救援模式占比'), pct(metrics.learning.rescueModeShare)],
+      [t('rescue mode share', '救援模式占比'), percent(metrics.learning.rescueModeShare)],
     );
   }
   sections.push(
@@ -129,8 +131,8 @@ export function renderReportHtml(report: OpsReport): string {
     `<section><h2>${html(t('Activation trend', '激活率趋势'))}</h2>${lineChart({
       title: t('Activation rate by day of first launch, against the 40% target', '按首次启动日的激活率（目标 40%）'),
       description: t(
-        `${rated.length} days with new learners; latest ${pct(rated.at(-1)?.rate ?? null)}, target ${pct(report.trend.target, 0)}.`,
-        `${rated.length} 天有新用户；最近 ${pct(rated.at(-1)?.rate ?? null)}，目标 ${pct(report.trend.target, 0)}。`,
+        `${rated.length} days with new learners; latest ${percent(rated.at(-1)?.rate ?? null)}, target ${percent(report.trend.target, 0)}.`,
+        `${rated.length} 天有新用户；最近 ${percent(rated.at(-1)?.rate ?? null)}，目标 ${percent(report.trend.target, 0)}。`,
       ),
       points: report.trend.points.map((p) => ({ label: p.day.slice(5), value: p.rate })),
       max: 1,
@@ -142,7 +144,7 @@ export function renderReportHtml(report: OpsReport): string {
           p.day,
           p.newUsers,
           p.activated,
-          `${pct(p.rate)}${p.complete ? '' : t(' (open)', '（进行中）')}`,
+          `${percent(p.rate)}${p.complete ? '' : t(' (open)', '（进行中）')}`,
         ]),
       },
     })}</section>`,
@@ -162,7 +164,7 @@ export function renderReportHtml(report: OpsReport): string {
       rows: metrics.funnel.map((step) => ({
         label: `${step.step}. ${say(lang, FUNNEL[step.step - 1]?.label ?? { en: step.event, zh: step.event })}`,
         value: step.users,
-        display: `${step.users} (${pct(step.overallConversion)})`,
+        display: `${step.users} (${percent(step.overallConversion)})`,
         marker: step.target * (metrics.funnel[0]?.users ?? 0),
         tone: step.met === false ? 'bad' : step.met ? 'good' : 'neutral',
       })),
@@ -177,9 +179,9 @@ export function renderReportHtml(report: OpsReport): string {
         rows: metrics.funnel.map((s) => [
           `${s.step}. ${s.event}`,
           s.users,
-          pct(s.stepConversion),
-          pct(s.target, 0),
-          pct(s.overallConversion),
+          percent(s.stepConversion),
+          percent(s.target, 0),
+          percent(s.overallConversion),
         ]),
       },
     })}</section>`,
@@ -192,18 +194,18 @@ export function renderReportHtml(report: OpsReport): string {
   sections.push(
     `<section><h2>${html(t('Retention', '留存'))}</h2>${barChart({
       title: t('Retention of activated learners, with targets', '已激活用户留存（标记为目标）'),
-      description: retention.map(({ name, r }) => `${name} ${pct(r.rate)} / ${pct(r.target, 0)}`).join('; '),
+      description: retention.map(({ name, r }) => `${name} ${percent(r.rate)} / ${percent(r.target, 0)}`).join('; '),
       max: 1,
       rows: retention.map(({ name, r }) => ({
         label: name,
         value: r.rate ?? 0,
-        display: `${pct(r.rate)} (${r.retained}/${r.eligible})`,
+        display: `${percent(r.rate)} (${r.retained}/${r.eligible})`,
         marker: r.target,
         tone: r.met === false ? 'bad' : r.met ? 'good' : 'neutral',
       })),
       table: {
         head: [t('measure', '指标'), t('rate', '比例'), t('retained', '留存'), t('eligible', '可计算'), t('target', '目标')],
-        rows: retention.map(({ name, r }) => [name, pct(r.rate), r.retained, r.eligible, pct(r.target, 0)]),
+        rows: retention.map(({ name, r }) => [name, percent(r.rate), r.retained, r.eligible, percent(r.target, 0)]),
       },
     })}</section>`,
   );
@@ -214,8 +216,8 @@ export function renderReportHtml(report: OpsReport): string {
       `<section><h2>${html(t('Learning and features', '学习与功能使用'))}</h2><table class="data"><tbody>${[
         [t('answers (correct)', '作答（正确）'), `${l.attempts} (${l.correctAttempts})`],
         [t('answers per clue', '每个线索作答次数'), l.averageAttemptsPerClue?.toFixed(2) ?? '—'],
-        [t('focus mode share', '专注模式占比'), pct(l.focusModeShare)],
-        [t('rescue mode share', '救援模式占比'), pct(l.rescueModeShare)],
+        [t('focus mode share', '专注模式占比'), percent(l.focusModeShare)],
+        [t('rescue mode share', '救援模式占比'), percent(l.rescueModeShare)],
         [t('dramas completed', '完成剧集'), String(l.dramasCompleted)],
       ]
         .map(([k, v]) => `<tr><th scope="row">${html(k as string)}</th><td>${html(v as string)}</td></tr>`)
@@ -225,8 +227,8 @@ export function renderReportHtml(report: OpsReport): string {
     sections.push(
       `<section><h2>${html(t('API latency and errors', 'API 延迟与错误'))}</h2><p class="meta">${html(
         t(
-          `${operations.requests} requests since this instance started, ${operations.errors} answered 5xx (${pct(operations.errorRate, 2)}).`,
-          `本实例启动以来 ${operations.requests} 个请求，${operations.errors} 个 5xx（${pct(operations.errorRate, 2)}）。`,
+          `${operations.requests} requests since this instance started, ${operations.errors} answered 5xx (${percent(operations.errorRate, 2)}).`,
+          `本实例启动以来 ${operations.requests} 个请求，${operations.errors} 个 5xx（${percent(operations.errorRate, 2)}）。`,
         ),
       )}</p>${timelineCharts(report)}${
         operations.routes.length === 0
@@ -262,19 +264,19 @@ export function renderReportHtml(report: OpsReport): string {
       : `<section><h2>${html(t('Feedback sentiment', '用户反馈情绪'))}</h2>${barChart({
           title: t('Negative share of feedback by day', '每日负面反馈占比'),
           description: t(
-            `${feedback.totals.items} items; negative ${pct(feedback.sentiment.negativeShare)}.`,
-            `共 ${feedback.totals.items} 条；负面 ${pct(feedback.sentiment.negativeShare)}。`,
+            `${feedback.totals.items} items; negative ${percent(feedback.sentiment.negativeShare)}.`,
+            `共 ${feedback.totals.items} 条；负面 ${percent(feedback.sentiment.negativeShare)}。`,
           ),
           max: 1,
           rows: trend.map((d) => ({
             label: d.day,
             value: d.negativeShare ?? 0,
-            display: `${pct(d.negativeShare)} (${d.items})`,
+            display: `${percent(d.negativeShare)} (${d.items})`,
             tone: 'bad',
           })),
           table: {
             head: [t('day', '日期'), t('items', '条数'), t('average sentiment', '平均情绪'), t('negative share', '负面占比')],
-            rows: trend.map((d) => [d.day, d.items, d.average?.toFixed(2) ?? '—', pct(d.negativeShare)]),
+            rows: trend.map((d) => [d.day, d.items, d.average?.toFixed(2) ?? '—', percent(d.negativeShare)]),
           },
         })}${barChart({
           title: t('Feedback themes', '反馈主题'),
@@ -284,12 +286,12 @@ export function renderReportHtml(report: OpsReport): string {
           rows: feedback.themes.map((th) => ({
             label: say(lang, THEME_NAMES[th.theme]),
             value: th.count,
-            display: `${th.count} (${pct(th.negativeShare)} ${t('negative', '负面')})`,
+            display: `${th.count} (${percent(th.negativeShare)} ${t('negative', '负面')})`,
             tone: (th.negativeShare ?? 0) > 0.5 ? 'bad' : 'neutral',
           })),
           table: {
             head: [t('theme', '主题'), t('items', '条数'), t('negative share', '负面占比')],
-            rows: feedback.themes.map((th) => [say(lang, THEME_NAMES[th.theme]), th.count, pct(th.negativeShare)]),
+            rows: feedback.themes.map((th) => [say(lang, THEME_NAMES[th.theme]), th.count, percent(th.negativeShare)]),
           },
         })}${feedback.themes
           .filter((th) => th.examples.length > 0)

@@ -2,12 +2,10 @@
 import { FUNNEL } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import { escapeMarkdown } from '../../feedback/report-markdown.js';
+import { bar, percent } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { Finding, OpsReport } from './ops-report.js';
 
-const pct = (value: number | null, digits = 1) => (value === null ? '—' : `${(value * 100).toFixed(digits)}%`);
-const bar = (share: number | null, width = 20) =>
-  share === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, share)) * width));
 const MARK: Record<Finding['severity'], string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
 /** A finding as one Markdown line (`plain` for channels that show text as it is). */
@@ -32,28 +30,28 @@ export function renderReportMarkdown(report: OpsReport): string {
   lines.push(`## ${t('Key numbers', '关键指标')}`, '', `| ${t('measure', '指标')} | ${t('value', '数值')} |`, '|---|---|');
   lines.push(`| ${t('new learners', '新用户')} | ${metrics.newUsers} |`);
   lines.push(
-    `| ${t('activation', '激活率')} | ${pct(metrics.activation.rate)} (${metrics.activation.activated}/${metrics.activation.newUsers}, ${t('target', '目标')} ${pct(metrics.activation.target, 0)}) |`,
+    `| ${t('activation', '激活率')} | ${percent(metrics.activation.rate)} (${metrics.activation.activated}/${metrics.activation.newUsers}, ${t('target', '目标')} ${percent(metrics.activation.target, 0)}) |`,
   );
   lines.push(
-    `| ${t('D1 / D7 retention', '次日 / 7 日留存')} | ${pct(metrics.retention.d1.rate)} / ${pct(metrics.retention.d7.rate)} |`,
+    `| ${t('D1 / D7 retention', '次日 / 7 日留存')} | ${percent(metrics.retention.d1.rate)} / ${percent(metrics.retention.d7.rate)} |`,
   );
   lines.push(
-    `| ${t('feedback (negative)', '反馈（负面）')} | ${feedback.totals.items} (${pct(feedback.sentiment.negativeShare)}) |`,
+    `| ${t('feedback (negative)', '反馈（负面）')} | ${feedback.totals.items} (${percent(feedback.sentiment.negativeShare)}) |`,
   );
   if (report.kind !== 'product') {
     lines.push(
       `| ${t('alerts fired', '告警数')} | ${operations.alerts.fired} (${operations.alerts.bySeverity.critical} critical) |`,
     );
     lines.push(
-      `| ${t('API requests / 5xx (this instance)', 'API 请求 / 5xx（本实例）')} | ${operations.requests} / ${operations.errors} (${pct(operations.errorRate, 2)}) |`,
+      `| ${t('API requests / 5xx (this instance)', 'API 请求 / 5xx（本实例）')} | ${operations.requests} / ${operations.errors} (${percent(operations.errorRate, 2)}) |`,
     );
   }
   lines.push('');
 
-  lines.push(`## ${t('Activation trend', '激活率趋势')} (${t('target', '目标')} ${pct(report.trend.target, 0)})`, '', '```');
+  lines.push(`## ${t('Activation trend', '激活率趋势')} (${t('target', '目标')} ${percent(report.trend.target, 0)})`, '', '```');
   for (const p of report.trend.points) {
     lines.push(
-      `${p.day}  ${bar(p.rate).padEnd(20)} ${pct(p.rate).padStart(6)}  ${p.activated}/${p.newUsers}${p.complete ? '' : ' …'}`,
+      `${p.day}  ${bar(p.rate).padEnd(20)} ${percent(p.rate).padStart(6)}  ${p.activated}/${p.newUsers}${p.complete ? '' : ' …'}`,
     );
   }
   lines.push('```', '');
@@ -66,7 +64,7 @@ export function renderReportMarkdown(report: OpsReport): string {
   );
   for (const step of metrics.funnel) {
     lines.push(
-      `| ${step.step}. ${say(lang, FUNNEL[step.step - 1]?.label ?? { en: step.event, zh: step.event })} | ${step.users} | ${pct(step.stepConversion)}${step.met === false ? ' ⚠' : ''} | ${pct(step.target, 0)} |`,
+      `| ${step.step}. ${say(lang, FUNNEL[step.step - 1]?.label ?? { en: step.event, zh: step.event })} | ${step.users} | ${percent(step.stepConversion)}${step.met === false ? ' ⚠' : ''} | ${percent(step.target, 0)} |`,
     );
   }
   lines.push('');
@@ -74,7 +72,7 @@ export function renderReportMarkdown(report: OpsReport): string {
   lines.push(`## ${t('Feedback themes', '反馈主题')}`, '');
   for (const theme of feedback.themes.slice(0, 5)) {
     lines.push(
-      `- **${say(lang, THEME_NAMES[theme.theme])}** ${theme.count} (${pct(theme.negativeShare)} ${t('negative', '负面')})`,
+      `- **${say(lang, THEME_NAMES[theme.theme])}** ${theme.count} (${percent(theme.negativeShare)} ${t('negative', '负面')})`,
     );
     for (const example of theme.examples.slice(0, 2)) lines.push(`  > ${escapeMarkdown(example.text)}`);
   }
@@ -87,7 +85,7 @@ export function renderReportMarkdown(report: OpsReport): string {
       `## ${t('Learning and features', '学习与功能使用')}`,
       '',
       `- ${t('answers', '作答')} ${l.attempts} (${t('correct', '正确')} ${l.correctAttempts}), ${t('per clue', '每线索')} ${l.averageAttemptsPerClue?.toFixed(2) ?? '—'}`,
-      `- ${t('focus mode', '专注模式')} ${pct(l.focusModeShare)}, ${t('rescue mode', '救援模式')} ${pct(l.rescueModeShare)}`,
+      `- ${t('focus mode', '专注模式')} ${percent(l.focusModeShare)}, ${t('rescue mode', '救援模式')} ${percent(l.rescueModeShare)}`,
       `- ${t('dramas completed', '完成剧集')} ${l.dramasCompleted}`,
       '',
     );
