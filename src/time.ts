@@ -57,6 +57,9 @@ export function localDay(at: number, tz: string): number {
   return Math.round(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) / DAY_MS);
 }
 
+/** A calendar day (days since the epoch, as localDay gives it) as YYYY-MM-DD. */
+export const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
 /** The instant the local calendar day `day` (days since the epoch) starts in `tz`. */
 export function dayStart(day: number, tz: string): number {
   const midnightUtc = day * DAY_MS;

@@ -4,9 +4,7 @@
  */
 import { sql } from 'kysely';
 import { percent } from '../../format.js';
-import { dayStart, localDay } from '../../time.js';
-
-const ymd = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+import { dayStart, isoDay, localDay } from '../../time.js';
 
 import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
@@ -49,10 +47,12 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
         GROUP BY date_trunc('hour', "timestamp", ${tz}) ORDER BY 1 DESC LIMIT 1`.execute(deps.db.kysely),
       // Week totals from the per-day counters ingestion keeps (no scan of the events).
       sql<{ last_week: number; week_before: number }>`
-        SELECT coalesce(sum(count) FILTER (WHERE day > ${ymd(today - 7)}::date), 0)::float8 AS last_week,
-          coalesce(sum(count) FILTER (WHERE day <= ${ymd(today - 7)}::date), 0)::float8 AS week_before
+        SELECT coalesce(sum(count) FILTER (WHERE day > ${isoDay(today - 7)}::date), 0)::float8 AS last_week,
+          coalesce(sum(count) FILTER (WHERE day <= ${isoDay(today - 7)}::date), 0)::float8 AS week_before
         FROM analytics_daily_counts
-        WHERE counter LIKE 'event:%' AND day > ${ymd(today - 14)}::date AND day <= ${ymd(today)}::date`.execute(deps.db.kysely),
+        WHERE counter LIKE 'event:%' AND day > ${isoDay(today - 14)}::date AND day <= ${isoDay(today)}::date`.execute(
+        deps.db.kysely,
+      ),
     ]);
     const basePeak = hourly.rows[0]?.events ?? 0;
     const lastWeek = daily.rows[0]?.last_week ?? 0;

@@ -8,7 +8,7 @@ import { FUNNEL, METRICS } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import { percent } from '../../format.js';
 import { HTTP_BUCKETS } from '../../http/metrics.js';
-import { startOf } from '../../time.js';
+import { isoDay, localDay, startOf } from '../../time.js';
 import { thresholdOf } from '../alerts/catalog.js';
 import { promQuery } from '../prometheus-query.js';
 import type { CheckDefinition } from './check.js';
@@ -47,12 +47,10 @@ export const usersRealtime: CheckDefinition<ChecksDeps> = {
 
 /** Learners (and devices) active on the local day holding `at` (analytics_daily_activity). */
 async function activeLearnersOn(deps: ChecksDeps, at: Date): Promise<number> {
-  const day = startOf(at, 'day', deps.config.tz);
-  const dayString = new Intl.DateTimeFormat('en-CA', { timeZone: deps.config.tz }).format(day);
   const row = await deps.db.kysely
     .selectFrom('analytics_daily_activity')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('day', '=', dayString)
+    .where('day', '=', isoDay(localDay(at.getTime(), deps.config.tz)))
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
@@ -347,7 +345,7 @@ export const usersBehaviorTrends: CheckDefinition<ChecksDeps> = {
     );
     weeks.reverse(); // oldest first
     const rows = weeks.map(({ since, report }) => ({
-      week: new Intl.DateTimeFormat('en-CA', { timeZone: deps.config.tz }).format(since),
+      week: isoDay(localDay(since.getTime(), deps.config.tz)),
       newUsers: report.newUsers,
       activation: report.activation.rate,
       d1: report.retention.d1.rate,

@@ -13,7 +13,7 @@ import type { FeedbackReport, FeedbackReportOptions } from '../../feedback/repor
 import { percent } from '../../format.js';
 import type { HttpRequestMetrics } from '../../http/metrics.js';
 import { say } from '../../i18n.js';
-import { dayStart, localDay } from '../../time.js';
+import { dayStart, isoDay, localDay } from '../../time.js';
 import { type Severity, type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
 import { promRange } from '../prometheus-query.js';
 
@@ -102,14 +102,12 @@ export interface OpsReport {
   findings: Finding[];
 }
 
-const ymd = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
-
 /** The local day `date` (YYYY-MM-DD) names, or today in `tz`. */
 export function reportDay(date: string | undefined, now: Date, tz: string): number {
   if (date === undefined) return localDay(now.getTime(), tz);
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const day = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / DAY_MS : Number.NaN;
-  if (!Number.isInteger(day) || ymd(day) !== date) throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
+  if (!Number.isInteger(day) || isoDay(day) !== date) throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
   return day;
 }
 
@@ -125,7 +123,7 @@ export async function buildOpsReport(
   const span = SPAN[kind];
   const since = new Date(dayStart(last - span.days + 1, tz));
   const until = new Date(Math.min(dayStart(last + 1, tz), now.getTime()));
-  if (since.getTime() >= now.getTime()) throw new RangeError(`the report's day has not begun: ${ymd(last)}`);
+  if (since.getTime() >= now.getTime()) throw new RangeError(`the report's day has not begun: ${isoDay(last)}`);
   const trendSince = new Date(dayStart(last - span.trendDays + 1, tz));
 
   const [metrics, trendReport, feedback, alerts, checks] = await Promise.all([
@@ -188,19 +186,19 @@ export async function buildOpsReport(
   const report: OpsReport = {
     kind,
     title: {
-      daily: t(`SmarTalk daily report ${ymd(last)}`, `SmarTalk 当日指标报告 ${ymd(last)}`),
-      weekly: t(`SmarTalk weekly report, week to ${ymd(last)}`, `SmarTalk 周度指标报告（截至 ${ymd(last)}）`),
-      product: t(`SmarTalk product weekly, week to ${ymd(last)}`, `SmarTalk 产品团队周报（截至 ${ymd(last)}）`),
+      daily: t(`SmarTalk daily report ${isoDay(last)}`, `SmarTalk 当日指标报告 ${isoDay(last)}`),
+      weekly: t(`SmarTalk weekly report, week to ${isoDay(last)}`, `SmarTalk 周度指标报告（截至 ${isoDay(last)}）`),
+      product: t(`SmarTalk product weekly, week to ${isoDay(last)}`, `SmarTalk 产品团队周报（截至 ${isoDay(last)}）`),
     }[kind],
     lang: options.lang,
-    date: ymd(last),
+    date: isoDay(last),
     window: { since: since.toISOString(), until: until.toISOString(), tz },
     generatedAt: now.toISOString(),
     metrics,
     trend: {
       target: METRICS.activationTarget,
       points: trendReport.activation.cohorts.map((cohort) => ({
-        day: new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(new Date(cohort.start)),
+        day: isoDay(localDay(Date.parse(cohort.start), tz)),
         newUsers: cohort.newUsers,
         activated: cohort.activated,
         rate: cohort.rate,
