@@ -21,13 +21,11 @@ import pg from 'pg';
 import { EventWriter } from '../src/analytics/event-writer.js';
 import { checkEvent, isRejected } from '../src/analytics/events.js';
 import { Presence } from '../src/analytics/presence.js';
-import { buildMetricsReport } from '../src/analytics/report.js';
 import { loadConfig } from '../src/config.js';
 import { openDb } from '../src/db/database.js';
-import { buildFeedbackReport } from '../src/feedback/report.js';
 import { HttpRequestMetrics } from '../src/http/metrics.js';
 import type { CheckRun } from '../src/ops/checks/check.js';
-import type { ChecksDeps } from '../src/ops/checks/deps.js';
+import { assembleChecksDeps, type ChecksDeps } from '../src/ops/checks/deps.js';
 import { runChecks } from '../src/ops/checks/runner.js';
 import { HealthService, healthThresholds } from '../src/ops/health/health.js';
 import { openStore } from '../src/store/open-store.js';
@@ -126,18 +124,7 @@ export async function runChecksBench(): Promise<string> {
     thresholds: healthThresholds(),
   });
   const config = { ...loadConfig({ DATA_DIR: dataDir, LOG_FILE: logFile, SMARTALK_TZ: TZ }), publicUrl: 'http://127.0.0.1:9' };
-  const deps: ChecksDeps = {
-    db,
-    store,
-    health,
-    http: new HttpRequestMetrics(),
-    reports: {
-      metrics: (options) => buildMetricsReport({ db, presence, tz: TZ }, options),
-      feedback: (options) => buildFeedbackReport({ db, tz: TZ }, options),
-    },
-    config,
-    thresholds: {},
-  };
+  const deps = assembleChecksDeps({ db, store, health, http: new HttpRequestMetrics(), presence, config });
   try {
     const events = Number(
       (await sql<{ n: string }>`SELECT count(*) AS n FROM analytics_events`.execute(db.kysely)).rows[0]?.n ?? 0,

@@ -4,16 +4,14 @@
  * knows (its request latencies) is empty here, and the checks say so.
  */
 import { Presence } from '../analytics/presence.js';
-import { buildMetricsReport } from '../analytics/report.js';
 import type { Config, Lang } from '../config.js';
 import type { Db } from '../db/database.js';
-import { buildFeedbackReport } from '../feedback/report.js';
 import { HttpRequestMetrics } from '../http/metrics.js';
 import { createLogger } from '../logger.js';
 import { loadAlertsConfig } from '../ops/alerts/config.js';
 import { AlertService } from '../ops/alerts/service.js';
 import type { CheckRun } from '../ops/checks/check.js';
-import type { ChecksDeps } from '../ops/checks/deps.js';
+import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, checklistLogEntry } from '../ops/checks/jobs.js';
 import { runChecks } from '../ops/checks/runner.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
@@ -45,21 +43,15 @@ async function depsHere(
     version: VERSION,
     thresholds: healthThresholds(overrides),
   });
-  const presence = new Presence(store);
-  const deps: ChecksDeps = {
+  const deps = assembleChecksDeps({
     db,
     store,
     health,
     http: new HttpRequestMetrics(),
-    reports: {
-      metrics: (options) => buildMetricsReport({ db, presence, tz: config.tz }, options),
-      feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
-    },
+    presence: new Presence(store),
     config,
-    thresholds: overrides,
-    ...(alertsConfig.capacity ? { capacity: alertsConfig.capacity } : {}),
-    produceReport: (kind, options) => produceReport(deps, alerts, kind, options),
-  };
+    alerts,
+  });
   return { deps, alerts, close: () => health.close() };
 }
 

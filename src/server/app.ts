@@ -43,14 +43,13 @@ import { videoRoutes } from '../learning/video-routes.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
-import type { ChecksDeps } from '../ops/checks/deps.js';
+import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, checklistLogEntry, checkRunOf } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
 import { opsLogRoutes } from '../ops/opslog/routes.js';
-import { produceReport } from '../ops/reports/reports.js';
 import { reportRoutes } from '../ops/reports/routes.js';
 import { Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
@@ -244,21 +243,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // The runbook's checklists: what they look at, and the schedule that runs them.
   const instance = `${os.hostname()}:${process.pid}`;
-  const checksDeps: ChecksDeps = {
+  const checksDeps = assembleChecksDeps({
     db,
     store,
     health,
     http: app.metrics.http,
-    reports: {
-      metrics: (options) => buildMetricsReport({ db, presence, tz: config.tz }, options),
-      feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
-    },
+    presence,
     config,
-    thresholds: deps.alerts.config.thresholds,
-    ...(deps.alerts.config.capacity ? { capacity: deps.alerts.config.capacity } : {}),
+    alerts: deps.alerts,
     schedule: () => scheduler.list(),
-    produceReport: (kind, options) => produceReport(checksDeps, deps.alerts, kind, options),
-  };
+  });
   const scheduler: Scheduler = new Scheduler({
     db,
     jobs: checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts }),
