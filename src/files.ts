@@ -4,7 +4,7 @@
  * ones are created so; existing ones found wider are narrowed on start-up, with a
  * warning, because learner data and a bearer secret must not sit world-readable.
  */
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, stat } from 'node:fs/promises';
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -26,4 +26,21 @@ export async function keepPrivate(target: string, kind: 'dir' | 'file'): Promise
   const wanted = kind === 'dir' ? PRIVATE_DIR_MODE : PRIVATE_FILE_MODE;
   await chmod(target, wanted);
   return `${target} was readable by others (mode ${mode.toString(8).padStart(4, '0')}); now ${wanted.toString(8).padStart(4, '0')}`;
+}
+
+/**
+ * The last `maxBytes` of a file as text (all of it when smaller): the recent end of a log
+ * without reading months of it. A line cut at the start is the caller's to skip.
+ */
+export async function readTail(file: string, maxBytes: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - maxBytes);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

@@ -3,7 +3,7 @@
  * log that deploy/nginx/smartalk.conf writes (`cache=$upstream_cache_status`).
  * It feeds `smartalk_cdn_cache_hit_ratio` (the CdnHitRateLow rule and 查看CDN缓存命中率).
  */
-import { open } from 'node:fs/promises';
+import { readTail } from '../files.js';
 
 /** How much of the log's end is read: an hour of a busy edge, not the whole file. */
 const TAIL_BYTES = 32 * 1024 * 1024;
@@ -23,24 +23,15 @@ export interface CacheLookup {
 
 /** Cache lookups of /videos/ requests in the last `windowMs`, from the end of the log. */
 export async function cacheLookups(file: string, now = Date.now(), windowMs = 3_600_000): Promise<CacheLookup[]> {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    const start = Math.max(0, size - TAIL_BYTES);
-    const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    const lookups: CacheLookup[] = [];
-    for (const line of buffer.toString('utf8').split('\n')) {
-      const match = LINE.exec(line);
-      if (!match || match[3] === '-') continue; // not a cache lookup
-      const at = Date.parse(match[1] as string);
-      if (Number.isNaN(at) || at < now - windowMs || at > now + 60_000) continue;
-      lookups.push({ path: match[2] as string, status: match[3] as string });
-    }
-    return lookups;
-  } finally {
-    await handle.close();
+  const lookups: CacheLookup[] = [];
+  for (const line of (await readTail(file, TAIL_BYTES)).split('\n')) {
+    const match = LINE.exec(line);
+    if (!match || match[3] === '-') continue; // not a cache lookup
+    const at = Date.parse(match[1] as string);
+    if (Number.isNaN(at) || at < now - windowMs || at > now + 60_000) continue;
+    lookups.push({ path: match[2] as string, status: match[3] as string });
   }
+  return lookups;
 }
 
 /** Cache outcomes of /videos/ requests in the last `windowMs` (HIT over every cache lookup). */

@@ -3,8 +3,9 @@
  * what they say (a fingerprint that ignores ids and numbers), and the alerts that fired
  * in the same hours.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Cron } from 'croner';
+import { readTail } from '../../files.js';
 import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
@@ -49,7 +50,8 @@ export async function errorGroups(files: string[], since: Date, until: Date): Pr
   const groups = new Map<string, LogGroup>();
   let lines = 0;
   for (const file of files) {
-    const text = await readTail(file);
+    // A file that is not there (no rotation yet) has no lines.
+    const text = await readTail(file, TAIL_BYTES).catch(() => undefined);
     if (text === undefined) continue;
     for (const line of text.split('\n')) {
       // Cheap filter before parsing: only error and fatal lines are parsed.
@@ -84,24 +86,6 @@ export async function errorGroups(files: string[], since: Date, until: Date): Pr
     }
   }
   return { lines, groups: [...groups.values()].sort((a, b) => b.count - a.count) };
-}
-
-async function readTail(file: string): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const { size } = await handle.stat();
-    const start = Math.max(0, size - TAIL_BYTES);
-    const buffer = Buffer.alloc(size - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    return buffer.toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 const fileExists = (file: string) =>
