@@ -5,6 +5,7 @@ import { cacheLookups, cdnStats } from '../cdn.js';
 import { backupStatus } from '../health/backups.js';
 import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
+import { sampleVideo } from './system-checks.js';
 
 export const cdnHitRate: CheckDefinition<ChecksDeps> = {
   id: 'cdn.hit_rate',
@@ -116,19 +117,19 @@ export const cdnCacheStrategy: CheckDefinition<ChecksDeps> = {
     const evidence: string[] = [];
     const statuses: Array<'pass' | 'warn'> = [];
     // What the origin tells caches about a video: the strategy's first half.
-    const video = await deps.db.kysely.selectFrom('dramas').select('video_subtitled').orderBy('id').limit(1).executeTakeFirst();
+    const video = await sampleVideo(deps);
     if (video) {
       for (const [name, base] of [
         ['origin', config.publicUrl],
         ['edge', config.cdnBaseUrl],
       ] as const) {
         if (!base) continue;
-        const answer = await fetch(`${base}/videos/${video.video_subtitled}`, {
+        const answer = await fetch(`${base}/videos/${video}`, {
           method: 'HEAD',
           signal: AbortSignal.timeout(3_000),
         }).catch((error: Error) => error);
         if (answer instanceof Error) {
-          evidence.push(`${name}: HEAD /videos/${video.video_subtitled} → ${answer.message}`);
+          evidence.push(`${name}: HEAD /videos/${video} → ${answer.message}`);
           continue;
         }
         const cacheControl = answer.headers.get('cache-control') ?? '';
@@ -136,7 +137,7 @@ export const cdnCacheStrategy: CheckDefinition<ChecksDeps> = {
         const ok = answer.ok && maxAge >= VIDEO_MIN_MAX_AGE_SECONDS;
         statuses.push(ok ? 'pass' : 'warn');
         evidence.push(
-          `${name}: HEAD /videos/${video.video_subtitled} → ${answer.status}, Cache-Control "${cacheControl}"${answer.headers.get('x-cache-status') ? `, X-Cache-Status ${answer.headers.get('x-cache-status')}` : ''}`,
+          `${name}: HEAD /videos/${video} → ${answer.status}, Cache-Control "${cacheControl}"${answer.headers.get('x-cache-status') ? `, X-Cache-Status ${answer.headers.get('x-cache-status')}` : ''}`,
         );
       }
     }

@@ -97,7 +97,7 @@ async function probe(service: ServiceProbe): Promise<{ ok: boolean; detail: stri
 }
 
 /** A seeded video the origin and the edge should both serve. */
-async function sampleVideo(deps: ChecksDeps): Promise<string | undefined> {
+export async function sampleVideo(deps: ChecksDeps): Promise<string | undefined> {
   const row = await deps.db.kysely.selectFrom('dramas').select('video_subtitled').orderBy('id').limit(1).executeTakeFirst();
   return row?.video_subtitled;
 }
