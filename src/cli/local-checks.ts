@@ -21,7 +21,6 @@ import { type ProducedReport, type ProduceOptions, produceReport } from '../ops/
 import { type JobView, Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
 import { VERSION } from '../version.js';
-import { withLocalDatabase } from './report-source.js';
 
 async function depsHere(
   config: Config,
@@ -55,44 +54,45 @@ async function depsHere(
   return { deps, alerts, close: () => health.close() };
 }
 
-export async function runChecksHere(config: Config, names: string[], lang: Lang): Promise<CheckRun> {
-  return withLocalDatabase(config, async ({ db, store }) => {
-    const { deps, close } = await depsHere(config, db, store);
-    try {
-      const run = await runChecks(deps, names, { lang });
-      await addOpsLogEntry(db.kysely, checklistLogEntry(run, 'cli', lang));
-      return run;
-    } finally {
-      close();
-    }
-  });
+/** Checks' dependencies made here for the length of `use`. */
+async function withChecksHere<T>(
+  config: Config,
+  { db, store }: { db: Db; store: Store },
+  use: (deps: ChecksDeps, alerts: AlertService) => Promise<T>,
+): Promise<T> {
+  const { deps, alerts, close } = await depsHere(config, db, store);
+  try {
+    return await use(deps, alerts);
+  } finally {
+    close();
+  }
 }
 
-export async function scheduleHere(config: Config): Promise<{ tz: string; enabledHere: boolean; jobs: JobView[] }> {
-  return withLocalDatabase(config, async ({ db, store }) => {
-    const { deps, close } = await depsHere(config, db, store);
-    try {
-      const scheduler = new Scheduler({
-        db,
-        jobs: checklistJobs(deps, { lang: config.lang }),
-        tz: config.tz,
-        instance: 'cli',
-        logger: createLogger(config, { stdout: false }),
-      });
-      return { tz: config.tz, enabledHere: false, jobs: await scheduler.list() };
-    } finally {
-      close();
-    }
+export const runChecksHere = (config: Config, here: { db: Db; store: Store }, names: string[], lang: Lang): Promise<CheckRun> =>
+  withChecksHere(config, here, async (deps) => {
+    const run = await runChecks(deps, names, { lang });
+    await addOpsLogEntry(here.db.kysely, checklistLogEntry(run, 'cli', lang));
+    return run;
   });
-}
 
-export async function produceReportHere(config: Config, kind: ReportKind, options: ProduceOptions): Promise<ProducedReport> {
-  return withLocalDatabase(config, async ({ db, store }) => {
-    const { deps, alerts, close } = await depsHere(config, db, store);
-    try {
-      return await produceReport(deps, alerts, kind, options);
-    } finally {
-      close();
-    }
+export const scheduleHere = (
+  config: Config,
+  here: { db: Db; store: Store },
+): Promise<{ tz: string; enabledHere: boolean; jobs: JobView[] }> =>
+  withChecksHere(config, here, async (deps) => {
+    const scheduler = new Scheduler({
+      db: here.db,
+      jobs: checklistJobs(deps, { lang: config.lang }),
+      tz: config.tz,
+      instance: 'cli',
+      logger: createLogger(config, { stdout: false }),
+    });
+    return { tz: config.tz, enabledHere: false, jobs: await scheduler.list() };
   });
-}
+
+export const produceReportHere = (
+  config: Config,
+  here: { db: Db; store: Store },
+  kind: ReportKind,
+  options: ProduceOptions,
+): Promise<ProducedReport> => withChecksHere(config, here, (deps, alerts) => produceReport(deps, alerts, kind, options));

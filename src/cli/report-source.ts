@@ -7,20 +7,36 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Store } from '../store/open-store.js';
 
-export async function readReport<T>(
+/** A call of an ops endpoint of the running server, with the ops token. */
+export type OpsCall = <R>(route: string, init?: { method?: string; body?: unknown }) => Promise<R>;
+
+/**
+ * Run `remote` through the running server (`url`, else the one started from this
+ * DATA_DIR), or `local` against the database configured here when none runs.
+ */
+export async function onServerOrHere<T>(
+  config: Config,
+  url: string | undefined,
+  remote: (call: OpsCall) => Promise<T>,
+  local: (deps: { db: Db; store: Store }) => Promise<T>,
+): Promise<T> {
+  const { readLiveServer, opsRequest } = await import('../ops/server-link.js');
+  const server = url ?? readLiveServer(config.dataDir)?.url;
+  if (!server) return withLocalDatabase(config, local);
+  const { readOpsToken } = await import('../ops/ops-token.js');
+  const token = await readOpsToken(config);
+  return remote((route, init) => opsRequest(server, route, token, init));
+}
+
+/** A report (any GET of the ops API) from the server, or made here. */
+export function readReport<T>(
   config: Config,
   route: string,
   query: URLSearchParams,
   local: (deps: { db: Db; store: Store }) => Promise<T>,
   url?: string,
 ): Promise<T> {
-  const { readLiveServer, opsGet } = await import('../ops/server-link.js');
-  const server = url ?? readLiveServer(config.dataDir)?.url;
-  if (server) {
-    const { readOpsToken } = await import('../ops/ops-token.js');
-    return opsGet<T>(server, `${route}?${query}`, await readOpsToken(config));
-  }
-  return withLocalDatabase(config, local);
+  return onServerOrHere(config, url, (call) => call<T>(`${route}?${query}`), local);
 }
 
 /** The database and store configured here, migrated, for the length of `use`. */

@@ -49,17 +49,6 @@ export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
   return lines.join('\n');
 }
 
-async function onServerOrHere<T>(
-  config: Config,
-  url: string | undefined,
-  remote: (server: string) => Promise<T>,
-  local: (config: Config) => Promise<T>,
-): Promise<T> {
-  const { readLiveServer } = await import('../../ops/server-link.js');
-  const server = url ?? readLiveServer(config.dataDir)?.url;
-  return server ? remote(server) : local(config);
-}
-
 export function addCheckCommands(ops: Command): void {
   usePluginExitCodes(ops.command('check'))
     .description(
@@ -85,22 +74,14 @@ export function addCheckCommands(ops: Command): void {
       }
       let run: CheckRun;
       try {
+        const { onServerOrHere } = await import('../report-source.js');
         run = await onServerOrHere(
           config,
           flags.url,
-          async (server) => {
-            const [{ opsRequest }, { readOpsToken }] = await Promise.all([
-              import('../../ops/server-link.js'),
-              import('../../ops/ops-token.js'),
-            ]);
-            return opsRequest<CheckRun>(server, '/api/v1/ops/checks/run', await readOpsToken(config), {
-              method: 'POST',
-              body: { checks: names, lang },
-            });
-          },
-          async () => {
+          (call) => call<CheckRun>('/api/v1/ops/checks/run', { method: 'POST', body: { checks: names, lang } }),
+          async (here) => {
             const { runChecksHere } = await import('../local-checks.js');
-            return runChecksHere(config, names, lang);
+            return runChecksHere(config, here, names, lang);
           },
         );
       } catch (error) {
@@ -153,9 +134,9 @@ export function addCheckCommands(ops: Command): void {
         config,
         '/api/v1/ops/schedule',
         new URLSearchParams(),
-        async () => {
+        async (here) => {
           const { scheduleHere } = await import('../local-checks.js');
-          return scheduleHere(config);
+          return scheduleHere(config, here);
         },
         flags.url,
       );

@@ -8,7 +8,7 @@ import { loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
 import type { OpsLogEntry, OpsLogKind } from '../../ops/opslog/opslog.js';
 import { printJson } from '../output.js';
-import { readReport, withLocalDatabase } from '../report-source.js';
+import { onServerOrHere, readReport } from '../report-source.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -36,21 +36,15 @@ export function opslogCommand(): Command {
     .action(async (text: string, flags: { tag?: string[]; author: string; json?: boolean }) => {
       const config = loadConfig();
       const body = { text, author: flags.author, tags: flags.tag ?? [] };
-      const { readLiveServer } = await import('../../ops/server-link.js');
-      const server = readLiveServer(config.dataDir)?.url;
-      let entry: OpsLogEntry;
-      if (server) {
-        const [{ opsRequest }, { readOpsToken }] = await Promise.all([
-          import('../../ops/server-link.js'),
-          import('../../ops/ops-token.js'),
-        ]);
-        entry = await opsRequest<OpsLogEntry>(server, '/api/v1/ops/log', await readOpsToken(config), { method: 'POST', body });
-      } else {
-        entry = await withLocalDatabase(config, async ({ db }) => {
+      const entry = await onServerOrHere(
+        config,
+        undefined,
+        (call) => call<OpsLogEntry>('/api/v1/ops/log', { method: 'POST', body }),
+        async ({ db }) => {
           const { addOpsLogEntry } = await import('../../ops/opslog/opslog.js');
           return addOpsLogEntry(db.kysely, { kind: 'note', actor: body.author, summary: text, tags: body.tags });
-        });
-      }
+        },
+      );
       if (flags.json) return printJson(entry);
       console.log(
         say(config.lang, { en: `entry ${entry.id} added at ${entry.at}`, zh: `已添加记录 ${entry.id}（${entry.at}）` }),

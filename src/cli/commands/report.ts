@@ -39,22 +39,16 @@ export function reportCommand(): Command {
         const config = loadConfig();
         const lang = flags.lang ?? config.lang;
         const options = { lang, send: flags.send ?? false, ...(flags.date ? { date: flags.date } : {}) };
-        const { readLiveServer } = await import('../../ops/server-link.js');
-        const server = flags.url ?? readLiveServer(config.dataDir)?.url;
-        let produced: ProducedReport;
-        if (server) {
-          const [{ opsRequest }, { readOpsToken }] = await Promise.all([
-            import('../../ops/server-link.js'),
-            import('../../ops/ops-token.js'),
-          ]);
-          produced = await opsRequest<ProducedReport>(server, '/api/v1/ops/reports', await readOpsToken(config), {
-            method: 'POST',
-            body: { kind, ...options },
-          });
-        } else {
-          const { produceReportHere } = await import('../local-checks.js');
-          produced = await produceReportHere(config, kind, options);
-        }
+        const { onServerOrHere } = await import('../report-source.js');
+        const produced = await onServerOrHere(
+          config,
+          flags.url,
+          (call) => call<ProducedReport>('/api/v1/ops/reports', { method: 'POST', body: { kind, ...options } }),
+          async (here) => {
+            const { produceReportHere } = await import('../local-checks.js');
+            return produceReportHere(config, here, kind, options);
+          },
+        );
         const { renderReport } = await import('../../ops/reports/report-files.js');
         const text = renderReport(produced.report, flags.format);
         if (flags.out) await writeFile(flags.out, text);
