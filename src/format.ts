@@ -7,3 +7,11 @@ export const percent = (share: number | null | undefined, digits = 1): string =>
 /** A share as a bar of block characters, `width` of them at 100%. */
 export const bar = (share: number | null, width = 20): string =>
   share === null ? '' : '█'.repeat(Math.round(Math.max(0, Math.min(1, share)) * width));
+
+/**
+ * Every line-break form a Markdown renderer, a browser or a terminal may honour — CR LF,
+ * LF, a bare CR, NEL, the Unicode line and paragraph separators, vertical tab and form
+ * feed — as one space. A bare CR once let learner text break out of its quote into
+ * headings and links.
+ */
+export const oneLine = (text: string): string => text.replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ');

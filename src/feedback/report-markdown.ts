@@ -4,24 +4,17 @@
  * as text wherever the report is shown.
  */
 import type { Lang } from '../config.js';
-import { bar, percent } from '../format.js';
+import { bar, oneLine, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { THEME_NAMES } from './definitions.js';
 import type { FeedbackReport } from './report.js';
 
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
 
-/**
- * Every line-break form a Markdown renderer (or a terminal) may honour: CR LF, LF, a
- * bare CR, NEL, the Unicode line and paragraph separators, and vertical tab / form feed.
- * A bare CR once let learner text break out of its quote into headings and links.
- */
-const LINE_BREAKS = /[\n\r\u0085\u2028\u2029\v\f]+/g;
-
 /** Safe inside Markdown text and table cells, and as HTML once rendered: one line, escaped. */
 export function escapeMarkdown(text: string, maxLength = 240): string {
-  const oneLine = text.replace(LINE_BREAKS, ' ');
-  const clipped = oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine;
+  const line = oneLine(text);
+  const clipped = line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
   return clipped
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -2,7 +2,7 @@
 import { FUNNEL } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import { escapeMarkdown } from '../../feedback/report-markdown.js';
-import { bar, percent } from '../../format.js';
+import { bar, oneLine, percent } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { Finding, OpsReport } from './ops-report.js';
 
@@ -10,7 +10,7 @@ const MARK: Record<Finding['severity'], string> = { critical: '🔴', warning: '
 
 /** A finding as one Markdown line (`plain` for channels that show text as it is). */
 export const findingLine = (finding: Finding, plain = false) =>
-  `${MARK[finding.severity]} ${plain ? finding.text.replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ') : escapeMarkdown(finding.text, 400)}`;
+  `${MARK[finding.severity]} ${plain ? oneLine(finding.text) : escapeMarkdown(finding.text, 400)}`;
 
 export function renderReportMarkdown(report: OpsReport): string {
   const lang = report.lang;

@@ -3,11 +3,11 @@
  * no fonts, no network). Each figure carries its numbers as a table for screen readers
  * and a title and description on the SVG itself. Every text is escaped.
  */
+import { oneLine } from '../../format.js';
 
 /** Escaped for HTML text and attribute values; every line-break form becomes a space. */
 export function html(text: string | number): string {
-  return String(text)
-    .replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ')
+  return oneLine(String(text))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

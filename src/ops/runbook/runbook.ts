@@ -6,6 +6,7 @@
  * docs/runbook.generated*.md are held equal to it by a test, so it cannot drift.
  */
 import type { Lang } from '../../config.js';
+import { oneLine } from '../../format.js';
 import { type Bilingual, say } from '../../i18n.js';
 import { RULES, SEVERITIES, type Severity, thresholdsOf } from '../alerts/catalog.js';
 import type { AlertsConfig } from '../alerts/config.js';
@@ -141,7 +142,7 @@ export function runbookBlocks(lang: Lang, alerts: AlertsConfig): Block[] {
 const TITLE: Bilingual = { en: 'SmarTalk operations runbook', zh: 'SmarTalk 运维手册' };
 
 /** Table cells on one line, pipes escaped: catalog texts are ours, but stay safe in a table. */
-const cell = (text: string) => text.replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ').replace(/\|/g, '\\|');
+const cell = (text: string) => oneLine(text).replace(/\|/g, '\\|');
 
 export function renderRunbookMarkdown(lang: Lang, alerts: AlertsConfig): string {
   const lines = [`# ${say(lang, TITLE)}`, ''];
