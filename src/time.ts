@@ -60,6 +60,14 @@ export function localDay(at: number, tz: string): number {
 /** A calendar day (days since the epoch, as localDay gives it) as YYYY-MM-DD. */
 export const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
+/** The calendar day YYYY-MM-DD names (days since the epoch), or undefined when it is no date (2026-02-30). */
+export function parseIsoDay(text: string): number | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const day = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / DAY_MS;
+  return isoDay(day) === text ? day : undefined;
+}
+
 /** The instant the local calendar day `day` (days since the epoch) starts in `tz`. */
 export function dayStart(day: number, tz: string): number {
   const midnightUtc = day * DAY_MS;

@@ -1,5 +1,6 @@
 /** Option parsers shared by CLI commands; each throws commander's InvalidArgumentError with what it expects. */
 import { type Command, type CommanderError, InvalidArgumentError } from 'commander';
+import { parseIsoDay } from '../time.js';
 
 /** A command line that cannot be right (a value parsed inside an action): exit 2, as commander's own usage errors. */
 export class UsageError extends Error {
@@ -45,11 +46,7 @@ export function throwOnUsageErrors(command: Command): void {
 
 /** A plain date, YYYY-MM-DD, that exists on the calendar. */
 export function parseDay(value: string): string {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const ok =
-    match !== null &&
-    new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))).toISOString().startsWith(value);
-  if (!ok) throw new InvalidArgumentError('expected a date such as 2026-12-01');
+  if (parseIsoDay(value) === undefined) throw new InvalidArgumentError('expected a date such as 2026-12-01');
   return value;
 }
 

@@ -13,7 +13,7 @@ import type { FeedbackReport, FeedbackReportOptions } from '../../feedback/repor
 import { percent } from '../../format.js';
 import type { HttpRequestMetrics } from '../../http/metrics.js';
 import { say } from '../../i18n.js';
-import { dayStart, isoDay, localDay } from '../../time.js';
+import { dayStart, isoDay, localDay, parseIsoDay } from '../../time.js';
 import { type Severity, type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
 import { promRange } from '../prometheus-query.js';
 
@@ -38,8 +38,6 @@ interface StoredCheckRun {
 
 export const REPORT_KINDS = ['daily', 'weekly', 'product'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
-
-const DAY_MS = 86_400_000;
 
 /** Days the report covers, and days its activation trend looks back over. */
 const SPAN: Record<ReportKind, { days: number; trendDays: number }> = {
@@ -105,9 +103,8 @@ export interface OpsReport {
 /** The local day `date` (YYYY-MM-DD) names, or today in `tz`. */
 export function reportDay(date: string | undefined, now: Date, tz: string): number {
   if (date === undefined) return localDay(now.getTime(), tz);
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  const day = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / DAY_MS : Number.NaN;
-  if (!Number.isInteger(day) || isoDay(day) !== date) throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
+  const day = parseIsoDay(date);
+  if (day === undefined) throw new RangeError(`not a date (YYYY-MM-DD): ${date}`);
   return day;
 }
 
