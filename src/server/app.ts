@@ -44,7 +44,7 @@ import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
 import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
-import { checklistJobs, checklistLogEntry, checkRunOf } from '../ops/checks/jobs.js';
+import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
@@ -260,16 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     instance,
     logger,
     onRun: async (job, record) => {
-      const run = checkRunOf(record);
-      const entry = run
-        ? checklistLogEntry(run, instanceActor(instance), config.lang, record.details.catchUp === true)
-        : {
-            kind: 'job' as const,
-            actor: instanceActor(instance),
-            summary: `${job.id}: ${record.status}`,
-            details: record.details,
-          };
-      await addOpsLogEntry(db.kysely, entry);
+      await addOpsLogEntry(db.kysely, scheduledRunLogEntry(job.id, record, instanceActor(instance), config.lang));
     },
   });
   app.addHook('onClose', async () => {

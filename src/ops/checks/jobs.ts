@@ -90,3 +90,11 @@ export function checklistLogEntry(run: CheckRun, actor: string, lang: Lang, catc
 /** A scheduled run's record, read back as the check run it holds. */
 export const checkRunOf = (record: Pick<JobRunRecord, 'details'>): CheckRun | undefined =>
   (record.details as { run?: CheckRun }).run;
+
+/** The ops log's line for a scheduled run: the checklist's tally, or the job's status when it failed before one. */
+export function scheduledRunLogEntry(jobId: string, record: JobRunRecord, actor: string, lang: Lang): NewOpsLogEntry {
+  const run = checkRunOf(record);
+  return run
+    ? checklistLogEntry(run, actor, lang, record.details.catchUp === true)
+    : { kind: 'job', actor, summary: `${jobId}: ${record.status}`, details: record.details };
+}
