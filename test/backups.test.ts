@@ -1,0 +1,195 @@
+/**
+ * Backups and restore drills on the real engines: pg_dump/pg_restore against PostgreSQL
+ * (a scratch database per drill), PGlite's own dump into a fresh PGlite. A good backup
+ * passes its drill; a flipped byte, a truncated file, a lost manifest and a manifest that
+ * disagrees with the dump each fail it, with the step that caught it.
+ */
+import { copyFile, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../src/db/database.js';
+import { loadMigrations, type Migration } from '../src/db/migrator.js';
+import { type CreatedBackup, createBackup } from '../src/ops/backups/backup.js';
+import { type BackupEntry, listBackups, manifestPathOf, retentionPlan } from '../src/ops/backups/backup-files.js';
+import { restoreDrill } from '../src/ops/backups/restore-drill.js';
+import { requireBinaries } from './helpers/binaries.js';
+import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/server.js';
+
+let database: TestDatabase;
+let db: Db;
+let backupDir: string;
+let migrations: Migration[];
+let backup: CreatedBackup;
+
+const needsTools = (context: Parameters<typeof requireBinaries>[0]) => {
+  if (onPostgres()) requireBinaries(context, 'PostgreSQL backups use pg_dump and pg_restore', 'pg_dump', 'pg_restore');
+};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = await openDb({ databaseUrl: database.databaseUrl, dataDir: database.dataDir });
+  backupDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-backups-'));
+  migrations = await loadMigrations();
+  // Rows in a partitioned table and in plain ones, text that needs care (quotes, Chinese, line breaks).
+  const awkward = 'device-\'"\r\n中文\u2028';
+  await sql`INSERT INTO users (id, device_id, platform, created_at)
+    SELECT gen_random_uuid(), ${awkward} || g, 'ios', now() - make_interval(days => g % 20)
+    FROM generate_series(1, 300) g`.execute(db.kysely);
+});
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+  await rm(backupDir, { recursive: true, force: true });
+});
+
+const drill = (file: string) => restoreDrill(file, { databaseUrl: database.databaseUrl, migrations });
+const stepOf = (result: Awaited<ReturnType<typeof drill>>, id: string) => result.steps.find((s) => s.id === id);
+
+describe('backup create and verify', () => {
+  it('writes a dump and a manifest that counts every table in the dump’s own snapshot', async (context) => {
+    needsTools(context);
+    const progress: number[] = [];
+    backup = await createBackup(
+      { db, databaseUrl: database.databaseUrl, backupDir },
+      { onProgress: (done) => progress.push(done) },
+    );
+    const { manifest } = backup;
+    expect(path.dirname(backup.file)).toBe(backupDir);
+    expect(manifest.engine).toBe(db.engine);
+    expect(manifest.bytes).toBe((await stat(backup.file)).size);
+    expect(manifest.migrations.map((m) => m.version)).toEqual(migrations.map((m) => m.version));
+    const counted = await sql<{ n: number }>`SELECT count(*)::int AS n FROM users`.execute(db.kysely);
+    expect(manifest.tables.find((t) => t.name === 'users')?.rows).toBe(counted.rows[0]?.n);
+    expect(manifest.tables.find((t) => t.name === 'analytics_events')).toBeDefined();
+    expect((await stat(backup.file)).mode & 0o077).toBe(0);
+    if (onPostgres()) {
+      expect(manifest.tool).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
+      expect(progress.length).toBeGreaterThan(0);
+    }
+    const listed = await listBackups(backupDir);
+    expect(listed.map((entry) => entry.file)).toEqual([backup.file]);
+    expect(listed[0]?.manifest?.sha256).toBe(manifest.sha256);
+  });
+
+  it('a good backup passes its restore drill: counts, checksums and migrations match', async (context) => {
+    needsTools(context);
+    const result = await drill(backup.file);
+    expect(result.steps.map((s) => [s.id, s.status])).toEqual([
+      ['manifest', 'pass'],
+      ['sha256', 'pass'],
+      ['restore', 'pass'],
+      ['tables', 'pass'],
+      ['migrations', 'pass'],
+    ]);
+    expect(result.ok).toBe(true);
+    expect(result.restoreMs).toBeGreaterThan(0);
+    expect(result.tables.checked).toBe(backup.manifest.tables.length);
+  });
+
+  it('one flipped byte fails the drill at the checksum of the file', async (context) => {
+    needsTools(context);
+    const copy = await copyBackup('corrupt');
+    const handle = await open(copy, 'r+');
+    const { size } = await handle.stat();
+    const at = Math.floor(size / 2);
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    byte[0] = (byte[0] as number) ^ 0xff;
+    await handle.write(byte, 0, 1, at);
+    await handle.close();
+    const result = await drill(copy);
+    expect(result.ok).toBe(false);
+    expect(stepOf(result, 'sha256')?.status).toBe('fail');
+    expect(stepOf(result, 'sha256')?.evidence.join('\n')).toMatch(/sha256/);
+  });
+
+  it('a truncated file fails at the checksum and at the restore', async (context) => {
+    needsTools(context);
+    const copy = await copyBackup('truncated');
+    await truncate(copy, Math.floor((await stat(copy)).size / 3));
+    const result = await drill(copy);
+    expect(result.ok).toBe(false);
+    expect(stepOf(result, 'sha256')?.status).toBe('fail');
+    expect(stepOf(result, 'restore')?.status).toBe('fail');
+    expect(stepOf(result, 'restore')?.evidence[0]).toBeTruthy();
+  });
+
+  it('a backup without its manifest fails: nothing says what it should hold', async (context) => {
+    needsTools(context);
+    const copy = await copyBackup('orphan');
+    await rm(manifestPathOf(copy));
+    const result = await drill(copy);
+    expect(result.ok).toBe(false);
+    expect(stepOf(result, 'manifest')).toMatchObject({ status: 'fail' });
+    expect(stepOf(result, 'manifest')?.summary).toMatch(/no manifest/);
+  });
+
+  it('a manifest whose counts disagree with the dump fails at the tables, naming the table', async (context) => {
+    needsTools(context);
+    const copy = await copyBackup('miscounted');
+    const manifest = JSON.parse(await readFile(manifestPathOf(copy), 'utf8'));
+    const users = manifest.tables.find((t: { name: string }) => t.name === 'users');
+    users.rows += 1;
+    await writeFile(manifestPathOf(copy), JSON.stringify(manifest));
+    const result = await drill(copy);
+    expect(result.ok).toBe(false);
+    expect(stepOf(result, 'sha256')?.status).toBe('pass');
+    expect(stepOf(result, 'tables')?.status).toBe('fail');
+    expect(stepOf(result, 'tables')?.evidence).toEqual([expect.stringMatching(/^users: \d+ rows restored, manifest says \d+/)]);
+  });
+});
+
+/** A copy of the good backup (and its manifest) under a later name, to damage. */
+async function copyBackup(label: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `smartalk-backup-${label}-`));
+  const copy = path.join(dir, path.basename(backup.file));
+  await copyFile(backup.file, copy);
+  await copyFile(manifestPathOf(backup.file), manifestPathOf(copy));
+  return copy;
+}
+
+describe('retention', () => {
+  const entry = (iso: string, manifest = true): BackupEntry =>
+    ({
+      file: iso,
+      name: iso,
+      engine: 'postgres',
+      at: new Date(iso),
+      bytes: 1,
+      manifest: manifest ? ({} as BackupEntry['manifest']) : null,
+      problem: manifest ? null : 'no manifest',
+    }) as BackupEntry;
+
+  it('keeps the newest of each recent day and of each recent week, and drops the rest', () => {
+    // Daily backups at 03:00 Shanghai for 40 days, plus a second one on the last day.
+    const entries = Array.from({ length: 40 }, (_, i) => entry(new Date(Date.UTC(2026, 10, 30 - i, 19)).toISOString()));
+    entries.unshift(entry('2026-11-30T23:00:00.000Z'));
+    const plan = retentionPlan(entries, { keepDaily: 7, keepWeekly: 4 }, 'Asia/Shanghai', new Date('2026-12-01T00:00:00Z'));
+    const kept = plan.keep.map((e) => e.file);
+    // 7 newest days (the day with two keeps only its newest) …
+    expect(kept.slice(0, 7)).toEqual(
+      entries
+        .slice(0, 8)
+        .filter((_, i) => i !== 1)
+        .map((e) => e.file)
+        .slice(0, 7),
+    );
+    expect(kept).not.toContain(entries[1]?.file);
+    // … and one per week for 4 weeks: only weeks older than the daily ones add files.
+    expect(plan.keep.length).toBeGreaterThan(7);
+    expect(plan.keep.length).toBeLessThanOrEqual(11);
+    expect(plan.keep.length + plan.remove.length).toBe(entries.length);
+    expect(plan.remove.every((e) => /beyond retention/.test(e.reason))).toBe(true);
+  });
+
+  it('keeps a dump without a manifest for a day (it may be being written), then removes it', () => {
+    const now = new Date('2026-12-01T12:00:00Z');
+    const fresh = entry('2026-12-01T03:00:00.000Z', false);
+    const stale = entry('2026-11-29T03:00:00.000Z', false);
+    const plan = retentionPlan([fresh, stale], { keepDaily: 7, keepWeekly: 4 }, 'UTC', now);
+    expect(plan.keep).toEqual([fresh]);
+    expect(plan.remove.map((e) => e.file)).toEqual([stale.file]);
+  });
+});
