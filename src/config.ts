@@ -47,6 +47,16 @@ export interface Config {
   alertmanagerUrl: string | undefined;
   /** Whether this instance takes part in running the checklists on schedule (CHECK_SCHEDULE=off to opt out). */
   checkSchedule: boolean;
+  backups: {
+    dir: string;
+    keepDaily: number;
+    keepWeekly: number;
+    /** A shell command copying each new backup off the machine ($BACKUP_FILE, $BACKUP_MANIFEST). */
+    copyCommand: string | undefined;
+    /** Cron patterns in SMARTALK_TZ for the backup and the restore drill; null: not scheduled here. */
+    schedule: string | null;
+    drillSchedule: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -90,6 +100,12 @@ export const CONFIG_VARIABLES = [
   'PROMETHEUS_URL',
   'ALERTMANAGER_URL',
   'CHECK_SCHEDULE',
+  'BACKUP_DIR',
+  'BACKUP_KEEP_DAILY',
+  'BACKUP_KEEP_WEEKLY',
+  'BACKUP_COPY_COMMAND',
+  'BACKUP_SCHEDULE',
+  'BACKUP_DRILL_SCHEDULE',
 ] as const;
 
 function read(env: Env, name: string): string | undefined {
@@ -139,6 +155,17 @@ function parsePositiveInt(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, 'a positive integer', raw);
   return Number(raw);
+}
+
+/** A cron pattern (five or six fields: minute hour day month weekday), or `off`. */
+function parseSchedule(env: Env, name: string, fallback: string): string | null {
+  const raw = read(env, name) ?? fallback;
+  if (raw === 'off') return null;
+  const fields = raw.split(/\s+/);
+  if (fields.length < 5 || fields.length > 6 || !fields.every((field) => /^[\d*,/?LW#A-Za-z-]+$/.test(field))) {
+    throw new ConfigError(name, 'a cron pattern such as "0 3 * * *", or off', raw);
+  }
+  return raw;
 }
 
 function parseRedisPrefix(env: Env): string {
@@ -208,5 +235,14 @@ export function loadConfig(env: Env = process.env): Config {
     prometheusUrl: parseUrl(env, 'PROMETHEUS_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     alertmanagerUrl: parseUrl(env, 'ALERTMANAGER_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     checkSchedule: parseEnum(env, 'CHECK_SCHEDULE', ['on', 'off'] as const, 'on') === 'on',
+    backups: {
+      dir: path.resolve(read(env, 'BACKUP_DIR') ?? path.join(dataDir, 'backups')),
+      keepDaily: parsePositiveInt(env, 'BACKUP_KEEP_DAILY', 7),
+      keepWeekly: parsePositiveInt(env, 'BACKUP_KEEP_WEEKLY', 4),
+      copyCommand: read(env, 'BACKUP_COPY_COMMAND'),
+      // 03:00, the quiet hour; the drill on Monday before the Monday checklist reads it.
+      schedule: parseSchedule(env, 'BACKUP_SCHEDULE', '0 3 * * *'),
+      drillSchedule: parseSchedule(env, 'BACKUP_DRILL_SCHEDULE', '15 9 * * 1'),
+    },
   };
 }

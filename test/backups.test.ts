@@ -11,11 +11,18 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../src/db/database.js';
 import { loadMigrations, type Migration } from '../src/db/migrator.js';
+import { createLogger } from '../src/logger.js';
 import { type CreatedBackup, createBackup } from '../src/ops/backups/backup.js';
 import { type BackupEntry, listBackups, manifestPathOf, retentionPlan } from '../src/ops/backups/backup-files.js';
+import { backupJobs } from '../src/ops/backups/jobs.js';
 import { restoreDrill } from '../src/ops/backups/restore-drill.js';
+import { backupStatus } from '../src/ops/backups/status.js';
+import { runChecks } from '../src/ops/checks/runner.js';
+import { Scheduler } from '../src/ops/schedule/scheduler.js';
 import { requireBinaries } from './helpers/binaries.js';
-import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/server.js';
+import { waitFor } from './helpers/private-services.js';
+import { api, createTestDatabase, onPostgres, startTestServer, type TestDatabase } from './helpers/server.js';
+import { startHttpSink } from './helpers/sinks.js';
 
 let database: TestDatabase;
 let db: Db;
@@ -141,6 +148,50 @@ describe('backup create and verify', () => {
   });
 });
 
+describe('scheduled', () => {
+  it('the daily backup and the Monday drill run from the schedule and land in the job log', async (context) => {
+    needsTools(context);
+    const scheduledDir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-backups-scheduled-'));
+    const config = {
+      databaseUrl: database.databaseUrl,
+      tz: 'Asia/Shanghai',
+      backups: {
+        dir: scheduledDir,
+        keepDaily: 7,
+        keepWeekly: 4,
+        copyCommand: undefined,
+        schedule: '0 3 * * *',
+        drillSchedule: '15 9 * * 1',
+      },
+    };
+    // Sunday 2026-12-06 20:00 Shanghai, then through Monday morning.
+    let now = new Date('2026-12-06T12:00:00Z');
+    const silent = createLogger({ logFile: path.join(scheduledDir, 'log'), logLevel: 'silent' }, { stdout: false });
+    const scheduler = new Scheduler({
+      db,
+      jobs: backupJobs({ db, config }),
+      tz: config.tz,
+      instance: 'test',
+      logger: silent,
+      now: () => now,
+    });
+    await scheduler.start({ timers: false });
+    const ran: string[] = [];
+    for (let step = 0; step < 30; step++) {
+      now = new Date(now.getTime() + 30 * 60_000);
+      for (const record of await scheduler.tick(now)) ran.push(`${record.job}@${record.slot}:${record.status}`);
+    }
+    expect(ran).toEqual([
+      'backup@2026-12-06T19:00:00.000Z:success', // 03:00 Monday in Shanghai
+      'backup.drill@2026-12-07T01:15:00.000Z:success', // 09:15
+    ]);
+    const status = await backupStatus(db);
+    expect(status.lastRun?.status).toBe('success');
+    expect(status.lastDrill?.details).toMatchObject({ status: 'success', drill: { ok: true } });
+    await rm(scheduledDir, { recursive: true, force: true });
+  });
+});
+
 /** A copy of the good backup (and its manifest) under a later name, to damage. */
 async function copyBackup(label: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `smartalk-backup-${label}-`));
@@ -191,5 +242,42 @@ describe('retention', () => {
     const plan = retentionPlan([fresh, stale], { keepDaily: 7, keepWeekly: 4 }, 'UTC', now);
     expect(plan.keep).toEqual([fresh]);
     expect(plan.remove.map((e) => e.file)).toEqual([stale.file]);
+  });
+});
+
+describe('a failing backup pages L1', () => {
+  it('POST /ops/backups fails → job log → BackupFailed fires → the L1 webhook hears it; the morning check fails too', async () => {
+    const sink = await startHttpSink();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-backup-alert-'));
+    const alertsFile = path.join(dir, 'alerts.yml');
+    await writeFile(
+      alertsFile,
+      `channels:\n  hook: { type: webhook, url: "${sink.url}/hook" }\ncontacts:\n  oncall: { name: "L1", channels: [hook] }\n` +
+        'escalation:\n  critical:\n    - { level: 1, after: 0m, contacts: [oncall] }\n  warning:\n    - { level: 1, after: 0m, contacts: [oncall] }\n' +
+        '  info:\n    - { level: 1, after: 0m, contacts: [oncall] }\nremindAfter: 60m\n',
+    );
+    // A backup directory that cannot be made: a path under a regular file.
+    const server = await startTestServer({
+      env: { ALERTS_CONFIG: alertsFile, ALERT_INTERVAL_SECONDS: '1', BACKUP_DIR: path.join(alertsFile, 'backups') },
+    });
+    try {
+      const { status, body } = await api(server.url, '/api/v1/ops/backups', { method: 'POST', body: {}, token: server.opsToken });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ status: 'failed', summary: expect.stringMatching(/^backup failed: .*ENOTDIR/) });
+      await waitFor(
+        async () => sink.on('/hook').some((request) => JSON.stringify(request.body).includes('BackupFailed')),
+        30_000,
+        'BackupFailed at the L1 webhook',
+      );
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^smartalk_backup_last_run_failed 1$/m);
+      const check = await runChecks(server.runtime.checks, ['backup.status'], { lang: 'en' });
+      expect(check.results[0]).toMatchObject({ status: 'fail', summary: 'the latest backup failed' });
+      expect(check.results[0]?.evidence.join('\n')).toMatch(/ENOTDIR/);
+    } finally {
+      await server.close();
+      await sink.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -73,9 +73,9 @@ describe('logs.overnight', () => {
 });
 
 describe('backup.status', () => {
-  it('skips before any backup, fails when stale or failed, passes when fresh', async () => {
+  it('warns before any backup, fails when stale or failed, passes when fresh', async () => {
     const { db } = server.runtime;
-    expect((await only('backup.status')).status).toBe('skip');
+    expect(await only('backup.status')).toMatchObject({ status: 'warn', summary: expect.stringMatching(/^no backup has run yet/) });
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
     const backup = (slot: string, status: 'success' | 'failed', at: Date) =>
       db.kysely
@@ -430,7 +430,7 @@ describe('the ops log and smartalk ops check', () => {
     });
     expect(failed.status).toBe(2);
     expect(failed.stdout).toMatch(/FAIL\s+backup\.status\s+确认备份任务执行状态: 最近一次备份失败/);
-    expect(failed.stdout).toMatch(/→ 查看失败的备份记录/);
+    expect(failed.stdout).toMatch(/→ 查看失败记录（`smartalk backup status`/);
 
     const unknown = await smartalkAsync(['ops', 'check', 'morning', 'nope', '--url', server.url], env);
     expect(unknown.status).toBe(3);

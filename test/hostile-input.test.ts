@@ -93,6 +93,9 @@ const seeds = (): Record<string, Seed> => ({
   'POST /api/v1/ops/reports': { body: { kind: 'daily', lang: 'en', send: false }, token: 'ops' },
   'GET /api/v1/ops/reports': { token: 'ops' },
   'GET /api/v1/ops/reports/{name}': { params: { name: 'daily-2026-12-01.md' }, token: 'ops' },
+  'GET /api/v1/ops/backups': { token: 'ops' },
+  'POST /api/v1/ops/backups': { body: {}, token: 'ops' },
+  'POST /api/v1/ops/backups/verify': { body: { name: 'smartalk-pglite-20261201T030000Z.tar.gz' }, token: 'ops' },
   'POST /api/v1/analytics/events': {
     body: {
       events: [
@@ -336,7 +339,9 @@ async function settled(): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { ALERT_INTERVAL_SECONDS: '3600' } });
+  // Backups fail at once here (their directory cannot be made): an accepted hostile POST
+  // must not run forty real backups; test/backups.test.ts runs the real ones.
+  server = await startTestServer({ env: { ALERT_INTERVAL_SECONDS: '3600', BACKUP_DIR: '/dev/null/backups' } });
   alice = await createLearner(server.url);
   mallory = await createLearner(server.url);
   const firing = alertmanagerPayload({ alert: { fingerprint: 'feedfacefeedface' } });

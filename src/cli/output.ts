@@ -1,4 +1,5 @@
 /** Printing helpers shared by CLI commands: JSON for scripts, a progress bar for people. */
+import { styleText } from 'node:util';
 import cliProgress from 'cli-progress';
 
 export function printJson(value: unknown): void {
@@ -32,3 +33,13 @@ export function progressBar(title: string, enabled = process.stderr.isTTY === tr
     },
   };
 }
+
+const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/** Colour for a terminal that wants it (a TTY, no NO_COLOR); plain text otherwise. */
+export function paint(color: Parameters<typeof styleText>[0], text: string): string {
+  return useColor() ? styleText(color, text) : text;
+}
+
+/** The colour of a pass/warn/fail/skip status, wherever one is printed. */
+export const STATUS_COLORS = { pass: 'green', warn: 'yellow', fail: 'red', skip: 'gray' } as const;

@@ -8,6 +8,7 @@ import { ConfigError } from '../config.js';
 import { envLang, say } from '../i18n.js';
 import { VERSION } from '../version.js';
 import { alertsCommand } from './commands/alerts.js';
+import { backupCommand } from './commands/backup.js';
 import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   program.addCommand(opslogCommand());
   program.addCommand(reportCommand());
   program.addCommand(runbookCommand());
+  program.addCommand(backupCommand());
   throwOnUsageErrors(program);
   return program;
 }

@@ -8,7 +8,7 @@ import type { Db } from '../db/database.js';
 import type { Store } from '../store/open-store.js';
 
 /** A call of an ops endpoint of the running server, with the ops token. */
-export type OpsCall = <R>(route: string, init?: { method?: string; body?: unknown }) => Promise<R>;
+export type OpsCall = <R>(route: string, init?: { method?: string; body?: unknown; timeoutMs?: number }) => Promise<R>;
 
 /**
  * Run `remote` through the running server (`url`, else the one started from this

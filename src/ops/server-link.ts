@@ -55,7 +55,7 @@ export async function opsRequest<T>(
   baseUrl: string,
   route: string,
   token: OpsToken,
-  init: { method?: string; body?: unknown } = {},
+  init: { method?: string; body?: unknown; timeoutMs?: number } = {},
 ): Promise<T> {
   const response = await fetch(new URL(route, baseUrl), {
     method: init.method ?? 'GET',
@@ -64,7 +64,7 @@ export async function opsRequest<T>(
       ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
   });
   const text = await response.text();
   if (!response.ok) {

@@ -43,6 +43,9 @@ import { videoRoutes } from '../learning/video-routes.js';
 import { BuiltinEvaluator } from '../ops/alerts/evaluator.js';
 import { alertRoutes } from '../ops/alerts/routes.js';
 import type { AlertService } from '../ops/alerts/service.js';
+import { type BackupJobDeps, backupJobs } from '../ops/backups/jobs.js';
+import { backupRoutes } from '../ops/backups/routes.js';
+import { backupStatus } from '../ops/backups/status.js';
 import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
@@ -236,13 +239,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const evaluator = new BuiltinEvaluator({
     db,
     alerts: deps.alerts,
-    inputs: { health, http: app.metrics.http, metricsReport: reports.metrics, feedbackReport: reports.feedback },
+    inputs: {
+      health,
+      http: app.metrics.http,
+      metricsReport: reports.metrics,
+      feedbackReport: reports.feedback,
+      backups: () => backupStatus(db),
+    },
     logger,
     thresholds: deps.alerts.config.thresholds,
   });
 
-  // The runbook's checklists: what they look at, and the schedule that runs them.
+  // The runbook's checklists and the backups: what they look at, and the schedule that runs them.
   const instance = `${os.hostname()}:${process.pid}`;
+  const backupDeps: BackupJobDeps = { db, config };
   const checksDeps = assembleChecksDeps({
     db,
     store,
@@ -255,7 +265,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const scheduler: Scheduler = new Scheduler({
     db,
-    jobs: checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts }),
+    // Backups first: at 09:00 on a Monday the drill's result is there for the checklists.
+    jobs: [...backupJobs(backupDeps), ...checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts })],
     tz: config.tz,
     instance,
     logger,
@@ -288,6 +299,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
           await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });
           await ops.register(opsLogRoutes, { db });
+          await ops.register(backupRoutes, { deps: backupDeps, instance });
           await ops.register(reportRoutes, {
             dataDir: config.dataDir,
             lang: config.lang,

@@ -5,37 +5,23 @@
  * configured here. Exit codes are the monitoring-plugin convention (Nagios, Icinga):
  * 0 all pass or skip, 1 a warning, 2 a failure, 3 could not run.
  */
-import { styleText } from 'node:util';
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
-import type { CheckRun, CheckStatus } from '../../ops/checks/check.js';
+import type { CheckRun } from '../../ops/checks/check.js';
 import type { JobView } from '../../ops/schedule/scheduler.js';
 import { usePluginExitCodes } from '../options.js';
-import { printJson } from '../output.js';
+import { paint, printJson, STATUS_COLORS } from '../output.js';
 
 /** The plugin convention's "UNKNOWN": the checks could not be run at all. */
 const COULD_NOT_RUN = 3;
-
-const COLORS: Record<CheckStatus, 'green' | 'yellow' | 'red' | 'gray'> = {
-  pass: 'green',
-  warn: 'yellow',
-  fail: 'red',
-  skip: 'gray',
-};
-
-const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
-
-function paint(color: Parameters<typeof styleText>[0], text: string): string {
-  return useColor() ? styleText(color, text) : text;
-}
 
 /** A check run for people: one line per check, its evidence under it, the action when it needs one. */
 export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
   const lines = [paint('bold', `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${run.startedAt} … ${run.finishedAt}`)];
   for (const result of run.results) {
     const status = result.status.toUpperCase().padEnd(4);
-    lines.push(`${paint(COLORS[result.status], status)}  ${result.id.padEnd(22)} ${result.title}: ${result.summary}`);
+    lines.push(`${paint(STATUS_COLORS[result.status], status)}  ${result.id.padEnd(22)} ${result.title}: ${result.summary}`);
     for (const line of result.evidence) lines.push(`        ${paint('dim', line)}`);
     if (result.action) lines.push(`        → ${result.action}`);
   }
@@ -44,7 +30,7 @@ export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
   );
   lines.push(
     '',
-    `${say(lang, { en: 'worst', zh: '最差' })}: ${paint(COLORS[run.worst], run.worst.toUpperCase())} (${counts.join(', ')})`,
+    `${say(lang, { en: 'worst', zh: '最差' })}: ${paint(STATUS_COLORS[run.worst], run.worst.toUpperCase())} (${counts.join(', ')})`,
   );
   return lines.join('\n');
 }

@@ -425,8 +425,8 @@ export const RULES: AlertRule[] = [
     valueFormat: 'number',
     summary: { en: 'The last backup failed', zh: '最近一次备份失败' },
     description: {
-      en: 'The last backup run on {{instance}} failed. Read the failed run in job_runs and the server log, fix the cause, and run the backup again.',
-      zh: '{{instance}} 最近一次备份失败。查看 job_runs 中失败的记录和服务器日志，排除原因后重新执行备份。',
+      en: 'The last backup run on {{instance}} failed. `smartalk backup status` shows its error; fix the cause and run `smartalk backup create`.',
+      zh: '{{instance}} 最近一次备份失败。`smartalk backup status` 显示其错误；排除原因后执行 `smartalk backup create`。',
     },
     runbook: 'docs/runbook.md#日常运维程序--daily-operations',
     threshold: () => 'failed',

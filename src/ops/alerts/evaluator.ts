@@ -8,7 +8,8 @@
  * One instance evaluates: the one holding a PostgreSQL advisory lock for its lifetime.
  *
  * Not evaluated here: ServiceDown (a server cannot report its own death — that is
- * `smartalk ops watch`), and rules whose series nothing exports yet (backups, CDN).
+ * `smartalk ops watch`), and CdnHitRateLow (its series comes from the edge's log, for
+ * Prometheus).
  */
 import os from 'node:os';
 import type pg from 'pg';
@@ -18,6 +19,7 @@ import type { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { HTTP_BUCKETS, type HttpRequestMetrics } from '../../http/metrics.js';
+import type { BackupStatus } from '../backups/status.js';
 import type { HealthService } from '../health/health.js';
 import { type AlertRule, RULES, type RuleId, thresholdsOf, type ValueFormat } from './catalog.js';
 import { durationMs } from './config.js';
@@ -28,6 +30,8 @@ export interface EvaluatorInputs {
   http: Pick<HttpRequestMetrics, 'snapshot'>;
   metricsReport: Pick<Cached<MetricsReport>, 'get'>;
   feedbackReport: Pick<Cached<FeedbackReport>, 'get'>;
+  /** The job log's view of the backups (BackupStale, BackupFailed). */
+  backups?: () => Promise<BackupStatus>;
 }
 
 /** A rule's reading: which label sets are over the threshold, with their values. */
@@ -226,6 +230,22 @@ export class BuiltinEvaluator {
       }
     } catch (error) {
       this.deps.logger.warn({ err: { message: (error as Error).message } }, 'feedback report unavailable for alert evaluation');
+    }
+    if (inputs.backups) {
+      try {
+        const backups = await inputs.backups();
+        if (backups.lastStatus) gauge('BackupFailed', backups.lastStatus === 'failed' ? 1 : 0, (v) => v === 1);
+        // Age of the last good backup; with none at all, nothing to say yet (as in Prometheus: no series).
+        if (backups.lastSuccess) {
+          gauge(
+            'BackupStale',
+            (now - backups.lastSuccess.getTime()) / 1000,
+            (v) => v > (t('BackupStale').hours as number) * 3600,
+          );
+        }
+      } catch (error) {
+        this.deps.logger.warn({ err: { message: (error as Error).message } }, 'backup status unavailable for alert evaluation');
+      }
     }
     return readings;
   }

@@ -95,7 +95,8 @@ export interface BackupEntry {
 /** Every backup in `dir`, newest first. */
 export async function listBackups(dir: string): Promise<BackupEntry[]> {
   const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [] as string[];
+    // Not there (yet), or not a directory: no backups, which the status shows, not an error.
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [] as string[];
     throw error;
   });
   const entries: BackupEntry[] = [];

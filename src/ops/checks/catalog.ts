@@ -1,15 +1,16 @@
 /**
  * Every checklist line of the runbook (日常运维程序), in its slot and in the runbook's
- * order. Lines not automated yet are listed all the same and answer `skip` with the
- * reason, so a slot's output always shows the whole checklist.
+ * order, each automated; a line whose source is absent (no PostgreSQL server, no
+ * Prometheus) answers `skip` with the reason, so a slot always shows the whole checklist.
  */
 import type { Bilingual } from '../../i18n.js';
 import { usersAnomalies } from './anomaly-checks.js';
+import { backupRestoreDrill, backupState } from './backup-checks.js';
 import { apiOptimization, capacityNextDay } from './capacity-checks.js';
 import { type CheckDefinition, SLOTS, type Slot } from './check.js';
 import { dbPerformance, dbQueryAnalysis } from './database-checks.js';
 import type { ChecksDeps } from './deps.js';
-import { backupState, cdnCacheStrategy, cdnHitRate } from './edge-checks.js';
+import { cdnCacheStrategy, cdnHitRate } from './edge-checks.js';
 import { logsOvernight } from './log-checks.js';
 import { logsCleanup, systemUpdates } from './maintenance-checks.js';
 import { alertsRulesReview, jobsSchedule, opslogUpdate } from './record-checks.js';
@@ -24,18 +25,6 @@ import {
   usersBehaviorTrends,
   usersRealtime,
 } from './usage-checks.js';
-
-/** A line whose automation has not landed yet: it says so instead of passing. */
-function notYet(id: string, slot: Slot, title: Bilingual, action: Bilingual, reason: Bilingual): CheckDefinition<ChecksDeps> {
-  return {
-    id,
-    slot,
-    title,
-    action,
-    severity: 'info',
-    run: async (_deps, context) => ({ status: 'skip', summary: context.t(reason) }),
-  };
-}
 
 export const CHECKS: CheckDefinition<ChecksDeps>[] = [
   systemHealth,
@@ -59,16 +48,7 @@ export const CHECKS: CheckDefinition<ChecksDeps>[] = [
 
   systemUpdates,
   logsCleanup,
-  notYet(
-    'backup.restore_drill',
-    'monday',
-    { en: 'Backup restore drill', zh: '验证备份恢复流程' },
-    {
-      en: 'Restore the latest backup into a scratch database and compare row counts.',
-      zh: '将最新备份恢复到临时数据库并核对行数。',
-    },
-    { en: 'restore drills come with the backups issue (smartalk backup)', zh: '恢复演练随备份功能提供（smartalk backup）' },
-  ),
+  backupRestoreDrill,
   alertsRulesReview,
 
   dbQueryAnalysis,

@@ -1,8 +1,7 @@
+/** 查看CDN缓存命中率 and 检查CDN缓存策略效果: the video edge's cache. */
 import { percent } from '../../format.js';
-/** 查看CDN缓存命中率 and 确认备份任务执行状态: the video edge's cache, and the backups. */
 import { thresholdOf } from '../alerts/catalog.js';
 import { cacheLookups, cdnStats } from '../cdn.js';
-import { backupStatus } from '../health/backups.js';
 import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 import { sampleVideo } from './system-checks.js';
@@ -50,51 +49,6 @@ export const cdnHitRate: CheckDefinition<ChecksDeps> = {
       summary: context.t({ en: `hit ratio ${percent(stats.ratio)}`, zh: `命中率 ${percent(stats.ratio)}` }),
       evidence,
       data: { ...stats, threshold },
-    };
-  },
-};
-
-export const backupState: CheckDefinition<ChecksDeps> = {
-  id: 'backup.status',
-  slot: 'morning',
-  severity: 'warning',
-  title: { en: 'Backup jobs ran', zh: '确认备份任务执行状态' },
-  action: {
-    en: 'Read the failed backup run (`smartalk ops schedule`, job_runs) and the log, fix the cause and run the backup again today.',
-    zh: '查看失败的备份记录（`smartalk ops schedule`、job_runs）与日志，排除原因后当天重新备份。',
-  },
-  run: async (deps, context) => {
-    const status = await backupStatus(deps.db);
-    if (status.lastSuccess === null && status.lastStatus === null) {
-      return {
-        status: 'skip',
-        summary: context.t({
-          en: 'no backup has ever run here: scheduled backups come with the backups issue (smartalk backup)',
-          zh: '尚无任何备份记录：定时备份随备份功能提供（smartalk backup）',
-        }),
-      };
-    }
-    // Stale at the age BackupStale fires (ALERTS_CONFIG overrides included).
-    const maxAgeHours = thresholdOf('BackupStale', 'hours', deps.thresholds);
-    const ageHours = status.lastSuccess ? (context.now.getTime() - status.lastSuccess.getTime()) / 3_600_000 : null;
-    const evidence = [
-      context.t({
-        en: `last successful backup: ${status.lastSuccess?.toISOString() ?? 'never'}${ageHours !== null ? ` (${ageHours.toFixed(1)} h ago)` : ''}`,
-        zh: `最近一次成功备份：${status.lastSuccess?.toISOString() ?? '从未'}${ageHours !== null ? `（${ageHours.toFixed(1)} 小时前）` : ''}`,
-      }),
-      context.t({ en: `latest run: ${status.lastStatus ?? '—'}`, zh: `最近一次运行：${status.lastStatus ?? '—'}` }),
-    ];
-    const failed = status.lastStatus === 'failed';
-    const stale = ageHours === null || ageHours > maxAgeHours;
-    return {
-      status: failed || stale ? 'fail' : 'pass',
-      summary: failed
-        ? context.t({ en: 'the latest backup failed', zh: '最近一次备份失败' })
-        : stale
-          ? context.t({ en: `no successful backup in ${maxAgeHours} h`, zh: `${maxAgeHours} 小时内无成功备份` })
-          : context.t({ en: `last backup ${ageHours?.toFixed(1)} h ago`, zh: `最近备份于 ${ageHours?.toFixed(1)} 小时前` }),
-      evidence,
-      data: { lastSuccess: status.lastSuccess?.toISOString() ?? null, lastStatus: status.lastStatus, ageHours },
     };
   },
 };

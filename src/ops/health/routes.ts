@@ -7,8 +7,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
 import { sample, sourcedGauge } from '../../http/metrics.js';
+import { backupStatus } from '../backups/status.js';
 import { cdnStats } from '../cdn.js';
-import { backupStatus } from './backups.js';
 import type { HealthReport, HealthService } from './health.js';
 
 export interface HealthRoutesOptions {
@@ -97,6 +97,44 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     async () => {
       const { lastStatus } = await backups.get();
       return sample(lastStatus ? (lastStatus === 'failed' ? 1 : 0) : undefined);
+    },
+  );
+  // The restore drill (backup verify): whether a backup comes back, and how long that takes.
+  sourcedGauge(
+    app.metrics.registry,
+    {
+      name: 'smartalk_backup_restore_drill_last_success_timestamp_seconds',
+      help: 'When the last successful restore drill finished, Unix seconds.',
+      onError,
+    },
+    async () => {
+      const { lastDrillSuccess } = await backups.get();
+      return sample(lastDrillSuccess ? lastDrillSuccess.getTime() / 1000 : undefined);
+    },
+  );
+  sourcedGauge(
+    app.metrics.registry,
+    {
+      name: 'smartalk_backup_restore_drill_last_run_failed',
+      help: '1 when the most recent restore drill failed, else 0.',
+      onError,
+    },
+    async () => {
+      const { lastDrill } = await backups.get();
+      return sample(lastDrill ? (lastDrill.status === 'failed' ? 1 : 0) : undefined);
+    },
+  );
+  sourcedGauge(
+    app.metrics.registry,
+    {
+      name: 'smartalk_backup_restore_seconds',
+      help: 'How long the last successful restore drill took to restore the backup: the recovery time to expect.',
+      onError,
+    },
+    async () => {
+      const { lastDrill } = await backups.get();
+      const restoreMs = (lastDrill?.details.drill as { restoreMs?: number } | undefined)?.restoreMs;
+      return sample(lastDrill?.status === 'success' && typeof restoreMs === 'number' ? restoreMs / 1000 : undefined);
     },
   );
 
