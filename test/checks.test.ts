@@ -75,7 +75,10 @@ describe('logs.overnight', () => {
 describe('backup.status', () => {
   it('warns before any backup, fails when stale or failed, passes when fresh', async () => {
     const { db } = server.runtime;
-    expect(await only('backup.status')).toMatchObject({ status: 'warn', summary: expect.stringMatching(/^no backup has run yet/) });
+    expect(await only('backup.status')).toMatchObject({
+      status: 'warn',
+      summary: expect.stringMatching(/^no backup has run yet/),
+    });
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
     const backup = (slot: string, status: 'success' | 'failed', at: Date) =>
       db.kysely
