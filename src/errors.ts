@@ -35,6 +35,7 @@ export const ERRORS = {
   },
   SMT_ERR_ALERT_RESOLVED: { status: 409, message: 'The alert is already resolved' },
   SMT_ERR_DRAMA_LOCKED: { status: 409, message: 'This drama is locked' },
+  SMT_ERR_NO_POOL: { status: 409, message: 'The embedded database has no connection pool to reset' },
   SMT_ERR_CLUES_INCOMPLETE: { status: 409, message: 'Collect every story clue before the magic moment' },
   SMT_ERR_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested byte range is outside the file' },
   SMT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },

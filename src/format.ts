@@ -15,3 +15,11 @@ export const bar = (share: number | null, width = 20): string =>
  * headings and links.
  */
 export const oneLine = (text: string): string => text.replace(/[\n\r\u0085\u2028\u2029\v\f]+/g, ' ');
+
+/** A size for people: 512 KiB, 4.7 MiB, 1.2 GiB. */
+export const bytes = (n: number): string =>
+  n >= 2 ** 30
+    ? `${(n / 2 ** 30).toFixed(1)} GiB`
+    : n >= 2 ** 20
+      ? `${(n / 2 ** 20).toFixed(1)} MiB`
+      : `${(n / 1024).toFixed(0)} KiB`;

@@ -94,6 +94,8 @@ const seeds = (): Record<string, Seed> => ({
   'GET /api/v1/ops/reports': { token: 'ops' },
   'GET /api/v1/ops/reports/{name}': { params: { name: 'daily-2026-12-01.md' }, token: 'ops' },
   'GET /api/v1/ops/backups': { token: 'ops' },
+  'GET /api/v1/ops/db': { query: { lang: 'zh-CN' }, token: 'ops' },
+  'POST /api/v1/ops/db/pool/reset': { body: {}, token: 'ops' },
   'POST /api/v1/ops/backups': { body: {}, token: 'ops' },
   'POST /api/v1/ops/backups/verify': { body: { name: 'smartalk-pglite-20261201T030000Z.tar.gz' }, token: 'ops' },
   'POST /api/v1/analytics/events': {

@@ -9,6 +9,7 @@ import { envLang, say } from '../i18n.js';
 import { VERSION } from '../version.js';
 import { alertsCommand } from './commands/alerts.js';
 import { backupCommand } from './commands/backup.js';
+import { dbCommand } from './commands/db.js';
 import { feedbackCommand } from './commands/feedback.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(runbookCommand());
   program.addCommand(backupCommand());
+  program.addCommand(dbCommand());
   throwOnUsageErrors(program);
   return program;
 }

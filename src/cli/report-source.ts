@@ -5,10 +5,10 @@
  */
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { OpsCall } from '../ops/server-link.js';
 import type { Store } from '../store/open-store.js';
 
-/** A call of an ops endpoint of the running server, with the ops token. */
-export type OpsCall = <R>(route: string, init?: { method?: string; body?: unknown; timeoutMs?: number }) => Promise<R>;
+export type { OpsCall };
 
 /**
  * Run `remote` through the running server (`url`, else the one started from this

@@ -29,7 +29,17 @@ export interface Db {
   executePrepared<R>(name: string, query: CompiledQuery<R>): Promise<QueryResult<R>>;
   /** Round-trip `SELECT 1`; resolves with the latency in ms, rejects when unreachable. */
   ping(timeoutMs?: number): Promise<number>;
+  /**
+   * The runbook's 重置连接池: later queries get a fresh pg pool; the old one closes its idle
+   * connections now and each busy one when its query returns. Undefined on PGlite.
+   */
+  resetPool?(): Promise<PoolReset>;
   close(): Promise<void>;
+}
+
+export interface PoolReset {
+  /** The old pool's connections when it was replaced. */
+  before: { total: number; idle: number; waiting: number };
 }
 
 /** The runbook's pool settings (连接池优化): max 20, idle 30 s, connect timeout 2 s. */
@@ -62,30 +72,56 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
     [NUMERIC]: toNumber,
     [DATE]: keepText,
   };
-  const pool = new pg.Pool({
-    connectionString,
-    ...POOL_SETTINGS,
-    max: options.poolMax ?? POOL_SETTINGS.max,
-    application_name: 'smartalk',
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  const makePool = () => {
+    const pool = new pg.Pool({
+      connectionString,
+      ...POOL_SETTINGS,
+      max: options.poolMax ?? POOL_SETTINGS.max,
+      application_name: 'smartalk',
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          parsers[oid] ?? pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client whose server restarts emits 'error' on the pool; unhandled, it
+    // would crash the process. The pool replaces the client on the next checkout.
+    pool.on('error', (error) => options.onPoolError?.(error));
+    return pool;
+  };
+  let pool = makePool();
+  // Kysely keeps the pool it is given for good; it gets this stand-in, which hands out
+  // connections of whichever pool is current, so a reset needs no new Kysely.
+  const current = {
+    connect: () => pool.connect(),
+    end: () => pool.end(),
+    get Client() {
+      return (pool as unknown as { Client: unknown }).Client;
     },
-  });
-  // An idle client whose server restarts emits 'error' on the pool; unhandled, it
-  // would crash the process. The pool replaces the client on the next checkout.
-  pool.on('error', (error) => options.onPoolError?.(error));
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    get options() {
+      return pool.options;
+    },
+  } as unknown as pg.Pool;
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: current }) });
   return {
     engine: 'postgres',
     kysely,
-    pool,
+    get pool() {
+      return pool;
+    },
     pglite: undefined,
     executePrepared: async <R>(name: string, query: CompiledQuery<R>) => {
       const result = await pool.query({ name, text: query.sql, values: [...query.parameters] });
       return { rows: result.rows as R[] };
     },
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
+    resetPool: async () => {
+      const old = pool;
+      const before = { total: old.totalCount, idle: old.idleCount, waiting: old.waitingCount };
+      pool = makePool();
+      // Not awaited: end() settles when the last busy connection comes back.
+      old.end().catch(() => {});
+      return { before };
+    },
     close: once(() => kysely.destroy()),
   };
 }

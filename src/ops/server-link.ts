@@ -37,6 +37,9 @@ export function readLiveServer(dataDir: string): ServerInfo | undefined {
   }
 }
 
+/** A call of an ops endpoint of a running server, with the ops token. */
+export type OpsCall = <R>(route: string, init?: { method?: string; body?: unknown; timeoutMs?: number }) => Promise<R>;
+
 export class OpsRequestError extends Error {
   constructor(
     readonly status: number,

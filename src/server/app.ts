@@ -49,6 +49,7 @@ import { backupStatus } from '../ops/backups/status.js';
 import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
+import { dbInsightRoutes } from '../ops/db-insights/routes.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
@@ -300,6 +301,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });
           await ops.register(opsLogRoutes, { db });
           await ops.register(backupRoutes, { deps: backupDeps, instance });
+          await ops.register(dbInsightRoutes, { db, lang: config.lang });
           await ops.register(reportRoutes, {
             dataDir: config.dataDir,
             lang: config.lang,

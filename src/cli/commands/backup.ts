@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
+import { bytes } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { BackupJobDeps, BackupRun, DrillRun } from '../../ops/backups/jobs.js';
 import type { BackupOverview } from '../../ops/backups/overview.js';
@@ -16,8 +17,6 @@ import { type OpsCall, onServerOrHere } from '../report-source.js';
 
 /** A backup of a big database takes a while: the server is given this long to answer. */
 const SERVER_TIMEOUT_MS = 6 * 3_600_000;
-
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /**
  * Run `local` here unless the embedded database is held by a running server, in which
@@ -92,7 +91,7 @@ export function backupCommand(): Command {
         run.status === 'success' ? paint('green', 'OK') : paint('red', say(config.lang, { en: 'FAILED', zh: '失败' }));
       console.log(`${status}  ${run.summary}`);
       if (run.backup) {
-        console.log(`    ${run.backup.file}  ${mib(run.backup.bytes)}  sha256 ${run.backup.sha256.slice(0, 16)}…`);
+        console.log(`    ${run.backup.file}  ${bytes(run.backup.bytes)}  sha256 ${run.backup.sha256.slice(0, 16)}…`);
         if (run.backup.copy)
           console.log(
             `    ${say(config.lang, { en: 'off-machine copy', zh: '异地复制' })}: ${run.backup.copy.ok ? 'ok' : run.backup.copy.output}`,
@@ -170,7 +169,7 @@ export function backupCommand(): Command {
       for (const b of listings) {
         table.push([
           b.name,
-          mib(b.bytes),
+          bytes(b.bytes),
           b.tables ?? '—',
           b.rows ?? '—',
           b.migration ?? '—',
@@ -212,8 +211,8 @@ export function backupCommand(): Command {
       const complete = overview.backups.filter((b) => b.complete).length;
       console.log(
         t(
-          `on disk: ${complete} backups (${overview.backups.length - complete} incomplete), ${mib(overview.totalBytes)} in ${overview.dir}`,
-          `磁盘上：${complete} 个备份（${overview.backups.length - complete} 个不完整），共 ${mib(overview.totalBytes)}，位于 ${overview.dir}`,
+          `on disk: ${complete} backups (${overview.backups.length - complete} incomplete), ${bytes(overview.totalBytes)} in ${overview.dir}`,
+          `磁盘上：${complete} 个备份（${overview.backups.length - complete} 个不完整），共 ${bytes(overview.totalBytes)}，位于 ${overview.dir}`,
         ),
       );
       console.log(

@@ -5,10 +5,10 @@
  * configured here. Exit codes are the monitoring-plugin convention (Nagios, Icinga):
  * 0 all pass or skip, 1 a warning, 2 a failure, 3 could not run.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
 import { say } from '../../i18n.js';
-import type { CheckRun } from '../../ops/checks/check.js';
+import type { CheckResult, CheckRun, CheckStatus } from '../../ops/checks/check.js';
 import type { JobView } from '../../ops/schedule/scheduler.js';
 import { usePluginExitCodes } from '../options.js';
 import { paint, printJson, STATUS_COLORS } from '../output.js';
@@ -18,19 +18,28 @@ const COULD_NOT_RUN = 3;
 
 /** A check run for people: one line per check, its evidence under it, the action when it needs one. */
 export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
-  const lines = [paint('bold', `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${run.startedAt} … ${run.finishedAt}`)];
-  for (const result of run.results) {
+  return renderResults(
+    `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${run.startedAt} … ${run.finishedAt}`,
+    run.results,
+    run.worst,
+    lang,
+  );
+}
+
+/** Results of checks, insights or a diagnosis, under a heading, with the worst status last. */
+export function renderResults(heading: string, results: CheckResult[], worst: CheckStatus, lang: Config['lang']): string {
+  const width = Math.max(22, ...results.map((result) => result.id.length + 1));
+  const lines = [paint('bold', heading)];
+  for (const result of results) {
     const status = result.status.toUpperCase().padEnd(4);
-    lines.push(`${paint(STATUS_COLORS[result.status], status)}  ${result.id.padEnd(22)} ${result.title}: ${result.summary}`);
+    lines.push(`${paint(STATUS_COLORS[result.status], status)}  ${result.id.padEnd(width)} ${result.title}: ${result.summary}`);
     for (const line of result.evidence) lines.push(`        ${paint('dim', line)}`);
     if (result.action) lines.push(`        → ${result.action}`);
   }
-  const counts = (['pass', 'warn', 'fail', 'skip'] as const).map(
-    (s) => `${run.results.filter((r) => r.status === s).length} ${s}`,
-  );
+  const counts = (['pass', 'warn', 'fail', 'skip'] as const).map((s) => `${results.filter((r) => r.status === s).length} ${s}`);
   lines.push(
     '',
-    `${say(lang, { en: 'worst', zh: '最差' })}: ${paint(STATUS_COLORS[run.worst], run.worst.toUpperCase())} (${counts.join(', ')})`,
+    `${say(lang, { en: 'worst', zh: '最差' })}: ${paint(STATUS_COLORS[worst], worst.toUpperCase())} (${counts.join(', ')})`,
   );
   return lines.join('\n');
 }
@@ -82,6 +91,76 @@ export function addCheckCommands(ops: Command): void {
       const { exitCodeOf } = await import('../../ops/checks/check.js');
       process.exitCode = exitCodeOf(run.worst);
     });
+
+  usePluginExitCodes(ops.command('diagnose'))
+    .description(
+      "Run the runbook's troubleshooting (故障排除) for a scenario: findings in order with evidence and the remedy; exit 0 ok, 1 warn, 2 fail, 3 could not run",
+    )
+    .argument('<scenario>', 'app-down, db, video or activation-drop')
+    .option('--url <url>', 'the server to diagnose (default: the one running from this DATA_DIR, else HOST:PORT)')
+    .option(
+      '--fix',
+      'apply the safe remedies (reset the connection pool, restart a failed unit, purge a stale edge copy) and say what was done',
+    )
+    .option(
+      '--terminate-idle-in-transaction <seconds>',
+      'with --fix: end sessions idle in a transaction for longer than this',
+      (value) => {
+        const seconds = Number(value);
+        if (!Number.isInteger(seconds) || seconds < 1) throw new InvalidArgumentError('a whole number of seconds');
+        return seconds;
+      },
+    )
+    .option('--json', 'print {scenario, worst, findings: [{id, status, summary, evidence, action}], fixes, vendor}')
+    .option('--lang <lang>', 'en or zh-CN (default SMARTALK_LANG)')
+    .action(
+      async (
+        scenario: string,
+        flags: { url?: string; fix?: boolean; terminateIdleInTransaction?: number; json?: boolean; lang?: string },
+      ) => {
+        const config = loadConfig();
+        const lang = flags.lang === 'zh-CN' ? 'zh-CN' : config.lang;
+        const [{ SCENARIO_DEFINITIONS, assembleDiagnoseDeps }, { runDiagnosis }] = await Promise.all([
+          import('../../ops/diagnose/scenarios.js'),
+          import('../../ops/diagnose/diagnosis.js'),
+        ]);
+        const definition = SCENARIO_DEFINITIONS[scenario as keyof typeof SCENARIO_DEFINITIONS];
+        if (!definition) {
+          console.error(
+            `smartalk: ${say(config.lang, { en: 'unknown scenario', zh: '未知场景' })}: ${scenario} (${Object.keys(SCENARIO_DEFINITIONS).join(', ')})`,
+          );
+          process.exitCode = COULD_NOT_RUN;
+          return;
+        }
+        if (flags.terminateIdleInTransaction !== undefined && !flags.fix) {
+          console.error('smartalk: --terminate-idle-in-transaction needs --fix');
+          process.exitCode = COULD_NOT_RUN;
+          return;
+        }
+        const deps = await assembleDiagnoseDeps(config, {
+          url: flags.url,
+          fix: flags.fix,
+          terminateIdleSeconds: flags.terminateIdleInTransaction,
+        });
+        const diagnosis = await runDiagnosis(definition, deps, { lang });
+        process.exitCode = (await import('../../ops/checks/check.js')).exitCodeOf(diagnosis.worst);
+        if (flags.json) return printJson(diagnosis);
+        console.log(
+          renderResults(
+            `${diagnosis.title} — ${diagnosis.url} — ${diagnosis.startedAt}`,
+            diagnosis.findings,
+            diagnosis.worst,
+            lang,
+          ),
+        );
+        for (const fix of diagnosis.fixes) {
+          console.log(`${paint(fix.ok ? 'green' : 'red', fix.ok ? 'FIXED' : 'FIX FAILED')}  ${fix.action}: ${fix.detail}`);
+        }
+        if (diagnosis.vendor && diagnosis.worst === 'fail') {
+          console.log(`${say(lang, { en: 'vendor contact', zh: '服务商联系方式' })}: ${diagnosis.vendor}`);
+        }
+      },
+    );
 
   ops
     .command('cleanup')

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import { loadMigrations } from '../../db/migrator.js';
+import { bytes } from '../../format.js';
 import type { Bilingual } from '../../i18n.js';
 import type { JobStatus, ScheduledJob } from '../schedule/scheduler.js';
 import { type CreatedBackup, createBackup, type OnProgress } from './backup.js';
@@ -41,8 +42,6 @@ export interface DrillRun {
   error?: string;
 }
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-
 /** Back up now, copy it off the machine when configured, then apply retention. Never throws: a failure is a result. */
 export async function runBackup(
   deps: BackupJobDeps,
@@ -71,7 +70,7 @@ export async function runBackup(
   };
   // Retention runs after a good backup only: a failing backup never deletes older ones.
   const pruned = created.copy?.ok === false ? [] : await prune(deps.config, new Date());
-  const line = `${manifest.file}: ${mib(manifest.bytes)}, ${backup.tables} tables, ${backup.rows} rows in ${(manifest.durationMs / 1000).toFixed(1)} s`;
+  const line = `${manifest.file}: ${bytes(manifest.bytes)}, ${backup.tables} tables, ${backup.rows} rows in ${(manifest.durationMs / 1000).toFixed(1)} s`;
   if (created.copy && !created.copy.ok) {
     return {
       status: 'failed',

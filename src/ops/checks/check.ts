@@ -47,19 +47,13 @@ export interface CheckRun {
   results: CheckResult[];
 }
 
-export interface CheckDefinition<Deps> {
-  id: string;
+export interface CheckDefinition<Deps> extends Step<Deps> {
   slot: Slot;
-  /** The runbook's line (zh verbatim) and its English. */
-  title: Bilingual;
-  /** What the runbook says to do when this check is not a pass. */
-  action: Bilingual;
   /**
    * The alert tier when a scheduled run fails (the runbook's 告警级别): critical for what
    * is down now, warning for what degrades, info for what a person should read.
    */
   severity: Severity;
-  run(deps: Deps, context: CheckContext): Promise<CheckOutcome>;
 }
 
 export interface CheckContext {
@@ -85,3 +79,49 @@ export function worstOf(statuses: Iterable<CheckStatus>): CheckStatus {
  * 3 (could not run at all) is the CLI's own.
  */
 export const exitCodeOf = (worst: CheckStatus): 0 | 1 | 2 => (worst === 'fail' ? 2 : worst === 'warn' ? 1 : 0);
+
+/** Anything run like a check: a checklist line, a database insight, a diagnosis step. */
+export interface Step<Deps> {
+  id: string;
+  title: Bilingual;
+  action: Bilingual;
+  run(deps: Deps, context: CheckContext): Promise<CheckOutcome>;
+}
+
+/**
+ * Run one step within `timeoutMs`. A step that throws or overruns is a `fail` that says
+ * so: the thing it looks at is unwell. The action is attached when the result needs one.
+ */
+export async function runStep<Deps>(
+  step: Step<Deps>,
+  deps: Deps,
+  context: CheckContext,
+  timeoutMs: number,
+): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    step.run(deps, context),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
+    }),
+  ])
+    .catch(
+      (error: Error): CheckOutcome => ({
+        status: 'fail',
+        summary: context.t({ en: `the check could not complete: ${error.message}`, zh: `检查未能完成：${error.message}` }),
+        evidence: [],
+      }),
+    )
+    .finally(() => clearTimeout(timer));
+  return {
+    id: step.id,
+    title: context.t(step.title),
+    status: outcome.status,
+    summary: outcome.summary,
+    evidence: outcome.evidence ?? [],
+    ...(outcome.data ? { data: outcome.data } : {}),
+    action: outcome.status === 'warn' || outcome.status === 'fail' ? context.t(step.action) : null,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

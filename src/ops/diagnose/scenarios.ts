@@ -1,0 +1,52 @@
+/** The four scenarios of the runbook's 故障排除, and what a diagnosis needs, assembled from the config. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../config.js';
+import { openDb } from '../../db/database.js';
+import { loadAlertsConfig } from '../alerts/config.js';
+import { readOpsToken } from '../ops-token.js';
+import { opsRequest, readLiveServer } from '../server-link.js';
+import { appDownScenario } from './app-down.js';
+import { databaseScenario } from './database.js';
+import type { DiagnoseDeps, Scenario, ScenarioDefinition } from './diagnosis.js';
+
+export const SCENARIO_DEFINITIONS: Partial<Record<Scenario, ScenarioDefinition>> = {
+  'app-down': appDownScenario,
+  db: databaseScenario,
+};
+
+/** The server a diagnosis looks at: the one asked for, else the one running from this DATA_DIR, else HOST:PORT. */
+export function serverUrlOf(config: Config, url?: string): string {
+  if (url) return url.replace(/\/+$/, '');
+  const live = readLiveServer(config.dataDir);
+  if (live) return live.url;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+export async function assembleDiagnoseDeps(
+  config: Config,
+  options: { url?: string | undefined; fix?: boolean | undefined; terminateIdleSeconds?: number | undefined },
+): Promise<DiagnoseDeps> {
+  const url = serverUrlOf(config, options.url);
+  const token = await readOpsToken(config).catch(() => undefined);
+  // A broken alerts file must not stop a diagnosis: it only loses the vendor line.
+  const alerts = await loadAlertsConfig(config.alertsConfig).catch(() => undefined);
+  return {
+    config,
+    url,
+    call: token ? (route, init) => opsRequest(url, route, token, init) : undefined,
+    openDb: async () => {
+      // A diagnosis must not create an empty embedded database where none was.
+      if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'pglite'))) {
+        throw new Error(`no embedded database at ${path.join(config.dataDir, 'pglite')} (is DATA_DIR right?)`);
+      }
+      return openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 2 });
+    },
+    vendors: alerts?.vendors ?? {},
+    fix: options.fix ?? false,
+    terminateIdleSeconds: options.terminateIdleSeconds,
+    found: new Map(),
+    fixes: [],
+  };
+}

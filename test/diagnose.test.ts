@@ -1,0 +1,249 @@
+/**
+ * `smartalk ops diagnose` on real things: a real PostgreSQL stopped and started, a real
+ * blocked query and the session that blocks it, a real server and its log, and the CLI's
+ * exit codes.
+ */
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import type { DbInsights } from '../src/ops/db-insights/insights.js';
+import { appDownScenario } from '../src/ops/diagnose/app-down.js';
+import { databaseScenario } from '../src/ops/diagnose/database.js';
+import { type Diagnosis, runDiagnosis, type ScenarioDefinition } from '../src/ops/diagnose/diagnosis.js';
+import { assembleDiagnoseDeps } from '../src/ops/diagnose/scenarios.js';
+import { writeServerInfo } from '../src/ops/server-link.js';
+import { requireBinaries } from './helpers/binaries.js';
+import { smartalkAsync } from './helpers/cli.js';
+import { freePort, type PrivatePostgres, startPrivatePostgres, waitFor } from './helpers/private-services.js';
+import { api, onPostgres, startTestServer } from './helpers/server.js';
+
+const dirs: string[] = [];
+let privatePostgres: PrivatePostgres | undefined;
+afterAll(() => {
+  privatePostgres?.destroy();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-diagnose-'));
+  dirs.push(dir);
+  return dir;
+};
+
+async function diagnose(
+  scenario: ScenarioDefinition,
+  env: Record<string, string>,
+  options: { url?: string; fix?: boolean; terminateIdleSeconds?: number } = {},
+): Promise<Diagnosis> {
+  const config = loadConfig({ DATA_DIR: tempDir(), ...env });
+  return runDiagnosis(scenario, await assembleDiagnoseDeps(config, options), { lang: 'en' });
+}
+
+const finding = (diagnosis: Diagnosis, id: string) => diagnosis.findings.find((f) => f.id === id);
+
+describe('diagnose db on a real PostgreSQL', () => {
+  it('says unreachable with the connection error while it is stopped, and all clear once it is started', async (context) => {
+    requireBinaries(context, 'the database diagnosis runs a private PostgreSQL', 'initdb', 'pg_ctl');
+    privatePostgres = await startPrivatePostgres();
+    const env = { DATABASE_URL: privatePostgres.url };
+    const url = `http://127.0.0.1:${await freePort()}`; // no server: the database alone is diagnosed
+
+    privatePostgres.stop();
+    const down = await diagnose(databaseScenario, env, { url });
+    expect(down.worst).toBe('fail');
+    expect(finding(down, 'db.reachable')).toMatchObject({
+      status: 'fail',
+      evidence: [expect.stringMatching(/^ECONNREFUSED: /), expect.any(String)],
+    });
+    expect(finding(down, 'db.login')?.status).toBe('skip');
+    expect(finding(down, 'db.blocked')?.status).toBe('skip');
+    expect(finding(down, 'db.reachable')?.action).toMatch(/Start PostgreSQL/);
+
+    privatePostgres.start();
+    const up = await diagnose(databaseScenario, env, { url });
+    expect(finding(up, 'db.reachable')?.status).toBe('pass');
+    expect(finding(up, 'db.login')).toMatchObject({
+      status: 'pass',
+      summary: expect.stringMatching(/^logged in as postgres to postgres \(PostgreSQL \d+/),
+    });
+    expect(finding(up, 'db.blocked')).toMatchObject({ status: 'pass', summary: '0 queries waiting on a lock' });
+    expect(up.worst).not.toBe('fail');
+  });
+
+  it('names a blocked query and the idle transaction blocking it; --fix --terminate-idle-in-transaction ends the blocker', async (context) => {
+    requireBinaries(context, 'the database diagnosis runs a private PostgreSQL', 'initdb', 'pg_ctl');
+    const pgUrl = privatePostgres?.url;
+    if (!pgUrl) return context.skip('the previous test did not start PostgreSQL');
+    const blocker = new pg.Client({ connectionString: pgUrl, application_name: 'blocker' });
+    const waiter = new pg.Client({ connectionString: pgUrl, application_name: 'waiter' });
+    blocker.on('error', () => {}); // it is terminated on purpose below
+    await blocker.connect();
+    await waiter.connect();
+    try {
+      await blocker.query(
+        'CREATE TABLE IF NOT EXISTS probe (id int PRIMARY KEY, v int); INSERT INTO probe VALUES (1, 0) ON CONFLICT DO NOTHING',
+      );
+      const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      await blocker.query('BEGIN');
+      await blocker.query('UPDATE probe SET v = v + 1 WHERE id = 1');
+      const waiting = waiter.query('UPDATE probe SET v = v + 10 WHERE id = 1 RETURNING v');
+      const env = { DATABASE_URL: pgUrl };
+      const url = `http://127.0.0.1:${await freePort()}`;
+      let diagnosis: Diagnosis | undefined;
+      await waitFor(
+        async () => {
+          diagnosis = await diagnose(databaseScenario, env, { url });
+          return finding(diagnosis, 'db.blocked')?.status === 'warn';
+        },
+        10_000,
+        'the waiting UPDATE to show as blocked',
+      );
+      const blocked = finding(diagnosis as Diagnosis, 'db.blocked');
+      expect(blocked?.summary).toBe('1 queries waiting on a lock');
+      expect(blocked?.evidence[0]).toMatch(
+        new RegExp(
+          `UPDATE probe SET v = v \\+ 10 WHERE id = 1 RETURNING v — blocked by pid ${blockerPid} \\(idle in transaction, \\d+ s\\): UPDATE probe SET v = v \\+ 1`,
+        ),
+      );
+      expect(blocked?.action).toMatch(/blocking session is the cause/);
+
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const fixed = await diagnose(databaseScenario, env, { url, fix: true, terminateIdleSeconds: 1 });
+      expect(fixed.fixes).toEqual([
+        { action: 'ended sessions idle in a transaction for over 1 s', ok: true, detail: `pids ${blockerPid}` },
+      ]);
+      // The waiter gets its row once the blocker is gone.
+      expect((await waiting).rows[0]?.v).toBe(10);
+    } finally {
+      await blocker.end().catch(() => {});
+      await waiter.end().catch(() => {});
+    }
+  });
+});
+
+describe('diagnose app-down and the server’s view', () => {
+  it('fails on a closed port; on a live server passes the port and health, names our process, and shows the last fatal line', async () => {
+    const closed = await diagnose(appDownScenario, {}, { url: `http://127.0.0.1:${await freePort()}` });
+    expect(finding(closed, 'app.port')).toMatchObject({ status: 'fail', evidence: [expect.stringMatching(/^ECONNREFUSED/)] });
+    expect(finding(closed, 'app.health')?.status).toBe('fail');
+    expect(closed.worst).toBe('fail');
+
+    const logFile = path.join(tempDir(), 'application.log');
+    const server = await startTestServer({ env: { LOG_FILE: logFile } });
+    try {
+      appendFileSync(
+        logFile,
+        `${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), msg: 'uncaught exception', err: { message: 'boom at start' } })}\n`,
+      );
+      const env = {
+        LOG_FILE: logFile,
+        OPS_TOKEN: server.opsToken,
+        ...(server.database.databaseUrl ? { DATABASE_URL: server.database.databaseUrl } : { DATA_DIR: server.database.dataDir }),
+      };
+      const live = await diagnose(appDownScenario, env, { url: server.url });
+      expect(finding(live, 'app.port')).toMatchObject({ status: 'pass', data: { pid: process.pid } });
+      // ok, or degraded by this shared machine's memory or disk: either way it answered.
+      expect(finding(live, 'app.health')?.summary).toMatch(/^200 (ok|degraded) in \d+ ms/);
+      expect(finding(live, 'app.log')).toMatchObject({ status: 'fail' });
+      expect(finding(live, 'app.log')?.evidence.at(-1)).toMatch(/\[fatal\] uncaught exception: boom at start$/);
+
+      // What `smartalk serve` leaves for commands: the pid and address of the live server.
+      await writeServerInfo(server.database.dataDir, { pid: process.pid, url: server.url, startedAt: new Date().toISOString() });
+      const db = await diagnose(databaseScenario, { ...env, DATA_DIR: server.database.dataDir }, { url: server.url, fix: true });
+      expect(finding(db, 'db.server_view')).toMatchObject({ status: 'pass', summary: 'the server says the database is ok' });
+      if (onPostgres()) {
+        // 重置连接池 through the ops endpoint: the server keeps answering on fresh connections.
+        expect(db.fixes).toEqual([
+          {
+            action: 'reset the server’s connection pool',
+            ok: true,
+            detail: expect.stringMatching(/^\d+ connections \(\d+ idle\) replaced$/),
+          },
+        ]);
+        expect((await fetch(`${server.url}/api/v1/health`)).status).toBe(200);
+      } else {
+        expect(finding(db, 'db.reachable')?.summary).toMatch(/^embedded PGlite is open in process \d+/);
+        expect(db.fixes).toEqual([]);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('smartalk ops diagnose', () => {
+  it('exits with the monitoring-plugin codes: 2 on a failure, 3 for an unknown scenario', async () => {
+    const down = await smartalkAsync(['ops', 'diagnose', 'app-down', '--url', `http://127.0.0.1:${await freePort()}`, '--json'], {
+      DATA_DIR: tempDir(),
+    });
+    expect(down.status).toBe(2);
+    const parsed = JSON.parse(down.stdout) as Diagnosis;
+    expect(parsed).toMatchObject({ scenario: 'app-down', worst: 'fail' });
+    expect(parsed.findings.map((f) => f.id)).toEqual([
+      'app.config',
+      'app.port',
+      'app.health',
+      'app.log',
+      'app.systemd',
+      'app.nginx',
+    ]);
+    const unknown = await smartalkAsync(['ops', 'diagnose', 'everything'], { DATA_DIR: tempDir() });
+    expect(unknown.status).toBe(3);
+    expect(unknown.stderr).toMatch(/unknown scenario: everything/);
+  });
+});
+
+describe('smartalk db insights', () => {
+  it('through the server: an invalid index left by a failed CREATE INDEX CONCURRENTLY is named; PGlite skips the server statistics', async () => {
+    const server = await startTestServer();
+    try {
+      const { db } = server.runtime;
+      if (onPostgres()) {
+        // Duplicates make a concurrent unique build fail, which leaves the index behind, invalid.
+        await sql`CREATE TABLE insight_probe (v int)`.execute(db.kysely);
+        await sql`INSERT INTO insight_probe VALUES (1), (1)`.execute(db.kysely);
+        await sql`CREATE UNIQUE INDEX CONCURRENTLY insight_probe_v ON insight_probe (v)`
+          .execute(db.kysely)
+          .catch(() => undefined);
+      }
+      const { status, body } = await api(server.url, '/api/v1/ops/db', { token: server.opsToken });
+      expect(status).toBe(200);
+      const insights = body as DbInsights;
+      const byId = (id: string) => insights.insights.find((i) => i.id === id);
+      expect(insights.insights.map((i) => i.id)).toEqual([
+        'connections',
+        'long_running',
+        'blocked',
+        'cache_hit',
+        'slow_statements',
+        'index_suggestions',
+        'indexes',
+        'table_sizes',
+        'dead_rows',
+        'wraparound',
+        'sequences',
+      ]);
+      expect(byId('table_sizes')?.evidence.join('\n')).toMatch(/^vtpr_clips: \d+/m);
+      expect(byId('sequences')?.status).toBe('pass');
+      if (onPostgres()) {
+        expect(byId('indexes')).toMatchObject({
+          status: 'warn',
+          evidence: expect.arrayContaining(['invalid: insight_probe_v on insight_probe']),
+        });
+        expect(byId('connections')?.evidence.at(-1)).toMatch(/^the server's pool: \d+ open of 20, \d+ idle, 0 waiting$/);
+      } else {
+        expect(byId('connections')).toMatchObject({
+          status: 'skip',
+          summary: expect.stringMatching(/PGlite is one in-process session/),
+        });
+        expect(byId('indexes')?.status).toBe('pass');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
