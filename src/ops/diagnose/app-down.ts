@@ -256,7 +256,7 @@ export const appDownScenario: ScenarioDefinition = {
           return {
             status: 'skip',
             summary: context.t({ en: 'systemd is not running here', zh: '此处未运行 systemd' }),
-            evidence: [show.output.slice(0, 200)],
+            evidence: [oneLine(show.output).slice(0, 200)],
           };
         const props = parseEnvFile(show.output);
         if (props.LoadState === 'not-found')
