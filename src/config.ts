@@ -30,6 +30,8 @@ export interface Config {
   contentDir: string;
   /** Public base URL of the video edge (nginx or a CDN); absent → this server's /videos. */
   cdnBaseUrl: string | undefined;
+  /** How `smartalk cdn purge` reaches the edge: `nginx-cache:DIR` or `http-purge:URL`. */
+  cdnPurge: string | undefined;
   /** The alerting config file (channels, contacts, escalation); absent → the defaults. */
   alertsConfig: string | undefined;
   /** How people reach this server (links in notifications); absent → http://HOST:PORT. */
@@ -89,6 +91,7 @@ export const CONFIG_VARIABLES = [
   'SMARTALK_LANG',
   'CONTENT_DIR',
   'CDN_BASE_URL',
+  'CDN_PURGE',
   'ALERTS_CONFIG',
   'PUBLIC_URL',
   'ALERT_INTERVAL_SECONDS',
@@ -155,6 +158,15 @@ function parsePositiveInt(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, 'a positive integer', raw);
   return Number(raw);
+}
+
+function parseCdnPurge(env: Env): string | undefined {
+  const raw = read(env, 'CDN_PURGE');
+  if (raw === undefined) return undefined;
+  const nginx = /^nginx-cache:(\/.+)$/.exec(raw);
+  if (nginx) return `nginx-cache:${path.resolve(nginx[1] as string)}`;
+  if (/^http-purge:https?:\/\/\S+$/.test(raw)) return raw;
+  throw new ConfigError('CDN_PURGE', 'nginx-cache:/path/to/proxy_cache_path or http-purge:https://edge.example.com', raw);
 }
 
 /** A cron pattern (five or six fields: minute hour day month weekday), or `off`. */
@@ -226,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
     lang: parseEnum(env, 'SMARTALK_LANG', ['en', 'zh-CN'] as const, 'en'),
     contentDir: path.resolve(read(env, 'CONTENT_DIR') ?? path.join(dataDir, 'content')),
     cdnBaseUrl: parseUrl(env, 'CDN_BASE_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    cdnPurge: parseCdnPurge(env),
     rateLimits: {
       usersPerMinute: parsePositiveInt(env, 'RATE_LIMIT_USERS_PER_MINUTE', 60),
       eventBatchesPerMinute: parsePositiveInt(env, 'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE', 600),

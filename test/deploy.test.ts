@@ -2,14 +2,19 @@
  * The deploy/ files work: the real nginx accepts our site config and, in front of a
  * running server, caches videos (Range requests included) and passes the API through.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { mediaAssets, renderMissingMedia } from '../src/learning/media.js';
+import { runDiagnosis } from '../src/ops/diagnose/diagnosis.js';
+import { assembleDiagnoseDeps } from '../src/ops/diagnose/scenarios.js';
+import { videoScenario } from '../src/ops/diagnose/video.js';
+import { moovFirst } from '../src/ops/video/probe.js';
 import { findBinary, skipReason } from './helpers/binaries.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, smartalkAsync } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/private-services.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -110,5 +115,91 @@ describe('nginx in front of SmarTalk', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     const ratio = Number(/^smartalk_cdn_cache_hit_ratio (\S+)$/m.exec(metrics)?.[1]);
     expect(ratio).toBeCloseTo(2 / 3, 9);
+  });
+});
+
+describe('diagnose video, cdn purge and video optimize against the real edge', () => {
+  it('sees a stale edge copy and a file without faststart; optimize fixes the file, --fix and cdn purge clear the edge', async (context) => {
+    const why = noNginx ?? skipReason('video diagnosis', 'ffmpeg', 'ffprobe');
+    if (why) context.skip(why);
+    if (!server || !nginx) throw new Error('the edge test above must run first');
+    const edge = `http://127.0.0.1:${nginxPort}`;
+    const contentDir = server.config.contentDir;
+    const env = {
+      DATA_DIR: server.database.dataDir,
+      CONTENT_DIR: contentDir,
+      CDN_BASE_URL: edge,
+      CDN_PURGE: `nginx-cache:${path.join(dir, 'cache')}`,
+      ...(server.database.databaseUrl ? { DATABASE_URL: server.database.databaseUrl } : {}),
+    };
+    const diagnoseVideo = async (fix = false) =>
+      runDiagnosis(videoScenario, await assembleDiagnoseDeps(loadConfig(env), { url: server?.url, fix }), { lang: 'en' });
+
+    // The origin's file changes under the edge: a new encode, without faststart.
+    const sample = path.join(contentDir, 'sample.mp4');
+    execFileSync(findBinary('ffmpeg') as string, [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=25',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-movflags',
+      '-faststart',
+      sample,
+    ]);
+    const before = await diagnoseVideo();
+    const edgeFinding = before.findings.find((f) => f.id === 'video.edge');
+    expect(edgeFinding).toMatchObject({ status: 'warn', data: { cacheStatus: 'HIT' } });
+    expect(edgeFinding?.summary).toMatch(/a stale copy/);
+    const files = before.findings.find((f) => f.id === 'video.files');
+    expect(files?.evidence).toContainEqual(expect.stringMatching(/sample\.mp4: no faststart \(moov after mdat\)/));
+    expect(before.findings.find((f) => f.id === 'video.transfer')?.evidence[0]).toMatch(/^edge: 200, first byte \d+ ms/);
+
+    const optimized = await smartalkAsync(['video', 'optimize', sample, '--json'], env);
+    expect(optimized.status).toBe(0);
+    expect(JSON.parse(optimized.stdout)).toEqual([
+      expect.objectContaining({
+        outcome: 'replaced',
+        before: expect.objectContaining({ faststart: false }),
+        after: expect.objectContaining({ faststart: true, videoCodec: 'h264' }),
+      }),
+    ]);
+    expect(await moovFirst(sample)).toBe(true);
+
+    // --fix purges the stale copy: the next request misses and brings the origin's file.
+    const fixed = await diagnoseVideo(true);
+    expect(fixed.fixes).toEqual([
+      expect.objectContaining({ action: expect.stringMatching(/^purged \/videos\/sample\.mp4 \(nginx-cache:/), ok: true }),
+    ]);
+    const refetched = await fetch(`${edge}/videos/sample.mp4`);
+    await refetched.arrayBuffer();
+    expect(refetched.headers.get('x-cache-status')).toBe('MISS');
+    const origin = await fetch(`${server.url}/videos/sample.mp4`, { method: 'HEAD' });
+    expect(refetched.headers.get('etag')).toBe(origin.headers.get('etag'));
+    expect((await diagnoseVideo()).findings.find((f) => f.id === 'video.files')?.evidence.join('\n') ?? '').not.toMatch(
+      /sample\.mp4/,
+    );
+
+    // `smartalk cdn purge` with a prefix, as the runbook's PURGE …/videos/*.
+    const warm = await fetch(`${edge}/videos/sample.mp4`);
+    await warm.arrayBuffer();
+    expect(warm.headers.get('x-cache-status')).toBe('HIT');
+    const purged = await smartalkAsync(['cdn', 'purge', '/videos/*', '--json'], env);
+    expect(purged.status).toBe(0);
+    expect(JSON.parse(purged.stdout)).toEqual([
+      { path: '/videos/*', ok: true, removed: expect.any(Number), detail: expect.stringMatching(/^\d+ cache entries removed$/) },
+    ]);
+    const after = await fetch(`${edge}/videos/sample.mp4`);
+    await after.arrayBuffer();
+    expect(after.headers.get('x-cache-status')).toBe('MISS');
+    expect((await smartalkAsync(['cdn', 'purge', 'videos/../etc'], env)).status).toBe(2);
   });
 });

@@ -20,6 +20,7 @@ import { runbookCommand } from './commands/runbook.js';
 import { seedCommand } from './commands/seed.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
+import { cdnCommand, videoCommand } from './commands/video.js';
 import { PluginUsageError, throwOnUsageErrors, UsageError } from './options.js';
 
 export function buildProgram(): Command {
@@ -40,6 +41,8 @@ export function buildProgram(): Command {
   program.addCommand(runbookCommand());
   program.addCommand(backupCommand());
   program.addCommand(dbCommand());
+  program.addCommand(videoCommand());
+  program.addCommand(cdnCommand());
   throwOnUsageErrors(program);
   return program;
 }

@@ -9,10 +9,12 @@ import { opsRequest, readLiveServer } from '../server-link.js';
 import { appDownScenario } from './app-down.js';
 import { databaseScenario } from './database.js';
 import type { DiagnoseDeps, Scenario, ScenarioDefinition } from './diagnosis.js';
+import { videoScenario } from './video.js';
 
 export const SCENARIO_DEFINITIONS: Partial<Record<Scenario, ScenarioDefinition>> = {
   'app-down': appDownScenario,
   db: databaseScenario,
+  video: videoScenario,
 };
 
 /** The server a diagnosis looks at: the one asked for, else the one running from this DATA_DIR, else HOST:PORT. */
