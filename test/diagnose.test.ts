@@ -3,6 +3,7 @@
  * blocked query and the session that blocks it, a real server and its log, and the CLI's
  * exit codes.
  */
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import type { DbInsights } from '../src/ops/db-insights/insights.js';
+import { activationDropScenario } from '../src/ops/diagnose/activation-drop.js';
 import { appDownScenario } from '../src/ops/diagnose/app-down.js';
 import { databaseScenario } from '../src/ops/diagnose/database.js';
 import { type Diagnosis, runDiagnosis, type ScenarioDefinition } from '../src/ops/diagnose/diagnosis.js';
@@ -242,6 +244,72 @@ describe('smartalk db insights', () => {
         });
         expect(byId('indexes')?.status).toBe('pass');
       }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('diagnose activation-drop', () => {
+  it('finds the step that fell and the new app version behind it, and recommends a rollback', async () => {
+    const server = await startTestServer();
+    try {
+      const now = Date.now();
+      const events: unknown[] = [];
+      // The 7 days before: version 1.4.0 on both platforms, 12 of 20 a day reach the magic moment.
+      const journey = (deviceId: string, launchedAt: number, appVersion: string, platform: string, activated: boolean) => {
+        const event = (name: string, minutes: number) =>
+          events.push({
+            id: randomUUID(),
+            name,
+            timestamp: new Date(launchedAt + minutes * 60_000).toISOString(),
+            deviceId,
+            appVersion,
+            platform,
+          });
+        event('app_launched', 0);
+        event('onboarding_started', 1);
+        event('interest_selected', 2);
+        event('preview_video_completed', 4);
+        event('vtpr_learning_started', 5);
+        event('first_clue_completed', 7);
+        event('all_clues_completed', 20);
+        if (activated) event('magic_moment_completed', 25);
+      };
+      for (let day = 2; day <= 7; day++) {
+        for (let n = 0; n < 20; n++)
+          journey(`base-${day}-${n}`, now - day * 86_400_000, '1.4.0', n % 2 ? 'ios' : 'android', n < 12);
+      }
+      // The last 24 hours: 1.4.0 as before; 1.5.0, new today, almost never reaches it.
+      for (let n = 0; n < 20; n++) journey(`old-${n}`, now - 6 * 3_600_000, '1.4.0', n % 2 ? 'ios' : 'android', n < 12);
+      for (let n = 0; n < 30; n++) journey(`new-${n}`, now - 5 * 3_600_000, '1.5.0', n % 2 ? 'ios' : 'android', n < 1);
+      for (let at = 0; at < events.length; at += 500) {
+        const batch = events.slice(at, at + 500);
+        const ingested = await api(server.url, '/api/v1/analytics/events', { body: { events: batch }, token: server.opsToken });
+        expect(ingested.body).toMatchObject({ accepted: batch.length, rejected: [] });
+      }
+
+      const env = {
+        OPS_TOKEN: server.opsToken,
+        ...(server.database.databaseUrl ? { DATABASE_URL: server.database.databaseUrl } : {}),
+      };
+      const diagnosis = await diagnose(activationDropScenario, env, { url: server.url });
+      const funnel = finding(diagnosis, 'activation.funnel');
+      expect(funnel?.status).toBe('fail'); // 26% against 60%: under half, ActivationRateDrop's line
+      expect(funnel?.summary).toMatch(
+        /^activation 26\.0% in the last 24 h vs 60\.0% the 7 days before \(50 new learners\); the largest fall: step 8 magic_moment_completed/,
+      );
+      const segments = finding(diagnosis, 'activation.segments');
+      expect(segments).toMatchObject({
+        status: 'fail',
+        summary: expect.stringMatching(
+          /^app version 1\.5\.0, new in the last 24 h, activates far below the others: roll it back/,
+        ),
+      });
+      expect(segments?.evidence).toContainEqual('appVersion 1.5.0: 3.3% (30 new) — new in this window ▼');
+      expect(segments?.evidence).toContainEqual('appVersion 1.4.0: 60.0% (20 new) ← 60.0%');
+      expect(finding(diagnosis, 'activation.endpoints')?.summary).toMatch(/^step 8: its routes answer without server errors/);
+      expect(diagnosis.worst).toBe('fail');
     } finally {
       await server.close();
     }

@@ -5,10 +5,14 @@
  * learned (an unreachable database skips its statistics). `--fix` applies only the safe
  * remedies a scenario offers, and the diagnosis says what each did.
  */
+
+import type { MetricsReport } from '../../analytics/report.js';
+import type { Breakdown } from '../../analytics/report-queries.js';
 import type { Config, Lang } from '../../config.js';
 import type { Db } from '../../db/database.js';
+import type { FeedbackReport } from '../../feedback/report.js';
 import { say } from '../../i18n.js';
-import type { VendorKind } from '../alerts/catalog.js';
+import type { ThresholdOverrides, VendorKind } from '../alerts/catalog.js';
 import type { VendorContact } from '../alerts/config.js';
 import { vendorLine } from '../alerts/messages.js';
 import { type CheckContext, type CheckResult, type CheckStatus, runStep, type Step, worstOf } from '../checks/check.js';
@@ -24,6 +28,12 @@ export interface Fix {
   detail: string;
 }
 
+/** The reports a diagnosis reads: from the running server, or the database here. */
+export interface DiagnosisReports {
+  metrics(query: { since: Date; until: Date; breakdown?: Breakdown }): Promise<MetricsReport>;
+  feedback(query: { since: Date; until: Date }): Promise<FeedbackReport>;
+}
+
 export interface DiagnoseDeps {
   config: Config;
   /** The server under diagnosis. */
@@ -33,6 +43,9 @@ export interface DiagnoseDeps {
   /** Open the database configured here (the caller closes it); throws what connecting threw. */
   openDb: () => Promise<Db>;
   vendors: Partial<Record<VendorKind, VendorContact>>;
+  /** ALERTS_CONFIG's threshold overrides: a diagnosis judges as the alerts do. */
+  thresholds: ThresholdOverrides;
+  reports: DiagnosisReports;
   fix: boolean;
   /** Terminate sessions idle in a transaction for longer than this (asked for by name only). */
   terminateIdleSeconds?: number | undefined;
