@@ -4,7 +4,7 @@
  * exit codes.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -22,6 +22,7 @@ import { requireBinaries } from './helpers/binaries.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { freePort, type PrivatePostgres, startPrivatePostgres, waitFor } from './helpers/private-services.js';
 import { api, onPostgres, startTestServer } from './helpers/server.js';
+import { startHttpSink } from './helpers/sinks.js';
 
 const dirs: string[] = [];
 let privatePostgres: PrivatePostgres | undefined;
@@ -251,8 +252,16 @@ describe('smartalk db insights', () => {
 });
 
 describe('diagnose activation-drop', () => {
-  it('finds the step that fell and the new app version behind it, and recommends a rollback', async () => {
-    const server = await startTestServer();
+  it('finds the step that fell and the new app version behind it, recommends a rollback, and sends it with the page', async () => {
+    const sink = await startHttpSink();
+    const alertsFile = path.join(tempDir(), 'alerts.yml');
+    writeFileSync(
+      alertsFile,
+      `channels:\n  hook: { type: webhook, url: "${sink.url}/hook" }\ncontacts:\n  oncall: { name: "L1", channels: [hook] }\n` +
+        'escalation:\n  critical:\n    - { level: 1, after: 0m, contacts: [oncall] }\n  warning:\n    - { level: 1, after: 0m, contacts: [oncall] }\n' +
+        '  info:\n    - { level: 1, after: 0m, contacts: [oncall] }\nremindAfter: 60m\n',
+    );
+    const server = await startTestServer({ env: { ALERTS_CONFIG: alertsFile, ALERT_INTERVAL_SECONDS: '1' } });
     try {
       const now = Date.now();
       const events: unknown[] = [];
@@ -310,8 +319,29 @@ describe('diagnose activation-drop', () => {
       expect(segments?.evidence).toContainEqual('appVersion 1.4.0: 60.0% (20 new) ← 60.0%');
       expect(finding(diagnosis, 'activation.endpoints')?.summary).toMatch(/^step 8: its routes answer without server errors/);
       expect(diagnosis.worst).toBe('fail');
+
+      // The same diagnosis runs by itself when ActivationRateDrop fires (as the evaluator fires it),
+      // and its findings reach L1 with the first notification, the alert and the ops log.
+      const { alert } = await server.runtime.alerts.fire({
+        ruleId: 'ActivationRateDrop',
+        severity: 'critical',
+        source: 'builtin',
+        labels: {},
+        summary: 'Activation rate dropped by more than 50%',
+        value: '26%',
+        threshold: '< 50% of the 7-day baseline',
+      });
+      await waitFor(async () => sink.on('/hook').length > 0, 30_000, 'the L1 notification');
+      const page = JSON.stringify(sink.on('/hook')[0]?.body);
+      expect(page).toContain('Diagnosis (activation-drop)');
+      expect(page).toMatch(/FAIL activation\.segments: app version 1\.5\.0, new in the last 24 h/);
+      const shown = await api(server.url, `/api/v1/ops/alerts/${alert.id}`, { token: server.opsToken });
+      expect(shown.body.alert.diagnosis).toMatchObject({ scenario: 'activation-drop', worst: 'fail' });
+      const log = await api(server.url, '/api/v1/ops/log?tag=diagnosis', { token: server.opsToken });
+      expect(log.body.entries[0].summary).toMatch(/^ActivationRateDrop diagnosis \(activation-drop\): activation\.funnel fail/);
     } finally {
       await server.close();
+      await sink.close();
     }
   });
 });

@@ -237,6 +237,8 @@ export interface AlertsTable {
   remind_at: Timestamp | null;
   resolved_at: Timestamp | null;
   resolved_by: string | null;
+  /** The diagnosis run when it fired (migration 011); null for rules without one. */
+  diagnosis: ColumnType<Record<string, unknown> | null, string | undefined, string>;
 }
 
 export interface AlertNotificationsTable {

@@ -92,6 +92,7 @@ function view(rule: AlertRule, since: Date, url: string, detail: string, resolve
     escalationLevel: 0,
     acknowledgedBy: null,
     resolvedAt,
+    diagnosis: null,
   };
 }
 

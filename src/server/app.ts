@@ -50,6 +50,7 @@ import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
 import { dbInsightRoutes } from '../ops/db-insights/routes.js';
+import { diagnoseAlerts } from '../ops/diagnose/on-alert.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
 import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
@@ -254,6 +255,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // The runbook's checklists and the backups: what they look at, and the schedule that runs them.
   const instance = `${os.hostname()}:${process.pid}`;
   const backupDeps: BackupJobDeps = { db, config };
+  // A critical alert this instance opens runs its diagnosis; the findings go with the page.
+  deps.alerts.diagnoseWith(diagnoseAlerts(config, db));
   const checksDeps = assembleChecksDeps({
     db,
     store,

@@ -138,6 +138,10 @@ function addLifecycleCommands(alerts: Command): void {
         const { vendorLine } = await import('../../ops/alerts/messages.js');
         console.log(`vendor (${detail.vendor.kind}): ${vendorLine(detail.vendor)}`);
       }
+      if (a.diagnosis) {
+        console.log(`diagnosis (${a.diagnosis.scenario}, ${a.diagnosis.at}): worst ${a.diagnosis.worst}`);
+        for (const f of a.diagnosis.findings) console.log(`  ${f.status.toUpperCase().padEnd(4)} ${f.id}: ${f.summary}`);
+      }
       for (const n of detail.notifications) {
         console.log(
           `  ${n.created_at}  ${n.kind.padEnd(10)} L${n.level}  ${n.contact}/${n.channel}  ${n.status}${n.last_error ? ` (${n.last_error})` : ''}`,

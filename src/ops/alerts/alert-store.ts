@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { AlertsTable, Database } from '../../db/schema.js';
-import type { AlertView, NotificationKind } from './messages.js';
+import type { AlertDiagnosis, AlertView, NotificationKind } from './messages.js';
 
 type Q = Kysely<Database>;
 export type AlertRow = Selectable<AlertsTable>;
@@ -33,7 +33,17 @@ export function toView(row: AlertRow): AlertView {
     escalationLevel: row.escalation_level,
     acknowledgedBy: row.acknowledged_by,
     resolvedAt: row.resolved_at ? new Date(row.resolved_at) : null,
+    diagnosis: (row.diagnosis as unknown as AlertDiagnosis | null) ?? null,
   };
+}
+
+/** Keep the diagnosis that ran when the alert fired. */
+export async function setDiagnosis(db: Db, id: string, diagnosis: AlertDiagnosis): Promise<void> {
+  await db.kysely
+    .updateTable('alerts')
+    .set({ diagnosis: JSON.stringify(diagnosis) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** What opening an alert writes: its view's identity and text, before any lifecycle. */

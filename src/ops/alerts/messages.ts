@@ -4,6 +4,7 @@
  * language (SMARTALK_LANG) with the other language's summary alongside.
  */
 import type { Lang } from '../../config.js';
+import { oneLine } from '../../format.js';
 import { say } from '../../i18n.js';
 import { ruleById, SEVERITIES, type Severity, type VendorKind } from './catalog.js';
 import type { VendorContact } from './config.js';
@@ -30,6 +31,16 @@ export interface AlertView {
   escalationLevel: number;
   acknowledgedBy: string | null;
   resolvedAt: Date | null;
+  /** The diagnosis that ran when it fired, when its rule has one. */
+  diagnosis: AlertDiagnosis | null;
+}
+
+/** What `smartalk ops diagnose` found when the alert fired: the findings that were not a pass. */
+export interface AlertDiagnosis {
+  scenario: string;
+  worst: string;
+  at: string;
+  findings: Array<{ id: string; status: string; summary: string }>;
 }
 
 export interface Message {
@@ -103,6 +114,15 @@ export function renderMessage(alert: AlertView, kind: NotificationKind, level: n
   if (kind !== 'resolved' && kind !== 'test') lines.push([t('Escalation level', '升级级别'), `L${level}`]);
   if (kind === 'resolved' && alert.resolvedAt) lines.push([t('Resolved', '恢复时间'), when(alert.resolvedAt)]);
   if (alert.runbook) lines.push([t('Runbook', '处理手册'), alert.runbook]);
+  if (alert.diagnosis && kind !== 'resolved') {
+    const found = alert.diagnosis.findings.filter((f) => f.status === 'fail' || f.status === 'warn').slice(0, 5);
+    lines.push([
+      t(`Diagnosis (${alert.diagnosis.scenario})`, `自动诊断（${alert.diagnosis.scenario}）`),
+      found.length
+        ? found.map((f) => `${f.status.toUpperCase()} ${f.id}: ${oneLine(f.summary)}`).join(' · ')
+        : t('nothing wrong found', '未发现异常'),
+    ]);
+  }
   const vendor = vendorOf(alert.ruleId, options.vendors);
   if (vendor) lines.push([t(`Vendor (${vendor.kind})`, `外部联系（${VENDOR_KINDS[vendor.kind]}）`), vendorLine(vendor)]);
   if (kind !== 'resolved') {

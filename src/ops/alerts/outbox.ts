@@ -73,6 +73,7 @@ function testAlert(now: Date): AlertView {
     firedAt: now,
     escalationLevel: 0,
     acknowledgedBy: null,
+    diagnosis: null,
     resolvedAt: null,
   };
 }

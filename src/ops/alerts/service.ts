@@ -18,7 +18,7 @@ import type { Severity } from './catalog.js';
 import { type Channel, createChannel } from './channels.js';
 import type { AlertsConfig } from './config.js';
 import { escalate, levelsReached, messagesFor } from './escalation.js';
-import { type AlertView, type MessageOptions, vendorOf } from './messages.js';
+import { type AlertDiagnosis, type AlertView, type MessageOptions, vendorOf } from './messages.js';
 import { deliver } from './outbox.js';
 
 export interface FireInput {
@@ -74,6 +74,8 @@ export class AlertService {
   readonly #logger: Logger;
   readonly #messages: MessageOptions;
   readonly #now: () => Date;
+  #onFired: ((alert: AlertView) => Promise<AlertDiagnosis | undefined>) | undefined;
+  readonly #diagnosing = new Map<string, Promise<void>>();
 
   constructor(deps: AlertServiceDeps) {
     this.#db = deps.db;
@@ -86,6 +88,47 @@ export class AlertService {
       new Map(Object.entries(deps.config.channels).map(([name, channel]) => [name, createChannel(name, channel, deps.logger)]));
   }
 
+  /**
+   * Run `diagnose` for each alert this instance opens (the server wires `smartalk ops
+   * diagnose`): its findings are kept on the alert, written to the ops log and sent with
+   * the first notification — escalation waits for it, within `budgetMs`.
+   */
+  diagnoseWith(diagnose: (alert: AlertView) => Promise<AlertDiagnosis | undefined>): void {
+    this.#onFired = diagnose;
+  }
+
+  #startDiagnosis(alert: AlertView, budgetMs = 20_000): void {
+    const diagnose = this.#onFired;
+    if (!diagnose) return;
+    let timer: NodeJS.Timeout | undefined;
+    const run = Promise.race([
+      diagnose(alert),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), budgetMs);
+      }),
+    ])
+      .then(async (diagnosis) => {
+        if (!diagnosis) return;
+        await store.setDiagnosis(this.#db, alert.id, diagnosis);
+        const problems = diagnosis.findings.filter((f) => f.status === 'fail' || f.status === 'warn');
+        await addOpsLogEntry(this.#db.kysely, {
+          kind: 'alert',
+          actor: 'diagnosis',
+          summary: `${alert.ruleId} diagnosis (${diagnosis.scenario}): ${
+            problems.length ? problems.map((f) => `${f.id} ${f.status}: ${f.summary}`).join('; ') : 'nothing wrong found'
+          }`,
+          tags: [alert.ruleId, 'diagnosis'],
+          details: { alertId: alert.id, diagnosis },
+        });
+      })
+      .catch((error: Error) => this.#logger.warn({ alertId: alert.id, err: { message: error.message } }, 'diagnosis failed'))
+      .finally(() => {
+        clearTimeout(timer);
+        this.#diagnosing.delete(alert.id);
+      });
+    this.#diagnosing.set(alert.id, run);
+  }
+
   get config(): AlertsConfig {
     return this.#config;
   }
@@ -96,6 +139,12 @@ export class AlertService {
 
   /** Open an alert, or refresh the open one with the same fingerprint. */
   async fire(input: FireInput, now = this.#now()): Promise<{ alert: AlertView; created: boolean }> {
+    const fired = await this.#open(input, now);
+    if (fired.created) this.#startDiagnosis(fired.alert);
+    return fired;
+  }
+
+  async #open(input: FireInput, now: Date): Promise<{ alert: AlertView; created: boolean }> {
     const fingerprint = input.fingerprint ?? fingerprintOf(input.ruleId, input.labels);
     return this.#db.kysely.transaction().execute(async (trx) => {
       const open = await store.openAlertForUpdate(trx, fingerprint);
@@ -214,7 +263,9 @@ export class AlertService {
   }
 
   /** Notify every level that is due, and remind about acknowledged alerts left open. */
-  escalate(now = this.#now()): Promise<{ notified: number; reminded: number }> {
+  async escalate(now = this.#now()): Promise<{ notified: number; reminded: number }> {
+    // A diagnosis still running for a new alert goes out with its first notification.
+    await Promise.all(this.#diagnosing.values());
     return escalate(this.#db, this.#config, now);
   }
 

@@ -34,14 +34,22 @@ export function serverUrlOf(config: Config, url?: string): string {
 
 export async function assembleDiagnoseDeps(
   config: Config,
-  options: { url?: string | undefined; fix?: boolean | undefined; terminateIdleSeconds?: number | undefined },
+  options: {
+    url?: string | undefined;
+    fix?: boolean | undefined;
+    terminateIdleSeconds?: number | undefined;
+    /** The server's own database, when the server diagnoses itself (never a second PGlite). */
+    db?: Db | undefined;
+  },
 ): Promise<DiagnoseDeps> {
   const url = serverUrlOf(config, options.url);
   const token = await readOpsToken(config).catch(() => undefined);
   // A broken alerts file must not stop a diagnosis: it only loses the vendor line.
   const alerts = await loadAlertsConfig(config.alertsConfig).catch(() => undefined);
   const call: DiagnoseDeps['call'] = token ? (route, init) => opsRequest(url, route, token, init) : undefined;
-  const open = async () => {
+  const own = options.db;
+  const open = async (): Promise<Db> => {
+    if (own) return { ...own, pool: own.pool, close: async () => {} };
     // A diagnosis must not create an empty embedded database where none was.
     if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'pglite'))) {
       throw new Error(`no embedded database at ${path.join(config.dataDir, 'pglite')} (is DATA_DIR right?)`);
@@ -50,7 +58,7 @@ export async function assembleDiagnoseDeps(
   };
   /** A report from the server when it answers (it holds an embedded database), else made here. */
   const report = async <T>(route: string, query: Record<string, string>, local: (db: Db) => Promise<T>): Promise<T> => {
-    if (call) {
+    if (call && !own) {
       try {
         return await call<T>(`${route}?${new URLSearchParams(query)}`);
       } catch (error) {
