@@ -5,6 +5,7 @@
  */
 import { runAlertsBench } from './alerts.js';
 import { runAnalyticsBench } from './analytics.js';
+import { runBackupBench } from './backup.js';
 import { runChecksBench } from './checks.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
@@ -15,6 +16,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   feedback: runFeedbackBench,
   alerts: runAlertsBench,
   checks: runChecksBench,
+  backup: runBackupBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -1,7 +1,7 @@
 /**
  * The runbook as the code runs it (定期更新和完善操作指南): the checklists, the alert rules
- * with their thresholds (ALERTS_CONFIG's overrides when given), the escalation, the
- * scheduled jobs and the reports, written from the same catalogs the platform executes,
+ * with their thresholds (ALERTS_CONFIG's overrides when given), the troubleshooting
+ * scenarios, the backups, the escalation, the scheduled jobs and the reports, written from the same catalogs the platform executes,
  * in English or Chinese, as Markdown or HTML. `smartalk runbook` prints it; the committed
  * docs/runbook.generated*.md are held equal to it by a test, so it cannot drift.
  */
@@ -12,6 +12,8 @@ import { RULES, SEVERITIES, type Severity, thresholdsOf } from '../alerts/catalo
 import type { AlertsConfig } from '../alerts/config.js';
 import { CHECKS, SLOT_SCHEDULE } from '../checks/catalog.js';
 import { SLOTS } from '../checks/check.js';
+import { DIAGNOSIS_FOR } from '../diagnose/on-alert.js';
+import { SCENARIO_DEFINITIONS } from '../diagnose/scenarios.js';
 import { html } from '../reports/svg-charts.js';
 
 type Block = { heading: string; level: 2 | 3 } | { paragraph: string } | { table: { head: string[]; rows: string[][] } };
@@ -96,6 +98,48 @@ export function runbookBlocks(lang: Lang, alerts: AlertsConfig): Block[] {
       },
     });
   }
+
+  blocks.push({ heading: t({ en: 'Troubleshooting', zh: '故障排除' }), level: 2 });
+  blocks.push({
+    paragraph: t({
+      en: '`smartalk ops diagnose SCENARIO` runs the steps below in order and prints each finding with its evidence and the remedy; `--fix` applies the safe remedies and says what it did. Exit codes as the checks. The alerts named run their scenario by themselves when they fire, and the findings go with the first notification.',
+      zh: '`smartalk ops diagnose 场景` 按顺序执行以下步骤，逐项输出发现、证据与处理方法；`--fix` 执行安全的修复并说明所做操作。退出码与检查相同。所列告警触发时会自动运行对应场景，诊断结果随第一条通知发出。',
+    }),
+  });
+  for (const scenario of Object.values(SCENARIO_DEFINITIONS)) {
+    if (!scenario) continue;
+    const firedBy = Object.entries(DIAGNOSIS_FOR)
+      .filter(([, id]) => id === scenario.id)
+      .map(([rule]) => `\`${rule}\``);
+    const vendor = scenario.vendor ? alerts.vendors[scenario.vendor] : undefined;
+    blocks.push({ heading: `${t(scenario.title)} — \`smartalk ops diagnose ${scenario.id}\``, level: 3 });
+    blocks.push({
+      paragraph: [
+        firedBy.length
+          ? t({ en: `Runs by itself when ${firedBy.join(', ')} fires.`, zh: `${firedBy.join('、')} 触发时自动运行。` })
+          : '',
+        scenario.vendor
+          ? `${t({ en: 'Vendor', zh: '外部联系' })}: ${t(VENDOR[scenario.vendor] as Bilingual)}${vendor ? ` — ${vendor.name}${vendor.phone ? ` ${vendor.phone}` : ''}` : ''}.`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    });
+    blocks.push({
+      table: {
+        head: [t({ en: 'step', zh: '步骤' }), t({ en: 'looks at', zh: '检查内容' }), t({ en: 'remedy', zh: '处理方法' })],
+        rows: scenario.steps.map((step) => [`\`${step.id}\``, t(step.title), t(step.action)]),
+      },
+    });
+  }
+
+  blocks.push({ heading: t({ en: 'Backups', zh: '备份' }), level: 2 });
+  blocks.push({
+    paragraph: t({
+      en: 'A daily backup (BACKUP_SCHEDULE, default 03:00) and a weekly restore drill (BACKUP_DRILL_SCHEDULE, default Monday 09:15, before the Monday checklist reads it), each once across all instances and recorded in the job log: `smartalk backup create|verify|list|status|prune`. BackupStale and BackupFailed read the job log; the drill exports smartalk_backup_restore_seconds, the recovery time to expect.',
+      zh: '每日备份（BACKUP_SCHEDULE，默认 03:00）与每周恢复演练（BACKUP_DRILL_SCHEDULE，默认周一 09:15，在周一检查读取之前），多实例只运行一次并记入作业日志：`smartalk backup create|verify|list|status|prune`。BackupStale 与 BackupFailed 读取作业日志；演练导出 smartalk_backup_restore_seconds，即可预期的恢复时间。',
+    }),
+  });
 
   blocks.push({ heading: t({ en: 'Escalation', zh: '故障升级流程' }), level: 2 });
   blocks.push({
