@@ -14,7 +14,7 @@ import { loadMigrations, type Migration } from '../src/db/migrator.js';
 import { createLogger } from '../src/logger.js';
 import { type CreatedBackup, createBackup } from '../src/ops/backups/backup.js';
 import { type BackupEntry, listBackups, manifestPathOf, retentionPlan } from '../src/ops/backups/backup-files.js';
-import { backupJobs } from '../src/ops/backups/jobs.js';
+import { backupJobs, runBackup } from '../src/ops/backups/jobs.js';
 import { restoreDrill } from '../src/ops/backups/restore-drill.js';
 import { backupStatus } from '../src/ops/backups/status.js';
 import { runChecks } from '../src/ops/checks/runner.js';
@@ -189,6 +189,38 @@ describe('scheduled', () => {
     expect(status.lastRun?.status).toBe('success');
     expect(status.lastDrill?.details).toMatchObject({ status: 'success', drill: { ok: true } });
     await rm(scheduledDir, { recursive: true, force: true });
+  });
+});
+
+describe('off-machine copy and retention after a backup', () => {
+  it('copies each new backup with BACKUP_COPY_COMMAND; a failing copy fails the backup and prunes nothing', async (context) => {
+    needsTools(context);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-backups-copy-'));
+    const offsite = path.join(dir, 'offsite');
+    const config = (copyCommand: string) => ({
+      databaseUrl: database.databaseUrl,
+      tz: 'UTC',
+      backups: { dir: path.join(dir, 'local'), keepDaily: 1, keepWeekly: 1, copyCommand, schedule: null, drillSchedule: null },
+    });
+    const copied = await runBackup({
+      db,
+      config: config(`mkdir -p ${offsite} && cp "$BACKUP_FILE" "$BACKUP_MANIFEST" ${offsite}/`),
+    });
+    expect(copied).toMatchObject({ status: 'success', backup: { copy: { ok: true } } });
+    const name = path.basename(copied.backup?.file as string);
+    expect((await readFile(path.join(offsite, name))).length).toBe(copied.backup?.bytes);
+    expect(JSON.parse(await readFile(path.join(offsite, `${name}.manifest.json`), 'utf8')).sha256).toBe(copied.backup?.sha256);
+
+    // One second later (names are per second), a copy that fails: the backup is failed and the first one stays.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const failed = await runBackup({ db, config: config('echo "offsite is full" >&2; exit 3') });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      pruned: [],
+      summary: expect.stringMatching(/the off-machine copy failed: offsite is full$/),
+    });
+    expect((await listBackups(path.join(dir, 'local'))).map((entry) => entry.name)).toContain(name);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
