@@ -136,6 +136,28 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
     'Step-to-step funnel conversion of the 7 days before the current window, by step.',
     (report) => bySteps(report.baseline.funnel.map((s) => ({ step: s.step, value: s.stepConversion }))),
   );
+  // 学习效果统计: the report's learning section, for the business dashboard.
+  fromReport(
+    'smartalk_learning_correct_ratio',
+    'Share of keyword attempts in the last 7 days that chose the right clip.',
+    (report) => sample(report.learning.attempts > 0 ? report.learning.correctAttempts / report.learning.attempts : null),
+  );
+  fromReport(
+    'smartalk_learning_attempts_per_clue',
+    'Average attempts a learner needed per story clue in the last 7 days.',
+    (report) => sample(report.learning.averageAttemptsPerClue),
+  );
+  fromReport(
+    'smartalk_learning_mode_ratio',
+    'Share of keyword runs in the last 7 days that reached focus mode (2 errors) or rescue mode (4), by mode.',
+    (report) => [
+      { labels: { mode: 'focus' }, value: report.learning.focusModeShare },
+      { labels: { mode: 'rescue' }, value: report.learning.rescueModeShare },
+    ],
+  );
+  fromReport('smartalk_dramas_completed', 'Dramas completed (magic moment reached) in the last 7 days.', (report) =>
+    sample(report.learning.dramasCompleted),
+  );
 
   app.post(
     '/analytics/events',

@@ -11,6 +11,7 @@ import { alertsCommand } from './commands/alerts.js';
 import { backupCommand } from './commands/backup.js';
 import { dbCommand } from './commands/db.js';
 import { feedbackCommand } from './commands/feedback.js';
+import { grafanaCommand } from './commands/grafana.js';
 import { metricsCommand } from './commands/metrics.js';
 import { migrateCommand } from './commands/migrate.js';
 import { opsCommand } from './commands/ops.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(videoCommand());
   program.addCommand(cdnCommand());
+  program.addCommand(grafanaCommand());
   throwOnUsageErrors(program);
   return program;
 }

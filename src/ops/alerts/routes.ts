@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { AppError, ErrorResponse } from '../../errors.js';
 import { OPS_SECURITY } from '../../http/auth.js';
+import { sourcedGauge } from '../../http/metrics.js';
 import { DateTime, LabelMap, Line, Text, Uuid } from '../../validation.js';
 import { ruleById, type Severity } from './catalog.js';
 import type { BuiltinEvaluator } from './evaluator.js';
@@ -68,6 +69,22 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
     });
     return running;
   };
+  // Open alerts by severity, for the ops dashboard (every severity present, 0 when none).
+  sourcedGauge(
+    app.metrics.registry,
+    {
+      name: 'smartalk_alerts_open',
+      help: 'Open alerts (firing or acknowledged) by severity.',
+      onError: (error) => app.log.warn({ err: { message: error.message } }, 'open alerts gauge not refreshed'),
+    },
+    async () => {
+      const open = await alerts.list({ open: true, limit: 500 });
+      return (['critical', 'warning', 'info'] as const).map((severity) => ({
+        labels: { severity },
+        value: open.filter((alert) => alert.severity === severity).length,
+      }));
+    },
+  );
   const timer = setInterval(() => void runRound(), intervalSeconds * 1000);
   timer.unref();
   app.addHook('onClose', async () => {
