@@ -23,7 +23,7 @@ import { ensureEventPartitions } from '../src/db/partitions.js';
 import { seedContent } from '../src/learning/seed.js';
 import { alertmanagerConfig, prometheusRules } from '../src/ops/alerts/prometheus.js';
 import { findBinary, requireBinaries } from './helpers/binaries.js';
-import { spawnSmartalk } from './helpers/cli.js';
+import { spawnServer } from './helpers/cli.js';
 import { freePort, type PrivatePostgres, startPrivatePostgres, waitFor } from './helpers/private-services.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/server.js';
 import { type HttpSink, startHttpSink } from './helpers/sinks.js';
@@ -98,14 +98,14 @@ describe('Prometheus → Alertmanager → SmarTalk intake → L1', () => {
         'escalation:\n  critical: [{ level: 1, after: 0m, contacts: [oncall] }]\n  warning: [{ level: 1, after: 0m, contacts: [oncall] }]\n' +
         '  info: [{ level: 1, after: 0m, contacts: [oncall] }]\nremindAfter: 60m\n',
     );
-    const intakePort = await freePort();
-    spawnAndTrack(['serve', '--port', String(intakePort), '--no-media'], {
+    const intake = await serveAndTrack({
       DATA_DIR: intakeDb.dataDir,
       DATABASE_URL: intakeDb.databaseUrl as string,
       OPS_TOKEN: TOKEN,
       ALERTS_CONFIG: path.join(dir, 'alerts.yml'),
       ALERT_INTERVAL_SECONDS: '1',
     });
+    const intakePort = Number(new URL(intake).port);
 
     // A: the instance Prometheus scrapes, connected as a role whose grant we break later.
     const appDb = await postgresDatabase();
@@ -121,14 +121,14 @@ describe('Prometheus → Alertmanager → SmarTalk intake → L1', () => {
     const appUrl = new URL(appDb.databaseUrl as string);
     appUrl.username = 'smartalk_e2e';
     appUrl.password = 'e2e';
-    const appPort = await freePort();
-    spawnAndTrack(['serve', '--port', String(appPort), '--no-media'], {
+    const app = await serveAndTrack({
       DATA_DIR: appDb.dataDir,
       DATABASE_URL: appUrl.toString(),
       OPS_TOKEN: TOKEN,
       RATE_LIMIT_USERS_PER_MINUTE: '1000000',
       ALERT_INTERVAL_SECONDS: '3600',
     });
+    const appPort = Number(new URL(app).port);
     await ready(`http://127.0.0.1:${intakePort}/api/v1/health/ready`, 'intake instance');
     await ready(`http://127.0.0.1:${appPort}/api/v1/health/ready`, 'scraped instance');
 
@@ -231,10 +231,10 @@ scrape_configs:
   });
 });
 
-function spawnAndTrack(args: string[], env: Record<string, string>) {
-  const child = spawnSmartalk(args, env);
-  child.stdout?.resume();
+/** A server on a port the kernel picked (never one another test file took first); its URL. */
+async function serveAndTrack(env: Record<string, string>): Promise<string> {
+  const { child, url } = await spawnServer(env);
   child.stderr?.resume();
   children.push(child);
-  return child;
+  return url;
 }

@@ -8,8 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { smartalk, smartalkAsync, spawnSmartalk } from './helpers/cli.js';
-import { freePort, waitFor } from './helpers/private-services.js';
+import { smartalk, smartalkAsync, spawnServer } from './helpers/cli.js';
+import { waitFor } from './helpers/private-services.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
 import { type HttpSink, startHttpSink } from './helpers/sinks.js';
 
@@ -72,8 +72,6 @@ escalation:
 remindAfter: 60m
 `,
   );
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   env = {
     DATA_DIR: database.dataDir,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
@@ -82,8 +80,9 @@ remindAfter: 60m
     ALERT_INTERVAL_SECONDS: '1',
     SMARTALK_LANG: 'en',
   };
-  server = spawnSmartalk(['serve', '--port', String(port), '--no-media'], env);
-  server.stdout?.resume();
+  const started = await spawnServer(env);
+  server = started.child;
+  base = started.url;
   server.stderr?.resume();
   await waitFor(async () => (await fetch(`${base}/api/v1/health/ready`)).status === 200, 60_000, 'server');
 });

@@ -5,8 +5,8 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, smartalk, spawnSmartalk } from './helpers/cli.js';
-import { freePort, waitFor } from './helpers/private-services.js';
+import { ROOT, smartalk, spawnServer } from './helpers/cli.js';
+import { waitFor } from './helpers/private-services.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
 
 const FEEDBACK_LINE = `
@@ -26,8 +26,6 @@ let base: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   env = {
     DATA_DIR: database.dataDir,
     ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}),
@@ -35,8 +33,9 @@ beforeAll(async () => {
     SMARTALK_LANG: 'en',
     SMARTALK_TZ: 'Asia/Shanghai',
   };
-  server = spawnSmartalk(['serve', '--port', String(port), '--no-media'], env);
-  server.stdout?.resume();
+  const started = await spawnServer(env);
+  server = started.child;
+  base = started.url;
   server.stderr?.resume();
   await waitFor(async () => (await fetch(`${base}/api/v1/health/ready`)).status === 200, 60_000, 'server');
 });

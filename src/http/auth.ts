@@ -45,6 +45,12 @@ export interface AuthOptions {
   failuresPerMinute: number;
   /** Called for every authenticated learner request (real-time presence). */
   onLearnerSeen?: (userId: string) => void;
+  /**
+   * The ops console's session, for a request without a bearer token: 'ok' for a live
+   * session (with its CSRF token on a state-changing request), 'csrf' when that token is
+   * missing or wrong, undefined without a session.
+   */
+  consoleSession?: (request: FastifyRequest) => Promise<'ok' | 'csrf' | undefined>;
 }
 
 /** OpenAPI security requirements of learner and ops routes (securitySchemes in server/app.ts). */
@@ -138,6 +144,15 @@ export const authPlugin = fp<AuthOptions>(
       }),
       ops: hook((request) => {
         const token = bearerToken(request);
+        if (!token && options.consoleSession) {
+          return options.consoleSession(request).then((session) => {
+            if (session === 'csrf')
+              throw new AppError('SMT_ERR_AUTH_FORBIDDEN', 'The console session needs its CSRF token for this action');
+            if (session !== 'ok')
+              throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
+            request.isOps = true;
+          });
+        }
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
         return (async () => {
           if (await acceptOps(request, token)) return;

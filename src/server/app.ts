@@ -49,6 +49,10 @@ import { backupStatus } from '../ops/backups/status.js';
 import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
 import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
+import { HttpHistory } from '../ops/console/history.js';
+import { consoleDataRoutes, consolePageRoutes } from '../ops/console/routes.js';
+import { ConsoleSessions, consoleAuthenticator } from '../ops/console/session.js';
+import type { ConsoleDeps } from '../ops/console/summary.js';
 import { dbInsightRoutes } from '../ops/db-insights/routes.js';
 import { diagnoseAlerts } from '../ops/diagnose/on-alert.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
@@ -211,7 +215,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const presence = new Presence(store);
   const lastSeen = new Map<string, number>();
+  // The ops console's sessions: the ops API accepts them (with a CSRF token on actions).
+  const consoleSessions = new ConsoleSessions(store);
   await app.register(authPlugin, {
+    consoleSession: consoleAuthenticator(consoleSessions),
     findLearner: (token) => findUserByToken(db, token),
     store,
     opsToken: deps.opsToken,
@@ -234,6 +241,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const reports = {
     metrics: new Cached(() => buildMetricsReport({ db, presence, tz: config.tz }), REPORT_CACHE),
     feedback: new Cached(() => buildFeedbackReport({ db, tz: config.tz }), REPORT_CACHE),
+    // The console's activation by hour: the last two days in hourly cohorts.
+    hourly: new Cached(
+      () =>
+        buildMetricsReport(
+          { db, presence, tz: config.tz },
+          { since: new Date(Date.now() - 48 * 3_600_000), granularity: 'hour' },
+        ),
+      REPORT_CACHE,
+    ),
   };
   // One writer per process, shared by every route that records events, so their
   // batches can share statements.
@@ -282,6 +298,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await scheduler.stop();
   });
 
+  // The ops console: its page at /ops, its data from the cached reports.
+  const history = new HttpHistory(app.metrics.http);
+  history.start();
+  app.addHook('onClose', async () => history.stop());
+  const consoleDeps: ConsoleDeps = {
+    health,
+    history,
+    presence,
+    reports,
+    tz: config.tz,
+    thresholds: deps.alerts.config.thresholds,
+  };
+  await app.register(consolePageRoutes, {
+    sessions: consoleSessions,
+    store,
+    opsToken: deps.opsToken,
+    failuresPerMinute: config.rateLimits.authFailuresPerMinute,
+  });
+
   // The API: each feature a plugin under /api/v1; everything for the ops team under
   // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.
   await app.register(
@@ -305,6 +340,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           await ops.register(opsLogRoutes, { db });
           await ops.register(backupRoutes, { deps: backupDeps, instance });
           await ops.register(dbInsightRoutes, { db, lang: config.lang });
+          await ops.register(consoleDataRoutes, { deps: consoleDeps });
           await ops.register(reportRoutes, {
             dataDir: config.dataDir,
             lang: config.lang,

@@ -45,3 +45,42 @@ export function spawnSmartalk(args: string[], env: Record<string, string> = {}):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/**
+ * `smartalk serve` on a port the kernel picks (--port 0), resolved with the address the
+ * server says it listens on. A port chosen beforehand (freePort) can be taken by another
+ * test file's server in between, and a readiness probe would then ask the wrong server.
+ */
+export function spawnServer(
+  env: Record<string, string>,
+  args: string[] = ['--no-media'],
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnSmartalk(['serve', '--port', '0', ...args], env);
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; address?: string };
+          if (entry.msg === 'SmarTalk is listening' && entry.address) {
+            child.stdout?.off('data', onData);
+            child.stdout?.resume();
+            resolve({ child, url: entry.address });
+            return;
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    });
+    child.once('exit', (code) => reject(new Error(`smartalk serve exited (${code}) before listening:\n${output}`)));
+  });
+}

@@ -1,0 +1,18 @@
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+const token = readFileSync('/tmp/st3/ops-token', 'utf8').trim();
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const errors = [];
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+page.on('pageerror', (e) => errors.push(String(e)));
+await page.goto('http://127.0.0.1:3303/ops');
+await page.fill('#token', token);
+await page.click('#sign-in-form button[type=submit]');
+await page.waitForSelector('#dashboard[data-ready=true]', { timeout: 15000 });
+await page.screenshot({ path: '/tmp/console-en.png', fullPage: true });
+await page.selectOption('#lang', 'zh-CN');
+await page.waitForTimeout(1500);
+await page.screenshot({ path: '/tmp/console-zh.png', fullPage: true });
+console.log('errors', errors);
+await browser.close();
