@@ -7,6 +7,7 @@ import { runAlertsBench } from './alerts.js';
 import { runAnalyticsBench } from './analytics.js';
 import { runBackupBench } from './backup.js';
 import { runChecksBench } from './checks.js';
+import { runConsoleBench } from './console.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
 
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   alerts: runAlertsBench,
   checks: runChecksBench,
   backup: runBackupBench,
+  console: runConsoleBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -177,6 +177,21 @@ describe('the ops console', () => {
     expect((await resolve({})).status).toBe(403);
     expect((await resolve({ 'x-smartalk-csrf': `${csrf}x` })).status).toBe(403);
     expect((await resolve({ 'x-smartalk-csrf': csrf })).status).toBe(200);
+    // Small: the page, its script and styles and uPlot, compressed, well under 300 KB.
+    const assets = [
+      '/ops',
+      '/ops/assets/console.js',
+      '/ops/assets/console.css',
+      '/ops/assets/uplot.iife.min.js',
+      '/ops/assets/uplot.min.css',
+    ];
+    let compressed = 0;
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`);
+      expect(response.status, asset).toBe(200);
+      compressed += gzipSync(Buffer.from(await response.arrayBuffer())).length;
+    }
+    expect(compressed).toBeLessThan(300 * 1024);
     // The page itself is strict: our script only.
     const page = await fetch(`${server.url}/ops`);
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'; style-src 'self'/);
