@@ -4,6 +4,7 @@
  * for a simulated population, ack from the page, the language switch, sign-out killing
  * the session, CSRF on actions, and learner text that tries to run script shown as text.
  */
+import { gzipSync } from 'node:zlib';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findBinary, skipReason } from './helpers/binaries.js';
