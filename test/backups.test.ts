@@ -22,7 +22,7 @@ import { Scheduler } from '../src/ops/schedule/scheduler.js';
 import { requireBinaries } from './helpers/binaries.js';
 import { waitFor } from './helpers/private-services.js';
 import { api, createTestDatabase, onPostgres, startTestServer, type TestDatabase } from './helpers/server.js';
-import { startHttpSink } from './helpers/sinks.js';
+import { startHttpSink, webhookAlertsConfig } from './helpers/sinks.js';
 
 let database: TestDatabase;
 let db: Db;
@@ -282,12 +282,7 @@ describe('a failing backup pages L1', () => {
     const sink = await startHttpSink();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-backup-alert-'));
     const alertsFile = path.join(dir, 'alerts.yml');
-    await writeFile(
-      alertsFile,
-      `channels:\n  hook: { type: webhook, url: "${sink.url}/hook" }\ncontacts:\n  oncall: { name: "L1", channels: [hook] }\n` +
-        'escalation:\n  critical:\n    - { level: 1, after: 0m, contacts: [oncall] }\n  warning:\n    - { level: 1, after: 0m, contacts: [oncall] }\n' +
-        '  info:\n    - { level: 1, after: 0m, contacts: [oncall] }\nremindAfter: 60m\n',
-    );
+    await writeFile(alertsFile, webhookAlertsConfig(`${sink.url}/hook`));
     // A backup directory that cannot be made: a path under a regular file.
     const server = await startTestServer({
       env: { ALERTS_CONFIG: alertsFile, ALERT_INTERVAL_SECONDS: '1', BACKUP_DIR: path.join(alertsFile, 'backups') },

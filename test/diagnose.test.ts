@@ -22,7 +22,7 @@ import { requireBinaries } from './helpers/binaries.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { freePort, type PrivatePostgres, startPrivatePostgres, waitFor } from './helpers/private-services.js';
 import { api, onPostgres, startTestServer } from './helpers/server.js';
-import { startHttpSink } from './helpers/sinks.js';
+import { startHttpSink, webhookAlertsConfig } from './helpers/sinks.js';
 
 const dirs: string[] = [];
 let privatePostgres: PrivatePostgres | undefined;
@@ -255,12 +255,7 @@ describe('diagnose activation-drop', () => {
   it('finds the step that fell and the new app version behind it, recommends a rollback, and sends it with the page', async () => {
     const sink = await startHttpSink();
     const alertsFile = path.join(tempDir(), 'alerts.yml');
-    writeFileSync(
-      alertsFile,
-      `channels:\n  hook: { type: webhook, url: "${sink.url}/hook" }\ncontacts:\n  oncall: { name: "L1", channels: [hook] }\n` +
-        'escalation:\n  critical:\n    - { level: 1, after: 0m, contacts: [oncall] }\n  warning:\n    - { level: 1, after: 0m, contacts: [oncall] }\n' +
-        '  info:\n    - { level: 1, after: 0m, contacts: [oncall] }\nremindAfter: 60m\n',
-    );
+    writeFileSync(alertsFile, webhookAlertsConfig(`${sink.url}/hook`));
     const server = await startTestServer({ env: { ALERTS_CONFIG: alertsFile, ALERT_INTERVAL_SECONDS: '1' } });
     try {
       const now = Date.now();

@@ -92,3 +92,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const { port } = server.server.address() as AddressInfo;
   return { port, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
+
+/** An ALERTS_CONFIG that pages every tier's level 1 at `url` (a sink's webhook). */
+export const webhookAlertsConfig = (url: string): string =>
+  `channels:\n  hook: { type: webhook, url: "${url}" }\ncontacts:\n  oncall: { name: "L1", channels: [hook] }\n` +
+  'escalation:\n' +
+  ['critical', 'warning', 'info'].map((tier) => `  ${tier}:\n    - { level: 1, after: 0m, contacts: [oncall] }\n`).join('') +
+  'remindAfter: 60m\n';

@@ -8,9 +8,8 @@
 import type { MetricsReport } from '../../analytics/report.js';
 import { percent } from '../../format.js';
 import { thresholdOf } from '../alerts/catalog.js';
-import type { Step } from '../checks/check.js';
 import { promQuery } from '../prometheus-query.js';
-import type { DiagnoseDeps, ScenarioDefinition } from './diagnosis.js';
+import { type DiagnoseDeps, type ScenarioDefinition, step } from './diagnosis.js';
 
 const WINDOW_MS = 24 * 3_600_000;
 const BASELINE_MS = 7 * 86_400_000;
@@ -42,18 +41,6 @@ async function mainReport(deps: DiagnoseDeps, now: Date): Promise<MetricsReport>
   deps.found.set('activation.report', report);
   return report;
 }
-
-const step = (
-  id: string,
-  title: Step<DiagnoseDeps>['title'],
-  action: Step<DiagnoseDeps>['action'],
-  run: Step<DiagnoseDeps>['run'],
-) => ({
-  id,
-  title,
-  action,
-  run,
-});
 
 /** Activation per group now and before, for groups with enough new learners in both or new now. */
 function compareGroups(current: MetricsReport, before: MetricsReport) {

@@ -10,9 +10,8 @@ import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../../config.js';
 import { readTail } from '../../files.js';
 import { oneLine } from '../../format.js';
-import type { Step } from '../checks/check.js';
 import { readLiveServer } from '../server-link.js';
-import type { DiagnoseDeps, ScenarioDefinition } from './diagnosis.js';
+import { type ScenarioDefinition, step } from './diagnosis.js';
 import { probeHealth, probeTcp } from './probes.js';
 
 const execFileAsync = promisify(execFile);
@@ -70,18 +69,6 @@ export async function listenerOf(port: number): Promise<{ pid: number; command: 
   }
   return undefined;
 }
-
-const step = (
-  id: string,
-  title: Step<DiagnoseDeps>['title'],
-  action: Step<DiagnoseDeps>['action'],
-  run: Step<DiagnoseDeps>['run'],
-) => ({
-  id,
-  title,
-  action,
-  run,
-});
 
 export const appDownScenario: ScenarioDefinition = {
   id: 'app-down',

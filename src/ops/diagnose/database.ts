@@ -8,7 +8,7 @@ import { redactUrl } from '../../config.js';
 import { type CheckResult, runStep, type Step } from '../checks/check.js';
 import { INSIGHTS, type InsightDeps } from '../db-insights/insights.js';
 import { readLiveServer } from '../server-link.js';
-import type { DiagnoseDeps, ScenarioDefinition } from './diagnosis.js';
+import { type DiagnoseDeps, type ScenarioDefinition, step } from './diagnosis.js';
 import { probeHealth, probeTcp, recentErrors } from './probes.js';
 
 /** Set by an earlier step when no session can be had: the later ones skip instead of failing the same way. */
@@ -17,18 +17,6 @@ const LOG_WINDOW_MS = 3_600_000;
 /** What database trouble looks like in our log (pg and our own messages). */
 const DATABASE_ERROR =
   /database|postgres|pool|ECONNREFUSED|57P0\d|53300|too many clients|terminating connection|Connection terminated/i;
-
-const step = (
-  id: string,
-  title: Step<DiagnoseDeps>['title'],
-  action: Step<DiagnoseDeps>['action'],
-  run: Step<DiagnoseDeps>['run'],
-) => ({
-  id,
-  title,
-  action,
-  run,
-});
 
 /** One database insight as a diagnosis step, on a connection this step opens (or a skip when the database is down). */
 function fromInsight(id: string): Step<DiagnoseDeps> {

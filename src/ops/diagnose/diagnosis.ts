@@ -75,6 +75,14 @@ export interface Diagnosis {
   vendor: string | null;
 }
 
+/** A scenario's step, in the runbook's words. */
+export const step = (
+  id: string,
+  title: Step<DiagnoseDeps>['title'],
+  action: Step<DiagnoseDeps>['action'],
+  run: Step<DiagnoseDeps>['run'],
+): Step<DiagnoseDeps> => ({ id, title, action, run });
+
 /** How long one step may take: the whole diagnosis must come back within seconds, not hang on a dead host. */
 const STEP_TIMEOUT_MS = 8_000;
 

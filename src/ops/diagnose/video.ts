@@ -5,10 +5,9 @@
  * faststart, size. With --fix, an edge copy that no longer matches the origin is purged.
  */
 import { bytes } from '../../format.js';
-import type { Step } from '../checks/check.js';
 import { purgerOf } from '../video/cdn-purge.js';
 import { probeVideo, type VideoFacts, videoFiles } from '../video/probe.js';
-import type { DiagnoseDeps, ScenarioDefinition } from './diagnosis.js';
+import { type DiagnoseDeps, type ScenarioDefinition, step } from './diagnosis.js';
 
 /** The runbook checks this file; seeding renders it. */
 export const SAMPLE_VIDEO = '/videos/sample.mp4';
@@ -48,18 +47,6 @@ const describeHeaders = (name: string, fetched: Fetched) =>
   `${name}: ${fetched.status} · Cache-Control ${fetched.headers.get('cache-control') ?? '—'} · ETag ${fetched.headers.get('etag') ?? '—'} · Age ${fetched.headers.get('age') ?? '—'} · cache ${cacheStatus(fetched.headers)} · Accept-Ranges ${fetched.headers.get('accept-ranges') ?? '—'}`;
 
 const edgeOf = (deps: DiagnoseDeps) => deps.config.cdnBaseUrl ?? deps.url;
-
-const step = (
-  id: string,
-  title: Step<DiagnoseDeps>['title'],
-  action: Step<DiagnoseDeps>['action'],
-  run: Step<DiagnoseDeps>['run'],
-) => ({
-  id,
-  title,
-  action,
-  run,
-});
 
 export const videoScenario: ScenarioDefinition = {
   id: 'video',
