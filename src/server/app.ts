@@ -47,7 +47,7 @@ import { type BackupJobDeps, backupJobs } from '../ops/backups/jobs.js';
 import { backupRoutes } from '../ops/backups/routes.js';
 import { backupStatus } from '../ops/backups/status.js';
 import { assembleChecksDeps, type ChecksDeps } from '../ops/checks/deps.js';
-import { checklistJobs, scheduledRunLogEntry } from '../ops/checks/jobs.js';
+import { checklistJobs, latestCheckRuns, scheduledRunLogEntry } from '../ops/checks/jobs.js';
 import { checkRoutes } from '../ops/checks/routes.js';
 import { HttpHistory } from '../ops/console/history.js';
 import { consoleDataRoutes, consolePageRoutes } from '../ops/console/routes.js';
@@ -57,8 +57,9 @@ import { dbInsightRoutes } from '../ops/db-insights/routes.js';
 import { diagnoseAlerts } from '../ops/diagnose/on-alert.js';
 import { HealthService, healthThresholds } from '../ops/health/health.js';
 import { healthRoutes } from '../ops/health/routes.js';
-import { addOpsLogEntry, instanceActor } from '../ops/opslog/opslog.js';
+import { addOpsLogEntry, instanceActor, listOpsLog } from '../ops/opslog/opslog.js';
 import { opsLogRoutes } from '../ops/opslog/routes.js';
+import { listReports } from '../ops/reports/report-files.js';
 import { reportRoutes } from '../ops/reports/routes.js';
 import { Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
@@ -309,6 +310,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reports,
     tz: config.tz,
     thresholds: deps.alerts.config.thresholds,
+    lists: {
+      alerts: () => deps.alerts.list({ open: false, limit: 15 }),
+      checks: () => latestCheckRuns(scheduler),
+      opslog: () => listOpsLog(db, { limit: 10 }),
+      reports: () => listReports(config.dataDir),
+    },
   };
   await app.register(consolePageRoutes, {
     sessions: consoleSessions,

@@ -3,7 +3,7 @@ import type { Lang } from '../../config.js';
 import { say } from '../../i18n.js';
 import { type AlertService, fingerprintOf } from '../alerts/service.js';
 import type { NewOpsLogEntry } from '../opslog/opslog.js';
-import type { JobRunRecord, ScheduledJob } from '../schedule/scheduler.js';
+import type { JobRunRecord, ScheduledJob, Scheduler } from '../schedule/scheduler.js';
 import { checkById, SLOT_SCHEDULE } from './catalog.js';
 import { type CheckRun, type CheckStatus, SLOTS } from './check.js';
 import type { ChecksDeps } from './deps.js';
@@ -97,4 +97,13 @@ export function scheduledRunLogEntry(jobId: string, record: JobRunRecord, actor:
   return run
     ? checklistLogEntry(run, actor, lang, record.details.catchUp === true)
     : { kind: 'job', actor, summary: `${jobId}: ${record.status}`, details: record.details };
+}
+
+/** The latest recorded run of each scheduled job that has one, read back as check runs. */
+export async function latestCheckRuns(
+  scheduler: Pick<Scheduler, 'list'>,
+): Promise<Array<{ job: string; scheduledFor: string; run: CheckRun | null }>> {
+  return (await scheduler.list()).flatMap((job) =>
+    job.lastRun ? [{ job: job.id, scheduledFor: job.lastRun.slot, run: checkRunOf(job.lastRun) ?? null }] : [],
+  );
 }

@@ -12,9 +12,8 @@ import { OPS_SECURITY } from '../../http/auth.js';
 import { addOpsLogEntry } from '../opslog/opslog.js';
 import type { Scheduler } from '../schedule/scheduler.js';
 import { CHECK_SELECTORS } from './catalog.js';
-import type { CheckRun } from './check.js';
 import type { ChecksDeps } from './deps.js';
-import { checklistLogEntry, checkRunOf } from './jobs.js';
+import { checklistLogEntry, latestCheckRuns } from './jobs.js';
 import { runChecks } from './runner.js';
 
 export interface CheckRoutesOptions {
@@ -101,16 +100,7 @@ export const checkRoutes: FastifyPluginAsyncTypebox<CheckRoutesOptions> = async 
         },
       },
     },
-    async () => {
-      const jobs = await scheduler.list();
-      return {
-        runs: jobs.flatMap((job) =>
-          job.lastRun
-            ? [{ job: job.id, scheduledFor: job.lastRun.slot, run: (checkRunOf(job.lastRun) ?? null) as CheckRun | null }]
-            : [],
-        ),
-      };
-    },
+    async () => ({ runs: await latestCheckRuns(scheduler) }),
   );
 
   app.get(

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { Cached } from '../../cached.js';
 import { AppError, ErrorResponse } from '../../errors.js';
 import { OPS_SECURITY } from '../../http/auth.js';
 import { sameSecret } from '../../secrets.js';
@@ -154,19 +155,28 @@ export const consolePageRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> 
   );
 };
 
+/** How long one build of the console's answer serves every open console (they refresh every 5 s). */
+const SHARED_MS = 4_000;
+
 /** GET /api/v1/ops/console (registered under the ops scope). */
 export const consoleDataRoutes: FastifyPluginAsyncTypebox<{ deps: ConsoleDeps }> = async (app, { deps }) => {
+  const shared = new Cached(() => buildConsoleSummary(deps), { maxAgeMs: SHARED_MS, stale: 'never' });
   app.get(
     '/console',
     {
       schema: {
         tags: ['ops'],
         summary:
-          'What the ops console shows: health, API latency and errors over the last hours, real-time users, activation by hour, funnel, retention, learning, feedback',
+          'What the ops console shows: health, API latency and errors over the last hours, real-time users, activation by hour, funnel, retention, learning, feedback, alerts, checklist runs, ops log, reports',
+        description: 'Shared by every console for 4 s; `fresh=true` (after an action on the page) builds it anew.',
         security: OPS_SECURITY,
-        response: { 200: Type.Object({}, { additionalProperties: true }), 401: ErrorResponse },
+        querystring: Type.Object({ fresh: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
       },
     },
-    async () => buildConsoleSummary(deps),
+    async (request) => {
+      if (request.query.fresh) shared.invalidate();
+      return shared.get();
+    },
   );
 };

@@ -1,8 +1,8 @@
 /**
- * GET /api/v1/ops/console: what the console's panels show, in one answer, from the same
- * cached reports the alert evaluator and the business gauges read (so twenty open consoles
- * cost twenty cache reads, not twenty reports). Alerts, checklist runs, the ops log and
- * the saved reports come from their own ops endpoints, which the page also calls.
+ * GET /api/v1/ops/console: everything the console's panels show, in one answer, from the
+ * same cached reports the alert evaluator and the business gauges read; the whole answer
+ * is itself shared for a few seconds (routes.ts), so twenty open consoles cost one
+ * build per refresh interval, not twenty.
  */
 import type { Presence } from '../../analytics/presence.js';
 import type { MetricsReport } from '../../analytics/report.js';
@@ -10,7 +10,11 @@ import type { Cached } from '../../cached.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
+import type { AlertView } from '../alerts/messages.js';
+import type { CheckRun } from '../checks/check.js';
 import type { HealthReport, HealthService } from '../health/health.js';
+import type { OpsLogEntry } from '../opslog/opslog.js';
+import type { SavedReport } from '../reports/report-files.js';
 import type { HttpHistory, HttpPoint } from './history.js';
 
 export interface ConsoleDeps {
@@ -25,6 +29,13 @@ export interface ConsoleDeps {
   };
   tz: string;
   thresholds: ThresholdOverrides;
+  /** The panels that read the alert store, the job log, the ops log and the saved reports. */
+  lists: {
+    alerts: () => Promise<AlertView[]>;
+    checks: () => Promise<Array<{ job: string; scheduledFor: string; run: CheckRun | null }>>;
+    opslog: () => Promise<OpsLogEntry[]>;
+    reports: () => Promise<SavedReport[]>;
+  };
 }
 
 export interface ConsoleSummary {
@@ -63,15 +74,23 @@ export interface ConsoleSummary {
       quotes: string[];
     }>;
   };
+  alerts: AlertView[];
+  checks: Array<{ job: string; scheduledFor: string; run: CheckRun | null }>;
+  opslog: OpsLogEntry[];
+  reports: SavedReport[];
 }
 
 export async function buildConsoleSummary(deps: ConsoleDeps): Promise<ConsoleSummary> {
-  const [health, realtimeUsers, metrics, feedback, hourly] = await Promise.all([
+  const [health, realtimeUsers, metrics, feedback, hourly, alerts, checks, opslog, reports] = await Promise.all([
     deps.health.check(),
     deps.presence.count(),
     deps.reports.metrics.get(),
     deps.reports.feedback.get(),
     deps.reports.hourly.get(),
+    deps.lists.alerts(),
+    deps.lists.checks(),
+    deps.lists.opslog(),
+    deps.lists.reports(),
   ]);
   return {
     generatedAt: new Date().toISOString(),
@@ -116,5 +135,9 @@ export async function buildConsoleSummary(deps: ConsoleDeps): Promise<ConsoleSum
           quotes: t.examples.slice(0, 2).map((e) => e.text),
         })),
     },
+    alerts,
+    checks,
+    opslog,
+    reports: reports.slice(0, 10),
   };
 }

@@ -528,7 +528,7 @@ function button(label: string, id: string, action: () => Promise<unknown>): HTML
     try {
       await action();
     } finally {
-      await refresh();
+      await refresh(true);
     }
   });
   return node;
@@ -576,20 +576,15 @@ function renderReports(reports: Json[]): void {
   );
 }
 
-async function refresh(): Promise<void> {
+/** One call for every panel (shared by all open consoles for a few seconds); fresh after our own action. */
+async function refresh(fresh = false): Promise<void> {
   try {
-    const [summary, alerts, checks, log, reports] = await Promise.all([
-      call('/api/v1/ops/console'),
-      call<{ alerts: Json[] }>('/api/v1/ops/alerts?status=all&limit=15'),
-      call<{ runs: Json[] }>('/api/v1/ops/checks/latest'),
-      call<{ entries: Json[] }>('/api/v1/ops/log?limit=10'),
-      call<{ reports: Json[] }>('/api/v1/ops/reports'),
-    ]);
+    const summary = await call(`/api/v1/ops/console${fresh ? '?fresh=true' : ''}`);
     renderSummary(summary);
-    renderAlerts(alerts.alerts);
-    renderChecks(checks.runs);
-    renderLog(log.entries);
-    renderReports(reports.reports);
+    renderAlerts(summary.alerts);
+    renderChecks(summary.checks);
+    renderLog(summary.opslog);
+    renderReports(summary.reports);
     $('updated').textContent = `${t('updated')} ${when(summary.generatedAt)}`;
     $('dashboard').dataset.ready = 'true';
   } catch (error) {
