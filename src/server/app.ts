@@ -249,7 +249,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           { db, presence, tz: config.tz },
           { since: new Date(Date.now() - 48 * 3_600_000), granularity: 'hour' },
         ),
-      REPORT_CACHE,
+      // Hours change slowly and only the console reads it: five minutes old is fresh enough.
+      { maxAgeMs: 300_000, stale: 'while-refreshing' },
     ),
   };
   // One writer per process, shared by every route that records events, so their

@@ -156,7 +156,7 @@ export const consolePageRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> 
 };
 
 /** How long one build of the console's answer serves every open console (they refresh every 5 s). */
-const SHARED_MS = 4_000;
+const SHARED_MS = 5_000;
 
 /** GET /api/v1/ops/console (registered under the ops scope). */
 export const consoleDataRoutes: FastifyPluginAsyncTypebox<{ deps: ConsoleDeps }> = async (app, { deps }) => {
@@ -168,7 +168,7 @@ export const consoleDataRoutes: FastifyPluginAsyncTypebox<{ deps: ConsoleDeps }>
         tags: ['ops'],
         summary:
           'What the ops console shows: health, API latency and errors over the last hours, real-time users, activation by hour, funnel, retention, learning, feedback, alerts, checklist runs, ops log, reports',
-        description: 'Shared by every console for 4 s; `fresh=true` (after an action on the page) builds it anew.',
+        description: 'Shared by every console for 5 s; `fresh=true` (after an action on the page) builds it anew.',
         security: OPS_SECURITY,
         querystring: Type.Object({ fresh: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
