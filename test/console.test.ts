@@ -150,6 +150,16 @@ describe('the ops console', () => {
     }
     expect(problems, 'console errors (CSP violations included)').toEqual([]);
 
+    // On a phone: nothing wider than the screen (wide tables scroll inside their card).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.waitForSelector('#dashboard[data-ready=true]');
+    const { scrollWidth, innerWidth } = await page.evaluate(() => {
+      const view = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+      return { scrollWidth: view.document.documentElement.scrollWidth, innerWidth: view.innerWidth };
+    });
+    expect(scrollWidth).toBe(innerWidth);
+
     // Sign out: the old cookie opens nothing.
     const old = `smartalk_console=${cookie?.value}`;
     expect((await fetch(`${server.url}/api/v1/ops/console`, { headers: { cookie: old } })).status).toBe(200);

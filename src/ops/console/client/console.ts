@@ -268,13 +268,9 @@ function chart(
           })),
         ],
         axes: [{}, { values: (_u: unknown, ticks: number[]) => ticks.map(format), size: 72 }],
-        // One point (a server just started) has no width: show the hour before it.
-        scales: {
-          x: {
-            time: true,
-            range: (_u: unknown, min: number, max: number) => (min === max ? [min - 3600, max + 60] : [min, max]),
-          },
-        },
+        scales: { x: { time: true } },
+        // Axis times in SMARTALK_TZ, as every other time on the page.
+        tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), tz),
         legend: { show: true },
       },
       [padded, ...series.map(values)] as uPlotType.AlignedData,
