@@ -252,6 +252,8 @@ export const appDownScenario: ScenarioDefinition = {
             summary: context.t({ en: `no ${SYSTEMD_UNIT} unit installed here`, zh: `此处未安装 ${SYSTEMD_UNIT} 单元` }),
           };
         const active = props.ActiveState === 'active';
+        // Why it stopped, in its own words: a bad setting is one `configuration error` line.
+        const journal = active ? undefined : await run('journalctl', ['-u', SYSTEMD_UNIT, '-n', '8', '--no-pager', '-o', 'cat']);
         if (!active && deps.fix && !deps.found.has('config.invalid')) {
           const restart = await run('systemctl', ['restart', SYSTEMD_UNIT], 30_000);
           deps.fixes.push({ action: `systemctl restart ${SYSTEMD_UNIT}`, ok: restart.ok, detail: restart.output || 'restarted' });
@@ -259,6 +261,7 @@ export const appDownScenario: ScenarioDefinition = {
         return {
           status: active ? 'pass' : 'fail',
           summary: `${SYSTEMD_UNIT}: ${props.ActiveState}/${props.SubState} (result ${props.Result}, ${props.NRestarts ?? 0} restarts, last exit ${props.ExecMainStatus})`,
+          evidence: journal?.ok ? journal.output.split('\n').filter(Boolean).slice(-8) : [],
         };
       },
     ),
