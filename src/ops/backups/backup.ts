@@ -16,7 +16,7 @@ import type { Database } from '../../db/schema.js';
 import { keepPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../files.js';
 import { type BackupManifest, backupFileName, MANIFEST_FORMAT, sha256OfFile, writeManifest } from './backup-files.js';
 import { findPgTool, libpqEnv, runPgTool } from './pg-tools.js';
-import { dataTableCount, digestTables, type RunSql } from './table-digest.js';
+import { appliedMigrations, dataTableCount, digestTables, type RunSql } from './table-digest.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -49,13 +49,6 @@ async function serverVersion(run: RunSql): Promise<{ version: string; major: num
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num`,
   );
   return { version: row?.version ?? 'unknown', major: Math.floor(Number(row?.num ?? 0) / 10_000) };
-}
-
-async function appliedMigrations(run: RunSql): Promise<BackupManifest['migrations']> {
-  const rows = await run<{ version: number; name: string; checksum: string }>(
-    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-  );
-  return rows.map((row) => ({ version: Number(row.version), name: row.name, checksum: row.checksum }));
 }
 
 export async function createBackup(

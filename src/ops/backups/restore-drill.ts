@@ -18,7 +18,14 @@ import type { Migration } from '../../db/migrator.js';
 import type { OnProgress } from './backup.js';
 import { type BackupManifest, readManifest, sha256OfFile } from './backup-files.js';
 import { findPgTool, libpqEnv, runPgTool } from './pg-tools.js';
-import { compareDigests, type DigestMismatch, digestTables, type RunSql, type TableDigest } from './table-digest.js';
+import {
+  appliedMigrations,
+  compareDigests,
+  type DigestMismatch,
+  digestTables,
+  type RunSql,
+  type TableDigest,
+} from './table-digest.js';
 
 const gunzip = promisify(zlib.gunzip);
 
@@ -180,6 +187,12 @@ function checkContents(result: DrillResult, manifest: BackupManifest | null, res
   }
 }
 
+/** What a restored database holds: every table's digest and its migrations. */
+async function readRestored(run: RunSql, options: DrillOptions): Promise<Pick<Restored, 'tables' | 'migrations'>> {
+  const tables = await digestTables(run, 'session', (done, all, name) => options.onProgress?.(done, all, `checksum ${name}`));
+  return { tables, migrations: await appliedMigrations(run) };
+}
+
 /** Restore a custom-format dump into a new database on the same server, digest it, drop it. */
 async function restoreIntoScratchPostgres(
   file: string,
@@ -215,15 +228,7 @@ async function restoreIntoScratchPostgres(
       await client.connect();
       try {
         const run: RunSql = async <R>(text: string) => (await client.query(text)).rows as R[];
-        const tables = await digestTables(run, 'session', (done, all, name) =>
-          options.onProgress?.(done, all, `checksum ${name}`),
-        );
-        const migrations = (
-          await run<{ version: number; name: string; checksum: string }>(
-            'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-          )
-        ).map((m) => ({ version: Number(m.version), name: m.name, checksum: m.checksum }));
-        return { restoreMs, where: `scratch database ${scratch}`, tables, migrations };
+        return { restoreMs, where: `scratch database ${scratch}`, ...(await readRestored(run, options)) };
       } finally {
         await client.end();
       }
@@ -247,13 +252,7 @@ async function restoreIntoFreshPglite(file: string, options: DrillOptions): Prom
   try {
     const restoreMs = performance.now() - restoreStarted;
     const run: RunSql = async <R>(text: string) => (await pglite.query<R>(text)).rows;
-    const tables = await digestTables(run, 'session', (done, all, name) => options.onProgress?.(done, all, `checksum ${name}`));
-    const migrations = (
-      await run<{ version: number; name: string; checksum: string }>(
-        'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-      )
-    ).map((m) => ({ version: Number(m.version), name: m.name, checksum: m.checksum }));
-    return { restoreMs, where: 'a fresh in-memory PGlite', tables, migrations };
+    return { restoreMs, where: 'a fresh in-memory PGlite', ...(await readRestored(run, options)) };
   } finally {
     await pglite.close();
   }

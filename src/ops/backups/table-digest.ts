@@ -94,3 +94,11 @@ export function compareDigests(expected: TableDigest[], actual: TableDigest[]): 
   for (const extra of byName.values()) mismatches.push({ table: extra.name, expected: null, actual: extra });
   return mismatches;
 }
+
+/** The migrations a database has applied (its schema_migrations), in order. */
+export async function appliedMigrations(run: RunSql): Promise<Array<{ version: number; name: string; checksum: string }>> {
+  const rows = await run<{ version: number; name: string; checksum: string }>(
+    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+  );
+  return rows.map((row) => ({ version: Number(row.version), name: row.name, checksum: row.checksum }));
+}
