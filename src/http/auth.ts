@@ -32,6 +32,12 @@ declare module 'fastify' {
       ops: onRequestHookHandler;
       /** Either token, or none: for endpoints both clients and operators post to. */
       learnerOrOps: onRequestHookHandler;
+      /**
+       * Check an ops token given some other way than the Authorization header (the
+       * console's sign-in form): the same constant-time check and the same per-address
+       * failure count; throws 401 (or 429 when the address is blocked).
+       */
+      verifyOps(request: FastifyRequest, token: string): Promise<void>;
     };
   }
 }
@@ -104,6 +110,13 @@ export const authPlugin = fp<AuthOptions>(
       return true;
     };
 
+    const verifyOps = async (request: FastifyRequest, token: string) => {
+      if (await acceptOps(request, token)) return;
+      await refuseIfBlocked(request);
+      await recordFailure(request);
+      throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
+    };
+
     const authenticateLearner = async (request: FastifyRequest, token: string) => {
       const userId = token.length <= MAX_TOKEN_LENGTH ? await options.findLearner(token) : undefined;
       if (!userId) {
@@ -133,6 +146,7 @@ export const authPlugin = fp<AuthOptions>(
       };
 
     app.decorate('auth', {
+      verifyOps,
       learner: hook((request) => {
         const token = bearerToken(request);
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING');
@@ -154,12 +168,7 @@ export const authPlugin = fp<AuthOptions>(
           });
         }
         if (!token) throw new AppError('SMT_ERR_AUTH_MISSING', 'The ops token is required (Authorization: Bearer $OPS_TOKEN)');
-        return (async () => {
-          if (await acceptOps(request, token)) return;
-          await refuseIfBlocked(request);
-          await recordFailure(request);
-          throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
-        })();
+        return verifyOps(request, token);
       }),
       learnerOrOps: hook((request) => {
         const token = bearerToken(request);

@@ -318,12 +318,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       reports: () => listReports(config.dataDir),
     },
   };
-  await app.register(consolePageRoutes, {
-    sessions: consoleSessions,
-    store,
-    opsToken: deps.opsToken,
-    failuresPerMinute: config.rateLimits.authFailuresPerMinute,
-  });
+  await app.register(consolePageRoutes, { sessions: consoleSessions });
 
   // The API: each feature a plugin under /api/v1; everything for the ops team under
   // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.

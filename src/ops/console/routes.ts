@@ -12,8 +12,6 @@ import { Type } from '@fastify/type-provider-typebox';
 import { Cached } from '../../cached.js';
 import { AppError, ErrorResponse } from '../../errors.js';
 import { OPS_SECURITY } from '../../http/auth.js';
-import { sameSecret } from '../../secrets.js';
-import type { KeyValueStore } from '../../store/store.js';
 import {
   type ConsoleSessions,
   CSRF_HEADER,
@@ -47,9 +45,6 @@ const TYPES: Record<string, string> = {
 
 export interface ConsoleRoutesOptions {
   sessions: ConsoleSessions;
-  store: KeyValueStore;
-  opsToken: string;
-  failuresPerMinute: number;
 }
 
 /** The page, its assets and the session (registered at the root). */
@@ -85,7 +80,6 @@ export const consolePageRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> 
     },
   );
 
-  const failureKey = (ip: string) => `auth-failures:${ip}`;
   const Session = Type.Object({
     signedIn: Type.Boolean(),
     csrf: Type.Optional(Type.String()),
@@ -104,15 +98,8 @@ export const consolePageRoutes: FastifyPluginAsyncTypebox<ConsoleRoutesOptions> 
       },
     },
     async (request, reply) => {
-      // The same per-address failure count as the ops API's bearer token: guessing here is as pointless.
-      const failures = Number((await options.store.get(failureKey(request.ip)).catch(() => undefined)) ?? 0);
-      if (failures >= options.failuresPerMinute) {
-        throw new AppError('SMT_ERR_RATE_LIMITED', 'Too many failed authentication attempts from this address; wait a minute');
-      }
-      if (!sameSecret(request.body.token, options.opsToken)) {
-        await options.store.incr(failureKey(request.ip), 1, 60).catch(() => 0);
-        throw new AppError('SMT_ERR_AUTH_INVALID', 'The ops token is not valid');
-      }
+      // The same check as the ops API's bearer token: guessing here is as pointless.
+      await app.auth.verifyOps(request, request.body.token);
       const { id, session } = await options.sessions.create();
       setSessionCookie(request, reply, id);
       request.log.info('ops console: signed in');
