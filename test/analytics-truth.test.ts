@@ -122,7 +122,8 @@ describe('the metrics report against ground truth', () => {
   it('counts every simulated learner as a real-time user, on every instance', async () => {
     for (const instance of second ? [server, second] : [server]) {
       const res = await api<MetricsReport>(instance.url, '/api/v1/ops/metrics-report', { token: instance.opsToken });
-      expect(res.body.realtime).toEqual({ activeUsers: plans.length, windowSeconds: 300 });
+      expect(res.body.realtime).toMatchObject({ activeUsers: plans.length, windowSeconds: 300 });
+      expect(Date.parse(res.body.realtime?.readAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
     }
   });
 
@@ -134,6 +135,59 @@ describe('the metrics report against ground truth', () => {
     close(body.baseline.activationRate, truth.activationRate);
     expect(new Date(body.baseline.until).getTime()).toBe(new Date(body.window.since).getTime());
     expect(until.getTime()).toBeGreaterThanOrEqual(now.getTime());
+  });
+
+  it('shows real-time users only in a window that reaches now, with the time they were read', async () => {
+    const current = defaultWindow(new Date(now.getTime() + 1), 'day', TZ);
+    const past = await report(
+      `since=${new Date(current.since.getTime() - 7 * 86_400_000).toISOString()}&until=${current.since.toISOString()}`,
+    );
+    expect(past.realtime).toBeNull();
+    const { renderReportText } = await import('../src/analytics/report-text.js');
+    expect(renderReportText(past, 'en')).not.toContain('Real-time');
+    const live = await report('');
+    expect(renderReportText(live, 'en')).toMatch(/Real-time users \d+ \(last 5 min, read \d\d:\d\d\)/);
+  });
+
+  it('reports D1 and D7 by default for the latest activation days old enough to count', async () => {
+    const body = await report('');
+    const { localDay, dayStart } = await import('../src/time.js');
+    const today = localDay(Date.now(), TZ);
+    for (const [key, n] of [
+      ['d1', 1],
+      ['d7', 7],
+    ] as const) {
+      const since = new Date(dayStart(today - n - 7, TZ));
+      const until = new Date(dayStart(today - n, TZ));
+      expect(body.retention[key].cohort).toEqual({ since: since.toISOString(), until: until.toISOString() });
+      const truth = groundTruth(plans, since, until, now, TZ).retention[key];
+      expect(truth.eligible, `the ${key} cohort is old enough to have learners`).toBeGreaterThan(0);
+      expect(body.retention[key]).toMatchObject(truth);
+    }
+  });
+
+  it("prints the previous seven days' step-to-step rate beside each step's", async () => {
+    const body = await report('');
+    const { renderReportText } = await import('../src/analytics/report-text.js');
+    const { percent } = await import('../src/format.js');
+    const lines = renderReportText(body, 'en').split('\n');
+    for (const step of body.funnel) {
+      const before = body.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
+      const row = lines.find((line) => line.includes(` ${FUNNEL[step.step - 1]?.label.en} `));
+      expect(row, `step ${step.step}`).toBeDefined();
+      const cells = (row as string).split('│').map((cell) => cell.trim());
+      expect(cells[5]?.replace(' ⚠', '')).toBe(percent(step.stepConversion));
+      expect(cells[6]).toBe(percent(before));
+    }
+  });
+
+  it('backdates the feedback of a history run like its events', async () => {
+    const rows = await server.runtime.db.kysely.selectFrom('feedback').select('created_at').execute();
+    const stored = rows.map((r) => new Date(r.created_at).getTime()).sort((a, b) => a - b);
+    const planned = plans.flatMap((p) => p.feedback.map((f) => f.at)).sort((a, b) => a - b);
+    expect(stored).toEqual(planned);
+    const days = new Set(planned.map((at) => new Date(at).toISOString().slice(0, 10)));
+    expect(days.size).toBeGreaterThan(10);
   });
 
   it('counts retried batches as duplicates, never twice', async () => {

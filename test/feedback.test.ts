@@ -53,15 +53,16 @@ describe('POST /api/v1/feedback', () => {
       sentiment: 1,
       label: 'positive',
       urgent: false,
+      themes: [],
     });
     expect(stored[2]).toMatchObject({ sentiment: -1, label: 'negative' });
-    expect(stored[3]).toMatchObject({ label: 'positive', themes: ['other'] });
+    expect(stored[3]).toMatchObject({ label: 'positive', themes: ['content_stories', 'learning_method'] });
     expect(stored[4]).toMatchObject({
       label: 'negative',
       urgent: true,
       themes: ['video_playback', 'loading_speed', 'subtitle_sync'],
     });
-    expect(stored[6]).toMatchObject({ urgent: true, themes: ['account_data'], label: 'negative' });
+    expect(stored[6]).toMatchObject({ urgent: true, themes: ['account_data', 'stability'], label: 'negative' });
     expect(stored[7]?.text).toContain('<script>');
   });
 
@@ -160,6 +161,103 @@ describe('the feedback report', () => {
     const zh = renderFeedbackMarkdown(report, 'zh-CN');
     expect(zh).toContain('用户反馈报告');
     expect(zh).toContain('紧急反馈');
+  });
+});
+
+describe('what the report divides by, quotes and renders', () => {
+  // A window of its own, 20 days back, written there through writtenAt.
+  const since = new Date(Date.now() - 21 * 86_400_000);
+  const until = new Date(Date.now() - 19 * 86_400_000);
+  const writtenAt = new Date(Date.now() - 20 * 86_400_000).toISOString();
+  const WINDOW_ITEMS = [
+    { type: 'magic_moment', emotion: 'fully_understood' },
+    { type: 'magic_moment', emotion: 'a_bit_hard' },
+    { type: 'magic_moment', emotion: 'want_more' },
+    { type: 'overall_experience', rating: 5, text: '界面很漂亮，视频也很流畅，太棒了' },
+    { type: 'overall_experience', rating: 2, text: '视频一直卡顿，很烦' },
+    { type: 'overall_experience', rating: 2, text: '视频一直卡顿，很烦' },
+    { type: 'overall_experience', rating: 2, text: '视频一直卡顿，很烦' },
+    { type: 'bug_report', rating: 1, text: 'The videos freeze and then the app crashes' },
+    { type: 'overall_experience', rating: 2, text: 'Not worth it, made no progress!' },
+  ];
+  let windowed: FeedbackReport;
+  beforeAll(async () => {
+    for (const item of WINDOW_ITEMS) {
+      const res = await api(server.url, '/api/v1/feedback', { token: alice.token, body: { ...item, writtenAt } });
+      expect(res.status, res.text).toBe(201);
+      expect(res.body.createdAt).toBe(writtenAt);
+    }
+    const res = await api<FeedbackReport>(
+      server.url,
+      `/api/v1/ops/feedback-report?since=${since.toISOString()}&until=${until.toISOString()}`,
+      { token: server.opsToken },
+    );
+    windowed = res.body;
+  });
+
+  it('takes writtenAt within the events’ bounds and refuses it beyond them', async () => {
+    expect(windowed.totals.items).toBe(WINDOW_ITEMS.length);
+    for (const at of [new Date(Date.now() - 91 * 86_400_000), new Date(Date.now() + 3_600_000)]) {
+      const res = await api(server.url, '/api/v1/feedback', {
+        token: alice.token,
+        body: { type: 'overall_experience', rating: 3, writtenAt: at.toISOString() },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/writtenAt/);
+    }
+  });
+
+  it('has every breakdown sum to 100% of its own base', () => {
+    const sum = (values: Array<number | null>) => values.reduce<number>((a, b) => a + (b ?? 0), 0);
+    expect(sum(windowed.emotions.map((e) => e.share))).toBeCloseTo(1, 9);
+    expect(sum(windowed.emotions.map((e) => e.count))).toBe(windowed.magicMoment.responses);
+    expect(windowed.magicMoment.responses).toBe(3);
+    expect(sum(Object.values(windowed.totals.byType))).toBe(windowed.totals.items);
+    const { positive, neutral, negative } = windowed.sentiment;
+    expect(positive + neutral + negative).toBe(windowed.totals.items);
+    expect(sum(windowed.sentiment.trend.map((d) => d.items))).toBe(windowed.totals.items);
+    // Themes divide by the items with text; textless items have no theme at all.
+    expect(windowed.totals.withText).toBe(WINDOW_ITEMS.filter((i) => i.text).length);
+    for (const theme of windowed.themes) expect(theme.share).toBeCloseTo(theme.count / windowed.totals.withText, 9);
+    const markdown = renderFeedbackMarkdown(windowed, 'en');
+    expect(markdown).toContain('| share of 3 answers |');
+    expect(markdown).toContain(`Shares are of the ${windowed.totals.withText} items with text`);
+  });
+
+  it('quotes each text once, with its theme’s polarity', () => {
+    const video = windowed.themes.find((t) => t.theme === 'video_playback');
+    expect(video?.kind).toBe('problem');
+    const quotes = video?.examples.map((e) => e.text) ?? [];
+    expect(quotes).toHaveLength(new Set(quotes).size);
+    expect(quotes.sort()).toEqual(['The videos freeze and then the app crashes', '视频一直卡顿，很烦']);
+    expect(video?.examples.every((e) => e.label === 'negative')).toBe(true);
+    // The praise that mentions the video counts under the theme but is not quoted as a complaint.
+    expect(video?.count).toBe(5);
+  });
+
+  it('names each urgent reason once, and renders for a terminal without Markdown escapes', async () => {
+    const { renderFeedbackReport, urgentReasons } = await import('../src/feedback/report-markdown.js');
+    for (const item of windowed.urgent.items) {
+      const reasons = urgentReasons(item);
+      expect(reasons).toHaveLength(new Set(reasons).size);
+      if (item.rating !== null) expect(reasons.filter((r) => r === `rating ${item.rating}`)).toHaveLength(1);
+    }
+    const markdown = renderFeedbackReport(windowed, 'en', 'md');
+    expect(markdown).toContain('made no progress\\!');
+    expect(markdown).not.toMatch(/rating 2 · rating 2|rating 2, rating 2/);
+    const text = renderFeedbackReport(windowed, 'en', 'text');
+    expect(text).toContain('Not worth it, made no progress!');
+    expect(text).not.toContain('\\!');
+    expect(text).not.toMatch(/^#/m);
+  });
+});
+
+describe('text for a terminal', () => {
+  it('loses control characters and line breaks, keeps the words', async () => {
+    const { terminalSafe } = await import('../src/document.js');
+    expect(terminalSafe('red\u001b[31m alert\u001b]0;title\u0007\r\nnext\u2028line\u202eevil')).toBe(
+      'red[31m alert]0;title next lineevil',
+    );
   });
 });
 

@@ -96,6 +96,12 @@ describe('measured accuracy (npm run eval:sentiment)', () => {
       expect(result.accuracy).toBeGreaterThanOrEqual(0.85);
     });
   }
+  it('places at least three items in four under a theme (under 25% "other"), held-out sets included', () => {
+    for (const language of ['zh', 'en', 'holdout-zh', 'holdout-en']) {
+      const result = evaluate(readLabeledSet(new URL(`./fixtures/sentiment/${language}.tsv`, import.meta.url)));
+      expect(result.otherShare, language).toBeLessThan(0.25);
+    }
+  });
   it('keeps the held-out sets above 0.75 (sentences never tuned on)', () => {
     for (const language of ['holdout-zh', 'holdout-en']) {
       expect(

@@ -171,7 +171,10 @@ export async function funnelMedians(db: Db, parts: WindowParts): Promise<Array<n
   );
 }
 
-/** Learners activated in the window, eligible for and retained at D1 and D7 (a return counts once its day is over). */
+/**
+ * Learners activated in the window, eligible for and retained at D1 and D7: active on day 1
+ * / day 7 after the activation day (local days in `tz`); a learner counts once that day is over.
+ */
 export async function retentionCounts(
   db: Db,
   parts: WindowParts,
@@ -183,8 +186,8 @@ export async function retentionCounts(
     SELECT
       coalesce(sum(users) FILTER (WHERE activation_day + 1 < t.day), 0)::int AS d1_eligible,
       coalesce(sum(users) FILTER (WHERE activation_day + 1 < t.day AND returned_d1), 0)::int AS d1_retained,
-      coalesce(sum(users) FILTER (WHERE activation_day + 6 < t.day), 0)::int AS d7_eligible,
-      coalesce(sum(users) FILTER (WHERE activation_day + 6 < t.day AND returned_d7), 0)::int AS d7_retained
+      coalesce(sum(users) FILTER (WHERE activation_day + 7 < t.day), 0)::int AS d7_eligible,
+      coalesce(sum(users) FILTER (WHERE activation_day + 7 < t.day AND returned_d7), 0)::int AS d7_retained
     FROM (
       SELECT h.activation_day, h.returned_d1, h.returned_d7, h.users
       FROM analytics_retention_hourly h WHERE ${within(sql`h.hour`, parts.hours)}

@@ -57,10 +57,22 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       zh: `SmarTalk 指标报告 · ${at(report.window.since)} → ${at(report.window.until)}（${tz}），按${granularity === 'hour' ? '小时' : '天'}`,
     }),
   );
+  const clock = new Intl.DateTimeFormat(lang === 'zh-CN' ? 'zh-CN' : 'en-CA', {
+    timeZone: tz,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  const realtime = report.realtime
+    ? say(lang, {
+        en: ` · Real-time users ${report.realtime.activeUsers} (last ${report.realtime.windowSeconds / 60} min, read ${clock.format(new Date(report.realtime.readAt))})`,
+        zh: ` · 实时用户 ${report.realtime.activeUsers}（最近 ${report.realtime.windowSeconds / 60} 分钟，${clock.format(new Date(report.realtime.readAt))} 读取）`,
+      })
+    : '';
   lines.push(
     say(lang, {
-      en: `New users ${report.newUsers} · Activation ${percent(report.activation.rate)} (target ${percent(report.activation.target, 0)}, ${verdictText(lang, report.activation.verdict)}) · Real-time users ${report.realtime.activeUsers} (last ${report.realtime.windowSeconds / 60} min)`,
-      zh: `新用户 ${report.newUsers} · 激活率 ${percent(report.activation.rate)}（目标 ${percent(report.activation.target, 0)}，${verdictText(lang, report.activation.verdict)}）· 实时用户 ${report.realtime.activeUsers}（最近 ${report.realtime.windowSeconds / 60} 分钟）`,
+      en: `New users ${report.newUsers} · Activation ${percent(report.activation.rate)} (target ${percent(report.activation.target, 0)}, ${verdictText(lang, report.activation.verdict)})${realtime}`,
+      zh: `新用户 ${report.newUsers} · 激活率 ${percent(report.activation.rate)}（目标 ${percent(report.activation.target, 0)}，${verdictText(lang, report.activation.verdict)}）${realtime}`,
     }),
   );
 
@@ -95,13 +107,20 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   lines.push(cohorts.toString());
   lines.push(say(lang, { en: '* activation window still open', zh: '* 激活窗口尚未结束' }));
 
-  lines.push('', say(lang, { en: 'Funnel (7-day conversion window from first launch)', zh: '转化漏斗（首次启动后 7 天内）' }));
+  lines.push(
+    '',
+    say(lang, {
+      en: 'Funnel (7-day conversion window from first launch; overall = % of new users, step→step = % of the step before)',
+      zh: '转化漏斗（首次启动后 7 天内；总转化 = 占新用户，环节转化 = 占上一环节）',
+    }),
+  );
   const funnel = table([
     '#',
     say(lang, { en: 'step', zh: '环节' }),
     say(lang, { en: 'users', zh: '用户' }),
     say(lang, { en: 'overall', zh: '总转化' }),
     say(lang, { en: 'step→step', zh: '环节转化' }),
+    say(lang, { en: 'prev 7 days', zh: '前 7 天' }),
     say(lang, { en: 'median', zh: '中位耗时' }),
     say(lang, { en: 'target', zh: '目标' }),
     '',
@@ -109,12 +128,15 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   ]);
   for (const step of report.funnel) {
     const label = FUNNEL[step.step - 1]?.label;
+    const before = report.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
+    const dropped = report.flags.some((f) => f.code === 'funnel_step_drop' && f.step === step.step);
     funnel.push([
       step.step,
       label ? say(lang, label) : step.event,
       step.users,
       percent(step.overallConversion),
-      percent(step.stepConversion),
+      percent(step.stepConversion) + (dropped ? ' ⚠' : ''),
+      percent(before),
       duration(step.medianSecondsToConvert),
       percent(step.target, 0),
       mark(step.met),
@@ -124,13 +146,39 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   lines.push(funnel.toString());
 
   const { d1, d7 } = report.retention;
+  const cohortDays = (figure: typeof d1) => {
+    const last = new Date(new Date(figure.cohort.until).getTime() - 1).toISOString();
+    return `${at(figure.cohort.since).slice(0, 10)} → ${at(last).slice(0, 10)}`;
+  };
   lines.push(
     '',
     say(lang, {
-      en: `Retention of activated users: D1 ${percent(d1.rate)} (${d1.retained}/${d1.eligible}, target ${percent(d1.target, 0)}) ${mark(d1.met)} · D7 ${percent(d7.rate)} (${d7.retained}/${d7.eligible}, target ${percent(d7.target, 0)}) ${mark(d7.met)}`,
-      zh: `激活用户留存：次日 ${percent(d1.rate)}（${d1.retained}/${d1.eligible}，目标 ${percent(d1.target, 0)}）${mark(d1.met)} · 7 日 ${percent(d7.rate)}（${d7.retained}/${d7.eligible}，目标 ${percent(d7.target, 0)}）${mark(d7.met)}`,
+      en: 'Retention of activated learners (D1 = active on the day after activation, D7 = active on the 7th day after)',
+      zh: '激活用户留存（次日 = 激活后第 1 天活跃，7 日 = 激活后第 7 天活跃）',
     }),
   );
+  const retention = table([
+    '',
+    say(lang, { en: 'rate', zh: '留存率' }),
+    say(lang, { en: 'retained / eligible', zh: '留存 / 可统计' }),
+    say(lang, { en: 'target', zh: '目标' }),
+    '',
+    say(lang, { en: 'activated on', zh: '激活日期' }),
+  ]);
+  for (const [name, figure] of [
+    [say(lang, { en: 'D1', zh: '次日' }), d1],
+    [say(lang, { en: 'D7', zh: '7 日' }), d7],
+  ] as const) {
+    retention.push([
+      name,
+      percent(figure.rate),
+      `${figure.retained} / ${figure.eligible}`,
+      percent(figure.target, 0),
+      mark(figure.met),
+      cohortDays(figure),
+    ]);
+  }
+  lines.push(retention.toString());
   const l = report.learning;
   const perClue = l.averageAttemptsPerClue === null ? '—' : l.averageAttemptsPerClue.toFixed(2);
   lines.push(

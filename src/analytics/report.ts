@@ -5,7 +5,7 @@
  * and the derived tables, so the cost grows with users and days, not with events.
  */
 import type { Db } from '../db/database.js';
-import { defaultWindow, type Granularity, hoursAlignWithUtc } from '../time.js';
+import { dayStart, defaultWindow, type Granularity, hoursAlignWithUtc, localDay } from '../time.js';
 import { type ActivationVerdict, activationVerdict, FUNNEL, METRICS, ratio } from './definitions.js';
 import type { Presence } from './presence.js';
 import {
@@ -75,11 +75,14 @@ export interface MetricsReport {
     cohorts: CohortReport[];
   };
   funnel: FunnelStepReport[];
-  retention: {
-    d1: { rate: number | null; retained: number; eligible: number; target: number; met: boolean | null };
-    d7: { rate: number | null; retained: number; eligible: number; target: number; met: boolean | null };
-  };
-  realtime: { activeUsers: number; windowSeconds: number };
+  /**
+   * D1 / D7: of the learners activated in `cohort` whose day 1 / day 7 is over, the share
+   * active on that day (local days in tz). The cohort is the report's window when one is
+   * given, else the latest seven activation days old enough to count.
+   */
+  retention: { d1: RetentionFigure; d7: RetentionFigure };
+  /** Learners active in the last few minutes, read at `readAt`; null for a window that has ended. */
+  realtime: { activeUsers: number; windowSeconds: number; readAt: string } | null;
   learning: {
     attempts: number;
     correctAttempts: number;
@@ -103,6 +106,16 @@ export interface MetricsReport {
     by: Breakdown;
     groups: Array<{ key: string | null; newUsers: number; activationRate: number | null; funnel: number[] }>;
   };
+}
+
+export interface RetentionFigure {
+  rate: number | null;
+  retained: number;
+  eligible: number;
+  target: number;
+  met: boolean | null;
+  /** Learners activated in [since, until) make up the figure. */
+  cohort: { since: string; until: string };
 }
 
 export interface ReportDeps {
@@ -161,14 +174,43 @@ function cohortReports(
 
 const DAY_MS = 86_400_000;
 
-function retentionReport(counts: Awaited<ReturnType<typeof retentionCounts>>): MetricsReport['retention'] {
-  const entry = (retained: number, eligible: number, target: number) => {
-    const rate = ratio(retained, eligible);
-    return { rate, retained, eligible, target, met: rate === null ? null : rate >= target };
-  };
+function retentionFigure(
+  counts: { retained: number; eligible: number },
+  target: number,
+  cohort: { since: Date; until: Date },
+): RetentionFigure {
+  const rate = ratio(counts.retained, counts.eligible);
   return {
-    d1: entry(counts.d1_retained, counts.d1_eligible, METRICS.retentionD1Target),
-    d7: entry(counts.d7_retained, counts.d7_eligible, METRICS.retentionD7Target),
+    rate,
+    ...counts,
+    target,
+    met: rate === null ? null : rate >= target,
+    cohort: { since: cohort.since.toISOString(), until: cohort.until.toISOString() },
+  };
+}
+
+/** The latest `days` local activation days whose day `n` is over. */
+function recentCohort(now: Date, tz: string, n: number, days: number): { since: Date; until: Date } {
+  const today = localDay(now.getTime(), tz);
+  return { since: new Date(dayStart(today - n - days, tz)), until: new Date(dayStart(today - n, tz)) };
+}
+
+async function retentionReport(
+  db: Db,
+  window: { since: Date; until: Date } | undefined,
+  tz: string,
+  now: Date,
+): Promise<MetricsReport['retention']> {
+  const d1Cohort = window ?? recentCohort(now, tz, 1, METRICS.baselineDays);
+  const d7Cohort = window ?? recentCohort(now, tz, 7, METRICS.baselineDays);
+  const [d1, d7] = await Promise.all([
+    retentionCounts(db, splitWindow(d1Cohort.since, d1Cohort.until), tz, now),
+    window ? undefined : retentionCounts(db, splitWindow(d7Cohort.since, d7Cohort.until), tz, now),
+  ]);
+  const d7Counts = d7 ?? d1;
+  return {
+    d1: retentionFigure({ retained: d1.d1_retained, eligible: d1.d1_eligible }, METRICS.retentionD1Target, d1Cohort),
+    d7: retentionFigure({ retained: d7Counts.d7_retained, eligible: d7Counts.d7_eligible }, METRICS.retentionD7Target, d7Cohort),
   };
 }
 
@@ -228,6 +270,8 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
   const since = options.since ?? defaults.since;
   const until = options.until ?? defaults.until;
   const baselineSince = new Date(since.getTime() - METRICS.baselineDays * DAY_MS);
+  // "Now" belongs only to a window that reaches now.
+  const realtimeBelongs = until.getTime() >= now.getTime() - METRICS.realtimeWindowSeconds * 1000;
 
   const parts = splitWindow(since, until);
   const unit = granularity === 'hour' ? 'hour' : 'day';
@@ -238,9 +282,9 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     funnelCounts(deps.db, cohortParts, cohortKey(unit, deps.tz)),
     funnelMedians(deps.db, parts),
     funnelCounts(deps.db, splitWindow(baselineSince, since)),
-    retentionCounts(deps.db, parts, deps.tz, now).then(retentionReport),
+    retentionReport(deps.db, options.since ? { since, until } : undefined, deps.tz, now),
     learningCounts(deps.db, since, until, deps.tz).then(learningReport),
-    deps.presence.count(),
+    realtimeBelongs ? deps.presence.count() : 0,
     options.breakdown ? funnelCounts(deps.db, parts, breakdownKey(options.breakdown)) : undefined,
   ]);
   const cohorts = cohortReports(buckets, granularity, now);
@@ -272,7 +316,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     },
     funnel,
     retention: retained,
-    realtime: { activeUsers, windowSeconds: METRICS.realtimeWindowSeconds },
+    realtime: realtimeBelongs ? { activeUsers, windowSeconds: METRICS.realtimeWindowSeconds, readAt: now.toISOString() } : null,
     learning: learned,
     baseline,
     flags: compare({ rate, funnel }, baseline),

@@ -109,17 +109,19 @@ export async function runSimulation(
     if (plan.magicMoment) {
       await call(plan, base, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' }, user.token);
     }
-    for (const item of plan.feedback) {
+    const origin = plan.events[0]?.at ?? 0;
+    const liveStart = Date.now();
+    for (const { at, ...item } of plan.feedback) {
+      // History mode backdates feedback like its events; live mode writes it now.
+      const writtenAt = live ? {} : { writtenAt: new Date(at).toISOString() };
       await call(
         plan,
         base,
         '/api/v1/feedback',
-        { ...item, context: { platform: plan.platform, appVersion: plan.appVersion } },
+        { ...item, ...writtenAt, context: { platform: plan.platform, appVersion: plan.appVersion } },
         user.token,
       );
     }
-    const origin = plan.events[0]?.at ?? 0;
-    const liveStart = Date.now();
     const wire = (event: PlannedEvent) => ({
       id: event.id,
       name: event.sentName,

@@ -79,6 +79,8 @@ export interface PlannedFeedback {
   rating?: number;
   emotion?: EmotionId;
   text?: string;
+  /** When the learner writes it (epoch ms): sent as `writtenAt` in history mode. */
+  at: number;
 }
 
 /** What simulated learners write, in both languages: praise, complaints, mixed, bugs, urgent ones. */
@@ -240,7 +242,7 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
     // Activated learners come back on later days (local calendar days in tz).
     if (plan.magicMoment) {
       const activatedDay = localDay(t, options.tz);
-      for (let day = 1; day <= 6; day++) {
+      for (let day = 1; day <= 7; day++) {
         if (random() >= (day === 1 ? options.returnDay2Rate : options.returnLaterRate)) continue;
         const at = dayStart(activatedDay + day, options.tz) + between(8, 22) * 60 * MINUTE;
         if (at > now) continue;
@@ -248,32 +250,41 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
         emit('srs_card_reviewed', at + between(30, 300) * SECOND);
       }
     }
-    // Feedback: the magic moment's self-assessment, and now and then a word on the app.
+    // Feedback: the magic moment's self-assessment right after it, and now and then a
+    // word on the app a few minutes after the learner's first session ends.
     if (plan.magicMoment) {
       const emotion =
         random() < 0.75
           ? pick(['fully_understood', 'easier_than_expected', 'got_the_gist', 'want_more'] as const)
           : pick(['a_bit_hard', 'did_not_understand', 'too_hard'] as const);
-      plan.feedback.push({ type: 'magic_moment', emotion });
+      plan.feedback.push({ type: 'magic_moment', emotion, at: Math.trunc(Math.min(now, t + between(5, 30) * SECOND)) });
     }
+    const at = Math.trunc(Math.min(now, t + between(1, 10) * MINUTE));
     const roll = random();
     if (roll < 0.15)
       plan.feedback.push({
         type: 'overall_experience',
         rating: 4 + Math.floor(random() * 2),
         text: pick(FEEDBACK_TEXTS.positive),
+        at,
       });
     else if (roll < 0.23)
       plan.feedback.push({
         type: 'overall_experience',
         rating: 2 + Math.floor(random() * 2),
         text: pick(FEEDBACK_TEXTS.negative),
+        at,
       });
     else if (roll < 0.29)
-      plan.feedback.push({ type: 'overall_experience', rating: 3 + Math.floor(random() * 2), text: pick(FEEDBACK_TEXTS.mixed) });
-    else if (roll < 0.33) plan.feedback.push({ type: 'bug_report', text: pick(FEEDBACK_TEXTS.bug) });
-    else if (roll < 0.35) plan.feedback.push({ type: 'bug_report', rating: 1, text: pick(FEEDBACK_TEXTS.urgent) });
-    else if (roll < 0.38) plan.feedback.push({ type: 'feature_request', text: pick(FEEDBACK_TEXTS.feature) });
+      plan.feedback.push({
+        type: 'overall_experience',
+        rating: 3 + Math.floor(random() * 2),
+        text: pick(FEEDBACK_TEXTS.mixed),
+        at,
+      });
+    else if (roll < 0.33) plan.feedback.push({ type: 'bug_report', text: pick(FEEDBACK_TEXTS.bug), at });
+    else if (roll < 0.35) plan.feedback.push({ type: 'bug_report', rating: 1, text: pick(FEEDBACK_TEXTS.urgent), at });
+    else if (roll < 0.38) plan.feedback.push({ type: 'feature_request', text: pick(FEEDBACK_TEXTS.feature), at });
     plan.events.sort((a, b) => a.at - b.at);
     plans.push(plan);
   }

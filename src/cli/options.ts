@@ -62,15 +62,20 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
-/** ISO date-times, or a plain date (YYYY-MM-DD) meaning the start of that day in SMARTALK_TZ. */
-export function parseWhen(value: string, tz: string): Date {
+/**
+ * ISO date-times, or a plain date (YYYY-MM-DD) meaning the start of that day in SMARTALK_TZ.
+ * `option` names the flag in the error, so a typo says where it is and what is expected.
+ */
+export function parseWhen(value: string, tz: string, option = 'date'): Date {
+  const expected = `${option} expects an ISO date-time (2026-12-01T08:00:00Z) or a day YYYY-MM-DD, got "${value}"`;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    if (parseIsoDay(value) === undefined) throw new UsageError(expected);
     const noonUtc = new Date(`${value}T12:00:00Z`);
     const local = new Date(noonUtc.toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' }) + ' UTC');
     const offset = local.getTime() - noonUtc.getTime();
     return new Date(Date.parse(`${value}T00:00:00Z`) - offset);
   }
   const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) throw new UsageError(`not a date: ${value} (expected an ISO date-time or YYYY-MM-DD)`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(parsed.getTime())) throw new UsageError(expected);
   return parsed;
 }

@@ -5,7 +5,7 @@
  */
 import type { Bilingual } from '../i18n.js';
 import type { EmotionId } from '../learning/emotions.js';
-import type { Theme } from './sentiment.js';
+import type { SentimentLabel, Theme } from './sentiment.js';
 
 /** Windows, thresholds and list sizes. */
 export const FEEDBACK_METRICS = {
@@ -19,6 +19,10 @@ export const FEEDBACK_METRICS = {
   magicMomentGood: 0.5,
   magicMomentExcellent: 0.7,
   examplesPerTheme: 3,
+  /** Themes (by size, "other" aside) whose quotes the report shows. */
+  quotedThemes: 10,
+  /** Recent items of a theme read to find distinct quotes of its polarity. */
+  quoteCandidates: 60,
   urgentListed: 20,
 } as const;
 
@@ -36,9 +40,56 @@ export const THEME_ADVICE: Record<Theme, Bilingual> = {
     en: 'review chapter difficulty and add hints (focus/rescue mode)',
     zh: '评估章节难度，增加提示（专注/救援模式）',
   },
-  pricing_payment: { en: 'review pricing copy and failed payments', zh: '检查价格说明与支付失败' },
+  pricing_payment: { en: 'review pricing copy, failed payments and ads', zh: '检查价格说明、支付失败与广告' },
   account_data: { en: 'check login and progress sync', zh: '检查登录与学习进度同步' },
+  stability: {
+    en: 'read the crash reports of the versions named (app_crash events)',
+    zh: '查看相关版本的崩溃报告（app_crash 事件）',
+  },
+  support: { en: 'answer the open support requests', zh: '处理未回复的客服请求' },
+  interface: { en: 'review the screens named with the design team', zh: '与设计团队一起检查提到的页面' },
+  content_stories: {
+    en: 'share with the content team: which stories work, which bore',
+    zh: '反馈给内容团队：哪些故事受欢迎、哪些乏味',
+  },
+  learning_method: { en: 'check the clue and magic-moment steps of the funnel', zh: '检查漏斗中线索与魔法时刻环节' },
+  requests: { en: 'add the requests to the product backlog', zh: '把需求加入产品待办' },
+  usage: { en: 'nothing to fix: how learners use the app', zh: '无需处理：用户的使用方式' },
+  overall: { en: 'read the items', zh: '逐条阅读反馈' },
   other: { en: 'read the items', zh: '逐条阅读反馈' },
+};
+
+/**
+ * Which quotes a theme shows: a problem theme quotes complaints only, a topic (stories,
+ * the method, the interface, the app overall) its complaints and its praise, each
+ * marked, and requests and usage statements the neutral items they are.
+ */
+export type ThemeKind = 'problem' | 'topic' | 'neutral';
+export const THEME_KIND: Record<Theme, ThemeKind> = {
+  video_playback: 'problem',
+  loading_speed: 'problem',
+  audio_quality: 'problem',
+  responsiveness: 'problem',
+  subtitle_sync: 'problem',
+  content_difficulty: 'problem',
+  pricing_payment: 'problem',
+  account_data: 'problem',
+  stability: 'problem',
+  support: 'problem',
+  interface: 'topic',
+  content_stories: 'topic',
+  learning_method: 'topic',
+  requests: 'neutral',
+  usage: 'neutral',
+  overall: 'topic',
+  other: 'topic',
+};
+
+/** The sentiment labels a theme's quotes are drawn from. */
+export const QUOTED_LABELS: Record<ThemeKind, SentimentLabel[]> = {
+  problem: ['negative'],
+  topic: ['negative', 'positive'],
+  neutral: ['neutral'],
 };
 
 export const THEME_NAMES: Record<Theme, Bilingual> = {
@@ -48,7 +99,15 @@ export const THEME_NAMES: Record<Theme, Bilingual> = {
   responsiveness: { en: 'Responsiveness', zh: '响应速度' },
   subtitle_sync: { en: 'Subtitle sync', zh: '字幕同步' },
   content_difficulty: { en: 'Content difficulty', zh: '内容难度' },
-  pricing_payment: { en: 'Pricing / payment', zh: '价格 / 支付' },
+  pricing_payment: { en: 'Pricing / payment / ads', zh: '价格 / 支付 / 广告' },
   account_data: { en: 'Account / data', zh: '账号 / 数据' },
+  stability: { en: 'Crashes and bugs', zh: '闪退与故障' },
+  support: { en: 'Customer support', zh: '客服' },
+  interface: { en: 'Interface', zh: '界面与操作' },
+  content_stories: { en: 'Stories and content', zh: '故事与内容' },
+  learning_method: { en: 'Learning method and magic moment', zh: '学习方法与魔法时刻' },
+  requests: { en: 'Questions and requests', zh: '咨询与功能建议' },
+  usage: { en: 'How learners use it', zh: '使用情况' },
+  overall: { en: 'The app overall', zh: '整体评价' },
   other: { en: 'Other', zh: '其他' },
 };

@@ -1,5 +1,6 @@
 /**
- * Accuracy and macro-F1 of the sentiment analyzer on a labeled set, per language.
+ * Accuracy and macro-F1 of the sentiment analyzer on a labeled set, per language, and the
+ * share of the set no theme holds.
  * Used by `npm run eval:sentiment` and by the test that keeps the figures up.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ export interface Evaluation {
   macroF1: number;
   perLabel: Record<SentimentLabel, { precision: number; recall: number; f1: number; support: number }>;
   misses: Array<{ text: string; expected: SentimentLabel; got: SentimentLabel; score: number }>;
+  /** Share of the items no theme holds ("other"): the report's theme model at work. */
+  otherShare: number;
 }
 
 export function readLabeledSet(file: string | URL): Array<{ label: SentimentLabel; text: string }> {
@@ -30,8 +33,10 @@ export function evaluate(items: Array<{ label: SentimentLabel; text: string }>):
   const analyzer = sentimentAnalyzer();
   const misses: Evaluation['misses'] = [];
   const confusion = new Map<string, number>();
+  let other = 0;
   for (const item of items) {
     const result = analyzer.scoreItem({ text: item.text });
+    if (result.themes.includes('other')) other++;
     confusion.set(`${item.label}>${result.label}`, (confusion.get(`${item.label}>${result.label}`) ?? 0) + 1);
     if (result.label !== item.label)
       misses.push({ text: item.text, expected: item.label, got: result.label, score: result.score });
@@ -54,5 +59,6 @@ export function evaluate(items: Array<{ label: SentimentLabel; text: string }>):
     macroF1: LABELS.reduce((sum, label) => sum + perLabel[label].f1, 0) / LABELS.length,
     perLabel,
     misses,
+    otherShare: other / items.length,
   };
 }

@@ -93,6 +93,7 @@ async function addToRollups(
       }),
     )
     .execute();
+  if (item.scored.themes.length === 0) return;
   await trx
     .insertInto('feedback_theme_hourly')
     .values(item.scored.themes.map((theme) => ({ hour, theme, label: item.scored.label, items: 1 })))

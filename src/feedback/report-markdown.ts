@@ -1,104 +1,143 @@
 /**
- * The feedback report as Markdown, in English or Chinese. Learners' words are
- * quoted escaped (HTML and Markdown), so a pasted <script> or table pipe renders
- * as text wherever the report is shown.
+ * The feedback report for people, in English or Chinese: as blocks (document.ts), so one
+ * layout gives Markdown (files, chat, pipes) and terminal text. Learners' words are
+ * `said` spans: escaped for Markdown and HTML, stripped of control characters for a
+ * terminal. Every share says what it divides by.
  */
 import type { Lang } from '../config.js';
-import { bar, oneLine, percent } from '../format.js';
+import { type Block, type OutputFormat, type Rich, render } from '../document.js';
+import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { THEME_NAMES } from './definitions.js';
 import type { FeedbackReport } from './report.js';
 
+export { escapeMarkdown } from '../document.js';
+
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
 
-/** Safe inside Markdown text and table cells, and as HTML once rendered: one line, escaped. */
-export function escapeMarkdown(text: string, maxLength = 240): string {
-  const line = oneLine(text);
-  const clipped = line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
-  return clipped
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]()#|~!{}]/g, (char) => `\\${char}`);
+/** An urgent item's reasons, each once: its rating (when it has one) and the terms it matched. */
+export function urgentReasons(item: { rating: number | null; reasons: string[] }): string[] {
+  const rating = item.rating === null ? [] : [`rating ${item.rating}`];
+  return [...new Set([...rating, ...item.reasons])];
 }
 
-export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): string {
+export function feedbackReportBlocks(report: FeedbackReport, lang: Lang): Block[] {
   const t = (en: string, zh: string) => say(lang, { en, zh });
-  const day = (iso: string) =>
+  const when = (iso: string) =>
     new Date(iso).toLocaleString(lang === 'zh-CN' ? 'zh-CN' : 'en-CA', { timeZone: report.window.tz, hourCycle: 'h23' });
-  const lines: string[] = [];
-  lines.push(`# ${t('SmarTalk feedback report', 'SmarTalk 用户反馈报告')}`, '');
-  lines.push(`${t('Window', '时间范围')}: ${day(report.window.since)} → ${day(report.window.until)} (${report.window.tz})`, '');
+  const blocks: Block[] = [];
+  const heading = (level: 1 | 2 | 3, text: Rich) => blocks.push({ kind: 'heading', level, text });
+  const paragraph = (text: Rich) => blocks.push({ kind: 'paragraph', text });
 
-  lines.push(`## ${t('Summary', '概览')}`, '');
-  lines.push(`| ${t('measure', '指标')} | ${t('value', '数值')} |`, '|---|---|');
-  lines.push(`| ${t('items', '反馈总数')} | ${report.totals.items} |`);
-  for (const [type, n] of Object.entries(report.totals.byType)) lines.push(`| · ${type} | ${n} |`);
-  lines.push(`| ${t('average rating', '平均评分')} | ${num(report.totals.averageRating)} (${report.totals.ratings}) |`);
-  lines.push(`| ${t('average sentiment (−1…1)', '平均情绪（−1…1）')} | ${num(report.sentiment.average)} |`);
-  lines.push(
-    `| ${t('positive / neutral / negative', '正面 / 中性 / 负面')} | ${report.sentiment.positive} / ${report.sentiment.neutral} / ${report.sentiment.negative} |`,
-  );
-  lines.push(
-    `| ${t('negative share vs previous 7 days', '负面占比（对比前 7 天）')} | ${percent(report.sentiment.negativeShare)} vs ${percent(report.baseline.negativeShare)}${report.negativeRising.rising ? t(' ⚠ rising', ' ⚠ 上升') : ''} |`,
-  );
-  lines.push(`| ${t('urgent', '紧急')} | ${report.urgent.count} |`);
-  lines.push(
-    `| ${t('last hour', '最近一小时')} | ${report.lastHour.items} ${t('items', '条')}, ${report.lastHour.negative} ${t('negative', '负面')}, ${report.lastHour.urgent} ${t('urgent', '紧急')} |`,
-  );
-  lines.push('');
+  heading(1, t('SmarTalk feedback report', 'SmarTalk 用户反馈报告'));
+  paragraph(`${t('Window', '时间范围')}: ${when(report.window.since)} → ${when(report.window.until)} (${report.window.tz})`);
 
-  lines.push(`## ${t('Magic moment', '魔法时刻')}`, '');
+  heading(2, t('Summary', '概览'));
+  const { totals, sentiment } = report;
+  const rising = report.negativeRising.rising ? [{ text: t(' ⚠ rising', ' ⚠ 上升'), tone: 'bad' as const }] : [];
+  blocks.push({
+    kind: 'table',
+    head: [t('measure', '指标'), t('value', '数值')],
+    rows: [
+      [t('items', '反馈总数'), String(totals.items)],
+      ...Object.entries(totals.byType).map(([type, n]): Rich[] => [
+        `· ${type}`,
+        `${n} (${percent(totals.items ? n / totals.items : null)} ${t('of items', '占全部')})`,
+      ]),
+      [t('average rating', '平均评分'), `${num(totals.averageRating)} (${totals.ratings} ${t('ratings', '条评分')})`],
+      [t('average sentiment (−1…1)', '平均情绪（−1…1）'), num(sentiment.average)],
+      [
+        t('positive / neutral / negative', '正面 / 中性 / 负面'),
+        `${sentiment.positive} / ${sentiment.neutral} / ${sentiment.negative}`,
+      ],
+      [
+        t('negative share of items vs previous 7 days', '负面占全部反馈（对比前 7 天）'),
+        [`${percent(sentiment.negativeShare)} vs ${percent(report.baseline.negativeShare)}`, ...rising],
+      ],
+      [t('urgent', '紧急'), String(report.urgent.count)],
+      [
+        t('last hour (read at generation)', '最近一小时（生成时读取）'),
+        `${report.lastHour.items} ${t('items', '条')}, ${report.lastHour.negative} ${t('negative', '负面')}, ${report.lastHour.urgent} ${t('urgent', '紧急')}`,
+      ],
+    ],
+  });
+
+  heading(2, t('Magic moment', '魔法时刻'));
+  const mm = report.magicMoment;
   const verdict = {
     excellent: t('excellent', '优秀'),
     good: t('good', '良好'),
     needs_attention: t('needs attention', '需关注'),
     no_data: t('no data', '无数据'),
-  }[report.magicMoment.verdict];
-  lines.push(
+  }[mm.verdict];
+  const verdictTone = mm.verdict === 'needs_attention' ? 'bad' : mm.verdict === 'no_data' ? 'dim' : 'good';
+  paragraph([
     t(
-      `${report.magicMoment.successes} of ${report.magicMoment.responses} answers were 😍/🤩/🔥: ${percent(report.magicMoment.successShare)} — ${verdict}.`,
-      `${report.magicMoment.responses} 个回答中 ${report.magicMoment.successes} 个为 😍/🤩/🔥：${percent(report.magicMoment.successShare)} —— ${verdict}。`,
+      `${mm.successes} of ${mm.responses} magic-moment answers were 😍/🤩/🔥: ${percent(mm.successShare)} — `,
+      `${mm.responses} 个魔法时刻回答中 ${mm.successes} 个为 😍/🤩/🔥：${percent(mm.successShare)} —— `,
     ),
-    '',
-  );
-  lines.push(`| ${t('answer', '回答')} | ${t('count', '数量')} | ${t('share', '占比')} | |`, '|---|---|---|---|');
-  for (const e of report.emotions)
-    lines.push(`| ${e.emoji} ${say(lang, e.label)} | ${e.count} | ${percent(e.share)} | ${bar(e.share)} |`);
-  lines.push('');
+    { text: verdict, tone: verdictTone },
+  ]);
+  blocks.push({
+    kind: 'table',
+    head: [t('answer', '回答'), t('count', '数量'), t(`share of ${mm.responses} answers`, `占 ${mm.responses} 个回答`), ''],
+    rows: report.emotions.map((e) => [`${e.emoji} ${say(lang, e.label)}`, String(e.count), percent(e.share), bar(e.share)]),
+  });
 
-  lines.push(`## ${t('Sentiment by day', '每日情绪趋势')}`, '');
-  lines.push(
-    `| ${t('day', '日期')} | ${t('items', '条数')} | ${t('average', '平均')} | ${t('negative', '负面')} | |`,
-    '|---|---|---|---|---|',
-  );
-  for (const d of report.sentiment.trend)
-    lines.push(`| ${d.day} | ${d.items} | ${num(d.average)} | ${percent(d.negativeShare)} | ${bar(d.negativeShare)} |`);
-  if (report.sentiment.trend.length === 0) lines.push(`| — | 0 | — | — | |`);
-  lines.push('');
+  heading(2, t('Sentiment by day', '每日情绪趋势'));
+  blocks.push({
+    kind: 'table',
+    head: [t('day', '日期'), t('items', '条数'), t('average', '平均'), t("negative (of the day's items)", '负面（占当日）'), ''],
+    rows:
+      sentiment.trend.length === 0
+        ? [['—', '0', '—', '—', '']]
+        : sentiment.trend.map((d) => [d.day, String(d.items), num(d.average), percent(d.negativeShare), bar(d.negativeShare)]),
+  });
 
-  lines.push(`## ${t('Themes', '常见问题主题')}`, '');
+  heading(2, t('Themes', '常见问题主题'));
+  paragraph({
+    text: t(
+      `Shares are of the ${totals.withText} items with text; an item can touch several themes.`,
+      `占比以 ${totals.withText} 条有文字的反馈为基数；一条反馈可属于多个主题。`,
+    ),
+    tone: 'dim',
+  });
   for (const theme of report.themes) {
-    lines.push(
-      `### ${say(lang, THEME_NAMES[theme.theme])} — ${theme.count} (${percent(theme.share)}), ${t('negative', '负面')} ${percent(theme.negativeShare)}`,
+    heading(
+      3,
+      `${say(lang, THEME_NAMES[theme.theme])} — ${theme.count} (${percent(theme.share)}), ${t('negative', '负面')} ${percent(theme.negativeShare)}`,
     );
-    for (const example of theme.examples) lines.push(`> ${escapeMarkdown(example.text)} (${num(example.sentiment)})`, '');
-    lines.push('');
+    for (const example of theme.examples) {
+      const mark = theme.kind === 'topic' ? (example.label === 'negative' ? '👎 ' : '👍 ') : '';
+      blocks.push({ kind: 'quote', text: [mark, { said: example.text }, ` (${num(example.sentiment)})`] });
+    }
   }
-  if (report.themes.length === 0) lines.push(t('No feedback in this window.', '此时间范围内没有反馈。'), '');
+  if (report.themes.length === 0) paragraph(t('No feedback with text in this window.', '此时间范围内没有带文字的反馈。'));
 
-  lines.push(`## ${t('Urgent items', '紧急反馈')}`, '');
-  if (report.urgent.items.length === 0) lines.push(t('None.', '无。'), '');
-  for (const item of report.urgent.items) {
-    lines.push(
-      `- ${day(item.createdAt)} · ${item.type} · ${t('rating', '评分')} ${item.rating ?? '—'} · ${escapeMarkdown(item.reasons.join(', '))}${item.text ? ` — “${escapeMarkdown(item.text, 160)}”` : ''}`,
-    );
-  }
-  lines.push('');
+  heading(2, t('Urgent items', '紧急反馈'));
+  if (report.urgent.items.length === 0) paragraph(t('None.', '无。'));
+  else
+    blocks.push({
+      kind: 'list',
+      items: report.urgent.items.map(
+        (item): Rich => [
+          `${when(item.createdAt)} · ${item.type} · `,
+          { text: urgentReasons(item).join(', '), tone: 'bad' },
+          ...(item.text ? [' — “', { said: item.text, max: 160 }, '”'] : []),
+        ],
+      ),
+    });
 
-  lines.push(`## ${t('Suggestions', '改进建议')}`, '');
-  if (report.suggestions.length === 0) lines.push(t('Nothing stands out.', '暂无突出问题。'));
-  for (const suggestion of report.suggestions) lines.push(`- ${say(lang, suggestion.message)}`);
-  lines.push('');
-  return lines.join('\n');
+  heading(2, t('Suggestions', '改进建议'));
+  if (report.suggestions.length === 0) paragraph(t('Nothing stands out.', '暂无突出问题。'));
+  else blocks.push({ kind: 'list', items: report.suggestions.map((s) => say(lang, s.message)) });
+  return blocks;
+}
+
+export function renderFeedbackReport(report: FeedbackReport, lang: Lang, format: OutputFormat): string {
+  return render(feedbackReportBlocks(report, lang), format);
+}
+
+export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): string {
+  return renderFeedbackReport(report, lang, 'md');
 }

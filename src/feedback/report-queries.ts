@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FeedbackHourlyTable } from '../db/schema.js';
 import { FEEDBACK_METRICS } from './definitions.js';
-import type { Theme } from './sentiment.js';
+import type { SentimentLabel, Theme } from './sentiment.js';
 
 function window(since: Date, until: Date) {
   return sql`created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz`;
@@ -87,11 +87,28 @@ export async function recentTotals(db: Db, since: Date, until: Date) {
   return rows[0] ?? { items: 0, negative: 0, urgent: 0, average: null };
 }
 
-/** The latest quotes of a theme (an index scan each, not a sort of the window). */
-export async function themeExamples(db: Db, theme: Theme, since: Date, until: Date) {
-  const { rows } = await sql<{ id: string; text: string; sentiment: number; created_at: Date }>`
-    SELECT id, text, sentiment, created_at FROM feedback
+/**
+ * The latest distinct quotes of a theme with one of `labels`: an index scan of its newest
+ * items, not a sort of the window; the same sentence sent by many learners is quoted once.
+ */
+export async function themeExamples(db: Db, theme: Theme, labels: readonly SentimentLabel[], since: Date, until: Date) {
+  const { rows } = await sql<{ id: string; text: string; sentiment: number; sentiment_label: SentimentLabel; created_at: Date }>`
+    SELECT id, text, sentiment, sentiment_label, created_at FROM feedback
     WHERE ${window(since, until)} AND themes @> ARRAY[${theme}]::text[] AND text IS NOT NULL AND text <> ''
-    ORDER BY created_at DESC LIMIT ${FEEDBACK_METRICS.examplesPerTheme}`.execute(db.kysely);
-  return rows;
+      AND sentiment_label IN (${sql.join([...labels])})
+    ORDER BY created_at DESC LIMIT ${FEEDBACK_METRICS.quoteCandidates}`.execute(db.kysely);
+  const seen = new Set<string>();
+  const distinct = rows.filter((row) => {
+    const key = row.text.trim().toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  // A topic theme quotes both sides: its complaints first, then its praise.
+  const quotes = labels.flatMap((label) =>
+    distinct
+      .filter((row) => row.sentiment_label === label)
+      .slice(0, Math.ceil(FEEDBACK_METRICS.examplesPerTheme / labels.length)),
+  );
+  return quotes.slice(0, FEEDBACK_METRICS.examplesPerTheme);
 }

@@ -10,11 +10,11 @@ import { percent } from '../format.js';
 import type { Bilingual } from '../i18n.js';
 import { EMOTION_IDS, EMOTIONS, type EmotionId } from '../learning/emotions.js';
 import { defaultWindow } from '../time.js';
-import { FEEDBACK_METRICS, THEME_ADVICE, THEME_NAMES } from './definitions.js';
+import { FEEDBACK_METRICS, QUOTED_LABELS, THEME_ADVICE, THEME_KIND, THEME_NAMES, type ThemeKind } from './definitions.js';
 import { FEEDBACK_TYPES, type FeedbackType } from './feedback.js';
 import { type GroupRow, groupedCounts, recentTotals, themeCounts, themeExamples, urgentItems } from './report-queries.js';
 
-import type { Theme } from './sentiment.js';
+import type { SentimentLabel, Theme } from './sentiment.js';
 
 const DAY_MS = 86_400_000;
 
@@ -28,6 +28,7 @@ export interface FeedbackReport {
     ratings: number;
     averageRating: number | null;
   };
+  /** Magic-moment answers by emotion; each share is of `magicMoment.responses`. */
   emotions: Array<{ emotion: EmotionId; emoji: string; label: Bilingual; count: number; share: number | null }>;
   sentiment: {
     average: number | null;
@@ -39,12 +40,18 @@ export interface FeedbackReport {
   };
   baseline: { since: string; until: string; items: number; negativeShare: number | null };
   negativeRising: { rising: boolean; factor: number | null; minItems: number; threshold: number };
+  /**
+   * Themes of the items with text (`totals.withText`, each share's base). An item may
+   * touch several themes, so the shares can sum to more than 100%.
+   */
   themes: Array<{
     theme: Theme;
+    kind: ThemeKind;
     count: number;
     share: number | null;
     negativeShare: number | null;
-    examples: Array<{ id: string; text: string; sentiment: number; createdAt: string }>;
+    /** Distinct texts carrying the theme's polarity (THEME_KIND), newest first. */
+    examples: Array<{ id: string; text: string; sentiment: number; label: SentimentLabel; createdAt: string }>;
   }>;
   urgent: {
     count: number;
@@ -83,6 +90,7 @@ function tally(groups: GroupRow[]) {
     mm_success: 0,
     byLabel: { positive: 0, neutral: 0, negative: 0 },
     byType: new Map<string, number>(),
+    /** Magic-moment answers by emotion. */
     byEmotion: new Map<string, number>(),
     byDay: new Map<string, { items: number; sentiment_sum: number; negative: number }>(),
   };
@@ -96,7 +104,6 @@ function tally(groups: GroupRow[]) {
     t.urgent += row.urgent;
     if (row.label in t.byLabel) t.byLabel[row.label as keyof typeof t.byLabel] += row.items;
     t.byType.set(row.type, (t.byType.get(row.type) ?? 0) + row.items);
-    t.byEmotion.set(row.emotion, (t.byEmotion.get(row.emotion) ?? 0) + row.items);
     const day = t.byDay.get(row.day) ?? { items: 0, sentiment_sum: 0, negative: 0 };
     day.items += row.items;
     day.sentiment_sum += row.sentiment_sum;
@@ -104,6 +111,7 @@ function tally(groups: GroupRow[]) {
     t.byDay.set(row.day, day);
     if (row.type === 'magic_moment' && row.emotion !== '') {
       t.mm_responses += row.items;
+      t.byEmotion.set(row.emotion, (t.byEmotion.get(row.emotion) ?? 0) + row.items);
       if (success.includes(row.emotion)) t.mm_success += row.items;
     }
   }
@@ -146,8 +154,10 @@ export async function buildFeedbackReport(
       negativeShare: ratio(d.negative, d.items),
     }));
 
-  const topThemes = themes.filter((t) => t.theme !== 'other').slice(0, 5);
-  const examples = await Promise.all(topThemes.map((t) => themeExamples(db, t.theme, since, until)));
+  const topThemes = themes.filter((t) => t.theme !== 'other').slice(0, FEEDBACK_METRICS.quotedThemes);
+  const examples = await Promise.all(
+    topThemes.map((t) => themeExamples(db, t.theme, QUOTED_LABELS[THEME_KIND[t.theme]], since, until)),
+  );
 
   const negativeShare = ratio(s.byLabel.negative, s.items);
   const baselineShare = ratio(b.byLabel.negative, b.items);
@@ -180,7 +190,7 @@ export async function buildFeedbackReport(
         emoji: EMOTIONS[emotion].emoji,
         label: { en: EMOTIONS[emotion].en, zh: EMOTIONS[emotion].zh },
         count,
-        share: ratio(count, s.items),
+        share: ratio(count, s.mm_responses),
       };
     }),
     sentiment: {
@@ -195,13 +205,15 @@ export async function buildFeedbackReport(
     negativeRising: { rising, factor, minItems: FEEDBACK_METRICS.risingMinItems, threshold: FEEDBACK_METRICS.risingFactor },
     themes: themes.map((t) => ({
       theme: t.theme,
+      kind: THEME_KIND[t.theme],
       count: t.n,
-      share: ratio(t.n, s.items),
+      share: ratio(t.n, s.with_text),
       negativeShare: ratio(t.negative, t.n),
       examples: (examples[topThemes.indexOf(t)] ?? []).map((e) => ({
         id: e.id,
         text: e.text,
         sentiment: e.sentiment,
+        label: e.sentiment_label,
         createdAt: new Date(e.created_at).toISOString(),
       })),
     })),
@@ -258,7 +270,7 @@ export function suggestions(report: FeedbackReport): FeedbackReport['suggestions
     });
   }
   for (const theme of report.themes) {
-    if (theme.theme === 'other' || theme.count < 3 || (theme.negativeShare ?? 0) < 0.5) continue;
+    if (theme.kind === 'neutral' || theme.theme === 'other' || theme.count < 3 || (theme.negativeShare ?? 0) < 0.5) continue;
     out.push({
       code: `theme_${theme.theme}`,
       message: {

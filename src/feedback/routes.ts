@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter } from 'prom-client';
 import type { EventWriter } from '../analytics/event-writer.js';
+import { EVENT_LIMITS } from '../analytics/events.js';
 import { ingestEvents } from '../analytics/ingest.js';
 import type { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
@@ -35,6 +36,12 @@ const FeedbackBody = Type.Object(
       Text(MAX_FEEDBACK_TEXT, { description: `Chinese, English or both; up to ${MAX_FEEDBACK_TEXT} characters` }),
     ),
     userId: Type.Optional(Uuid),
+    writtenAt: Type.Optional(
+      DateTime(
+        `When the learner wrote it, for a client that sends later (offline): at most ${EVENT_LIMITS.maxPastDays} days ago, ` +
+          'as analytics events; default: now',
+      ),
+    ),
     context: Type.Optional(
       Type.Object(
         {
@@ -76,6 +83,20 @@ const ReportQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A client's writtenAt within the analytics events' bounds; a clock a little ahead counts as now. */
+function writtenAtOf(writtenAt: string | undefined, now = new Date()): Date {
+  if (writtenAt === undefined) return now;
+  const at = new Date(writtenAt);
+  if (at.getTime() > now.getTime() + EVENT_LIMITS.maxFutureSeconds * 1000)
+    throw new AppError(
+      'SMT_ERR_VALIDATION',
+      `writtenAt is more than ${EVENT_LIMITS.maxFutureSeconds / 60} minutes in the future`,
+    );
+  if (at.getTime() < now.getTime() - EVENT_LIMITS.maxPastDays * 86_400_000)
+    throw new AppError('SMT_ERR_VALIDATION', `writtenAt is more than ${EVENT_LIMITS.maxPastDays} days in the past`);
+  return at > now ? now : at;
+}
 
 export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (
   app,
@@ -159,11 +180,11 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
     async (request, reply) => {
       const userId = request.learnerId as string;
       if (request.body.userId !== undefined) assertSelf(request, request.body.userId);
-      const { userId: _ignored, ...input } = request.body;
+      const { userId: _ignored, writtenAt, ...input } = request.body;
       if (input.rating === undefined && input.emotion === undefined && !input.text?.trim()) {
         throw new AppError('SMT_ERR_VALIDATION', 'Give at least a rating, an emotion or a text');
       }
-      const item = await feedback.submit(userId, input);
+      const item = await feedback.submit(userId, input, writtenAtOf(writtenAt));
       total.inc({ type: item.type });
       byLabel.inc({ label: item.label });
       // The analytics stream hears of it too; the item itself is already committed.

@@ -30,6 +30,14 @@ export type Theme =
   | 'content_difficulty'
   | 'pricing_payment'
   | 'account_data'
+  | 'stability'
+  | 'support'
+  | 'interface'
+  | 'content_stories'
+  | 'learning_method'
+  | 'requests'
+  | 'usage'
+  | 'overall'
   | 'other';
 
 export const THEMES: Theme[] = [
@@ -41,8 +49,19 @@ export const THEMES: Theme[] = [
   'content_difficulty',
   'pricing_payment',
   'account_data',
+  'stability',
+  'support',
+  'interface',
+  'content_stories',
+  'learning_method',
+  'requests',
+  'usage',
+  'overall',
   'other',
 ];
+
+/** Themes of a statement about using the app, or of a verdict on the whole: only when no other theme fits. */
+const FALLBACK_THEMES: ReadonlySet<Theme> = new Set(['usage', 'overall']);
 
 /** Scores at or beyond these are positive / negative; between them, neutral. */
 export const LABEL_THRESHOLD = 0.3;
@@ -294,7 +313,11 @@ export class SentimentAnalyzer {
       if (found.has(theme)) continue;
       if (latin ? hasLatin && latin.test(lower) : lower.includes(term)) found.add(theme);
     }
-    return found.size > 0 ? THEMES.filter((t) => found.has(t)) : ['other'];
+    // "Usage" and "overall" are where an item goes when it names nothing more specific.
+    const specific = THEMES.filter((t) => found.has(t) && !FALLBACK_THEMES.has(t));
+    if (specific.length > 0) return specific;
+    const fallback = THEMES.filter((t) => found.has(t));
+    return fallback.length > 0 ? fallback.slice(0, 1) : ['other'];
   }
 
   urgentTerms(text: string): string[] {
@@ -318,7 +341,8 @@ export class SentimentAnalyzer {
     return {
       score: Math.max(-1, Math.min(1, score)),
       label: labelOf(score),
-      themes: input.text?.trim() ? this.themesOf(input.text) : ['other'],
+      // An item without text says nothing a theme could hold: it has none (not "other").
+      themes: input.text?.trim() ? this.themesOf(input.text) : [],
       urgent: urgentReasons.length > 0,
       urgentReasons,
       text,

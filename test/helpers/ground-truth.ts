@@ -94,9 +94,9 @@ export function groundTruth(
         retention.d1.eligible++;
         if (activeDays.has(d0 + 1)) retention.d1.retained++;
       }
-      if (d0 + 6 < today) {
+      if (d0 + 7 < today) {
         retention.d7.eligible++;
-        if ([1, 2, 3, 4, 5, 6].some((k) => activeDays.has(d0 + k))) retention.d7.retained++;
+        if (activeDays.has(d0 + 7)) retention.d7.retained++;
       }
     }
     for (const event of plan.events) {

@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { type Config, type Lang, loadConfig } from '../../config.js';
+import { defaultOutputFormat } from '../../document.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { say } from '../../i18n.js';
 import { parseWhen } from '../options.js';
@@ -67,26 +68,42 @@ export function feedbackCommand(): Command {
     .description('The LaunchFeedbackCollector report (default: the last 7 days, compared with the 7 before)')
     .option('--since <when>', 'window start: ISO date-time, or YYYY-MM-DD (a day in SMARTALK_TZ)')
     .option('--until <when>', 'window end (default: now)')
-    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json']).default('md'))
-    .addOption(new Option('--lang <lang>', 'language of the Markdown report').choices(['en', 'zh-CN']))
+    .addOption(
+      new Option('--format <format>', 'text (a terminal’s default), md (a pipe’s default) or json').choices([
+        'text',
+        'md',
+        'json',
+      ]),
+    )
+    .option('--json', 'print the report as JSON (same as --format json)')
+    .addOption(new Option('--lang <lang>', 'language of the text and Markdown report').choices(['en', 'zh-CN']))
     .option('--url <url>', 'read from this server (default: the one running on DATA_DIR, if any)')
     .addOption(new Option('--facade').hideHelp())
     .action(
-      async (flags: { since?: string; until?: string; format: 'md' | 'json'; lang?: Lang; url?: string; facade?: boolean }) => {
+      async (flags: {
+        since?: string;
+        until?: string;
+        format?: 'text' | 'md' | 'json';
+        json?: boolean;
+        lang?: Lang;
+        url?: string;
+        facade?: boolean;
+      }) => {
         const config = loadConfig();
         const report = await loadFeedbackReport(
           config,
           {
-            since: flags.since ? parseWhen(flags.since, config.tz) : undefined,
-            until: flags.until ? parseWhen(flags.until, config.tz) : undefined,
+            since: flags.since ? parseWhen(flags.since, config.tz, '--since') : undefined,
+            until: flags.until ? parseWhen(flags.until, config.tz, '--until') : undefined,
           },
           flags.url,
         );
-        if (flags.format === 'json' && !flags.facade) return printJson(report);
-        const { renderFeedbackMarkdown } = await import('../../feedback/report-markdown.js');
-        const markdown = renderFeedbackMarkdown(report, flags.lang ?? config.lang);
-        if (flags.facade) return printJson({ report, markdown });
-        console.log(markdown);
+        const format = flags.json ? 'json' : (flags.format ?? defaultOutputFormat());
+        if (format === 'json' && !flags.facade) return printJson(report);
+        const { renderFeedbackReport } = await import('../../feedback/report-markdown.js');
+        const lang = flags.lang ?? config.lang;
+        if (flags.facade) return printJson({ report, markdown: renderFeedbackReport(report, lang, 'md') });
+        process.stdout.write(renderFeedbackReport(report, lang, format === 'json' ? 'md' : format));
       },
     );
   return feedback;

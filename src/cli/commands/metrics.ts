@@ -61,8 +61,8 @@ export function metricsCommand(): Command {
     .action(async (flags: ReportFlags) => {
       const config = loadConfig();
       const options: ReportOptions = {
-        since: flags.since ? parseWhen(flags.since, config.tz) : undefined,
-        until: flags.until ? parseWhen(flags.until, config.tz) : undefined,
+        since: flags.since ? parseWhen(flags.since, config.tz, '--since') : undefined,
+        until: flags.until ? parseWhen(flags.until, config.tz, '--until') : undefined,
         granularity: flags.granularity,
         breakdown: flags.breakdown,
       };

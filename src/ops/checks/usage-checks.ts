@@ -27,7 +27,7 @@ export const usersRealtime: CheckDefinition<ChecksDeps> = {
   },
   run: async (deps, context) => {
     const report = await deps.reports.metrics({ ...today(context.now, deps.config.tz), granularity: 'hour' });
-    const active = report.realtime.activeUsers;
+    const active = report.realtime?.activeUsers ?? 0;
     const lastWeek = await activeLearnersOn(deps, new Date(context.now.getTime() - 7 * 86_400_000));
     const todayActive = await activeLearnersOn(deps, context.now);
     return {
