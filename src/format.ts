@@ -23,3 +23,26 @@ export const bytes = (n: number): string =>
     : n >= 2 ** 20
       ? `${(n / 2 ** 20).toFixed(1)} MiB`
       : `${(n / 1024).toFixed(0)} KiB`;
+
+/**
+ * A moment for people, in the zone they work in and saying which: "2026-12-01 21:50:35 GMT+8".
+ * Logs and JSON stay UTC; an unmarked local time next to them is a trap at 3 a.m.
+ */
+export function localTime(at: Date | string, tz: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'shortOffset',
+    })
+      .formatToParts(new Date(at))
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+}

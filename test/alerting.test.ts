@@ -205,7 +205,7 @@ describe('lifecycle', () => {
     expect((await round(alerts)).sent).toBe(0);
   });
 
-  it('silences suppress notifications until they end, then escalation resumes from stored times', async () => {
+  it('silences suppress notifications until they end; escalation then counts from the L1 page', async () => {
     const alerts = service();
     await alerts.silence({
       kind: 'silence',
@@ -215,13 +215,23 @@ describe('lifecycle', () => {
       startsAt: clock,
       endsAt: new Date(clock.getTime() + 20 * 60_000),
     });
-    await alerts.fire(critical());
+    const firedAt = clock;
+    const { alert } = await alerts.fire(critical());
     expect((await round(alerts)).sent).toBe(0);
+    expect((await alerts.show(alert.id)).alert.pagedAt).toBeNull();
     minutes(19);
     expect((await round(alerts)).sent).toBe(0);
-    minutes(2);
-    // L1 and L2 are both due now: both go out, in order.
-    expect((await round(alerts)).sent).toBe(5);
+    const pagedAt = minutes(2);
+    // The silence is over: L1 now (webhook + DingTalk); L2 not at once as before.
+    expect((await round(alerts)).sent).toBe(2);
+    const shown = (await alerts.show(alert.id)).alert;
+    expect(shown).toMatchObject({ firedAt, pagedAt, escalationLevel: 1 });
+    expect(sink.on('/hook')[0]?.body.text).toContain('L1 通知时间');
+    // L2: 15 min after L1 was due to be paged (the silence's end), not 15 min after it fired.
+    minutes(13);
+    expect((await round(alerts)).sent).toBe(0);
+    minutes(1);
+    expect((await round(alerts)).sent).toBe(3);
   });
 
   it('a maintenance window for every rule holds all notifications', async () => {

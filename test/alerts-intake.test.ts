@@ -6,6 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartalk, smartalkAsync, spawnServer } from './helpers/cli.js';
@@ -125,12 +126,87 @@ describe('Alertmanager intake', () => {
     const show = smartalk(['alerts', 'show', open[0].id, '--json'], env);
     expect(JSON.parse(show.stdout).alert).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'li.lei' });
     const silence = smartalk(['alerts', 'silence', '--rule', 'SlowApi', '--minutes', '30', '--reason', 'load test tonight'], env);
-    expect(silence.stdout).toMatch(/^silence [0-9a-f-]{36} for 30 min/);
+    expect(silence.stdout).toMatch(/^silence [0-9a-f]{8} for 30 min/);
     // Async: the sink lives in this process and must answer while the command waits.
     const test = await smartalkAsync(['alerts', 'test-channel', 'hook'], env);
     expect(test.stdout).toContain('sent through hook');
     expect(sink.on('/hook').at(-1)?.body.kind).toBe('test');
     expect(smartalk(['alerts', 'test-channel', 'nope'], env).stderr).toContain('No channel named nope');
+  });
+
+  it('takes the short id it prints, names the OS user, and shows the three times with their zone', async () => {
+    expect((await post(payload('firing', 'ffff000011112222'))).status).toBe(200);
+    let alert = { id: '' };
+    await waitFor(
+      async () => {
+        const open = JSON.parse(smartalk(['alerts', 'list', '--json'], env).stdout);
+        alert = open.find((a: { status: string; pagedAt: string | null }) => a.status === 'firing' && a.pagedAt) ?? alert;
+        return alert.id !== '';
+      },
+      10_000,
+      'L1 page',
+    );
+    const table = smartalk(['alerts', 'list'], env).stdout;
+    expect(table).toContain(alert.id.slice(0, 8));
+    expect(table).toMatch(/2026-11-27 09:00:00 GMT\+8/); // Alertmanager's startsAt, in SMARTALK_TZ
+    const show = smartalk(['alerts', 'show', alert.id.slice(0, 6)], env);
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/problem since 2026-11-27 09:00:00 GMT\+8 · fired .+ GMT\+8 · L1 paged .+ GMT\+8/);
+    const ack = smartalk(['alerts', 'ack', alert.id.slice(0, 8)], env);
+    expect(ack.status, ack.stderr).toBe(0);
+    const shown = JSON.parse(smartalk(['alerts', 'show', alert.id, '--json'], env).stdout);
+    expect(shown.alert.acknowledgedBy).toBe(process.env.SUDO_USER ?? userInfo().username);
+    const paged = () => sink.on('/hook').find((r) => r.body.alert?.id === alert.id && r.body.kind === 'firing');
+    await waitFor(async () => paged() !== undefined, 5_000, 'the page at the sink');
+    const page = paged();
+    expect(page?.body.text).toMatch(/Problem since: .+\nL1 paged: /);
+    // The API behind it: a prefix finds its alert; a malformed one is a 400.
+    const byPrefix = await fetch(`${base}/api/v1/ops/alerts?idPrefix=${alert.id.slice(0, 5)}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const found = (await byPrefix.json()) as { alerts: Array<{ id: string }> };
+    expect(found.alerts.map((a) => a.id)).toContain(alert.id);
+    const bad = await fetch(`${base}/api/v1/ops/alerts?idPrefix=zz`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(bad.status).toBe(400);
+    const unknown = smartalk(['alerts', 'show', '0000000'], env);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no alert id starts with 0000000');
+    expect(smartalk(['alerts', 'resolve', alert.id.slice(0, 8), '--by', 'li.lei'], env).stdout).toContain('resolved (li.lei)');
+  });
+
+  it('lists silences and maintenance windows, and ends one by its short id', () => {
+    const later = smartalk(
+      ['alerts', 'silence', '--maintenance', '--minutes', '60', '--reason', 'db upgrade', '--starts', '2099-01-01', '--json'],
+      env,
+    );
+    expect(later.status, later.stderr).toBe(0);
+    const { id } = JSON.parse(later.stdout);
+    const listed = smartalk(['alerts', 'silences'], env);
+    expect(listed.stdout).toContain('load test tonight');
+    expect(listed.stdout).toMatch(new RegExp(`${id.slice(0, 8)} .+maintenance .+scheduled`));
+    const ended = smartalk(['alerts', 'unsilence', id.slice(0, 8)], env);
+    expect(ended.status, ended.stderr).toBe(0);
+    expect(JSON.parse(smartalk(['alerts', 'silences', '--json'], env).stdout).map((s: { id: string }) => s.id)).not.toContain(id);
+    const again = smartalk(['alerts', 'unsilence', id], env);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('No silence in force or scheduled with that id');
+  });
+
+  it('says in words what went wrong, with exit 2', () => {
+    const refused = smartalk(['alerts', 'list', '--url', 'http://127.0.0.1:9'], env);
+    expect(refused.status).toBe(2);
+    const closed = smartalk(['alerts', 'list', '--url', base.replace(/:\d+$/, ':2')], env);
+    expect(closed.status).toBe(2);
+    expect(closed.stderr).toMatch(
+      /cannot reach SmarTalk at http:\/\/127\.0\.0\.1:2 \(connection refused\) — is it running\? Start it with npm start, or pass --url/,
+    );
+    const date = smartalk(['metrics', 'report', '--since', '2026-13-01'], env);
+    expect(date.status).toBe(2);
+    expect(date.stderr).toContain('--since expects an ISO date-time');
+    const tooLong = smartalk(['alerts', 'silence', '--minutes', '20000', '--reason', 'a long one'], env);
+    expect(tooLong.status).toBe(2);
+    expect(tooLong.stderr).toMatch(/^smartalk: .*minutes/);
+    expect(tooLong.stderr).not.toContain('/api/v1');
   });
 
   it('resolves from Alertmanager and tells L1', async () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RULES, SEVERITIES } from '../src/ops/alerts/catalog.js';
+import type { OpsCall } from '../src/ops/server-link.js';
 import { findBinary, requireBinaries } from './helpers/binaries.js';
 import { smartalk } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -161,5 +162,42 @@ describe('deploy/alerts.example.yml', () => {
       [2, 15],
       [3, 30],
     ]);
+  });
+});
+
+describe('short alert ids', () => {
+  it('name one alert by a unique prefix, and list the candidates of an ambiguous one', async () => {
+    const { resolveAlertId } = await import('../src/cli/commands/alerts.js');
+    const { opsRequest } = await import('../src/ops/server-link.js');
+    const call: OpsCall = (route, init) =>
+      opsRequest(server.url, route, { token: server.opsToken, source: 'env', file: '' }, init);
+    const ids = ['abcd1234-0000-4000-8000-000000000001', 'abcd1299-0000-4000-8000-000000000002'];
+    for (const [i, id] of ids.entries()) {
+      await server.runtime.db.kysely
+        .insertInto('alerts')
+        .values({
+          id,
+          fingerprint: `short-id-${i}`,
+          rule_id: 'HighCpu',
+          severity: 'warning',
+          source: 'builtin',
+          labels: '{}',
+          summary: 'CPU',
+          status: 'resolved',
+          started_at: new Date('2026-11-30T00:00:00Z'),
+          fired_at: new Date('2026-11-30T00:05:00Z'),
+          last_seen_at: new Date('2026-11-30T00:05:00Z'),
+        })
+        .execute();
+    }
+    expect(await resolveAlertId(call, 'abcd123', 'UTC')).toBe(ids[0]);
+    expect(await resolveAlertId(call, 'ABCD1299', 'UTC')).toBe(ids[1]);
+    expect(await resolveAlertId(call, ids[1] as string, 'UTC')).toBe(ids[1]);
+    const ambiguous = resolveAlertId(call, 'abcd12', 'UTC');
+    await expect(ambiguous).rejects.toThrow(/abcd12 names 2 alerts; give more of the id:/);
+    await expect(resolveAlertId(call, 'abcd12', 'UTC')).rejects.toThrow(
+      /abcd1234-0000 {2}HighCpu {2}resolved {2}2026-11-30 00:00:00 GMT/,
+    );
+    await expect(resolveAlertId(call, 'abc', 'UTC')).rejects.toThrow(/not an alert id/);
   });
 });

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { envLang, say } from '../i18n.js';
+import { OpsRequestError, ServerUnreachableError } from '../ops/server-link.js';
 import { VERSION } from '../version.js';
 import { alertsCommand } from './commands/alerts.js';
 import { backupCommand } from './commands/backup.js';
@@ -66,6 +67,16 @@ export function handleError(error: unknown): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof UsageError) {
+    console.error(`smartalk: ${error.message}`);
+    return 2;
+  }
+  // No server to talk to, or one that refused the request as asked (bad input, token, or an id
+  // that names nothing): a connection or usage error.
+  if (
+    error instanceof ServerUnreachableError ||
+    (error instanceof Error && error.name === 'OpsTokenMissingError') ||
+    (error instanceof OpsRequestError && [400, 401, 403, 404].includes(error.status))
+  ) {
     console.error(`smartalk: ${error.message}`);
     return 2;
   }

@@ -239,6 +239,8 @@ export interface AlertsTable {
   resolved_by: string | null;
   /** The diagnosis run when it fired (migration 011); null for rules without one. */
   diagnosis: ColumnType<Record<string, unknown> | null, string | undefined, string>;
+  /** When L1 was paged (migration 013); escalation counts from it. Null until then. */
+  paged_at: ColumnType<Date | null, Date | undefined, Date | null>;
 }
 
 export interface AlertNotificationsTable {

@@ -88,7 +88,9 @@ function view(rule: AlertRule, since: Date, url: string, detail: string, resolve
     runbook: rule.runbook,
     labels: { instance: new URL(url).host, source: 'watchdog' },
     startedAt: since,
-    firedAt: since,
+    // It fires once the rule's `for` has passed since the first failed probe, and pages L1 then.
+    firedAt: new Date(since.getTime() + durationMs(rule.for)),
+    pagedAt: new Date(since.getTime() + durationMs(rule.for)),
     escalationLevel: 0,
     acknowledgedBy: null,
     resolvedAt,

@@ -3,10 +3,14 @@
  * unit tests, or an Alertmanager config that routes to SmarTalk's intake.
  */
 import { writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config.js';
+import { localTime } from '../../format.js';
 import type { AlertView } from '../../ops/alerts/messages.js';
+import type { OpsCall } from '../../ops/server-link.js';
+import { parseWhen, UsageError } from '../options.js';
 import { printJson } from '../output.js';
 
 export function alertsCommand(): Command {
@@ -45,13 +49,14 @@ export function alertsCommand(): Command {
 }
 
 /**
- * list / show / ack / resolve / silence / test-channel: through the running server's
- * ops API (DATA_DIR/server.json or --url), which also runs the escalation round.
+ * list / show / ack / resolve / silence / silences / unsilence / test-channel: through the
+ * running server's ops API (DATA_DIR/server.json or --url), which also runs the escalation round.
  */
 /** An alert as the ops API sends it (dates as ISO strings). */
-type AlertJson = Omit<AlertView, 'startedAt' | 'firedAt' | 'resolvedAt'> & {
+type AlertJson = Omit<AlertView, 'startedAt' | 'firedAt' | 'pagedAt' | 'resolvedAt'> & {
   startedAt: string;
   firedAt: string;
+  pagedAt: string | null;
   resolvedAt: string | null;
 };
 interface NotificationJson {
@@ -63,6 +68,46 @@ interface NotificationJson {
   last_error: string | null;
   created_at: string;
 }
+interface SilenceJson {
+  id: string;
+  kind: 'silence' | 'maintenance';
+  rule_id: string | null;
+  matchers: Record<string, string>;
+  reason: string;
+  created_by: string;
+  starts_at: string;
+  ends_at: string;
+}
+
+/** Who is acting: the login behind sudo, else the OS account (as documented), never a made-up name. */
+export function operatorName(): string {
+  if (process.env.SUDO_USER) return process.env.SUDO_USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? process.env.LOGNAME ?? 'cli';
+  }
+}
+
+const FULL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The full id an alert id names: a full uuid as it is, else a unique prefix (as `alerts
+ * list` prints it, like git's short hashes); an ambiguous one lists the candidates.
+ */
+export async function resolveAlertId(call: OpsCall, given: string, tz: string): Promise<string> {
+  if (FULL_UUID.test(given)) return given.toLowerCase();
+  if (!/^[0-9a-f-]{4,36}$/i.test(given))
+    throw new UsageError(
+      `"${given}" is not an alert id: give the id \`alerts list\` prints (4 or more hex digits) or the full one`,
+    );
+  const { alerts } = await call<{ alerts: AlertJson[] }>(`/api/v1/ops/alerts?idPrefix=${encodeURIComponent(given)}`);
+  const [only, ...others] = alerts;
+  if (!only) throw new UsageError(`no alert id starts with ${given} (smartalk alerts list --all shows them)`);
+  if (others.length === 0) return only.id;
+  const lines = alerts.map((a) => `  ${a.id.slice(0, 13)}  ${a.ruleId}  ${a.status}  ${localTime(a.startedAt, tz)}`);
+  throw new UsageError(`${given} names ${alerts.length} alerts; give more of the id:\n${lines.join('\n')}`);
+}
 
 function addLifecycleCommands(alerts: Command): void {
   const client = async (url?: string) => {
@@ -72,33 +117,31 @@ function addLifecycleCommands(alerts: Command): void {
       import('../../ops/ops-token.js'),
     ]);
     const base = url ?? readLiveServer(config.dataDir)?.url;
-    if (!base) throw new Error('no running server found for DATA_DIR; start it (smartalk serve) or pass --url');
+    if (!base)
+      throw new UsageError(
+        `no SmarTalk server is running from ${config.dataDir} — start it with npm start (or smartalk serve), or pass --url`,
+      );
     const token = await readOpsToken(config);
-    const call = <T>(method: string, route: string, body?: unknown): Promise<T> =>
-      opsRequest<T>(base, route, token, { method, body });
+    const call: OpsCall = (route, init) => opsRequest(base, route, token, init);
     return { config, call };
   };
-  const who = () => process.env.SUDO_USER ?? process.env.USER ?? 'cli';
 
   alerts
     .command('list')
-    .description('Open alerts (--all: every alert, newest first)')
+    .description('Open alerts (--all: every alert, newest first); times in SMARTALK_TZ')
     .option('--all', 'include resolved alerts')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (the API’s own)')
     .option('--url <url>', 'server to ask')
     .action(async (flags: { all?: boolean; json?: boolean; url?: string }) => {
       const { config, call } = await client(flags.url);
-      const { alerts: list } = await call<{ alerts: AlertJson[] }>(
-        'GET',
-        `/api/v1/ops/alerts?status=${flags.all ? 'all' : 'open'}`,
-      );
+      const { alerts: list } = await call<{ alerts: AlertJson[] }>(`/api/v1/ops/alerts?status=${flags.all ? 'all' : 'open'}`);
       if (flags.json) return printJson(list);
       const { default: Table } = await import('cli-table3');
       const zh = config.lang === 'zh-CN';
       const table = new Table({
         head: zh
-          ? ['ID', '级别', '规则', '状态', '升级', '开始时间', '当前值']
-          : ['id', 'severity', 'rule', 'status', 'level', 'since', 'value'],
+          ? ['ID', '级别', '规则', '状态', '升级', '问题开始', 'L1 通知', '当前值']
+          : ['id', 'severity', 'rule', 'status', 'level', 'problem since', 'L1 paged', 'value'],
         style: { head: [], border: [] },
       });
       for (const alert of list) {
@@ -108,7 +151,8 @@ function addLifecycleCommands(alerts: Command): void {
           alert.ruleId,
           alert.status,
           `L${alert.escalationLevel}`,
-          new Date(alert.startedAt).toLocaleString(zh ? 'zh-CN' : 'en-CA', { timeZone: config.tz, hourCycle: 'h23' }),
+          localTime(alert.startedAt, config.tz),
+          alert.pagedAt ? localTime(alert.pagedAt, config.tz) : '—',
           alert.value ?? '—',
         ]);
       }
@@ -118,33 +162,38 @@ function addLifecycleCommands(alerts: Command): void {
   alerts
     .command('show')
     .description('One alert and every notification sent for it')
-    .argument('<id>', 'alert id (full)')
-    .option('--json', 'print JSON')
+    .argument('<id>', 'alert id: the short id `alerts list` prints, or the full one')
+    .option('--json', 'print JSON (the API’s own)')
     .option('--url <url>', 'server to ask')
-    .action(async (id: string, flags: { json?: boolean; url?: string }) => {
-      const { call } = await client(flags.url);
+    .action(async (given: string, flags: { json?: boolean; url?: string }) => {
+      const { config, call } = await client(flags.url);
+      const id = await resolveAlertId(call, given, config.tz);
       const detail = await call<{
         alert: AlertJson;
         notifications: NotificationJson[];
         vendor: { kind: string; name: string; phone?: string; ticketUrl?: string; accountId?: string } | null;
-      }>('GET', `/api/v1/ops/alerts/${id}`);
+      }>(`/api/v1/ops/alerts/${id}`);
       if (flags.json) return printJson(detail);
       const a = detail.alert;
+      const at = (iso: string | null) => (iso ? localTime(iso, config.tz) : '—');
       console.log(`${a.severity.toUpperCase()} ${a.ruleId} — ${a.summary}${a.summaryZh ? ` / ${a.summaryZh}` : ''}`);
+      console.log(`id ${a.id}`);
       console.log(
         `status ${a.status}, level L${a.escalationLevel}, value ${a.value ?? '—'} (threshold ${a.threshold ?? '—'}), runbook ${a.runbook ?? '—'}`,
       );
+      console.log(`problem since ${at(a.startedAt)} · fired ${at(a.firedAt)} · L1 paged ${at(a.pagedAt)}`);
+      if (a.resolvedAt) console.log(`resolved ${at(a.resolvedAt)}`);
       if (detail.vendor) {
         const { vendorLine } = await import('../../ops/alerts/messages.js');
         console.log(`vendor (${detail.vendor.kind}): ${vendorLine(detail.vendor)}`);
       }
       if (a.diagnosis) {
-        console.log(`diagnosis (${a.diagnosis.scenario}, ${a.diagnosis.at}): worst ${a.diagnosis.worst}`);
+        console.log(`diagnosis (${a.diagnosis.scenario}, ${at(a.diagnosis.at)}): worst ${a.diagnosis.worst}`);
         for (const f of a.diagnosis.findings) console.log(`  ${f.status.toUpperCase().padEnd(4)} ${f.id}: ${f.summary}`);
       }
       for (const n of detail.notifications) {
         console.log(
-          `  ${n.created_at}  ${n.kind.padEnd(10)} L${n.level}  ${n.contact}/${n.channel}  ${n.status}${n.last_error ? ` (${n.last_error})` : ''}`,
+          `  ${at(n.created_at)}  ${n.kind.padEnd(10)} L${n.level}  ${n.contact}/${n.channel}  ${n.status}${n.last_error ? ` (${n.last_error})` : ''}`,
         );
       }
     });
@@ -156,15 +205,89 @@ function addLifecycleCommands(alerts: Command): void {
     alerts
       .command(name)
       .description(description)
-      .argument('<id>', 'alert id (full)')
-      .option('--by <name>', 'who (default: your user name)')
+      .argument('<id>', 'alert id: the short id `alerts list` prints, or the full one')
+      .option('--by <name>', 'who (default: your OS user name)')
+      .option('--json', 'print the alert as JSON (the API’s own)')
       .option('--url <url>', 'server to ask')
-      .action(async (id: string, flags: { by?: string; url?: string }) => {
-        const { call } = await client(flags.url);
-        const alert = await call<AlertJson>('POST', `/api/v1/ops/alerts/${id}/${verb}`, { by: flags.by ?? who() });
-        console.log(`${alert.ruleId} ${alert.status} (${flags.by ?? who()})`);
+      .action(async (given: string, flags: { by?: string; json?: boolean; url?: string }) => {
+        const { config, call } = await client(flags.url);
+        const id = await resolveAlertId(call, given, config.tz);
+        const by = flags.by ?? operatorName();
+        const alert = await call<AlertJson>(`/api/v1/ops/alerts/${id}/${verb}`, { method: 'POST', body: { by } });
+        if (flags.json) return printJson(alert);
+        console.log(`${alert.id.slice(0, 8)} ${alert.ruleId} ${alert.status} (${by})`);
       });
   }
+
+  alerts
+    .command('silences')
+    .description('Silences and maintenance windows in force and scheduled (--all: also those ended this week)')
+    .option('--all', 'include those that ended in the last 7 days')
+    .option('--json', 'print JSON (the API’s own)')
+    .option('--url <url>', 'server to ask')
+    .action(async (flags: { all?: boolean; json?: boolean; url?: string }) => {
+      const { config, call } = await client(flags.url);
+      const [active, later] = flags.all
+        ? [(await call<{ silences: SilenceJson[] }>('/api/v1/ops/silences?state=all')).silences, []]
+        : await Promise.all(
+            (['active', 'scheduled'] as const).map(
+              async (state) => (await call<{ silences: SilenceJson[] }>(`/api/v1/ops/silences?state=${state}`)).silences,
+            ),
+          );
+      const silences = [...(active ?? []), ...(later ?? [])];
+      if (flags.json) return printJson(silences);
+      const zh = config.lang === 'zh-CN';
+      if (silences.length === 0) return console.log(zh ? '没有静默或维护窗口。' : 'No silences or maintenance windows.');
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({
+        head: zh
+          ? ['ID', '类型', '状态', '规则', '标签', '开始', '结束', '原因', '设置人']
+          : ['id', 'kind', 'state', 'rule', 'labels', 'starts', 'ends', 'reason', 'by'],
+        style: { head: [], border: [] },
+        wordWrap: true,
+      });
+      const now = Date.now();
+      for (const s of silences) {
+        const state = Date.parse(s.starts_at) > now ? 'scheduled' : Date.parse(s.ends_at) > now ? 'active' : 'ended';
+        table.push([
+          s.id.slice(0, 8),
+          s.kind,
+          state,
+          s.rule_id ?? (zh ? '全部' : 'all'),
+          Object.entries(s.matchers ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '—',
+          localTime(s.starts_at, config.tz),
+          localTime(s.ends_at, config.tz),
+          s.reason,
+          s.created_by,
+        ]);
+      }
+      console.log(table.toString());
+    });
+
+  alerts
+    .command('unsilence')
+    .description('End a silence or maintenance window now (one still to start is cancelled)')
+    .argument('<id>', 'silence id: the short id `alerts silences` prints, or the full one')
+    .option('--url <url>', 'server to ask')
+    .action(async (given: string, flags: { url?: string }) => {
+      const { call } = await client(flags.url);
+      let id = given.toLowerCase();
+      if (!FULL_UUID.test(id)) {
+        const { silences } = await call<{ silences: SilenceJson[] }>('/api/v1/ops/silences?state=all');
+        const open = silences.filter((s) => s.id.startsWith(id) && Date.parse(s.ends_at) > Date.now());
+        if (open.length !== 1)
+          throw new UsageError(
+            open.length === 0
+              ? `no silence in force or scheduled starts with ${given} (smartalk alerts silences)`
+              : `${given} names ${open.length} silences: ${open.map((s) => s.id.slice(0, 13)).join(', ')}`,
+          );
+        id = (open[0] as SilenceJson).id;
+      }
+      await call(`/api/v1/ops/silences/${id}`, { method: 'DELETE' });
+      console.log(`silence ${id.slice(0, 8)} ended`);
+    });
 
   alerts
     .command('silence')
@@ -173,13 +296,14 @@ function addLifecycleCommands(alerts: Command): void {
     .option('--label <k=v...>', 'only alerts carrying these labels')
     .requiredOption('--minutes <n>', 'how long', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error('--minutes must be a positive integer');
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive number of minutes');
       return n;
     })
     .requiredOption('--reason <text>', 'why (kept with the silence)')
     .option('--maintenance', 'a maintenance window rather than a silence')
-    .option('--starts <iso>', 'start later (default: now)')
-    .option('--by <name>', 'who (default: your user name)')
+    .option('--starts <when>', 'start later: ISO date-time or YYYY-MM-DD in SMARTALK_TZ (default: now)')
+    .option('--by <name>', 'who (default: your OS user name)')
+    .option('--json', 'print the new silence’s id as JSON')
     .option('--url <url>', 'server to ask')
     .action(
       async (flags: {
@@ -190,20 +314,28 @@ function addLifecycleCommands(alerts: Command): void {
         maintenance?: boolean;
         starts?: string;
         by?: string;
+        json?: boolean;
         url?: string;
       }) => {
-        const { call } = await client(flags.url);
+        const { config, call } = await client(flags.url);
+        const startsAt = flags.starts ? parseWhen(flags.starts, config.tz, '--starts') : undefined;
         const matchers = Object.fromEntries((flags.label ?? []).map((pair) => pair.split('=', 2) as [string, string]));
-        const created = await call<{ id: string }>('POST', '/api/v1/ops/silences', {
-          kind: flags.maintenance ? 'maintenance' : 'silence',
-          ...(flags.rule ? { ruleId: flags.rule } : {}),
-          matchers,
-          reason: flags.reason,
-          by: flags.by ?? who(),
-          minutes: flags.minutes,
-          ...(flags.starts ? { startsAt: new Date(flags.starts).toISOString() } : {}),
+        const created = await call<{ id: string }>('/api/v1/ops/silences', {
+          method: 'POST',
+          body: {
+            kind: flags.maintenance ? 'maintenance' : 'silence',
+            ...(flags.rule ? { ruleId: flags.rule } : {}),
+            matchers,
+            reason: flags.reason,
+            by: flags.by ?? operatorName(),
+            minutes: flags.minutes,
+            ...(startsAt ? { startsAt: startsAt.toISOString() } : {}),
+          },
         });
-        console.log(`silence ${created.id} for ${flags.minutes} min`);
+        if (flags.json) return printJson(created);
+        console.log(
+          `${flags.maintenance ? 'maintenance window' : 'silence'} ${created.id.slice(0, 8)} for ${flags.minutes} min${startsAt ? ` from ${localTime(startsAt, config.tz)}` : ''}`,
+        );
       },
     );
 
@@ -214,8 +346,9 @@ function addLifecycleCommands(alerts: Command): void {
     .option('--url <url>', 'server to ask')
     .action(async (name: string, flags: { url?: string }) => {
       const { call } = await client(flags.url);
-      const result = await call<{ sent: number; failed: number; retrying: number }>('POST', '/api/v1/ops/alerts/test-channel', {
-        channel: name,
+      const result = await call<{ sent: number; failed: number; retrying: number }>('/api/v1/ops/alerts/test-channel', {
+        method: 'POST',
+        body: { channel: name },
       });
       console.log(
         result.sent > 0

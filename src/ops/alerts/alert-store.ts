@@ -30,6 +30,7 @@ export function toView(row: AlertRow): AlertView {
     labels: row.labels as Record<string, string>,
     startedAt: new Date(row.started_at),
     firedAt: new Date(row.fired_at),
+    pagedAt: row.paged_at ? new Date(row.paged_at) : null,
     escalationLevel: row.escalation_level,
     acknowledgedBy: row.acknowledged_by,
     resolvedAt: row.resolved_at ? new Date(row.resolved_at) : null,
@@ -136,11 +137,11 @@ export function resolveAlert(q: Q, which: { id?: string; fingerprint?: string },
 
 export const openAlerts = (db: Db) => db.kysely.selectFrom('alerts').selectAll().where('status', '!=', 'resolved').execute();
 
-/** Move a firing alert from escalation level `from` to `to`; true for the one caller that did. */
-export async function claimEscalationLevel(q: Q, id: string, from: number, to: number): Promise<boolean> {
+/** Move a firing alert from escalation level `from` to `to` (from 0: L1 is paged now); true for the one caller that did. */
+export async function claimEscalationLevel(q: Q, id: string, from: number, to: number, now: Date): Promise<boolean> {
   const result = await q
     .updateTable('alerts')
-    .set({ escalation_level: to })
+    .set(from === 0 ? { escalation_level: to, paged_at: now } : { escalation_level: to })
     .where('id', '=', id)
     .where('escalation_level', '=', from)
     .where('status', '=', 'firing')
@@ -169,6 +170,16 @@ export const listAlerts = (db: Db, options: { open?: boolean; limit?: number }) 
   if (options.open) query = query.where('status', '!=', 'resolved');
   return query.execute();
 };
+
+/** Alerts whose id starts with `prefix` (lower-case hex and dashes): what a short id names. */
+export const alertsByIdPrefix = (db: Db, prefix: string, limit: number) =>
+  db.kysely
+    .selectFrom('alerts')
+    .selectAll()
+    .where(sql<string>`id::text`, 'like', `${prefix}%`)
+    .orderBy('fired_at', 'desc')
+    .limit(limit)
+    .execute();
 
 export const alertsByIds = (db: Db, ids: string[]) =>
   ids.length === 0 ? Promise.resolve([]) : db.kysely.selectFrom('alerts').selectAll().where('id', 'in', ids).execute();
@@ -203,19 +214,40 @@ export async function insertSilence(db: Db, silence: NewSilence): Promise<string
   return id;
 }
 
-export const activeSilences = (db: Db, now: Date) =>
-  db.kysely
-    .selectFrom('alert_silences')
-    .selectAll()
-    .where('starts_at', '<=', now)
-    .where('ends_at', '>', now)
-    .orderBy('ends_at')
-    .execute();
+export type SilenceState = 'active' | 'scheduled' | 'all';
+
+/** Silences in force now, those still to start, or both with those ended in the last week ("all"). */
+export const listSilences = (db: Db, now: Date, state: SilenceState = 'active') => {
+  let query = db.kysely.selectFrom('alert_silences').selectAll();
+  if (state === 'active') query = query.where('starts_at', '<=', now).where('ends_at', '>', now);
+  else if (state === 'scheduled') query = query.where('starts_at', '>', now);
+  else query = query.where('ends_at', '>', new Date(now.getTime() - 7 * 86_400_000));
+  return query.orderBy('starts_at').orderBy('ends_at').execute();
+};
+
+export const activeSilences = (db: Db, now: Date) => listSilences(db, now, 'active');
 
 export type SilenceRow = Awaited<ReturnType<typeof activeSilences>>[number];
 
-export async function expireSilence(db: Db, id: string, now: Date): Promise<void> {
-  await db.kysely.updateTable('alert_silences').set({ ends_at: now }).where('id', '=', id).where('ends_at', '>', now).execute();
+/**
+ * End a silence now; one still to start is deleted (it never silenced anything). False
+ * when there is no such silence or it has already ended.
+ */
+export async function expireSilence(db: Db, id: string, now: Date): Promise<boolean> {
+  const ended = await db.kysely
+    .updateTable('alert_silences')
+    .set({ ends_at: now })
+    .where('id', '=', id)
+    .where('starts_at', '<=', now)
+    .where('ends_at', '>', now)
+    .executeTakeFirst();
+  if (Number(ended.numUpdatedRows) === 1) return true;
+  const cancelled = await db.kysely
+    .deleteFrom('alert_silences')
+    .where('id', '=', id)
+    .where('starts_at', '>', now)
+    .executeTakeFirst();
+  return Number(cancelled.numDeletedRows) === 1;
 }
 
 // --- the outbox ---------------------------------------------------------------------------

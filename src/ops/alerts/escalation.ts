@@ -8,10 +8,10 @@
 import type { Db } from '../../db/database.js';
 import {
   type AlertRow,
-  activeSilences,
   claimEscalationLevel,
   claimReminder,
   enqueue,
+  listSilences,
   type OutboxMessage,
   openAlerts,
   type SilenceRow,
@@ -20,12 +20,30 @@ import type { AlertsConfig } from './config.js';
 import type { NotificationKind } from './messages.js';
 
 export function isSilenced(alert: AlertRow, silences: SilenceRow[]): boolean {
+  return silences.some((s) => silenceCovers(s, alert));
+}
+
+const silenceCovers = (s: SilenceRow, alert: AlertRow) => {
   const labels = alert.labels as Record<string, string>;
-  return silences.some(
-    (s) =>
-      (s.rule_id === null || s.rule_id === alert.rule_id) &&
-      Object.entries(s.matchers as Record<string, string>).every(([key, value]) => labels[key] === value),
+  return (
+    (s.rule_id === null || s.rule_id === alert.rule_id) &&
+    Object.entries(s.matchers as Record<string, string>).every(([key, value]) => labels[key] === value)
   );
+};
+
+/**
+ * When L1 was paged, for counting the later levels (PagerDuty's way): when L1 was due —
+ * its delay after the alert fired, so a server that was down or a clock that jumped
+ * catches up on every missed level — or, for an alert a silence held back, when the last
+ * such silence ended, so L2 gets its full delay after L1 is paged.
+ */
+function escalationStart(alert: AlertRow, firstAfterMs: number, silences: SilenceRow[]): number {
+  let start = new Date(alert.fired_at).getTime() + firstAfterMs;
+  for (const s of silences) {
+    const ended = new Date(s.ends_at).getTime();
+    if (ended > start && new Date(s.starts_at).getTime() <= start && silenceCovers(s, alert)) start = ended;
+  }
+  return start;
 }
 
 /** One message per channel of each contact of the given levels. */
@@ -47,19 +65,24 @@ export const levelsReached = (config: AlertsConfig, alert: AlertRow, atLeast = 0
   config.escalation[alert.severity].filter((level) => level.level <= Math.max(atLeast, alert.escalation_level));
 
 export async function escalate(db: Db, config: AlertsConfig, now: Date): Promise<{ notified: number; reminded: number }> {
-  const silences = await activeSilences(db, now);
+  // In force now, and those that ended lately (they may have held an alert's L1 back).
+  const recent = (await listSilences(db, now, 'all')).filter((s) => new Date(s.starts_at) <= now);
+  const silences = recent.filter((s) => new Date(s.ends_at) > now);
   let notified = 0;
   let reminded = 0;
   for (const alert of await openAlerts(db)) {
     if (isSilenced(alert, silences)) continue;
     if (alert.status === 'firing') {
-      const firedAt = new Date(alert.fired_at).getTime();
+      const levels = config.escalation[alert.severity];
+      const firstAfterMs = levels[0]?.afterMs ?? 0;
+      const start = escalationStart(alert, firstAfterMs, recent);
       let current = alert.escalation_level;
-      for (const level of config.escalation[alert.severity]) {
-        if (level.level <= current || firedAt + level.afterMs > now.getTime()) continue;
+      for (const level of levels) {
+        const due = start + level.afterMs - firstAfterMs;
+        if (level.level <= current || due > now.getTime()) continue;
         const from = current;
         const claimed = await db.kysely.transaction().execute(async (trx) => {
-          if (!(await claimEscalationLevel(trx, alert.id, from, level.level))) return false;
+          if (!(await claimEscalationLevel(trx, alert.id, from, level.level, now))) return false;
           await enqueue(trx, messagesFor(config, alert.id, from === 0 ? 'firing' : 'escalation', [level]), now);
           return true;
         });

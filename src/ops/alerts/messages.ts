@@ -26,8 +26,12 @@ export interface AlertView {
   threshold: string | null;
   runbook: string | null;
   labels: Record<string, string>;
+  /** When the problem started: Alertmanager's startsAt, or the first pending evaluation of a built-in rule. */
   startedAt: Date;
+  /** When SmarTalk opened the alert. */
   firedAt: Date;
+  /** When L1 was paged (null until then: e.g. inside a silence); escalation counts from it. */
+  pagedAt: Date | null;
   escalationLevel: number;
   acknowledgedBy: string | null;
   resolvedAt: Date | null;
@@ -107,7 +111,8 @@ export function renderMessage(alert: AlertView, kind: NotificationKind, level: n
   const lines: Array<[string, string]> = [
     [t('Alert', '告警'), `${alert.ruleId}${other ? ` (${other})` : ''}`],
     [t('Severity', '级别'), say(options.lang, SEVERITIES[alert.severity].label)],
-    [t('Since', '开始时间'), `${when(alert.startedAt)} (${options.tz})`],
+    [t('Problem since', '问题开始'), `${when(alert.startedAt)} (${options.tz})`],
+    [t('L1 paged', 'L1 通知时间'), alert.pagedAt ? `${when(alert.pagedAt)} (${options.tz})` : t('now', '现在')],
     [t('Value', '当前值'), `${alert.value ?? '—'} / ${t('threshold', '阈值')} ${alert.threshold ?? '—'}`],
   ];
   if (labels) lines.push([t('Where', '位置'), labels]);

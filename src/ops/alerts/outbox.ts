@@ -71,6 +71,7 @@ function testAlert(now: Date): AlertView {
     labels: {},
     startedAt: now,
     firedAt: now,
+    pagedAt: now,
     escalationLevel: 0,
     acknowledgedBy: null,
     diagnosis: null,

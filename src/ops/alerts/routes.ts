@@ -154,18 +154,24 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
       schema: {
         tags: ['ops'],
         summary: 'Alerts, newest first (open ones only with status=open)',
+        description:
+          'idPrefix: the alerts whose id starts with it, whatever their status (a short id as `smartalk alerts list` prints it; at most 10).',
         security: OPS_SECURITY,
         querystring: Type.Object(
           {
             status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            idPrefix: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F-]{4,36}$', description: 'four or more hex digits' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ alerts: Type.Array(AlertView) }), 401: ErrorResponse },
+        response: { 200: Type.Object({ alerts: Type.Array(AlertView) }), 400: ErrorResponse, 401: ErrorResponse },
       },
     },
-    async (request) => ({ alerts: await alerts.list({ open: request.query.status !== 'all', limit: request.query.limit }) }),
+    async (request) => {
+      if (request.query.idPrefix !== undefined) return { alerts: await alerts.byIdPrefix(request.query.idPrefix) };
+      return { alerts: await alerts.list({ open: request.query.status !== 'all', limit: request.query.limit }) };
+    },
   );
 
   app.get(
@@ -224,12 +230,19 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
     {
       schema: {
         tags: ['ops'],
-        summary: 'Active silences and maintenance windows',
+        summary: 'Silences and maintenance windows: in force (state=active, the default), still to start (scheduled), or all',
+        description: 'all: in force, scheduled, and those that ended in the last 7 days.',
         security: OPS_SECURITY,
-        response: { 200: Type.Object({ silences: Type.Array(AlertView) }) },
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('scheduled'), Type.Literal('all')])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ silences: Type.Array(AlertView) }), 400: ErrorResponse, 401: ErrorResponse },
       },
     },
-    async () => ({ silences: await alerts.activeSilences() }),
+    async (request) => ({ silences: await alerts.silences(request.query.state ?? 'active') }),
   );
 
   app.post(
@@ -276,14 +289,15 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
     {
       schema: {
         tags: ['ops'],
-        summary: 'End a silence now',
+        summary: 'End a silence now (one still to start is cancelled)',
         security: OPS_SECURITY,
         params: Type.Object({ id: Uuid }),
-        response: { 204: Type.Null() },
+        response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
       },
     },
     async (request, reply) => {
-      await alerts.expireSilence(request.params.id);
+      if (!(await alerts.expireSilence(request.params.id)))
+        throw new AppError('SMT_ERR_SILENCE_NOT_FOUND', 'No silence in force or scheduled with that id');
       return reply.code(204).send(null);
     },
   );

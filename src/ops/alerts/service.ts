@@ -258,8 +258,17 @@ export class AlertService {
     return store.activeSilences(this.#db, now);
   }
 
-  expireSilence(id: string, now = this.#now()): Promise<void> {
+  silences(state: store.SilenceState, now = this.#now()) {
+    return store.listSilences(this.#db, now, state);
+  }
+
+  expireSilence(id: string, now = this.#now()): Promise<boolean> {
     return store.expireSilence(this.#db, id, now);
+  }
+
+  /** Alerts a short id (a prefix of the uuid, as `alerts list` prints) may name; a few at most. */
+  async byIdPrefix(prefix: string): Promise<AlertView[]> {
+    return (await store.alertsByIdPrefix(this.#db, prefix.toLowerCase(), 10)).map(store.toView);
   }
 
   /** Notify every level that is due, and remind about acknowledged alerts left open. */
