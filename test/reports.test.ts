@@ -123,7 +123,7 @@ describe('reports', () => {
     expect(md.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
     const quote = md.text.split('\n').find((line) => line.includes('evil.example'));
     expect(quote).toBe(
-      '  > 视频一直卡顿，加载很慢，太差了 &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| &lt;img src=x onerror=alert\\(2\\)&gt; \\# heading \\[link\\]\\(http://evil.example\\) end',
+      '> 视频一直卡顿，加载很慢，太差了 &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| &lt;img src=x onerror=alert\\(2\\)&gt; \\# heading \\[link\\]\\(http://evil.example\\) end',
     );
   });
 
@@ -170,6 +170,15 @@ describe('reports', () => {
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ kind: 'weekly', metrics: { newUsers: 5 } });
     expect(json.stderr).toMatch(/^saved: weekly-\d{4}-\d{2}-\d{2}\.html/);
+    // Piped, it is Markdown; for a terminal, tables without Markdown's escapes.
+    const piped = await smartalkAsync(['report', 'product', '--url', server.url], env);
+    expect(piped.stdout).toMatch(/^# /);
+    expect(piped.stdout).toContain('\\[link\\]');
+    const text = await smartalkAsync(['report', 'product', '--format', 'text', '--url', server.url], env);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('│ 1. App launched');
+    expect(text.stdout).toContain('[link](http://evil.example)');
+    expect(text.stdout).not.toMatch(/\\[[(|#]/);
     const wrong = await smartalkAsync(['report', 'daily', '--date', '2026-02-30', '--url', server.url], env);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toMatch(/expected a date such as 2026-12-01/);

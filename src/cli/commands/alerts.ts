@@ -343,18 +343,20 @@ function addLifecycleCommands(alerts: Command): void {
     .command('test-channel')
     .description('Send a test message through one channel of the alerts config')
     .argument('<name>', 'channel name')
+    .option('--json', 'print the delivery counts as JSON (the API’s own)')
     .option('--url <url>', 'server to ask')
-    .action(async (name: string, flags: { url?: string }) => {
+    .action(async (name: string, flags: { json?: boolean; url?: string }) => {
       const { call } = await client(flags.url);
       const result = await call<{ sent: number; failed: number; retrying: number }>('/api/v1/ops/alerts/test-channel', {
         method: 'POST',
         body: { channel: name },
       });
+      if (result.sent === 0) process.exitCode = 1;
+      if (flags.json) return printJson(result);
       console.log(
         result.sent > 0
           ? `sent through ${name}`
           : `not delivered through ${name} (${result.retrying} retrying, ${result.failed} failed)`,
       );
-      if (result.sent === 0) process.exitCode = 1;
     });
 }

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
+import { defaultOutputFormat } from '../../document.js';
 import { say } from '../../i18n.js';
 import type { ReportKind } from '../../ops/reports/ops-report.js';
 import type { ReportFormat } from '../../ops/reports/report-files.js';
@@ -26,7 +27,11 @@ export function reportCommand(): Command {
     )
     .argument('<kind>', 'daily, weekly or product', oneOf(['daily', 'weekly', 'product'] as const))
     .option('--date <YYYY-MM-DD>', 'the last day the report covers, in SMARTALK_TZ (default today)', parseDay)
-    .option('--format <format>', 'md, html or json (default md)', oneOf(['md', 'html', 'json'] as const), 'md' as ReportFormat)
+    .option(
+      '--format <format>',
+      'text (a terminal’s default), md (a pipe’s or a file’s default), html or json',
+      oneOf(['text', 'md', 'html', 'json'] as const),
+    )
     .option('--lang <lang>', 'en or zh-CN (default SMARTALK_LANG)', oneOf(['en', 'zh-CN'] as const))
     .option('--out <file>', 'write it to this file instead of printing it')
     .option('--send', 'also send it through the alert channels (email: the HTML; chat: the top three findings)')
@@ -34,7 +39,14 @@ export function reportCommand(): Command {
     .action(
       async (
         kind: ReportKind,
-        flags: { date?: string; format: ReportFormat; lang?: 'en' | 'zh-CN'; out?: string; send?: boolean; url?: string },
+        flags: {
+          date?: string;
+          format?: ReportFormat | 'text';
+          lang?: 'en' | 'zh-CN';
+          out?: string;
+          send?: boolean;
+          url?: string;
+        },
       ) => {
         const config = loadConfig();
         const lang = flags.lang ?? config.lang;
@@ -49,8 +61,15 @@ export function reportCommand(): Command {
             return produceReportHere(config, here, kind, options);
           },
         );
-        const { renderReport } = await import('../../ops/reports/report-files.js');
-        const text = renderReport(produced.report, flags.format);
+        const format = flags.format ?? (flags.out ? 'md' : defaultOutputFormat());
+        const [{ renderReport }, { renderReportText }] = await Promise.all([
+          import('../../ops/reports/report-files.js'),
+          import('../../ops/reports/render-markdown.js'),
+        ]);
+        const text =
+          format === 'text'
+            ? renderReportText(produced.report, !flags.out && process.stdout.isTTY === true && !process.env.NO_COLOR)
+            : renderReport(produced.report, format);
         if (flags.out) await writeFile(flags.out, text);
         else process.stdout.write(text);
         const notes = [
