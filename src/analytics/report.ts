@@ -30,6 +30,12 @@ export interface ReportOptions {
   breakdown?: Breakdown;
   /** The server's clock (tests move it). */
   now?: Date;
+  /**
+   * Whose retention to show: the learners activated in the window ("window", the default
+   * when `since` is given), or the latest seven activation days old enough to count by the
+   * window's end ("latest", the default otherwise; the daily and weekly reports use it).
+   */
+  retentionCohort?: 'window' | 'latest';
 }
 
 export interface FunnelStepReport {
@@ -200,9 +206,11 @@ async function retentionReport(
   window: { since: Date; until: Date } | undefined,
   tz: string,
   now: Date,
+  /** The latest cohorts are the latest old enough by this time (the window's end, or now). */
+  asOf: Date,
 ): Promise<MetricsReport['retention']> {
-  const d1Cohort = window ?? recentCohort(now, tz, 1, METRICS.baselineDays);
-  const d7Cohort = window ?? recentCohort(now, tz, 7, METRICS.baselineDays);
+  const d1Cohort = window ?? recentCohort(asOf, tz, 1, METRICS.baselineDays);
+  const d7Cohort = window ?? recentCohort(asOf, tz, 7, METRICS.baselineDays);
   const [d1, d7] = await Promise.all([
     retentionCounts(db, splitWindow(d1Cohort.since, d1Cohort.until), tz, now),
     window ? undefined : retentionCounts(db, splitWindow(d7Cohort.since, d7Cohort.until), tz, now),
@@ -282,7 +290,13 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     funnelCounts(deps.db, cohortParts, cohortKey(unit, deps.tz)),
     funnelMedians(deps.db, parts),
     funnelCounts(deps.db, splitWindow(baselineSince, since)),
-    retentionReport(deps.db, options.since ? { since, until } : undefined, deps.tz, now),
+    retentionReport(
+      deps.db,
+      (options.retentionCohort ?? (options.since ? 'window' : 'latest')) === 'window' ? { since, until } : undefined,
+      deps.tz,
+      now,
+      until < now ? until : now,
+    ),
     learningCounts(deps.db, since, until, deps.tz).then(learningReport),
     realtimeBelongs ? deps.presence.count() : 0,
     options.breakdown ? funnelCounts(deps.db, parts, breakdownKey(options.breakdown)) : undefined,

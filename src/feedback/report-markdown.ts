@@ -42,7 +42,10 @@ export function feedbackReportBlocks(report: FeedbackReport, lang: Lang): Block[
       [t('items', '反馈总数'), String(totals.items)],
       ...Object.entries(totals.byType).map(([type, n]): Rich[] => [
         `· ${type}`,
-        `${n} (${percent(totals.items ? n / totals.items : null)} ${t('of items', '占全部')})`,
+        t(
+          `${n} (${percent(totals.items ? n / totals.items : null)} of items)`,
+          `${n}（占全部 ${percent(totals.items ? n / totals.items : null)}）`,
+        ),
       ]),
       [t('average rating', '平均评分'), `${num(totals.averageRating)} (${totals.ratings} ${t('ratings', '条评分')})`],
       [t('average sentiment (−1…1)', '平均情绪（−1…1）'), num(sentiment.average)],

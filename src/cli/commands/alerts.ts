@@ -3,13 +3,13 @@
  * unit tests, or an Alertmanager config that routes to SmarTalk's intake.
  */
 import { writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../config.js';
 import { localTime } from '../../format.js';
 import type { AlertView } from '../../ops/alerts/messages.js';
 import type { OpsCall } from '../../ops/server-link.js';
+import { operatorName } from '../context.js';
 import { parseWhen, UsageError } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -77,16 +77,6 @@ interface SilenceJson {
   created_by: string;
   starts_at: string;
   ends_at: string;
-}
-
-/** Who is acting: the login behind sudo, else the OS account (as documented), never a made-up name. */
-export function operatorName(): string {
-  if (process.env.SUDO_USER) return process.env.SUDO_USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? process.env.LOGNAME ?? 'cli';
-  }
 }
 
 const FULL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
-import { bytes } from '../../format.js';
+import { bytes, localTime } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { BackupJobDeps, BackupRun, DrillRun } from '../../ops/backups/jobs.js';
 import type { BackupOverview } from '../../ops/backups/overview.js';
@@ -203,8 +203,10 @@ export function backupCommand(): Command {
       const line = (label: string, run: BackupOverview['lastRun'], lastSuccess: string | null) => {
         const state = run ? paint(run.status === 'success' ? 'green' : 'red', run.status) : '—';
         const summary = typeof run?.details.summary === 'string' ? ` — ${run.details.summary}` : '';
-        console.log(`${label.padEnd(18)} ${state} ${run?.finishedAt ?? ''}${summary}`);
-        console.log(`${''.padEnd(18)} ${t('last success', '最近成功')}: ${lastSuccess ?? t('never', '从未')}`);
+        console.log(`${label.padEnd(18)} ${state} ${run?.finishedAt ? localTime(run.finishedAt, config.tz) : ''}${summary}`);
+        console.log(
+          `${''.padEnd(18)} ${t('last success', '最近成功')}: ${lastSuccess ? localTime(lastSuccess, config.tz) : t('never', '从未')}`,
+        );
       };
       line(t('backup', '备份'), overview.lastRun, overview.lastSuccess);
       line(t('restore drill', '恢复演练'), overview.lastDrill, overview.lastDrillSuccess);

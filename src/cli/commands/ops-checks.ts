@@ -7,6 +7,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
+import { localTime } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { CheckResult, CheckRun, CheckStatus } from '../../ops/checks/check.js';
 import type { JobView } from '../../ops/schedule/scheduler.js';
@@ -17,9 +18,9 @@ import { paint, printJson, STATUS_COLORS } from '../output.js';
 const COULD_NOT_RUN = 3;
 
 /** A check run for people: one line per check, its evidence under it, the action when it needs one. */
-export function renderCheckRun(run: CheckRun, lang: Config['lang']): string {
+export function renderCheckRun(run: CheckRun, lang: Config['lang'], tz: string): string {
   return renderResults(
-    `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${run.startedAt} … ${run.finishedAt}`,
+    `${run.slot ?? say(lang, { en: 'checks', zh: '检查' })} — ${localTime(run.startedAt, tz)} … ${localTime(run.finishedAt, tz)}`,
     run.results,
     run.worst,
     lang,
@@ -87,7 +88,7 @@ export function addCheckCommands(ops: Command): void {
         return;
       }
       if (flags.json) printJson(run);
-      else console.log(renderCheckRun(run, lang));
+      else console.log(renderCheckRun(run, lang, config.tz));
       const { exitCodeOf } = await import('../../ops/checks/check.js');
       process.exitCode = exitCodeOf(run.worst);
     });
@@ -214,12 +215,14 @@ export function addCheckCommands(ops: Command): void {
         table.push([
           job.id,
           `${job.cron} (${say(config.lang, job.description)})`,
-          job.lastRun ? `${job.lastRun.slot}${job.lastRun.instance ? `\n${job.lastRun.instance}` : ''}` : '—',
+          job.lastRun
+            ? `${localTime(job.lastRun.startedAt, config.tz)}${job.lastRun.instance ? `\n${job.lastRun.instance}` : ''}`
+            : '—',
           `${job.lastRun?.status ?? '—'}${job.late ? say(config.lang, { en: ' LATE', zh: ' 延迟' }) : ''}`,
-          job.nextRun ?? '—',
+          job.nextRun ? localTime(job.nextRun, config.tz) : '—',
         ]);
       }
       console.log(table.toString());
-      console.log(say(config.lang, { en: `time zone ${schedule.tz}`, zh: `时区 ${schedule.tz}` }));
+      console.log(say(config.lang, { en: `cron times in ${schedule.tz}`, zh: `cron 时间按 ${schedule.tz}` }));
     });
 }

@@ -2,11 +2,12 @@
  * `smartalk opslog add|list`: the ops log (运维日志) from the terminal. Through the
  * running server when there is one, else against the database configured here.
  */
-import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
+import { localTime } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { OpsLogEntry, OpsLogKind } from '../../ops/opslog/opslog.js';
+import { operatorName } from '../context.js';
 import { printJson } from '../output.js';
 import { onServerOrHere, readReport } from '../report-source.js';
 
@@ -31,11 +32,11 @@ export function opslogCommand(): Command {
     .description('Add an entry (a decision, a hand-over, a customer contact)')
     .argument('<text>', 'what happened')
     .option('--tag <tag>', 'file it under a tag (repeatable)', collect)
-    .option('--author <name>', 'who writes it', process.env.USER ?? os.userInfo().username)
+    .option('--author <name>', 'who writes it (default: your OS user name)')
     .option('--json', 'print the entry as JSON')
-    .action(async (text: string, flags: { tag?: string[]; author: string; json?: boolean }) => {
+    .action(async (text: string, flags: { tag?: string[]; author?: string; json?: boolean }) => {
       const config = loadConfig();
-      const body = { text, author: flags.author, tags: flags.tag ?? [] };
+      const body = { text, author: flags.author ?? operatorName(), tags: flags.tag ?? [] };
       const entry = await onServerOrHere(
         config,
         undefined,
@@ -91,7 +92,7 @@ export function opslogCommand(): Command {
       });
       for (const entry of entries) {
         table.push([
-          entry.at,
+          localTime(entry.at, config.tz),
           entry.kind,
           entry.actor,
           `${entry.summary}${entry.tags.length ? ` [${entry.tags.join(', ')}]` : ''}`,

@@ -124,7 +124,9 @@ export async function buildOpsReport(
   const trendSince = new Date(dayStart(last - span.trendDays + 1, tz));
 
   const [metrics, trendReport, feedback, alerts, checks] = await Promise.all([
-    deps.reports.metrics({ since, until, granularity: kind === 'daily' ? 'hour' : 'day', now }),
+    // Retention of the latest cohorts old enough by the report's end: a day's own
+    // activations have no D7 yet.
+    deps.reports.metrics({ since, until, granularity: kind === 'daily' ? 'hour' : 'day', now, retentionCohort: 'latest' }),
     deps.reports.metrics({ since: trendSince, until, granularity: 'day', now }),
     deps.reports.feedback({ since, until, now }),
     deps.db.kysely
