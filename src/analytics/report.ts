@@ -295,7 +295,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
       (options.retentionCohort ?? (options.since ? 'window' : 'latest')) === 'window' ? { since, until } : undefined,
       deps.tz,
       now,
-      until < now ? until : now,
+      new Date(Math.min(until.getTime(), now.getTime())),
     ),
     learningCounts(deps.db, since, until, deps.tz).then(learningReport),
     realtimeBelongs ? deps.presence.count() : 0,
