@@ -106,10 +106,10 @@ export function renderReportHtml(report: OpsReport): string {
       ),
       percent(metrics.activation.rate),
     ],
-    [t('D1 retention', '次日留存'), percent(metrics.retention.d1.rate)],
-    [t('D7 retention', '7 日留存'), percent(metrics.retention.d7.rate)],
+    [t('D1 retention (active on day 1 after activation)', '次日留存（激活后第 1 天活跃）'), percent(metrics.retention.d1.rate)],
+    [t('D7 retention (active on day 7 after activation)', '7 日留存（激活后第 7 天活跃）'), percent(metrics.retention.d7.rate)],
     [t('feedback items', '反馈数'), String(feedback.totals.items)],
-    [t('negative feedback', '负面反馈'), percent(feedback.sentiment.negativeShare)],
+    [t('negative feedback (of all items)', '负面反馈（占全部）'), percent(feedback.sentiment.negativeShare)],
   ];
   if (report.kind !== 'product') {
     kpis.push(
@@ -119,7 +119,7 @@ export function renderReportHtml(report: OpsReport): string {
   } else {
     kpis.push(
       [t('dramas completed', '完成剧集'), String(metrics.learning.dramasCompleted)],
-      [t('rescue mode share', '救援模式占比'), percent(metrics.learning.rescueModeShare)],
+      [t('rescue mode (of answers)', '救援模式（占作答）'), percent(metrics.learning.rescueModeShare)],
     );
   }
   sections.push(
@@ -216,8 +216,8 @@ export function renderReportHtml(report: OpsReport): string {
       `<section><h2>${html(t('Learning and features', '学习与功能使用'))}</h2><table class="data"><tbody>${[
         [t('answers (correct)', '作答（正确）'), `${l.attempts} (${l.correctAttempts})`],
         [t('answers per clue', '每个线索作答次数'), l.averageAttemptsPerClue?.toFixed(2) ?? '—'],
-        [t('focus mode share', '专注模式占比'), percent(l.focusModeShare)],
-        [t('rescue mode share', '救援模式占比'), percent(l.rescueModeShare)],
+        [t('focus mode (of answers)', '专注模式（占作答）'), percent(l.focusModeShare)],
+        [t('rescue mode (of answers)', '救援模式（占作答）'), percent(l.rescueModeShare)],
         [t('dramas completed', '完成剧集'), String(l.dramasCompleted)],
       ]
         .map(([k, v]) => `<tr><th scope="row">${html(k as string)}</th><td>${html(v as string)}</td></tr>`)
