@@ -1,3 +1,4 @@
+import { AppError } from './errors.js';
 /**
  * Timestamps in the form Date.prototype.toISOString writes, which is what almost every
  * client sends: read from their digits on the ingestion path, where parsing them
@@ -38,4 +39,29 @@ export function canonicalTimestampMs(text: string): number | undefined {
   const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
   const days = era * 146_097 + dayOfEra - 719_468;
   return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + digits(20, 3);
+}
+
+/**
+ * How far a client's clock may be from ours: an offline client sends late (events, feedback,
+ * learning actions made on the subway), and a clock may run a little ahead.
+ */
+export const CLIENT_CLOCK = {
+  /** Later than this ahead of the server is refused; less ahead counts as now. */
+  maxFutureSeconds: 10 * 60,
+  /** Older than this is refused (and would miss every report window). */
+  maxPastDays: 90,
+} as const;
+
+/**
+ * A client's "when it happened" (`field`, an ISO date-time the schema has checked) as a
+ * Date within CLIENT_CLOCK; absent, now. A clock slightly ahead counts as now.
+ */
+export function clientTime(value: string | undefined, now: Date, field: string): Date {
+  if (value === undefined) return now;
+  const at = new Date(value);
+  if (at.getTime() > now.getTime() + CLIENT_CLOCK.maxFutureSeconds * 1000)
+    throw new AppError('SMT_ERR_VALIDATION', `${field} is more than ${CLIENT_CLOCK.maxFutureSeconds / 60} minutes in the future`);
+  if (at.getTime() < now.getTime() - CLIENT_CLOCK.maxPastDays * 86_400_000)
+    throw new AppError('SMT_ERR_VALIDATION', `${field} is more than ${CLIENT_CLOCK.maxPastDays} days in the past`);
+  return at > now ? now : at;
 }

@@ -199,15 +199,18 @@ describe('the metrics report against ground truth', () => {
       accepted += Number(/^smartalk_analytics_events_total\{result="accepted"\} (\d+)/m.exec(metrics)?.[1]);
       duplicates += Number(/^smartalk_analytics_events_total\{result="duplicate"\} (\d+)/m.exec(metrics)?.[1]);
     }
-    const sent = plans.reduce((n, p) => n + p.events.length, 0);
+    // The client sends its own events; the server records those of the actions it performed.
+    const sent = plans.reduce((n, p) => n + p.events.filter((e) => e.by === 'client').length, 0);
+    const recordedByServer = plans.reduce((n, p) => n + p.events.filter((e) => e.by === 'server').length, 0);
     expect(accepted).toBe(sent);
+    expect(recordedByServer).toBeGreaterThan(0);
     expect(duplicates).toBeGreaterThan(0);
     const stored = await server.runtime.db.kysely
       .selectFrom('analytics_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     // Plus one feedback_submitted event per feedback item, recorded by the server.
-    expect(stored.n).toBe(sent + plans.reduce((n, p) => n + p.feedback.length, 0));
+    expect(stored.n).toBe(sent + recordedByServer + plans.reduce((n, p) => n + p.feedback.length, 0));
     const aliased = await server.runtime.db.kysely
       .selectFrom('analytics_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { correctClip } from '../src/analytics/simulation-plan.js';
 import { EMOTION_IDS } from '../src/learning/emotions.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -40,7 +41,9 @@ describe('authentication and isolation', () => {
       'SMT_ERR_AUTH_INVALID',
     );
     expectJsonError(
-      await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', { body: { correct: true, mode: 'normal' } }),
+      await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
+        body: { selectedClipId: correctClip('travel-01-k01') },
+      }),
       401,
     );
   });
@@ -59,7 +62,7 @@ describe('authentication and isolation', () => {
     // Attempts always act on the caller: Bob's attempt leaves Alice's progress untouched.
     await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: bob.token,
-      body: { correct: true, mode: 'normal' },
+      body: { selectedClipId: correctClip('travel-01-k01') },
     });
     const aliceProgress = await api(server.url, `/api/v1/users/${alice.userId}/progress`, { token: alice.token });
     expect(aliceProgress.body.keywordsCollected).toBe(0);
@@ -97,14 +100,14 @@ describe('malformed requests', () => {
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
         token: alice.token,
-        body: { correct: 'yes', mode: 'normal' },
+        body: { correct: 'yes' },
       }),
       400,
     );
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
         token: alice.token,
-        body: { correct: true, mode: 'turbo' },
+        body: { selectedClipId: correctClip('travel-01-k01'), mode: 'turbo' },
       }),
       400,
     );
@@ -121,7 +124,7 @@ describe('malformed requests', () => {
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-09-k01/attempts', {
         token: alice.token,
-        body: { correct: true, mode: 'normal' },
+        body: { selectedClipId: correctClip('travel-01-k01') },
       }),
       404,
       'SMT_ERR_KEYWORD_NOT_FOUND',

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { correctClip } from '../src/analytics/simulation-plan.js';
 import { requireBinaries } from './helpers/binaries.js';
 import {
   type PrivatePostgres,
@@ -143,7 +144,7 @@ describe('cache outage (real Redis killed and restarted)', () => {
     expect(ms).toBeLessThan(NO_HANG_MS);
     const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: learner.token,
-      body: { correct: true, mode: 'normal' },
+      body: { selectedClipId: correctClip('travel-01-k01') },
     });
     expect(attempt.status).toBe(200);
     expect((await createLearner(server.url)).token).toMatch(/^stk_/);
@@ -200,7 +201,7 @@ describe('a Redis too old for us', () => {
     const learner = await createLearner(server.url);
     const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: learner.token,
-      body: { correct: true, mode: 'normal' },
+      body: { selectedClipId: correctClip('travel-01-k01') },
     });
     expect(attempt.status).toBe(200);
     expect(server.runtime.store.health().up).toBe(false);

@@ -184,36 +184,64 @@ describe('catalog views across reloads', () => {
 });
 
 describe('vTPR attempts and the magic moment', () => {
-  it('grades the picked clip, counts errors in a row and suggests focus then rescue mode', async () => {
+  it('grades the picked clip; focus mode narrows the choice, rescue mode gives the answer and an early review', async () => {
     const learner = await createLearner(server.url);
     const keywordId = 'travel-01-k03';
-    const modes: string[] = [];
+    const attempt = (body: Record<string, unknown>) =>
+      api(server.url, `/api/v1/keywords/${keywordId}/attempts`, { token: learner.token, body });
+    // A forged client-graded answer is refused outside rescue mode: only the server grades.
+    const forged = await attempt({ correct: true });
+    expect(forged.status).toBe(400);
+    expect(forged.body.error.message).toMatch(/rescue mode only/);
+    const answers = [];
     for (let i = 0; i < 4; i++) {
-      const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
-        token: learner.token,
-        body: { selectedClipId: wrongClip(keywordId), mode: i < 2 ? 'normal' : 'focus' },
-      });
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ correct: false, collected: false, consecutiveErrors: i + 1 });
-      modes.push(res.body.suggestedMode);
+      const res = await attempt({ selectedClipId: wrongClip(keywordId), mode: i < 2 ? 'normal' : 'focus' });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ correct: false, graded: 'server', collected: false, consecutiveErrors: i + 1 });
+      answers.push(res.body);
     }
-    expect(modes).toEqual(['normal', 'focus', 'focus', 'rescue']);
-    const right = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
-      token: learner.token,
-      body: { correct: true, mode: 'rescue' },
-    });
+    expect(answers.map((a) => a.mode)).toEqual(['normal', 'normal', 'focus', 'focus']);
+    expect(answers.map((a) => a.suggestedMode)).toEqual(['normal', 'focus', 'focus', 'rescue']);
+    // Focus: two clips, the right one among them, the same on every retry; slower playback.
+    const focus = answers[1].focus;
+    expect(focus.clipIds).toHaveLength(2);
+    expect(focus.clipIds).toContain(correctClip(keywordId));
+    expect(answers[2].focus).toEqual(focus);
+    expect(focus.playbackRate).toBeLessThan(1);
+    expect(answers[0]).toMatchObject({ focus: null, rescue: null });
+    // Rescue: the answer and why.
+    expect(answers[3].rescue).toMatchObject({ clipId: correctClip(keywordId), word: expect.any(String) });
+    expect(answers[3].rescue.translationZh).toMatch(/\p{Script=Han}/u);
+    expect(answers[3].rescue.example.en.length).toBeGreaterThan(0);
+    // The mode is the server's: a client that says otherwise is told which it is.
+    const wrongMode = await attempt({ selectedClipId: correctClip(keywordId), mode: 'normal' });
+    expect(wrongMode.status).toBe(409);
+    expect(wrongMode.body.error).toMatchObject({ code: 'SMT_ERR_MODE_MISMATCH', details: { mode: 'rescue' } });
+    // In rescue mode a client-graded answer (pronunciation on the device) is taken, marked as such.
+    const right = await attempt({ correct: true, mode: 'rescue' });
     expect(right.body).toMatchObject({
       correct: true,
+      graded: 'client',
+      mode: 'rescue',
       collected: true,
       newlyCollected: true,
       attempts: 5,
       consecutiveErrors: 0,
       suggestedMode: 'normal',
+      rescue: null,
       drama: { collected: 1, total: 15, allCollected: false },
     });
+    // Rescued: reviewed after 10 minutes, not a day.
     const due = new Date(right.body.nextReviewAt).getTime() - Date.now();
-    expect(due).toBeGreaterThan(23.9 * 3600_000);
-    expect(due).toBeLessThan(24.1 * 3600_000);
+    expect(due).toBeGreaterThan(9 * 60_000);
+    expect(due).toBeLessThan(11 * 60_000);
+    const plain = await api(server.url, '/api/v1/keywords/travel-01-k04/attempts', {
+      token: learner.token,
+      body: { selectedClipId: correctClip('travel-01-k04') },
+    });
+    const firstReview = new Date(plain.body.nextReviewAt).getTime() - Date.now();
+    expect(firstReview).toBeGreaterThan(23.9 * 3600_000);
+    expect(firstReview).toBeLessThan(24.1 * 3600_000);
   });
 
   it('rejects a clip of another keyword and an attempt with neither clip nor result', async () => {

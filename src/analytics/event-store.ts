@@ -6,6 +6,7 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { type ArrayElementType, arrayParam, arrayParamCast } from '../db/array-params.js';
 import type { Db, DbEngine } from '../db/database.js';
+import { retryWhole } from '../db/retry.js';
 import type { Database } from '../db/schema.js';
 import { FUNNEL } from './definitions.js';
 import type { NormalizedEvent } from './events.js';
@@ -79,9 +80,28 @@ export async function storeEvents(
   tz: string,
   events: SubjectEvent[],
 ): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
+  const compiled = ingestQuery(db, tz, events);
+  return ingestOutcome(await retryWhole(() => db.executePrepared('smartalk_ingest_events_v10', compiled)));
+}
+
+/**
+ * The same, inside the caller's transaction `q` (the learning actions' own events,
+ * learning/journey-events.ts): stored with the action or not at all. Not retried here: a
+ * deadlock aborts the whole transaction, which its owner runs again.
+ */
+export async function storeEventsIn(
+  q: Kysely<Database>,
+  db: Db,
+  tz: string,
+  events: SubjectEvent[],
+): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
+  return ingestOutcome(await q.executeQuery(ingestQuery(db, tz, events)));
+}
+
+function ingestQuery(db: Db, tz: string, events: SubjectEvent[]): CompiledQuery<IngestRow> {
   const statement = ingestStatement(db);
   const columns = batchColumns(db.engine, events);
-  const compiled: CompiledQuery<IngestRow> = {
+  return {
     ...statement,
     parameters: statement.parameters.map((value) =>
       value === ZONE
@@ -91,7 +111,9 @@ export async function storeEvents(
           : value,
     ),
   };
-  const result = await retryWhole(() => db.executePrepared('smartalk_ingest_events_v9', compiled));
+}
+
+function ingestOutcome(result: { rows: IngestRow[] }): { repeated: Set<string>; newlyActivated: string[] } {
   // Duplicates are the exception: the answer lists those, not the (many) new ids.
   const row = result.rows[0];
   return { repeated: new Set(row?.repeated ?? []), newlyActivated: row?.activated ?? [] };
@@ -157,6 +179,7 @@ function ingestStatement(db: Db): CompiledQuery<IngestRow> {
 function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, string>, tz: string) {
   const stepFirsts = sql.join(FUNNEL.map((step) => sql`min(ts) FILTER (WHERE name = ${step.event}) AS ${sql.id(step.column)}`));
   const stepNames = sql.join(STEP_COLUMNS.map((column) => sql.id(column)));
+  const stepValues = sql.join(STEP_COLUMNS.map((column) => sql.ref(`p.${column}`)));
   const stepUpdates = sql.join(
     STEP_COLUMNS.map(
       (column) => sql`${sql.id(column)} = LEAST(${sql.ref(`analytics_subjects.${column}`)}, ${sql.ref(`excluded.${column}`)})`,
@@ -211,11 +234,15 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
       FROM analytics_subjects s JOIN per_subject p ON p.subject = s.subject
       ORDER BY s.subject FOR UPDATE OF s
     ),
+    -- Reading before here makes it run first. Run after the upsert, its FOR UPDATE
+    -- would skip every row this statement had just updated (PostgreSQL treats a row
+    -- updated by the same command as gone), and an activated learner's later magic
+    -- moment would count as a second activation.
     subjects AS (
       INSERT INTO analytics_subjects
         (subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day)
-      SELECT subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepNames}, activation_day
-      FROM per_subject ORDER BY subject
+      SELECT p.subject, user_id, first_seen_at, last_seen_at, app_version, platform, interest_id, ${stepValues}, activation_day
+      FROM per_subject p LEFT JOIN before b ON b.subject = p.subject ORDER BY p.subject
       ON CONFLICT (subject) DO UPDATE SET
         user_id = COALESCE(analytics_subjects.user_id, excluded.user_id),
         first_seen_at = LEAST(analytics_subjects.first_seen_at, excluded.first_seen_at),
@@ -269,24 +296,4 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
       (SELECT array_agg(i.id::text) FROM input i WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.id)) AS repeated,
       (SELECT array_agg(u.subject) FROM subjects u LEFT JOIN before b ON b.subject = u.subject
         WHERE u.magic_moment_completed_at IS NOT NULL AND b.magic_moment_completed_at IS NULL) AS activated`;
-}
-
-/**
- * Failures that leave nothing stored and go away when the statement runs again:
- * deadlocks and serialization failures. Concurrent batches lock subject and rollup
- * rows in a fixed order, but an insert trigger and an update trigger of one
- * statement can still meet another's in opposite orders.
- */
-const RETRYABLE = new Set(['40P01', '40001']);
-
-export async function retryWhole<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= attempts || code === undefined || !RETRYABLE.has(code)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-    }
-  }
 }

@@ -3,7 +3,7 @@
  * and reason and never takes the rest of its batch down with it.
  */
 import { Type } from '@fastify/type-provider-typebox';
-import { canonicalTimestampMs } from '../timestamps.js';
+import { CLIENT_CLOCK, canonicalTimestampMs } from '../timestamps.js';
 import { createAjv, INPUT_LIMITS, isUuid, jsonProblem, Line } from '../validation.js';
 import { canonicalName } from './definitions.js';
 
@@ -12,10 +12,8 @@ export const EVENT_LIMITS = {
   maxEventsPerBatch: 500,
   maxBatchBytes: 1024 * 1024,
   maxPropertiesBytes: 8 * 1024,
-  /** Client clocks drift; later than this ahead of the server is rejected. */
-  maxFutureSeconds: 10 * 60,
-  /** Offline clients send late; older than this is rejected (and would miss every report window). */
-  maxPastDays: 90,
+  /** Client clocks: as for every client time (timestamps.ts). */
+  ...CLIENT_CLOCK,
 } as const;
 
 /** An event sits two levels into its batch ({events: [event]}): the shared depth limit, counted from the body. */

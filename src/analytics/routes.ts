@@ -26,6 +26,8 @@ export interface AnalyticsRoutesOptions {
   batchesPerMinute: number;
   /** The default report, refreshed in the background (gauges, alert evaluation). */
   reports: Cached<MetricsReport>;
+  /** user_activated_total, shared with the learning actions' own events (journey-sink.ts). */
+  activations: Counter;
 }
 
 const Rate = Type.Union([Type.Number(), Type.Null()]);
@@ -57,17 +59,12 @@ const MAX_WINDOW_DAYS = 366;
 
 export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> = async (
   app,
-  { presence, eventWriter, batchesPerMinute, reports },
+  { presence, eventWriter, batchesPerMinute, reports, activations },
 ) => {
   // Events are checked one by one (a bad one is rejected alone), so this scope's JSON
   // parser leaves the depth and text checks to checkEvent.
   useJsonBodyParser(app, { perItem: true });
   const registry = app.metrics.registry;
-  const activated = new Counter({
-    name: 'user_activated_total',
-    help: 'Learners whose first magic moment (activation) was ingested by this instance.',
-    registers: [registry],
-  });
   const events = new Counter({
     name: 'smartalk_analytics_events_total',
     help: 'Analytics events received, by result (accepted, duplicate, rejected).',
@@ -212,7 +209,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
       events.inc({ result: 'accepted' }, outcome.accepted);
       events.inc({ result: 'duplicate' }, outcome.duplicates);
       events.inc({ result: 'rejected' }, outcome.rejected.length);
-      activated.inc(outcome.newlyActivated.length);
+      activations.inc(outcome.newlyActivated.length);
       if (outcome.stored.length > 0) {
         const latest = new Map<string, number>();
         for (const event of outcome.stored) {

@@ -95,57 +95,76 @@ export async function runSimulation(
       target.opsToken,
     );
     if (!user) return;
-    if (plan.reachedStep >= 3)
-      await call(plan, base, `/api/v1/users/${user.userId}/interests`, { interestId: plan.interestId }, user.token);
-    for (const attempt of plan.attempts) {
-      await call(
-        plan,
-        base,
-        `/api/v1/keywords/${attempt.keywordId}/attempts`,
-        { selectedClipId: attempt.correct ? correctClip(attempt.keywordId) : wrongClip(attempt.keywordId), mode: attempt.mode },
-        user.token,
-      );
-    }
-    if (plan.magicMoment) {
-      await call(plan, base, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' }, user.token);
-    }
+    // One timeline per learner: the API calls of the journey (each with occurredAt, so the
+    // server records its events at the journey's times) and the batches of the events the
+    // client sends itself, in time order. Live mode replays it now, 120× faster.
     const origin = plan.events[0]?.at ?? 0;
     const liveStart = Date.now();
+    const wireTime = (at: number) => new Date(live ? liveStart + (at - origin) / 120 : at).toISOString();
+    const inReach = (at: number) => !live || at - origin < DAY;
+    const steps: Array<{ at: number; run: () => Promise<void> }> = [];
+    const action = (at: number, path: string, body: Record<string, unknown>) =>
+      steps.push({
+        at,
+        run: async () => {
+          await call(plan, base, path, { ...body, occurredAt: wireTime(at) }, user.token);
+        },
+      });
+    if (plan.interestAt !== null)
+      action(plan.interestAt, `/api/v1/users/${user.userId}/interests`, { interestId: plan.interestId });
+    for (const attempt of plan.attempts) {
+      action(attempt.at, `/api/v1/keywords/${attempt.keywordId}/attempts`, {
+        selectedClipId: attempt.correct ? correctClip(attempt.keywordId) : wrongClip(attempt.keywordId),
+        mode: attempt.mode,
+      });
+    }
+    if (plan.magicMomentAt !== null)
+      action(plan.magicMomentAt, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' });
     for (const { at, ...item } of plan.feedback) {
-      // History mode backdates feedback like its events; live mode writes it now.
-      const writtenAt = live ? {} : { writtenAt: new Date(at).toISOString() };
-      await call(
-        plan,
-        base,
-        '/api/v1/feedback',
-        { ...item, ...writtenAt, context: { platform: plan.platform, appVersion: plan.appVersion } },
-        user.token,
-      );
+      steps.push({
+        at,
+        run: async () => {
+          const context = { platform: plan.platform, appVersion: plan.appVersion };
+          await call(plan, base, '/api/v1/feedback', { ...item, writtenAt: wireTime(at), context }, user.token);
+        },
+      });
     }
     const wire = (event: PlannedEvent) => ({
       id: event.id,
       name: event.sentName,
-      timestamp: new Date(live ? liveStart + (event.at - origin) / 120 : event.at).toISOString(),
+      timestamp: wireTime(event.at),
       userId: user.userId,
       deviceId: plan.deviceId,
       platform: plan.platform,
       appVersion: plan.appVersion,
       properties: event.properties,
     });
-    const events = live ? plan.events.filter((e) => e.at - origin < DAY) : plan.events;
+    const events = plan.events.filter((e) => e.by === 'client' && inReach(e.at));
     for (let i = 0, batch = 0; i < events.length; i += BATCH, batch++) {
       const chunk = events.slice(i, i + BATCH);
+      const retried = retries[plan.index]?.[batch];
+      steps.push({
+        at: chunk.at(-1)?.at ?? origin,
+        run: async () => {
+          const body = { events: chunk.map(wire) };
+          const answer = await call(plan, base, '/api/v1/analytics/events', body, user.token);
+          if (answer) result.eventsSent += chunk.length;
+          if (retried) {
+            result.duplicateBatches++;
+            await call(plan, base, '/api/v1/analytics/events', body, user.token);
+          }
+        },
+      });
+    }
+    // Stable: an action and a batch at the same time keep the order above.
+    steps.sort((a, b) => a.at - b.at);
+    for (const step of steps) {
+      if (!inReach(step.at)) continue;
       if (live) {
-        const due = liveStart + ((chunk.at(-1)?.at ?? origin) - origin) / 120;
+        const due = liveStart + (step.at - origin) / 120;
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
       }
-      const body = { events: chunk.map(wire) };
-      const answer = await call(plan, base, '/api/v1/analytics/events', body, user.token);
-      if (answer) result.eventsSent += chunk.length;
-      if (retries[plan.index]?.[batch]) {
-        result.duplicateBatches++;
-        await call(plan, base, '/api/v1/analytics/events', body, user.token);
-      }
+      await step.run();
     }
   };
 

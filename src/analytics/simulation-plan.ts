@@ -59,6 +59,7 @@ export function simulationDefaults(overrides: Partial<SimulationOptions> = {}): 
 }
 
 export interface PlannedEvent {
+  /** The client's id (UUIDv7); empty for an event the server records. */
   id: string;
   /** Canonical name. */
   name: string;
@@ -66,12 +67,19 @@ export interface PlannedEvent {
   sentName: string;
   at: number;
   properties: Record<string, unknown>;
+  /**
+   * Who records it: the client sends its own (launches, onboarding, the preview, returns);
+   * the server records those of the actions it performs (learning/journey-events.ts).
+   */
+  by: 'client' | 'server';
 }
 
 export interface PlannedAttempt {
   keywordId: string;
   correct: boolean;
   mode: 'normal' | 'focus' | 'rescue';
+  /** When the learner answers (epoch ms): sent as occurredAt in history mode. */
+  at: number;
 }
 
 export interface PlannedFeedback {
@@ -126,11 +134,27 @@ export interface LearnerPlan {
   dramaId: string;
   /** The last funnel step this learner reaches (1–8) before `now`. */
   reachedStep: number;
+  /** When the learner chooses the interest (POST …/interests), if they do. */
+  interestAt: number | null;
   attempts: PlannedAttempt[];
+  /** When the learner completes the magic moment (POST …/magic-moment), if they do. */
+  magicMomentAt: number | null;
   magicMoment: boolean;
   events: PlannedEvent[];
   feedback: PlannedFeedback[];
 }
+
+/** Events the server records for the actions it performs (learning/journey-events.ts); the client sends the rest. */
+const SERVER_RECORDED = new Set([
+  'interest_selected',
+  'vtpr_learning_started',
+  'keyword_attempt',
+  'focus_mode_triggered',
+  'rescue_mode_triggered',
+  'first_clue_completed',
+  'all_clues_completed',
+  'magic_moment_completed',
+]);
 
 const ALIAS_FOR = new Map<string, string[]>();
 for (const [alias, canonical] of Object.entries(EVENT_ALIASES)) {
@@ -165,28 +189,36 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
       interestId,
       dramaId,
       reachedStep: 1,
+      interestAt: null,
       attempts: [],
+      magicMomentAt: null,
       magicMoment: false,
       events: [],
       feedback: [],
     };
     const emit = (name: string, at: number, properties: Record<string, unknown> = {}) => {
+      // The server records the events of the actions it performs, under their own names.
+      if (SERVER_RECORDED.has(name)) {
+        plan.events.push({ id: '', name, sentName: name, at: Math.trunc(at), properties, by: 'server' });
+        return;
+      }
       const aliases = ALIAS_FOR.get(name);
       const sentName = aliases && random() < options.aliasRate ? pick(aliases) : name;
       // Whole milliseconds: what an ISO timestamp on the wire can carry.
       // Seeded, so a seed reproduces ids too.
-      plan.events.push({ id: uuidV7(at, random), name, sentName, at: Math.trunc(at), properties });
+      plan.events.push({ id: uuidV7(at, random), name, sentName, at: Math.trunc(at), properties, by: 'client' });
     };
 
     // How far this learner would go with unlimited time.
     let intended = 1;
     while (intended < FUNNEL.length && random() < (options.continueRates[intended - 1] ?? 0)) intended++;
 
-    let t = now - between(0, options.days) * DAY;
+    // Whole milliseconds throughout: what a timestamp on the wire can carry.
+    let t = Math.trunc(now - between(0, options.days) * DAY);
     const steps: number[] = [t];
     emit('app_launched', t);
     const advance = (step: number, delay: number, properties: Record<string, unknown> = {}) => {
-      t += delay;
+      t += Math.trunc(delay);
       if (t > now || step > intended) return false;
       emit(FUNNEL[step - 1]?.event as string, t, properties);
       steps.push(t);
@@ -199,42 +231,49 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
 
     let going = advance(2, between(5, 60) * SECOND);
     going = going && advance(3, between(10, 120) * SECOND, { interestId });
+    if (going) plan.interestAt = t;
     going = going && advance(4, between(60, 90) * SECOND + pause(), { dramaId });
+    // vTPR learning starts with the first answer (the server records it then).
     going = going && advance(5, between(5, 30) * SECOND + pause(), { dramaId });
     if (going) {
       // vTPR: clue after clue, each until right; modes follow the server's rule.
       const keywords = keywordsOf(dramaId);
       const target = intended >= 7 ? keywords.length : intended === 6 ? 1 + Math.floor(random() * (keywords.length - 1)) : 0;
       let collected = 0;
+      let first = true;
       for (const keywordId of keywords) {
         if (collected >= Math.max(target, 1) || t > now) break;
         let errors = 0;
         let mode: PlannedAttempt['mode'] = 'normal';
         for (;;) {
-          t += between(8, 20) * SECOND;
+          if (!first) t += Math.trunc(between(8, 20) * SECOND);
+          first = false;
           if (t > now) break;
           const correct = target > 0 && random() < options.correctRate[mode];
-          plan.attempts.push({ keywordId, correct, mode });
-          emit('keyword_attempt', t, { keywordId, dramaId, correct, mode });
+          plan.attempts.push({ keywordId, correct, mode, at: t });
+          emit('keyword_attempt', t, { keywordId, dramaId, correct, mode, graded: 'server' });
           if (correct) {
             collected++;
-            if (collected === 1) advance(6, 1);
+            if (collected === 1) advance(6, 0, { dramaId, keywordId });
             break;
           }
           errors++;
-          if (target === 0 && errors >= 1 + Math.floor(random() * 3)) break; // gives up before any clue
+          // The answer that reaches 2 (4) errors in a row starts focus (rescue) mode.
           const next = errors >= 4 ? 'rescue' : errors >= 2 ? 'focus' : 'normal';
-          if (next !== mode)
-            emit(next === 'focus' ? 'focus_mode_triggered' : 'rescue_mode_triggered', t + 1, { keywordId, dramaId });
+          if (next !== mode) emit(next === 'focus' ? 'focus_mode_triggered' : 'rescue_mode_triggered', t, { keywordId, dramaId });
           mode = next;
+          if (target === 0 && errors >= 1 + Math.floor(random() * 3)) break; // gives up before any clue
         }
         if (target === 0) break;
       }
-      if (collected === keywords.length && advance(7, 1, { dramaId })) {
-        t += between(5, 20) * SECOND;
+      if (collected === keywords.length && advance(7, 0, { dramaId })) {
+        t += Math.trunc(between(5, 20) * SECOND);
         if (t <= now && intended >= 8) {
           emit('magic_moment_started', t, { dramaId });
-          if (advance(8, between(60, 90) * SECOND, { dramaId })) plan.magicMoment = true;
+          if (advance(8, between(60, 90) * SECOND, { dramaId })) {
+            plan.magicMoment = true;
+            plan.magicMomentAt = t;
+          }
         }
       }
     }

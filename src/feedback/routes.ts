@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter } from 'prom-client';
 import type { EventWriter } from '../analytics/event-writer.js';
-import { EVENT_LIMITS } from '../analytics/events.js';
 import { ingestEvents } from '../analytics/ingest.js';
 import type { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
@@ -14,6 +13,7 @@ import { AppError, ErrorResponse } from '../errors.js';
 import { assertSelf, LEARNER_SECURITY, OPS_SECURITY } from '../http/auth.js';
 import { sample, sourcedGauge } from '../http/metrics.js';
 import { Emotion } from '../learning/schemas.js';
+import { CLIENT_CLOCK, clientTime } from '../timestamps.js';
 import { DateTime, Line, Text, Uuid } from '../validation.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
@@ -38,7 +38,7 @@ const FeedbackBody = Type.Object(
     userId: Type.Optional(Uuid),
     writtenAt: Type.Optional(
       DateTime(
-        `When the learner wrote it, for a client that sends later (offline): at most ${EVENT_LIMITS.maxPastDays} days ago, ` +
+        `When the learner wrote it, for a client that sends later (offline): at most ${CLIENT_CLOCK.maxPastDays} days ago, ` +
           'as analytics events; default: now',
       ),
     ),
@@ -83,20 +83,6 @@ const ReportQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** A client's writtenAt within the analytics events' bounds; a clock a little ahead counts as now. */
-function writtenAtOf(writtenAt: string | undefined, now = new Date()): Date {
-  if (writtenAt === undefined) return now;
-  const at = new Date(writtenAt);
-  if (at.getTime() > now.getTime() + EVENT_LIMITS.maxFutureSeconds * 1000)
-    throw new AppError(
-      'SMT_ERR_VALIDATION',
-      `writtenAt is more than ${EVENT_LIMITS.maxFutureSeconds / 60} minutes in the future`,
-    );
-  if (at.getTime() < now.getTime() - EVENT_LIMITS.maxPastDays * 86_400_000)
-    throw new AppError('SMT_ERR_VALIDATION', `writtenAt is more than ${EVENT_LIMITS.maxPastDays} days in the past`);
-  return at > now ? now : at;
-}
 
 export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = async (
   app,
@@ -184,7 +170,7 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
       if (input.rating === undefined && input.emotion === undefined && !input.text?.trim()) {
         throw new AppError('SMT_ERR_VALIDATION', 'Give at least a rating, an emotion or a text');
       }
-      const item = await feedback.submit(userId, input, writtenAtOf(writtenAt));
+      const item = await feedback.submit(userId, input, clientTime(writtenAt, new Date(), 'writtenAt'));
       total.inc({ type: item.type });
       byLabel.inc({ label: item.label });
       // The analytics stream hears of it too; the item itself is already committed.

@@ -19,27 +19,32 @@ export async function completedDramas(q: Q, userId: string): Promise<Set<string>
   return new Set(rows.map((row) => row.drama_id));
 }
 
-/** When the learner collected this clue, if they have. */
-export async function clueCollectedAt(q: Q, userId: string, keywordId: string): Promise<Date | null> {
+/** The learner's state on a clue before an attempt: collected or not, and the run of errors. */
+export async function clueState(
+  q: Q,
+  userId: string,
+  keywordId: string,
+): Promise<{ collectedAt: Date | null; consecutiveErrors: number }> {
   const row = await q
     .selectFrom('keyword_progress')
-    .select('collected_at')
+    .select(['collected_at', 'consecutive_errors'])
     .where('user_id', '=', userId)
     .where('keyword_id', '=', keywordId)
     .executeTakeFirst();
-  return row?.collected_at ?? null;
+  return { collectedAt: row?.collected_at ?? null, consecutiveErrors: row?.consecutive_errors ?? 0 };
 }
 
 /**
- * Count one attempt on a clue: a correct one collects it (once) and schedules its first
- * review `reviewAfterHours` later; an error extends the run of consecutive errors.
+ * Count one attempt on a clue, made at `at`: a correct one collects it (once) and
+ * schedules its first review `reviewAfterMs` later; an error extends the run of
+ * consecutive errors.
  */
 export async function recordClueAttempt(
   q: Q,
-  attempt: { userId: string; keywordId: string; correct: boolean; mode: string; reviewAfterHours: number },
+  attempt: { userId: string; keywordId: string; correct: boolean; mode: string; at: Date; reviewAfterMs: number },
 ) {
-  const { userId, keywordId, correct, mode } = attempt;
-  const reviewAt = sql<Date>`now() + make_interval(hours => ${attempt.reviewAfterHours})`;
+  const { userId, keywordId, correct, mode, at } = attempt;
+  const reviewAt = new Date(at.getTime() + attempt.reviewAfterMs);
   return q
     .insertInto('keyword_progress')
     .values({
@@ -50,7 +55,7 @@ export async function recordClueAttempt(
       consecutive_errors: correct ? 0 : 1,
       focus_attempts: mode === 'focus' ? 1 : 0,
       rescue_attempts: mode === 'rescue' ? 1 : 0,
-      collected_at: correct ? sql<Date>`now()` : null,
+      collected_at: correct ? at : null,
       next_review_at: correct ? reviewAt : null,
     })
     .onConflict((oc) =>
@@ -69,13 +74,15 @@ export async function recordClueAttempt(
     .executeTakeFirstOrThrow();
 }
 
-/** The learner's row for a drama, created on their first attempt in it. */
-export async function startDrama(q: Q, userId: string, dramaId: string): Promise<void> {
-  await q
+/** The learner's row for a drama, created on their first attempt in it; true when this made it. */
+export async function startDrama(q: Q, userId: string, dramaId: string, at: Date): Promise<boolean> {
+  const row = await q
     .insertInto('drama_progress')
-    .values({ user_id: userId, drama_id: dramaId })
+    .values({ user_id: userId, drama_id: dramaId, started_at: at })
     .onConflict((oc) => oc.columns(['user_id', 'drama_id']).doNothing())
-    .execute();
+    .returning('drama_id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Clues of a drama the learner has collected. */
@@ -91,19 +98,20 @@ export async function countCollected(q: Q, userId: string, dramaId: string): Pro
   return row.n;
 }
 
-/** Note the moment every clue of the drama was collected (the first time only). */
-export async function markCluesCompleted(q: Q, userId: string, dramaId: string): Promise<void> {
-  await q
+/** Note the moment every clue of the drama was collected (the first time only); true when this did. */
+export async function markCluesCompleted(q: Q, userId: string, dramaId: string, at: Date): Promise<boolean> {
+  const result = await q
     .updateTable('drama_progress')
-    .set({ clues_completed_at: sql<Date>`now()` })
+    .set({ clues_completed_at: at })
     .where('user_id', '=', userId)
     .where('drama_id', '=', dramaId)
     .where('clues_completed_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**
- * Complete the drama's magic moment (kept from the first time) with the learner's
+ * Complete the drama's magic moment at `at` (kept from the first time) with the learner's
  * self-assessment; resolves with when it was first completed and whether it was before.
  */
 export async function completeDrama(
@@ -111,6 +119,7 @@ export async function completeDrama(
   userId: string,
   dramaId: string,
   understanding: string | undefined,
+  at: Date,
 ): Promise<{ completedAt: Date; before: Date | null }> {
   const previous = await q
     .selectFrom('drama_progress')
@@ -121,7 +130,7 @@ export async function completeDrama(
   const row = await q
     .updateTable('drama_progress')
     .set((eb) => ({
-      magic_moment_completed_at: eb.fn.coalesce('magic_moment_completed_at', sql<Date>`now()`),
+      magic_moment_completed_at: eb.fn.coalesce('magic_moment_completed_at', sql<Date>`${at.toISOString()}::timestamptz`),
       understanding: understanding ?? eb.ref('understanding'),
     }))
     .where('user_id', '=', userId)

@@ -3,12 +3,15 @@
  * all clues open the magic moment, the magic moment completes the drama and
  * unlocks the next chapter. The rules live here; the queries in progress-store.ts.
  */
+import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import { retryWhole } from '../db/retry.js';
 import { AppError } from '../errors.js';
 import { type Catalog, lockStates } from './content.js';
 import type { EmotionId } from './emotions.js';
+import type { JourneyEvent, JourneyEventSink } from './journey-events.js';
 import {
-  clueCollectedAt,
+  clueState,
   completeDrama,
   completedDramas,
   countCollected,
@@ -23,8 +26,12 @@ export type LearningMode = 'normal' | 'focus' | 'rescue';
 /** Two errors in a row on a clue start focus mode; four start rescue mode. */
 export const FOCUS_AFTER_ERRORS = 2;
 export const RESCUE_AFTER_ERRORS = 4;
-/** Learned clues enter spaced repetition; the first review is due after 24 h. */
+/** Learned clues enter spaced repetition; the first review is due after 24 h… */
 export const FIRST_REVIEW_HOURS = 24;
+/** …and after 10 minutes for a clue collected in rescue mode (shown the answer): an early review. */
+export const RESCUED_REVIEW_MINUTES = 10;
+/** Focus mode: two clips (the right one and one other) instead of four, played at this rate. */
+export const FOCUS_PLAYBACK_RATE = 0.75;
 
 export function suggestedMode(consecutiveErrors: number): LearningMode {
   if (consecutiveErrors >= RESCUE_AFTER_ERRORS) return 'rescue';
@@ -35,16 +42,35 @@ export function suggestedMode(consecutiveErrors: number): LearningMode {
 export interface AttemptInput {
   /** The clip the learner picked; the server grades it. */
   selectedClipId?: string | undefined;
-  /** Client-graded result (pronunciation in rescue mode), used when no clip is given. */
+  /** Client-graded result: taken only in rescue mode (the answer shown, pronunciation graded on the device). */
   correct?: boolean | undefined;
-  mode: LearningMode;
+  /** The mode the client shows; the server derives it, and refuses a different one. */
+  mode?: LearningMode | undefined;
   responseMs?: number | undefined;
 }
 
-export interface AttemptResult {
+/** What a mode changes for the learner, for the client to show. */
+export interface ModeHelp {
+  /** Focus: the clips to offer (the right one and one other, in this order). */
+  focus: { clipIds: string[]; playbackRate: number } | null;
+  /** Rescue: the right answer, and why. */
+  rescue: {
+    clipId: string;
+    word: string;
+    phonetic: string;
+    translationZh: string;
+    example: { en: string; zh: string };
+  } | null;
+}
+
+export interface AttemptResult extends ModeHelp {
   keywordId: string;
   dramaId: string;
   correct: boolean;
+  /** server: graded by selectedClipId; client: taken from `correct` (rescue mode only). */
+  graded: 'server' | 'client';
+  /** The mode this attempt was made in (derived by the server). */
+  mode: LearningMode;
   collected: boolean;
   newlyCollected: boolean;
   attempts: number;
@@ -52,6 +78,14 @@ export interface AttemptResult {
   suggestedMode: LearningMode;
   nextReviewAt: Date | null;
   drama: { collected: number; total: number; allCollected: boolean };
+}
+
+/** Everything a learning action needs besides its input. */
+export interface LearningDeps {
+  db: Db;
+  catalog: Catalog;
+  /** Where the action's own analytics events go (journey-events.ts). */
+  events: JourneyEventSink;
 }
 
 function assertUnlocked(catalog: Catalog, dramaId: string, completed: ReadonlySet<string>): void {
@@ -65,54 +99,131 @@ function assertUnlocked(catalog: Catalog, dramaId: string, completed: ReadonlySe
   }
 }
 
-/** Record one vTPR attempt on a keyword, in one transaction. */
+/** A number from a learner and a keyword: the same on every retry, different between learners. */
+const stableDraw = (userId: string, keywordId: string) =>
+  createHash('sha256').update(`${userId}:${keywordId}`).digest().readUInt32BE(0);
+
+/** What focus and rescue mode show on a keyword, for this learner. */
+export function modeHelp(catalog: Catalog, userId: string, keywordId: string, mode: LearningMode): ModeHelp {
+  const keyword = catalog.keywordById.get(keywordId);
+  const clips = catalog.clipsByKeyword.get(keywordId) ?? [];
+  const right = clips.find((clip) => clip.is_correct);
+  if (!keyword || !right || mode === 'normal') return { focus: null, rescue: null };
+  if (mode === 'rescue') {
+    return {
+      focus: null,
+      rescue: {
+        clipId: right.id,
+        word: keyword.word,
+        phonetic: keyword.phonetic,
+        translationZh: keyword.translation_zh,
+        example: { en: keyword.example_en, zh: keyword.example_zh },
+      },
+    };
+  }
+  const wrong = clips.filter((clip) => !clip.is_correct);
+  const draw = stableDraw(userId, keywordId);
+  const other = wrong[draw % Math.max(wrong.length, 1)];
+  const pair = other ? [right.id, other.id] : [right.id];
+  return { focus: { clipIds: draw & 0x10000 ? pair.reverse() : pair, playbackRate: FOCUS_PLAYBACK_RATE }, rescue: null };
+}
+
+/**
+ * Record one vTPR attempt on a keyword, made at `at`, in one transaction with the
+ * analytics events it makes (keyword_attempt; vtpr_learning_started on a drama's first
+ * attempt; focus_mode_triggered / rescue_mode_triggered when the run of errors reaches a
+ * mode; first_clue_completed; all_clues_completed).
+ */
 export async function recordAttempt(
-  db: Db,
-  catalog: Catalog,
+  deps: LearningDeps,
   userId: string,
   keywordId: string,
   input: AttemptInput,
+  at: Date,
 ): Promise<AttemptResult> {
+  const { db, catalog } = deps;
   const keyword = catalog.keywordById.get(keywordId);
   if (!keyword) throw new AppError('SMT_ERR_KEYWORD_NOT_FOUND');
-  let correct: boolean;
+  const dramaId = keyword.drama_id;
+  if (input.selectedClipId !== undefined && input.correct !== undefined)
+    throw new AppError('SMT_ERR_VALIDATION', 'Give selectedClipId (server-graded) or correct (rescue mode), not both');
+  let serverGrade: boolean | undefined;
   if (input.selectedClipId !== undefined) {
     const clip = catalog.clipsByKeyword.get(keywordId)?.find((c) => c.id === input.selectedClipId);
     if (!clip) throw new AppError('SMT_ERR_CLIP_NOT_FOUND', undefined, { selectedClipId: input.selectedClipId });
-    correct = clip.is_correct;
-  } else if (input.correct !== undefined) {
-    correct = input.correct;
-  } else {
-    throw new AppError('SMT_ERR_VALIDATION', 'Give selectedClipId (server-graded) or correct (client-graded)');
+    serverGrade = clip.is_correct;
+  } else if (input.correct === undefined) {
+    throw new AppError('SMT_ERR_VALIDATION', 'Give selectedClipId: the clip the learner picked');
   }
-  const total = catalog.keywordsByDrama.get(keyword.drama_id)?.length ?? 0;
+  const total = catalog.keywordsByDrama.get(dramaId)?.length ?? 0;
 
-  return db.kysely.transaction().execute(async (trx) => {
-    assertUnlocked(catalog, keyword.drama_id, await completedDramas(trx, userId));
-    const before = await clueCollectedAt(trx, userId, keywordId);
-    const row = await recordClueAttempt(trx, {
-      userId,
-      keywordId,
-      correct,
-      mode: input.mode,
-      reviewAfterHours: FIRST_REVIEW_HOURS,
-    });
-    await startDrama(trx, userId, keyword.drama_id);
-    const collected = await countCollected(trx, userId, keyword.drama_id);
-    if (collected >= total) await markCluesCompleted(trx, userId, keyword.drama_id);
-    return {
-      keywordId,
-      dramaId: keyword.drama_id,
-      correct,
-      collected: row.collected_at !== null,
-      newlyCollected: before === null && row.collected_at !== null,
-      attempts: row.attempts,
-      consecutiveErrors: row.consecutive_errors,
-      suggestedMode: suggestedMode(row.consecutive_errors),
-      nextReviewAt: row.next_review_at,
-      drama: { collected, total, allCollected: collected >= total },
-    };
-  });
+  const outcome = await retryWhole(() =>
+    db.kysely.transaction().execute(async (trx) => {
+      assertUnlocked(catalog, dramaId, await completedDramas(trx, userId));
+      const before = await clueState(trx, userId, keywordId);
+      const mode = suggestedMode(before.consecutiveErrors);
+      if (input.mode !== undefined && input.mode !== mode)
+        throw new AppError('SMT_ERR_MODE_MISMATCH', `This clue is in ${mode} mode for the learner`, { mode });
+      // A client-graded answer is taken only once the server has shown the answer (rescue
+      // mode): anything else would let a client collect clues, and activate, unchecked.
+      if (serverGrade === undefined && mode !== 'rescue')
+        throw new AppError(
+          'SMT_ERR_VALIDATION',
+          'Grade by selectedClipId; a client-graded answer (correct) is taken in rescue mode only',
+        );
+      const correct = serverGrade ?? (input.correct as boolean);
+      const reviewAfterMs = mode === 'rescue' ? RESCUED_REVIEW_MINUTES * 60_000 : FIRST_REVIEW_HOURS * 3_600_000;
+      const row = await recordClueAttempt(trx, { userId, keywordId, correct, mode, at, reviewAfterMs });
+      const started = await startDrama(trx, userId, dramaId, at);
+      const collected = await countCollected(trx, userId, dramaId);
+      const allNow = collected >= total && (await markCluesCompleted(trx, userId, dramaId, at));
+      const newlyCollected = before.collectedAt === null && row.collected_at !== null;
+      const next = suggestedMode(row.consecutive_errors);
+      const attemptScope = `${keywordId}:${row.attempts}`;
+      const graded = serverGrade === undefined ? 'client' : 'server';
+      const events: JourneyEvent[] = [];
+      if (started) events.push({ name: 'vtpr_learning_started', scope: dramaId, at, properties: { dramaId } });
+      events.push({
+        name: 'keyword_attempt',
+        scope: attemptScope,
+        at,
+        properties: {
+          keywordId,
+          dramaId,
+          correct,
+          mode,
+          graded,
+          ...(input.responseMs === undefined ? {} : { responseMs: input.responseMs }),
+        },
+      });
+      if (next !== mode && next !== 'normal')
+        events.push({
+          name: next === 'focus' ? 'focus_mode_triggered' : 'rescue_mode_triggered',
+          scope: attemptScope,
+          at,
+          properties: { keywordId, dramaId },
+        });
+      if (newlyCollected && collected === 1)
+        events.push({ name: 'first_clue_completed', scope: 'first', at, properties: { dramaId, keywordId } });
+      if (allNow) events.push({ name: 'all_clues_completed', scope: dramaId, at, properties: { dramaId } });
+      await deps.events.record(trx, userId, events);
+      return {
+        keywordId,
+        dramaId,
+        correct,
+        graded,
+        mode,
+        collected: row.collected_at !== null,
+        newlyCollected,
+        attempts: row.attempts,
+        consecutiveErrors: row.consecutive_errors,
+        suggestedMode: next,
+        nextReviewAt: row.next_review_at,
+        drama: { collected, total, allCollected: collected >= total },
+      } satisfies Omit<AttemptResult, keyof ModeHelp>;
+    }),
+  );
+  return { ...outcome, ...modeHelp(catalog, userId, keywordId, outcome.collected ? 'normal' : outcome.suggestedMode) };
 }
 
 export interface MagicMomentResult {
@@ -127,38 +238,59 @@ export interface MagicMomentResult {
   badgeEarned: string | null;
 }
 
-/** Complete a drama's magic moment (all clues must be collected). Idempotent. */
+/**
+ * Complete a drama's magic moment at `at` (all clues must be collected), with its
+ * magic_moment_completed event in the same transaction. Idempotent.
+ */
 export async function completeMagicMoment(
-  db: Db,
-  catalog: Catalog,
+  deps: LearningDeps,
   userId: string,
   dramaId: string,
   understanding: EmotionId | undefined,
+  at: Date,
 ): Promise<MagicMomentResult> {
+  const { db, catalog } = deps;
   const drama = catalog.dramaById.get(dramaId);
   if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
   const total = catalog.keywordsByDrama.get(dramaId)?.length ?? 0;
   const chapters = catalog.dramasByInterest.get(drama.interest_id) ?? [];
-  return db.kysely.transaction().execute(async (trx) => {
-    const completed = await completedDramas(trx, userId);
-    assertUnlocked(catalog, dramaId, completed);
-    const collected = await countCollected(trx, userId, dramaId);
-    if (collected < total) {
-      throw new AppError('SMT_ERR_CLUES_INCOMPLETE', undefined, { collected, total });
-    }
-    const { completedAt, before } = await completeDrama(trx, userId, dramaId, understanding);
-    const firstCompletion = before === null;
-    const next = chapters.find((c) => c.chapter === drama.chapter + 1);
-    const isLast = chapters.every((c) => c.id === dramaId || completed.has(c.id));
-    return {
-      dramaId,
-      completedAt,
-      firstCompletion,
-      activated: firstCompletion && completed.size === 0,
-      unlockedDramaId: firstCompletion ? (next?.id ?? null) : null,
-      badgeEarned: firstCompletion && isLast ? (catalog.interestById.get(drama.interest_id)?.badge_en ?? null) : null,
-    };
-  });
+  const { result, recorded } = await retryWhole(() =>
+    db.kysely.transaction().execute(async (trx) => {
+      const completed = await completedDramas(trx, userId);
+      assertUnlocked(catalog, dramaId, completed);
+      const collected = await countCollected(trx, userId, dramaId);
+      if (collected < total) {
+        throw new AppError('SMT_ERR_CLUES_INCOMPLETE', undefined, { collected, total });
+      }
+      const { completedAt, before } = await completeDrama(trx, userId, dramaId, understanding, at);
+      const firstCompletion = before === null;
+      const recorded = firstCompletion
+        ? await deps.events.record(trx, userId, [
+            {
+              name: 'magic_moment_completed',
+              scope: dramaId,
+              at: completedAt,
+              properties: { dramaId, ...(understanding ? { understanding } : {}) },
+            },
+          ])
+        : { activated: false };
+      const next = chapters.find((c) => c.chapter === drama.chapter + 1);
+      const isLast = chapters.every((c) => c.id === dramaId || completed.has(c.id));
+      return {
+        recorded,
+        result: {
+          dramaId,
+          completedAt,
+          firstCompletion,
+          activated: firstCompletion && completed.size === 0,
+          unlockedDramaId: firstCompletion ? (next?.id ?? null) : null,
+          badgeEarned: firstCompletion && isLast ? (catalog.interestById.get(drama.interest_id)?.badge_en ?? null) : null,
+        },
+      };
+    }),
+  );
+  if (recorded.activated) deps.events.activated();
+  return result;
 }
 
 export interface ProgressReport {

@@ -9,8 +9,10 @@ import { Counter } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
+import { clientTime } from '../timestamps.js';
 import { type CatalogCache, CatalogView, lockStates } from './content.js';
-import { completeMagicMoment, getProgress, recordAttempt } from './progress.js';
+import type { JourneyEventSink } from './journey-events.js';
+import { completeMagicMoment, getProgress, type LearningDeps, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
 import * as S from './schemas.js';
 import { getUserProfile, registerDevice, revokeToken, selectInterest } from './users.js';
@@ -23,6 +25,8 @@ export interface LearningRoutesOptions {
   mediaUrl: (path: string) => string;
   /** Learner creations per client per minute. */
   usersPerMinute: number;
+  /** Where the learning actions' own analytics events go (journey-events.ts). */
+  events: JourneyEventSink;
 }
 
 /** Public content may sit in nginx or a CDN for five minutes (the runbook's 缓存头). */
@@ -61,8 +65,9 @@ const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorRespons
 
 export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (
   app,
-  { db, catalog, mediaUrl, usersPerMinute },
+  { db, catalog, mediaUrl, usersPerMinute, events },
 ) => {
+  const deps = async (): Promise<LearningDeps> => ({ db, catalog: await catalog.get(), events });
   const usersCreated = new Counter({
     name: 'user_created_total',
     help: 'Learners created (a new device) by this instance.',
@@ -145,7 +150,8 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       const userId = assertSelf(request, request.params.userId);
       const { interestById } = await catalog.get();
       if (!interestById.has(request.body.interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
-      await selectInterest(db, userId, request.body.interestId);
+      const at = clientTime(request.body.occurredAt, new Date(), 'occurredAt');
+      await selectInterest({ db, events }, userId, request.body.interestId, at);
       return getUserProfile(db, userId);
     },
   );
@@ -248,8 +254,11 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         tags: ['learning'],
         summary: 'Record a vTPR attempt on a story clue',
         description:
-          'Give selectedClipId for a server-graded attempt, or correct for a client-graded one (pronunciation). ' +
-          'A correct answer collects the clue and schedules its first review 24 h later.',
+          'Give selectedClipId: the server grades it. After 2 errors in a row the clue is in focus mode (the answer shows ' +
+          'the two clips to offer and a slower playback rate), after 4 in rescue mode (the answer shows the right clip and ' +
+          'why; then a client-graded correct, e.g. pronunciation, is also taken). A correct answer collects the clue and ' +
+          'schedules its first review 24 h later (10 min after rescue). The analytics events of the attempt are recorded ' +
+          'by the server (docs/metrics.md).',
         security: LEARNER_SECURITY,
         params: S.KeywordParams,
         body: S.AttemptBody,
@@ -257,7 +266,9 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request) => {
-      return recordAttempt(db, await catalog.get(), request.learnerId as string, request.params.keywordId, request.body);
+      const { occurredAt, ...input } = request.body;
+      const at = clientTime(occurredAt, new Date(), 'occurredAt');
+      return recordAttempt(await deps(), request.learnerId as string, request.params.keywordId, input, at);
     },
   );
 
@@ -280,12 +291,13 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       },
     },
     async (request) => {
+      const at = clientTime(request.body.occurredAt, new Date(), 'occurredAt');
       return completeMagicMoment(
-        db,
-        await catalog.get(),
+        await deps(),
         request.learnerId as string,
         request.params.dramaId,
         request.body.understanding,
+        at,
       );
     },
   );

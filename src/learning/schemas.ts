@@ -3,7 +3,7 @@
  * output (fast-json-stringify drops anything not listed) and document the API.
  */
 import { Type } from '@fastify/type-provider-typebox';
-import { Id, Line, Uuid } from '../validation.js';
+import { DateTime, Id, Line, Uuid } from '../validation.js';
 import { EMOTION_IDS } from './emotions.js';
 
 export { ErrorResponse } from '../errors.js';
@@ -63,7 +63,13 @@ export const UserProfile = Type.Object({
   interests: Type.Array(Type.Object({ id: Type.String(), selectedAt: Timestamp })),
 });
 
-export const SelectInterestBody = Type.Object({ interestId: Id('Interest theme id') }, { additionalProperties: false });
+export const SelectInterestBody = Type.Object(
+  {
+    interestId: Id('Interest theme id'),
+    occurredAt: Type.Optional(DateTime('When it was chosen (offline clients); default now')),
+  },
+  { additionalProperties: false },
+);
 
 export const Interest = Type.Object({
   id: Type.String(),
@@ -116,20 +122,44 @@ export const DramaDetail = Type.Object({
   keywords: Type.Array(Keyword),
 });
 
+const OccurredAt = (what: string) =>
+  Type.Optional(
+    DateTime(
+      `When ${what} happened, for a client that syncs later (offline): at most 90 days ago; default now. ` +
+        'Its analytics events carry this time.',
+    ),
+  );
+
 export const AttemptBody = Type.Object(
   {
-    selectedClipId: Type.Optional(Line(80, { description: 'The clip picked; graded by the server' })),
-    correct: Type.Optional(Type.Boolean({ description: 'Client-graded result (pronunciation), when no clip is given' })),
-    mode: LearningMode,
-    responseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+    selectedClipId: Type.Optional(
+      Line(80, { description: 'The clip the learner picked; the server grades it. Required outside rescue mode.' }),
+    ),
+    correct: Type.Optional(
+      Type.Boolean({
+        description:
+          'Client-graded result, taken in rescue mode only (the answer has been shown; e.g. pronunciation graded on the device)',
+      }),
+    ),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('normal'), Type.Literal('focus'), Type.Literal('rescue')], {
+        description: 'The mode the client shows. The server derives it from the run of errors and refuses another (409)',
+      }),
+    ),
+    responseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'Time to answer' })),
+    occurredAt: OccurredAt('the answer'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ selectedClipId: 'travel-01-k01-c2' }] },
 );
 
 export const AttemptResult = Type.Object({
   keywordId: Type.String(),
   dramaId: Type.String(),
   correct: Type.Boolean(),
+  graded: Type.Union([Type.Literal('server'), Type.Literal('client')], {
+    description: 'server: by selectedClipId; client: the correct flag (rescue mode)',
+  }),
+  mode: LearningMode,
   collected: Type.Boolean(),
   newlyCollected: Type.Boolean(),
   attempts: Type.Integer(),
@@ -137,9 +167,35 @@ export const AttemptResult = Type.Object({
   suggestedMode: LearningMode,
   nextReviewAt: NullableTimestamp,
   drama: Type.Object({ collected: Type.Integer(), total: Type.Integer(), allCollected: Type.Boolean() }),
+  focus: Type.Union(
+    [
+      Type.Object({
+        clipIds: Type.Array(Type.String(), { description: 'Offer only these: the right clip and one other' }),
+        playbackRate: Type.Number({ description: 'Play the clips slower' }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'In focus mode (2 errors in a row): fewer choices, slower clips' },
+  ),
+  rescue: Type.Union(
+    [
+      Type.Object({
+        clipId: Type.String({ description: 'The right clip' }),
+        word: Type.String(),
+        phonetic: Type.String(),
+        translationZh: Type.String({ description: 'What the word means' }),
+        example: Bilingual,
+      }),
+      Type.Null(),
+    ],
+    { description: 'In rescue mode (4 errors in a row): the answer and why; the clue is reviewed early once collected' },
+  ),
 });
 
-export const MagicMomentBody = Type.Object({ understanding: Type.Optional(Emotion) }, { additionalProperties: false });
+export const MagicMomentBody = Type.Object(
+  { understanding: Type.Optional(Emotion), occurredAt: OccurredAt('the magic moment') },
+  { additionalProperties: false },
+);
 
 export const MagicMomentResult = Type.Object({
   dramaId: Type.String(),

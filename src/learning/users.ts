@@ -8,8 +8,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { retryWhole } from '../db/retry.js';
 import { AppError } from '../errors.js';
 import { sameSecret } from '../secrets.js';
+import type { JourneyEventSink } from './journey-events.js';
 
 /** A learner keeps at most this many live tokens (their own resumes: reinstalls, a second client); older ones are revoked. */
 export const TOKENS_PER_USER = 5;
@@ -174,10 +176,23 @@ export async function getUserProfile(db: Db, userId: string): Promise<UserProfil
 }
 
 /** Record that a learner chose an interest theme (idempotent). */
-export async function selectInterest(db: Db, userId: string, interestId: string): Promise<void> {
-  await db.kysely
-    .insertInto('user_interests')
-    .values({ user_id: userId, interest_id: interestId })
-    .onConflict((oc) => oc.columns(['user_id', 'interest_id']).doNothing())
-    .execute();
+/** Choose an interest at `at`, with its interest_selected event in the same transaction (the first choice counts). */
+export async function selectInterest(
+  deps: { db: Db; events: JourneyEventSink },
+  userId: string,
+  interestId: string,
+  at: Date,
+): Promise<void> {
+  await retryWhole(() =>
+    deps.db.kysely.transaction().execute(async (trx) => {
+      const added = await trx
+        .insertInto('user_interests')
+        .values({ user_id: userId, interest_id: interestId, selected_at: at })
+        .onConflict((oc) => oc.columns(['user_id', 'interest_id']).doNothing())
+        .returning('interest_id')
+        .executeTakeFirst();
+      if (added)
+        await deps.events.record(trx, userId, [{ name: 'interest_selected', scope: interestId, at, properties: { interestId } }]);
+    }),
+  );
 }

@@ -13,6 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { EventWriter } from '../analytics/event-writer.js';
+import { activationCounter, journeyEventSink } from '../analytics/journey-sink.js';
 import { Presence } from '../analytics/presence.js';
 import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsOpsRoutes, analyticsRoutes } from '../analytics/routes.js';
@@ -325,12 +326,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(
     async (api) => {
       await api.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
-      await api.register(learningRoutes, { db, catalog, mediaUrl, usersPerMinute: config.rateLimits.usersPerMinute });
+      const activations = activationCounter(app.metrics.registry);
+      await api.register(learningRoutes, {
+        db,
+        catalog,
+        mediaUrl,
+        usersPerMinute: config.rateLimits.usersPerMinute,
+        events: journeyEventSink({ db, tz: config.tz, activations }),
+      });
       await api.register(analyticsRoutes, {
         presence,
         eventWriter,
         batchesPerMinute: config.rateLimits.eventBatchesPerMinute,
         reports: reports.metrics,
+        activations,
       });
       await api.register(feedbackRoutes, { feedback, reports: reports.feedback, eventWriter });
       await api.register(

@@ -1,0 +1,170 @@
+/**
+ * The server records what it knows: the learning actions write their own analytics events
+ * in the action's transaction, so activation counts for a client that sends nothing, once
+ * for a client that also sends its own, and never for an action that failed.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MetricsReport } from '../src/analytics/report.js';
+import { journeyEventId } from '../src/learning/journey-events.js';
+import { catalogRows } from '../src/learning/seed.js';
+import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
+
+const rows = catalogRows();
+const correctClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && c.is_correct)?.id as string;
+const wrongClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && !c.is_correct)?.id as string;
+const keywordsOf = (dramaId: string) => rows.keywords.filter((k) => k.drama_id === dramaId).map((k) => k.id as string);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const activations = async () =>
+  Number(/^user_activated_total (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+
+async function sendEvents(learner: Learner, events: Array<Record<string, unknown>>) {
+  const res = await api(server.url, '/api/v1/analytics/events', {
+    token: learner.token,
+    body: { events: events.map((e) => ({ userId: learner.userId, timestamp: new Date().toISOString(), ...e })) },
+  });
+  expect(res.status, res.text).toBe(200);
+  return res.body;
+}
+
+/** The whole first journey through the API: interest, every clue (one error on the first), the magic moment. */
+async function journey(learner: Learner) {
+  const post = (path: string, body: Record<string, unknown>) => api(server.url, path, { token: learner.token, body });
+  expect((await post(`/api/v1/users/${learner.userId}/interests`, { interestId: 'travel' })).status).toBe(200);
+  expect((await post('/api/v1/keywords/travel-01-k01/attempts', { selectedClipId: wrongClip('travel-01-k01') })).status).toBe(
+    200,
+  );
+  for (const keywordId of keywordsOf('travel-01')) {
+    const res = await post(`/api/v1/keywords/${keywordId}/attempts`, { selectedClipId: correctClip(keywordId) });
+    expect(res.status, res.text).toBe(200);
+  }
+  const magic = await post('/api/v1/dramas/travel-01/magic-moment', { understanding: 'got_the_gist' });
+  expect(magic.status, magic.text).toBe(200);
+  expect(magic.body).toMatchObject({ activated: true, firstCompletion: true });
+}
+
+const eventNames = async (userId: string) =>
+  (
+    await sql<{ name: string; n: number }>`
+      SELECT name, count(*)::int AS n FROM analytics_events WHERE user_id = ${userId}::uuid GROUP BY name ORDER BY name`.execute(
+      server.runtime.db.kysely,
+    )
+  ).rows;
+
+async function report(): Promise<MetricsReport> {
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const res = await api<MetricsReport>(server.url, `/api/v1/ops/metrics-report?since=${since}`, { token: server.opsToken });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+describe('the events of the learning journey', () => {
+  it('are recorded by the server, so a learner whose client sends nothing but its launch is activated once', async () => {
+    const before = await activations();
+    const baseline = await report();
+    const learner = await createLearner(server.url);
+    await sendEvents(learner, [{ id: randomUUID(), name: 'app_launched' }]);
+    await journey(learner);
+    expect(await activations()).toBe(before + 1);
+    expect(await eventNames(learner.userId)).toEqual([
+      { name: 'all_clues_completed', n: 1 },
+      { name: 'app_launched', n: 1 },
+      { name: 'first_clue_completed', n: 1 },
+      { name: 'interest_selected', n: 1 },
+      { name: 'keyword_attempt', n: 16 },
+      { name: 'magic_moment_completed', n: 1 },
+      { name: 'vtpr_learning_started', n: 1 },
+    ]);
+    const after = await report();
+    expect(after.newUsers).toBe(baseline.newUsers + 1);
+    expect(after.activation.activated).toBe(baseline.activation.activated + 1);
+    // Steps 1, 3, 5–8 of the funnel moved for this learner (2 and 4 are the client's to send).
+    const moved = after.funnel.map((step, i) => step.users - (baseline.funnel[i]?.users ?? 0));
+    expect(moved).toEqual([1, 0, 0, 0, 0, 0, 0, 0]); // the funnel needs every step before: 2 and 4 are missing
+    expect(after.learning.attempts).toBe(baseline.learning.attempts + 16);
+    expect(after.learning.correctAttempts).toBe(baseline.learning.correctAttempts + 15);
+  });
+
+  it('count once when the client sends them too, under its own ids or the server’s', async () => {
+    const before = await activations();
+    const baseline = await report();
+    const learner = await createLearner(server.url);
+    await sendEvents(learner, [
+      { id: randomUUID(), name: 'app_launched' },
+      { id: randomUUID(), name: 'onboarding_started' },
+      { id: randomUUID(), name: 'preview_video_completed', properties: { dramaId: 'travel-01' } },
+    ]);
+    await journey(learner);
+    // The client reports the magic moment itself: once under its own id, once under the server's.
+    const own = await sendEvents(learner, [
+      { id: randomUUID(), name: 'magic_moment_completed', properties: { dramaId: 'travel-01' } },
+    ]);
+    expect(own.accepted).toBe(1);
+    const same = await sendEvents(learner, [
+      {
+        id: journeyEventId(learner.userId, 'magic_moment_completed', 'travel-01'),
+        name: 'magic_moment_completed',
+        properties: { dramaId: 'travel-01' },
+      },
+    ]);
+    expect(same).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await activations()).toBe(before + 1);
+    const after = await report();
+    expect(after.activation.activated).toBe(baseline.activation.activated + 1);
+    expect(after.funnel.map((step, i) => step.users - (baseline.funnel[i]?.users ?? 0))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('are not recorded for an action that failed, and count a learner with no client events in user_activated_total', async () => {
+    const learner = await createLearner(server.url);
+    // Chapter 2 is locked until chapter 1's magic moment: the attempt fails, and leaves no event.
+    const locked = await api(server.url, `/api/v1/keywords/${keywordsOf('travel-02')[0]}/attempts`, {
+      token: learner.token,
+      body: { selectedClipId: correctClip(keywordsOf('travel-02')[0] as string) },
+    });
+    expect(locked.status).toBe(409);
+    expect(await eventNames(learner.userId)).toEqual([]);
+    const before = await activations();
+    await journey(learner);
+    expect(await activations()).toBe(before + 1);
+    // A second drama's magic moment is not a second activation.
+    for (const keywordId of keywordsOf('travel-02')) {
+      await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
+        token: learner.token,
+        body: { selectedClipId: correctClip(keywordId) },
+      });
+    }
+    const second = await api(server.url, '/api/v1/dramas/travel-02/magic-moment', { token: learner.token, body: {} });
+    expect(second.body).toMatchObject({ activated: false, firstCompletion: true });
+    expect(await activations()).toBe(before + 1);
+  });
+
+  it('carry the time the client says the action happened (an offline client syncing later)', async () => {
+    const learner = await createLearner(server.url);
+    const at = new Date(Date.now() - 3 * 86_400_000);
+    const res = await api(server.url, '/api/v1/users/' + learner.userId + '/interests', {
+      token: learner.token,
+      body: { interestId: 'movies', occurredAt: at.toISOString() },
+    });
+    expect(res.status).toBe(200);
+    const { rows: stored } = await sql<{ timestamp: Date }>`
+      SELECT "timestamp" FROM analytics_events WHERE user_id = ${learner.userId}::uuid AND name = 'interest_selected'`.execute(
+      server.runtime.db.kysely,
+    );
+    expect(stored.map((r) => new Date(r.timestamp).toISOString())).toEqual([at.toISOString()]);
+    const tooOld = await api(server.url, '/api/v1/keywords/movies-01-k01/attempts', {
+      token: learner.token,
+      body: { selectedClipId: correctClip('movies-01-k01'), occurredAt: new Date(Date.now() - 91 * 86_400_000).toISOString() },
+    });
+    expect(tooOld.status).toBe(400);
+    expect(tooOld.body.error.message).toMatch(/occurredAt is more than 90 days in the past/);
+  });
+});
