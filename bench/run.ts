@@ -10,9 +10,11 @@ import { runChecksBench } from './checks.js';
 import { runConsoleBench } from './console.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
+import { runJourneyBench } from './journey.js';
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: runHttpBench,
+  journey: runJourneyBench,
   analytics: runAnalyticsBench,
   feedback: runFeedbackBench,
   alerts: runAlertsBench,

@@ -81,7 +81,7 @@ export async function storeEvents(
   events: SubjectEvent[],
 ): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
   const compiled = ingestQuery(db, tz, events);
-  return ingestOutcome(await retryWhole(() => db.executePrepared('smartalk_ingest_events_v10', compiled)));
+  return ingestOutcome(await retryWhole(() => db.executePrepared(INGEST_STATEMENT, compiled)));
 }
 
 /**
@@ -95,8 +95,13 @@ export async function storeEventsIn(
   tz: string,
   events: SubjectEvent[],
 ): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
-  return ingestOutcome(await q.executeQuery(ingestQuery(db, tz, events)));
+  const compiled = ingestQuery(db, tz, events);
+  // Planned once per connection, as on the ingestion path (its own name: one text per name).
+  db.prepareText(`${INGEST_STATEMENT}_tx`, compiled.sql);
+  return ingestOutcome(await q.executeQuery(compiled));
 }
+
+const INGEST_STATEMENT = 'smartalk_ingest_events_v11';
 
 function ingestQuery(db: Db, tz: string, events: SubjectEvent[]): CompiledQuery<IngestRow> {
   const statement = ingestStatement(db);
@@ -268,8 +273,8 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
       ON CONFLICT DO NOTHING
     ),
     counts AS (
-      INSERT INTO analytics_daily_counts (day, counter, count)
-      SELECT day, counter, count(*) FROM (
+      INSERT INTO analytics_daily_counts (day, counter, shard, count)
+      SELECT day, counter, mod(pg_backend_pid(), 8), count(*) FROM (
         SELECT (ts AT TIME ZONE ${tz})::date AS day, 'event:' || name AS counter FROM new_events
         UNION ALL
         SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:correct' FROM new_events
@@ -279,7 +284,7 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
         WHERE name = 'keyword_attempt' AND properties->>'mode' IN ('normal', 'focus', 'rescue')
       ) c
       GROUP BY day, counter ORDER BY day, counter
-      ON CONFLICT (day, counter) DO UPDATE SET count = analytics_daily_counts.count + excluded.count
+      ON CONFLICT (day, counter, shard) DO UPDATE SET count = analytics_daily_counts.count + excluded.count
     ),
     runs AS (
       INSERT INTO analytics_drama_runs (subject, drama_id, started_at, completed_at)

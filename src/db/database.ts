@@ -27,6 +27,12 @@ export interface Db {
    * unique to the SQL text.
    */
   executePrepared<R>(name: string, query: CompiledQuery<R>): Promise<QueryResult<R>>;
+  /**
+   * The same for a statement run through Kysely on any connection — inside a transaction
+   * too, where executePrepared cannot reach: once its SQL text is registered here, every
+   * run of it is a named prepared statement on PostgreSQL. No-op on PGlite.
+   */
+  prepareText(name: string, sqlText: string): void;
   /** Round-trip `SELECT 1`; resolves with the latency in ms, rejects when unreachable. */
   ping(timeoutMs?: number): Promise<number>;
   /**
@@ -89,10 +95,28 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
     return pool;
   };
   let pool = makePool();
+  /** Registered statements (prepareText): SQL text → statement name. */
+  const prepared = new Map<string, string>();
+  const preparing = new WeakSet<pg.PoolClient>();
+  /**
+   * Make a connection run the registered texts as named statements. pg hands the same
+   * client out again and again: it is wrapped once. Kysely calls query(text, values).
+   */
+  const withPrepared = (client: pg.PoolClient): pg.PoolClient => {
+    if (preparing.has(client)) return client;
+    preparing.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const [text, values] = args;
+      const name = typeof text === 'string' && args.length === 2 ? prepared.get(text) : undefined;
+      return name ? query({ name, text, values }) : query(...args);
+    };
+    return client;
+  };
   // Kysely keeps the pool it is given for good; it gets this stand-in, which hands out
   // connections of whichever pool is current, so a reset needs no new Kysely.
   const current = {
-    connect: () => pool.connect(),
+    connect: async () => withPrepared(await pool.connect()),
     end: () => pool.end(),
     get Client() {
       return (pool as unknown as { Client: unknown }).Client;
@@ -112,6 +136,9 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
     executePrepared: async <R>(name: string, query: CompiledQuery<R>) => {
       const result = await pool.query({ name, text: query.sql, values: [...query.parameters] });
       return { rows: result.rows as R[] };
+    },
+    prepareText: (name, sqlText) => {
+      prepared.set(sqlText, name);
     },
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
     resetPool: async () => {
@@ -186,6 +213,7 @@ async function openPglite(dataDir: string): Promise<Db> {
     pool: undefined,
     pglite,
     executePrepared: (_name, query) => kysely.executeQuery(query),
+    prepareText: () => {},
     ping: (timeoutMs) => timedPing(kysely, timeoutMs),
     close: once(async () => {
       await kysely.destroy();

@@ -203,6 +203,8 @@ export interface AnalyticsDailyActivityTable {
 export interface AnalyticsDailyCountsTable {
   day: string;
   counter: string;
+  /** Which of 8 rows of a counter (migration 014): readers sum them. */
+  shard: Generated<number>;
   count: number;
 }
 
