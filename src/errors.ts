@@ -30,6 +30,7 @@ export const ERRORS = {
   SMT_ERR_ALERT_NOT_FOUND: { status: 404, message: 'No such alert' },
   SMT_ERR_SILENCE_NOT_FOUND: { status: 404, message: 'No such silence' },
   SMT_ERR_MODE_MISMATCH: { status: 409, message: 'The clue is in another learning mode' },
+  SMT_ERR_REVIEW_NOT_COLLECTED: { status: 409, message: 'Collect the clue before reviewing it' },
   SMT_ERR_CHANNEL_NOT_FOUND: { status: 404, message: 'No such notification channel' },
   SMT_ERR_DEVICE_REGISTERED: {
     status: 409,

@@ -168,3 +168,66 @@ describe('the events of the learning journey', () => {
     expect(tooOld.body.error.message).toMatch(/occurredAt is more than 90 days in the past/);
   });
 });
+
+describe('spaced reviews', () => {
+  it('list what is due a page at a time, take answers graded by the clip, and reschedule them with FSRS', async () => {
+    const learner = await createLearner(server.url);
+    const other = await createLearner(server.url);
+    const fourDaysAgo = new Date(Date.now() - 4 * 86_400_000).toISOString();
+    const keywords = keywordsOf('travel-01').slice(0, 5);
+    // Collected four days ago (an offline client syncing): due now, three days after.
+    for (const keywordId of keywords) {
+      const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
+        token: learner.token,
+        body: { selectedClipId: correctClip(keywordId), occurredAt: fourDaysAgo },
+      });
+      expect(res.status, res.text).toBe(200);
+    }
+    const reviews = (query: string, token = learner.token) =>
+      api(server.url, `/api/v1/users/${learner.userId}/reviews${query}`, { token });
+    const first = await reviews('?limit=2');
+    expect(first.status, first.text).toBe(200);
+    expect(first.body.reviews.map((r: { keywordId: string }) => r.keywordId)).toEqual(keywords.slice(0, 2));
+    expect(first.body.reviews[0]).toMatchObject({ word: expect.any(String), reviews: 0, card: { reps: 1, scheduledDays: 3 } });
+    expect(first.body.reviews[0].clips).toHaveLength(4);
+    const seen = [...first.body.reviews];
+    let cursor = first.body.nextCursor;
+    while (cursor) {
+      const page = await reviews(`?limit=2&cursor=${cursor}`);
+      seen.push(...page.body.reviews);
+      cursor = page.body.nextCursor;
+    }
+    expect(seen.map((r) => r.keywordId)).toEqual(keywords);
+    expect((await reviews('?limit=2&sort=due')).status).toBe(400);
+    expect((await reviews('?cursor=bm9wZQ')).status).toBe(400);
+    expect((await reviews('', other.token)).status).toBe(403);
+
+    const answer = (keywordId: string, clip: string, token = learner.token, userId = learner.userId) =>
+      api(server.url, `/api/v1/users/${userId}/reviews/${keywordId}`, { token, body: { selectedClipId: clip } });
+    const [k1, k2] = keywords as [string, string];
+    const right = await answer(k1, correctClip(k1));
+    expect(right.status, right.text).toBe(200);
+    expect(right.body).toMatchObject({ keywordId: k1, correct: true, rating: 'good', reviews: 1, card: { reps: 2, lapses: 0 } });
+    // Recalled after 4 days: the next interval is longer than the first (3 days).
+    expect(new Date(right.body.nextReviewAt).getTime() - Date.now()).toBeGreaterThan(4 * 86_400_000);
+    const wrong = await answer(k2, wrongClip(k2));
+    expect(wrong.body).toMatchObject({ correct: false, rating: 'again', card: { lapses: 1 } });
+    expect(new Date(wrong.body.nextReviewAt).getTime() - Date.now()).toBeLessThan(2 * 86_400_000);
+    // Answered ones leave the due list.
+    const after = await reviews('?limit=100');
+    expect(after.body.reviews.map((r: { keywordId: string }) => r.keywordId)).toEqual(keywords.slice(2));
+    // Not collected: nothing to review. Someone else's: refused.
+    const uncollected = keywordsOf('travel-01')[10] as string;
+    expect((await answer(uncollected, correctClip(uncollected))).body.error.code).toBe('SMT_ERR_REVIEW_NOT_COLLECTED');
+    expect((await answer(k1, correctClip(k1), other.token)).status).toBe(403);
+    // Recorded as events by the server, and counted in the metrics report's learning section.
+    expect((await eventNames(learner.userId)).find((e) => e.name === 'srs_card_reviewed')).toEqual({
+      name: 'srs_card_reviewed',
+      n: 2,
+    });
+    const learning = (await report()).learning;
+    expect(learning.reviews).toBeGreaterThanOrEqual(2);
+    expect(learning.reviewsCorrect).toBeGreaterThanOrEqual(1);
+    expect(learning.reviewsDue).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -101,7 +101,7 @@ export async function storeEventsIn(
   return ingestOutcome(await q.executeQuery(compiled));
 }
 
-const INGEST_STATEMENT = 'smartalk_ingest_events_v11';
+const INGEST_STATEMENT = 'smartalk_ingest_events_v12';
 
 function ingestQuery(db: Db, tz: string, events: SubjectEvent[]): CompiledQuery<IngestRow> {
   const statement = ingestStatement(db);
@@ -282,6 +282,9 @@ function buildIngestStatement(engine: DbEngine, columns: Record<InputColumn, str
         UNION ALL
         SELECT (ts AT TIME ZONE ${tz})::date, 'keyword_attempt:mode:' || (properties->>'mode') FROM new_events
         WHERE name = 'keyword_attempt' AND properties->>'mode' IN ('normal', 'focus', 'rescue')
+        UNION ALL
+        SELECT (ts AT TIME ZONE ${tz})::date, 'srs_card_reviewed:correct' FROM new_events
+        WHERE name = 'srs_card_reviewed' AND properties->'correct' = 'true'::jsonb
       ) c
       GROUP BY day, counter ORDER BY day, counter
       ON CONFLICT (day, counter, shard) DO UPDATE SET count = analytics_daily_counts.count + excluded.count

@@ -210,7 +210,8 @@ export async function learningCounts(
     SELECT counter, sum(count)::bigint AS total FROM analytics_daily_counts
     WHERE day >= (${since.toISOString()}::timestamptz AT TIME ZONE ${tz})::date
       AND day <= (${until.toISOString()}::timestamptz AT TIME ZONE ${tz})::date
-      AND (counter LIKE 'keyword_attempt%' OR counter IN ('event:keyword_attempt', 'event:focus_mode_triggered', 'event:rescue_mode_triggered'))
+      AND (counter LIKE 'keyword_attempt%' OR counter IN ('event:keyword_attempt', 'event:focus_mode_triggered',
+        'event:rescue_mode_triggered', 'event:srs_card_reviewed', 'srs_card_reviewed:correct'))
     GROUP BY counter`.execute(db.kysely);
   const parts = splitWindow(since, until);
   const runs = (
@@ -244,4 +245,14 @@ export async function assertDefinitionWindows(db: Db): Promise<void> {
       `analytics/definitions.ts (${METRICS.funnelWindowDays} and ${METRICS.activationWindowDays}): ` +
       'a new migration must redefine the SQL functions and rebuild the rollups',
   );
+}
+
+/** Keywords due for review now, across every learner (an index count: migration 015). */
+export async function reviewsDueNow(db: Db, now: Date): Promise<number> {
+  const row = await db.kysely
+    .selectFrom('keyword_progress')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('next_review_at', '<=', now)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -189,6 +189,12 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   );
   lines.push(
     say(lang, {
+      en: `Spaced reviews: ${l.reviews} answered, ${percent(l.reviewRetention)} right (keyword retention)${l.reviewsDue === null ? '' : ` · ${l.reviewsDue} due now`}`,
+      zh: `间隔复习：完成 ${l.reviews} 次，答对 ${percent(l.reviewRetention)}（单词记忆保持率）${l.reviewsDue === null ? '' : ` · 当前待复习 ${l.reviewsDue} 个`}`,
+    }),
+  );
+  lines.push(
+    say(lang, {
       en: `Previous 7 days (${at(report.baseline.since)} → ${at(report.baseline.until)}): ${report.baseline.newUsers} new users, activation ${percent(report.baseline.activationRate)}`,
       zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${percent(report.baseline.activationRate)}`,
     }),

@@ -17,6 +17,7 @@ import {
   funnelMedians,
   learningCounts,
   retentionCounts,
+  reviewsDueNow,
   splitWindow,
   unsplit,
 } from './report-queries.js';
@@ -99,6 +100,12 @@ export interface MetricsReport {
     rescueModeTriggers: number;
     dramasCompleted: number;
     averageSecondsToCompleteDrama: number | null;
+    /** Spaced reviews answered in the window, and the share answered right (keyword retention). */
+    reviews: number;
+    reviewsCorrect: number;
+    reviewRetention: number | null;
+    /** Keywords due for review now across learners; null for a window that has ended. */
+    reviewsDue: number | null;
   };
   baseline: {
     since: string;
@@ -236,6 +243,10 @@ function learningReport(counts: Awaited<ReturnType<typeof learningCounts>>): Met
     rescueModeTriggers: counter('event:rescue_mode_triggered'),
     dramasCompleted: counts.dramasCompleted,
     averageSecondsToCompleteDrama: counts.dramasCompleted ? counts.dramaSeconds / counts.dramasCompleted : null,
+    reviews: counter('event:srs_card_reviewed'),
+    reviewsCorrect: counter('srs_card_reviewed:correct'),
+    reviewRetention: ratio(counter('srs_card_reviewed:correct'), counter('event:srs_card_reviewed')),
+    reviewsDue: null,
   };
 }
 
@@ -286,7 +297,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
   // Local hours and days are unions of UTC hours in all but a few zones; there the
   // cohort buckets are computed from the subjects instead.
   const cohortParts = hoursAlignWithUtc(since, until, deps.tz) ? parts : unsplit(since, until);
-  const [buckets, medians, [previous], retained, learned, activeUsers, breakdown] = await Promise.all([
+  const [buckets, medians, [previous], retained, learned, activeUsers, reviewsDue, breakdown] = await Promise.all([
     funnelCounts(deps.db, cohortParts, cohortKey(unit, deps.tz)),
     funnelMedians(deps.db, parts),
     funnelCounts(deps.db, splitWindow(baselineSince, since)),
@@ -299,6 +310,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     ),
     learningCounts(deps.db, since, until, deps.tz).then(learningReport),
     realtimeBelongs ? deps.presence.count() : 0,
+    realtimeBelongs ? reviewsDueNow(deps.db, now) : null,
     options.breakdown ? funnelCounts(deps.db, parts, breakdownKey(options.breakdown)) : undefined,
   ]);
   const cohorts = cohortReports(buckets, granularity, now);
@@ -331,7 +343,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     funnel,
     retention: retained,
     realtime: realtimeBelongs ? { activeUsers, windowSeconds: METRICS.realtimeWindowSeconds, readAt: now.toISOString() } : null,
-    learning: learned,
+    learning: { ...learned, reviewsDue },
     baseline,
     flags: compare({ rate, funnel }, baseline),
     ...(options.breakdown && breakdown

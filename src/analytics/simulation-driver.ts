@@ -120,6 +120,11 @@ export async function runSimulation(
     }
     if (plan.magicMomentAt !== null)
       action(plan.magicMomentAt, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' });
+    for (const item of plan.reviews) {
+      action(item.at, `/api/v1/users/${user.userId}/reviews/${item.keywordId}`, {
+        selectedClipId: item.correct ? correctClip(item.keywordId) : wrongClip(item.keywordId),
+      });
+    }
     for (const { at, ...item } of plan.feedback) {
       steps.push({
         at,

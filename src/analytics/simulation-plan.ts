@@ -10,6 +10,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import type { EmotionId } from '../learning/emotions.js';
 import { catalogRows } from '../learning/seed.js';
+import { firstReview, review, type StoredCard } from '../learning/srs.js';
 import { dayStart, localDay } from '../time.js';
 import { EVENT_ALIASES, FUNNEL } from './definitions.js';
 
@@ -36,6 +37,8 @@ export interface SimulationOptions {
   /** Activated learners active again on day 2, and on each of days 3–7. */
   returnDay2Rate: number;
   returnLaterRate: number;
+  /** Reviews answered right. */
+  reviewCorrectRate: number;
 }
 
 /** Step-to-step rates that land close to the runbook's targets (100, 90, 85, 80, 75, 70, 60, 40). */
@@ -54,6 +57,7 @@ export function simulationDefaults(overrides: Partial<SimulationOptions> = {}): 
     duplicateRate: 0.1,
     returnDay2Rate: 0.55,
     returnLaterRate: 0.2,
+    reviewCorrectRate: 0.85,
     ...overrides,
   };
 }
@@ -81,6 +85,15 @@ export interface PlannedAttempt {
   /** When the learner answers (epoch ms): sent as occurredAt in history mode. */
   at: number;
 }
+
+export interface PlannedReview {
+  keywordId: string;
+  correct: boolean;
+  at: number;
+}
+
+/** Reviews a learner answers at most over a simulation (the requests stay a few per day). */
+const MAX_REVIEWS = 30;
 
 export interface PlannedFeedback {
   type: 'magic_moment' | 'overall_experience' | 'bug_report' | 'feature_request';
@@ -139,6 +152,8 @@ export interface LearnerPlan {
   attempts: PlannedAttempt[];
   /** When the learner completes the magic moment (POST …/magic-moment), if they do. */
   magicMomentAt: number | null;
+  /** Spaced reviews answered on later days (POST …/reviews/{keywordId}). */
+  reviews: PlannedReview[];
   magicMoment: boolean;
   events: PlannedEvent[];
   feedback: PlannedFeedback[];
@@ -154,6 +169,7 @@ const SERVER_RECORDED = new Set([
   'first_clue_completed',
   'all_clues_completed',
   'magic_moment_completed',
+  'srs_card_reviewed',
 ]);
 
 const ALIAS_FOR = new Map<string, string[]>();
@@ -192,6 +208,7 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
       interestAt: null,
       attempts: [],
       magicMomentAt: null,
+      reviews: [],
       magicMoment: false,
       events: [],
       feedback: [],
@@ -229,6 +246,8 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
     // longer than the funnel window (their later steps fall outside it).
     const pause = () => (random() < 0.1 ? between(2, 30) * 60 * MINUTE : random() < 0.03 ? 8 * DAY : 0);
 
+    /** The learner's collected keywords and their FSRS cards. */
+    const cards = new Map<string, StoredCard>();
     let going = advance(2, between(5, 60) * SECOND);
     going = going && advance(3, between(10, 120) * SECOND, { interestId });
     if (going) plan.interestAt = t;
@@ -253,6 +272,8 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
           plan.attempts.push({ keywordId, correct, mode, at: t });
           emit('keyword_attempt', t, { keywordId, dramaId, correct, mode, graded: 'server' });
           if (correct) {
+            // Collecting is the first review, rated as the server rates it (learning/srs.ts).
+            cards.set(keywordId, firstReview(new Date(t), errors === 0 ? 'good' : mode === 'rescue' ? 'again' : 'hard'));
             collected++;
             if (collected === 1) advance(6, 0, { dramaId, keywordId });
             break;
@@ -286,7 +307,23 @@ export function planPopulation(options: SimulationOptions): LearnerPlan[] {
         const at = dayStart(activatedDay + day, options.tz) + between(8, 22) * 60 * MINUTE;
         if (at > now) continue;
         emit('app_launched', at);
-        emit('srs_card_reviewed', at + between(30, 300) * SECOND);
+        // They answer the reviews due then, as the server schedules them (FSRS).
+        let reviewAt = Math.trunc(at + between(30, 120) * SECOND);
+        for (const [keywordId, card] of cards) {
+          if (Date.parse(card.due) > reviewAt || reviewAt > now || plan.reviews.length >= MAX_REVIEWS) continue;
+          const correct = random() < options.reviewCorrectRate;
+          const next = review(card, new Date(reviewAt), correct ? 'good' : 'again');
+          cards.set(keywordId, next);
+          plan.reviews.push({ keywordId, correct, at: reviewAt });
+          emit('srs_card_reviewed', reviewAt, {
+            keywordId,
+            dramaId,
+            correct,
+            rating: correct ? 'good' : 'again',
+            scheduledDays: next.scheduled_days,
+          });
+          reviewAt += Math.trunc(between(8, 20) * SECOND);
+        }
       }
     }
     // Feedback: the magic moment's self-assessment right after it, and now and then a

@@ -86,6 +86,9 @@ export interface KeywordProgressTable {
   collected_at: Timestamp | null;
   next_review_at: Timestamp | null;
   updated_at: Timestamp;
+  /** The keyword's FSRS card once collected (migration 015; learning/srs.ts). */
+  srs: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  reviews: Generated<number>;
 }
 
 export interface DramaProgressTable {

@@ -1,7 +1,7 @@
 /**
  * The analytics events the server records for what it does itself: an interest chosen,
  * vTPR learning started, each vTPR answer, focus and rescue mode, the first clue, all
- * clues of a drama, the magic moment. They are written in the same transaction as the
+ * clues of a drama, the magic moment, each spaced review. They are written in the same transaction as the
  * action, so the funnel and activation are right for a client that sends nothing, and an
  * action that fails leaves no event behind.
  *
@@ -23,7 +23,8 @@ export type JourneyEventName =
   | 'rescue_mode_triggered'
   | 'first_clue_completed'
   | 'all_clues_completed'
-  | 'magic_moment_completed';
+  | 'magic_moment_completed'
+  | 'srs_card_reviewed';
 
 export interface JourneyEvent {
   name: JourneyEventName;
@@ -51,6 +52,7 @@ export const NO_JOURNEY_EVENTS: JourneyEventSink = { record: async () => ({ acti
  *   - first_clue_completed: "first" (once per learner)
  *   - keyword_attempt, focus_mode_triggered, rescue_mode_triggered: `keywordId:n`, n the
  *     attempt's number on that keyword (the `attempts` the attempt's answer returns)
+ *   - srs_card_reviewed: `keywordId:review:n`, n the review's number (`reviews` in its answer)
  * docs/metrics.md shows a client how to compute it, for a client that reports these
  * events itself as well: sent with this id, the server's copy and the client's are one.
  */

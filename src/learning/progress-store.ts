@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { StoredCard } from './srs.js';
 
 type Q = Kysely<Database>;
 
@@ -35,16 +36,14 @@ export async function clueState(
 }
 
 /**
- * Count one attempt on a clue, made at `at`: a correct one collects it (once) and
- * schedules its first review `reviewAfterMs` later; an error extends the run of
- * consecutive errors.
+ * Count one attempt on a clue, made at `at`: a correct one collects it (once) with its
+ * first review (`card`, srs.ts); an error extends the run of consecutive errors.
  */
 export async function recordClueAttempt(
   q: Q,
-  attempt: { userId: string; keywordId: string; correct: boolean; mode: string; at: Date; reviewAfterMs: number },
+  attempt: { userId: string; keywordId: string; correct: boolean; mode: string; at: Date; card: StoredCard },
 ) {
-  const { userId, keywordId, correct, mode, at } = attempt;
-  const reviewAt = new Date(at.getTime() + attempt.reviewAfterMs);
+  const { userId, keywordId, correct, mode, at, card } = attempt;
   return q
     .insertInto('keyword_progress')
     .values({
@@ -56,7 +55,8 @@ export async function recordClueAttempt(
       focus_attempts: mode === 'focus' ? 1 : 0,
       rescue_attempts: mode === 'rescue' ? 1 : 0,
       collected_at: correct ? at : null,
-      next_review_at: correct ? reviewAt : null,
+      next_review_at: correct ? new Date(card.due) : null,
+      srs: correct ? JSON.stringify(card) : null,
     })
     .onConflict((oc) =>
       oc.columns(['user_id', 'keyword_id']).doUpdateSet((eb) => ({
@@ -67,6 +67,7 @@ export async function recordClueAttempt(
         rescue_attempts: sql<number>`keyword_progress.rescue_attempts + excluded.rescue_attempts`,
         collected_at: eb.fn.coalesce('keyword_progress.collected_at', 'excluded.collected_at'),
         next_review_at: eb.fn.coalesce('keyword_progress.next_review_at', 'excluded.next_review_at'),
+        srs: eb.fn.coalesce('keyword_progress.srs', 'excluded.srs'),
         updated_at: sql<Date>`now()`,
       })),
     )
@@ -161,4 +162,55 @@ export async function progressRows(q: Q, userId: string) {
       .executeTakeFirstOrThrow(),
   ]);
   return { dramas, collectedByDrama, interests, reviewsDue: due.n };
+}
+
+/** A learner's collected keywords due for review at `now`, in due order, after `after` (a page's cursor). */
+export async function dueReviews(
+  q: Q,
+  userId: string,
+  now: Date,
+  limit: number,
+  after: { due: Date; keywordId: string } | undefined,
+) {
+  let query = q
+    .selectFrom('keyword_progress')
+    .select(['keyword_id', 'next_review_at', 'srs', 'reviews'])
+    .where('user_id', '=', userId)
+    .where('next_review_at', '<=', now);
+  if (after)
+    query = query.where((eb) =>
+      eb.or([
+        eb('next_review_at', '>', after.due),
+        eb.and([eb('next_review_at', '=', after.due), eb('keyword_id', '>', after.keywordId)]),
+      ]),
+    );
+  return query.orderBy('next_review_at').orderBy('keyword_id').limit(limit).execute();
+}
+
+/** A collected keyword's review state, locked for the review that changes it. */
+export async function reviewState(q: Q, userId: string, keywordId: string) {
+  return q
+    .selectFrom('keyword_progress')
+    .select(['collected_at', 'srs', 'reviews'])
+    .where('user_id', '=', userId)
+    .where('keyword_id', '=', keywordId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Store a review's outcome: the new card, its due time, one more review. */
+export async function saveReview(q: Q, userId: string, keywordId: string, card: StoredCard): Promise<number> {
+  const row = await q
+    .updateTable('keyword_progress')
+    .set({
+      srs: JSON.stringify(card),
+      next_review_at: new Date(card.due),
+      reviews: sql<number>`reviews + 1`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('user_id', '=', userId)
+    .where('keyword_id', '=', keywordId)
+    .returning('reviews')
+    .executeTakeFirstOrThrow();
+  return row.reviews;
 }

@@ -20,16 +20,13 @@ import {
   recordClueAttempt,
   startDrama,
 } from './progress-store.js';
+import { firstReview } from './srs.js';
 
 export type LearningMode = 'normal' | 'focus' | 'rescue';
 
 /** Two errors in a row on a clue start focus mode; four start rescue mode. */
 export const FOCUS_AFTER_ERRORS = 2;
 export const RESCUE_AFTER_ERRORS = 4;
-/** Learned clues enter spaced repetition; the first review is due after 24 h… */
-export const FIRST_REVIEW_HOURS = 24;
-/** …and after 10 minutes for a clue collected in rescue mode (shown the answer): an early review. */
-export const RESCUED_REVIEW_MINUTES = 10;
 /** Focus mode: two clips (the right one and one other) instead of four, played at this rate. */
 export const FOCUS_PLAYBACK_RATE = 0.75;
 
@@ -172,8 +169,10 @@ export async function recordAttempt(
           'Grade by selectedClipId; a client-graded answer (correct) is taken in rescue mode only',
         );
       const correct = serverGrade ?? (input.correct as boolean);
-      const reviewAfterMs = mode === 'rescue' ? RESCUED_REVIEW_MINUTES * 60_000 : FIRST_REVIEW_HOURS * 3_600_000;
-      const row = await recordClueAttempt(trx, { userId, keywordId, correct, mode, at, reviewAfterMs });
+      // Collecting is the keyword's first review (srs.ts): at the first try Good, after
+      // errors Hard, once rescue mode showed the answer Again (the earliest review).
+      const card = firstReview(at, before.consecutiveErrors === 0 ? 'good' : mode === 'rescue' ? 'again' : 'hard');
+      const row = await recordClueAttempt(trx, { userId, keywordId, correct, mode, at, card });
       const started = await startDrama(trx, userId, dramaId, at);
       const collected = await countCollected(trx, userId, dramaId);
       const allNow = collected >= total && (await markCluesCompleted(trx, userId, dramaId, at));

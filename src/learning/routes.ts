@@ -14,6 +14,7 @@ import { type CatalogCache, CatalogView, lockStates } from './content.js';
 import type { JourneyEventSink } from './journey-events.js';
 import { completeMagicMoment, getProgress, type LearningDeps, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
+import { answerReview, listDueReviews } from './reviews.js';
 import * as S from './schemas.js';
 import { getUserProfile, registerDevice, revokeToken, selectInterest } from './users.js';
 import { dramaDetailView, dramaListView, interestsView } from './views.js';
@@ -170,6 +171,50 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
     },
     async (request) => {
       return getProgress(db, await catalog.get(), assertSelf(request, request.params.userId));
+    },
+  );
+
+  app.get(
+    '/users/:userId/reviews',
+    {
+      onRequest: app.auth.learner,
+      schema: {
+        tags: ['learning'],
+        summary: "The caller's keywords due for review now (FSRS), soonest first, a page at a time",
+        description:
+          'Each review shows the word and its clips: POST the one that shows its meaning to /users/{userId}/reviews/{keywordId}. ' +
+          'Pages: limit (1–100, default 20) and cursor (the nextCursor of the page before).',
+        security: LEARNER_SECURITY,
+        params: S.UserParams,
+        querystring: S.ReviewsQuery,
+        response: { 200: S.DueReviews, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const userId = assertSelf(request, request.params.userId);
+      cacheFor(reply, 'personal');
+      return listDueReviews(await deps(), userId, { ...request.query, now: new Date() }, mediaUrl);
+    },
+  );
+
+  app.post(
+    '/users/:userId/reviews/:keywordId',
+    {
+      onRequest: app.auth.learner,
+      schema: {
+        tags: ['learning'],
+        summary: 'Answer a review: graded by the clip picked, rescheduled with FSRS (right: good, wrong: again)',
+        security: LEARNER_SECURITY,
+        params: S.ReviewParams,
+        body: S.ReviewBody,
+        response: { 200: S.ReviewResult, ...errors },
+      },
+    },
+    async (request) => {
+      const userId = assertSelf(request, request.params.userId);
+      const { occurredAt, ...input } = request.body;
+      const at = clientTime(occurredAt, new Date(), 'occurredAt');
+      return answerReview(await deps(), userId, request.params.keywordId, input, at);
     },
   );
 

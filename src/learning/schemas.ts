@@ -230,3 +230,60 @@ export const ProgressReport = Type.Object({
     }),
   ),
 });
+
+export const ReviewsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Reviews per page' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the page before' })),
+  },
+  { additionalProperties: false },
+);
+
+const Card = Type.Object(
+  {
+    state: Type.String({ description: 'new, learning, review or relearning (FSRS)' }),
+    stability: Type.Number({ description: 'Days until recall falls to 90%' }),
+    difficulty: Type.Number(),
+    reps: Type.Integer(),
+    lapses: Type.Integer(),
+    scheduledDays: Type.Integer(),
+  },
+  { description: "The keyword's FSRS card" },
+);
+
+export const DueReviews = Type.Object({
+  reviews: Type.Array(
+    Type.Object({
+      keywordId: Type.String(),
+      dramaId: Type.Union([Type.String(), Type.Null()]),
+      word: Type.String(),
+      phonetic: Type.String(),
+      audioUrl: Type.Union([Type.String(), Type.Null()]),
+      dueAt: Timestamp,
+      reviews: Type.Integer({ description: 'Reviews done so far' }),
+      card: Type.Union([Card, Type.Null()]),
+      clips: Type.Array(Clip, { description: 'Pick the one that shows the word: POST it as selectedClipId' }),
+    }),
+  ),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }),
+});
+
+export const ReviewParams = Type.Object({ userId: Uuid, keywordId: Id('Keyword id, e.g. travel-01-k01') });
+
+export const ReviewBody = Type.Object(
+  {
+    selectedClipId: Line(80, { description: 'The clip the learner picked; the server grades it' }),
+    responseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+    occurredAt: OccurredAt('the review'),
+  },
+  { additionalProperties: false, examples: [{ selectedClipId: 'travel-01-k01-c2' }] },
+);
+
+export const ReviewResult = Type.Object({
+  keywordId: Type.String(),
+  correct: Type.Boolean(),
+  rating: Type.Union([Type.Literal('good'), Type.Literal('again')], { description: 'FSRS rating: right is good, wrong again' }),
+  reviews: Type.Integer(),
+  nextReviewAt: Timestamp,
+  card: Card,
+});
