@@ -48,6 +48,12 @@ const seeds = (): Record<string, Seed> => ({
     token: 'learner',
   },
   'GET /api/v1/users/{userId}/progress': { params: { userId: alice.userId }, token: 'learner' },
+  'GET /api/v1/users/{userId}/reviews': { params: { userId: alice.userId }, query: { limit: '5' }, token: 'learner' },
+  'POST /api/v1/users/{userId}/reviews/{keywordId}': {
+    params: { userId: alice.userId, keywordId: 'travel-01-k01' },
+    body: { selectedClipId: 'travel-01-k01-c1', responseMs: 900 },
+    token: 'learner',
+  },
   'GET /api/v1/interests': {},
   'GET /api/v1/interests/{interestId}/dramas': { params: { interestId: 'travel' }, token: 'learner' },
   'GET /api/v1/dramas/{dramaId}': { params: { dramaId: 'travel-01' } },
