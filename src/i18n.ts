@@ -18,3 +18,21 @@ export function say(lang: Lang, message: Bilingual): string {
 export function envLang(env = process.env): Lang {
   return env.SMARTALK_LANG === 'zh-CN' ? 'zh-CN' : 'en';
 }
+
+/**
+ * The language a client asks for in Accept-Language ("zh-CN,zh;q=0.9,en;q=0.8"): Chinese
+ * when a zh tag outranks every en tag (and *), else English. Malformed parts are skipped.
+ */
+export function acceptLanguage(header: string | undefined): Lang {
+  if (!header) return 'en';
+  let zh = 0;
+  let en = 0;
+  for (const part of header.slice(0, 512).split(',')) {
+    const [tag = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    const weight = q === undefined ? 1 : Number(q);
+    if (tag === 'zh' || tag.startsWith('zh-')) zh = Math.max(zh, weight);
+    else if (tag === 'en' || tag.startsWith('en-') || tag === '*') en = Math.max(en, weight);
+  }
+  return zh > en ? 'zh-CN' : 'en';
+}

@@ -60,8 +60,14 @@ export function clientTime(value: string | undefined, now: Date, field: string):
   if (value === undefined) return now;
   const at = new Date(value);
   if (at.getTime() > now.getTime() + CLIENT_CLOCK.maxFutureSeconds * 1000)
-    throw new AppError('SMT_ERR_VALIDATION', `${field} is more than ${CLIENT_CLOCK.maxFutureSeconds / 60} minutes in the future`);
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: `${field} is more than ${CLIENT_CLOCK.maxFutureSeconds / 60} minutes in the future`,
+      zh: `${field} 比服务器时间超前 ${CLIENT_CLOCK.maxFutureSeconds / 60} 分钟以上`,
+    });
   if (at.getTime() < now.getTime() - CLIENT_CLOCK.maxPastDays * 86_400_000)
-    throw new AppError('SMT_ERR_VALIDATION', `${field} is more than ${CLIENT_CLOCK.maxPastDays} days in the past`);
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: `${field} is more than ${CLIENT_CLOCK.maxPastDays} days in the past`,
+      zh: `${field} 早于 ${CLIENT_CLOCK.maxPastDays} 天前`,
+    });
   return at > now ? now : at;
 }

@@ -209,3 +209,40 @@ describe('property: random bodies never cause a 5xx', () => {
     }
   });
 });
+
+describe('errors in the language the client asks for', () => {
+  it('answer in Chinese for Accept-Language zh-CN, codes unchanged, and name a wrong enum value once', async () => {
+    const zh = { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' };
+    const drama = await api(server.url, '/api/v1/dramas/nope-99', { headers: zh });
+    expect(drama.status).toBe(404);
+    expect(drama.body.error).toMatchObject({ code: 'SMT_ERR_DRAMA_NOT_FOUND', message: '短剧不存在' });
+    expect((await api(server.url, '/api/v1/dramas/nope-99')).body.error.message).toBe('No such drama');
+    expect(
+      (await api(server.url, '/api/v1/dramas/nope-99', { headers: { 'accept-language': 'en-US,zh;q=0.5' } })).body.error.message,
+    ).toBe('No such drama');
+
+    const turbo = { selectedClipId: correctClip('travel-01-k01'), mode: 'turbo' };
+    const en = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', { token: alice.token, body: turbo });
+    expect(en.status).toBe(400);
+    expect(en.body.error.message).toBe('Invalid body: /mode must be one of: normal, focus, rescue');
+    expect(en.body.error.details).toHaveLength(1);
+    const cn = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', { token: alice.token, body: turbo, headers: zh });
+    expect(cn.body.error).toMatchObject({
+      code: 'SMT_ERR_VALIDATION',
+      message: '请求体无效：/mode 必须是以下之一：normal、focus、rescue',
+    });
+    const extra = await api(server.url, `/api/v1/users/${alice.userId}/reviews?page=2`, { token: alice.token, headers: zh });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.message).toBe('查询参数无效：/ 不允许的字段 page');
+  });
+
+  it('reads Accept-Language by its weights', async () => {
+    const { acceptLanguage } = await import('../src/i18n.js');
+    expect(acceptLanguage(undefined)).toBe('en');
+    expect(acceptLanguage('zh')).toBe('zh-CN');
+    expect(acceptLanguage('zh-Hans-CN;q=0.8, en;q=0.9')).toBe('en');
+    expect(acceptLanguage('en;q=0.1, zh-TW')).toBe('zh-CN');
+    expect(acceptLanguage('fr, *;q=0.5')).toBe('en');
+    expect(acceptLanguage('zh;q=abc, en;q=0.2')).toBe('zh-CN');
+  });
+});

@@ -10,8 +10,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Lang } from '../config.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { AppError, ERRORS, type ErrorCode } from '../errors.js';
+import { acceptLanguage, type Bilingual } from '../i18n.js';
 import { INPUT_LIMITS } from '../validation.js';
 
 export interface ErrorBody {
@@ -52,23 +54,110 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+const DATE_TIME_RANGE = `${new Date(INPUT_LIMITS.minInstantMs).toISOString()} – ${new Date(INPUT_LIMITS.maxInstantMs).toISOString()}`;
 const DATE_TIME_RULE = `must be an RFC 3339 date-time from ${new Date(INPUT_LIMITS.minInstantMs).toISOString()} to before ${new Date(INPUT_LIMITS.maxInstantMs).toISOString()}`;
 
 /** PostgreSQL's class 22 (data exception): a value it refused. Input got past a schema; still the client's. */
 const isDataException = (error: Error) => /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ''));
 
+interface SchemaProblem {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string | undefined;
+}
+
+const list = (values: unknown[], zh: boolean) => values.map((v) => String(v)).join(zh ? '、' : ', ');
+
+/** One schema problem in both languages, for a learner's app as much as for its developer. */
+function describeProblem(problem: SchemaProblem): Bilingual {
+  const p = problem.params;
+  switch (problem.keyword) {
+    case 'enum':
+    case 'oneOf-const': {
+      const allowed = (p.allowedValues as unknown[]) ?? [];
+      return { en: `must be one of: ${list(allowed, false)}`, zh: `必须是以下之一：${list(allowed, true)}` };
+    }
+    case 'const':
+      return { en: `must be ${String(p.allowedValue)}`, zh: `必须是 ${String(p.allowedValue)}` };
+    case 'required':
+      return { en: `must have property ${String(p.missingProperty)}`, zh: `缺少字段 ${String(p.missingProperty)}` };
+    case 'additionalProperties':
+      return {
+        en: `has an unknown property ${String(p.additionalProperty)}`,
+        zh: `不允许的字段 ${String(p.additionalProperty)}`,
+      };
+    case 'type':
+      return { en: `must be ${String(p.type)}`, zh: `类型必须是 ${String(p.type)}` };
+    case 'minLength':
+      return { en: `must have at least ${String(p.limit)} characters`, zh: `至少 ${String(p.limit)} 个字符` };
+    case 'maxLength':
+      return { en: `must have at most ${String(p.limit)} characters`, zh: `最多 ${String(p.limit)} 个字符` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return {
+        en: `must be ${String(p.comparison)} ${String(p.limit)}`,
+        zh: `必须 ${String(p.comparison)} ${String(p.limit)}`,
+      };
+    case 'minItems':
+      return { en: `must have at least ${String(p.limit)} items`, zh: `至少 ${String(p.limit)} 项` };
+    case 'maxItems':
+      return { en: `must have at most ${String(p.limit)} items`, zh: `最多 ${String(p.limit)} 项` };
+    case 'pattern':
+      return { en: `must match ${String(p.pattern)}`, zh: `格式必须符合 ${String(p.pattern)}` };
+    case 'format':
+      return p.format === 'date-time'
+        ? { en: DATE_TIME_RULE, zh: `必须是 RFC 3339 日期时间（${DATE_TIME_RANGE}）` }
+        : { en: `must be a valid ${String(p.format)}`, zh: `必须是有效的 ${String(p.format)}` };
+    default:
+      return { en: problem.message ?? 'is not valid', zh: '无效' };
+  }
+}
+
+/**
+ * A union of literals ('normal' | 'focus' | 'rescue') fails as one "must be equal to
+ * constant" per branch and an anyOf: said once, with the allowed values.
+ */
+function mergeLiteralUnions(problems: SchemaProblem[]): SchemaProblem[] {
+  const constsByPath = new Map<string, unknown[]>();
+  for (const problem of problems)
+    if (problem.keyword === 'const')
+      constsByPath.set(problem.instancePath, [...(constsByPath.get(problem.instancePath) ?? []), problem.params.allowedValue]);
+  const merged: SchemaProblem[] = [];
+  const done = new Set<string>();
+  for (const problem of problems) {
+    const allowed = constsByPath.get(problem.instancePath);
+    if (allowed && allowed.length > 1 && (problem.keyword === 'const' || problem.keyword === 'anyOf')) {
+      if (done.has(problem.instancePath)) continue;
+      done.add(problem.instancePath);
+      merged.push({ instancePath: problem.instancePath, keyword: 'oneOf-const', params: { allowedValues: allowed } });
+    } else if (!(problem.keyword === 'anyOf' && allowed)) merged.push(problem);
+  }
+  return merged;
+}
+
 function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    const problems = fastifyError.validation.map((v) => ({
-      path: v.instancePath || '/',
-      message: v.keyword === 'format' && v.params.format === 'date-time' ? DATE_TIME_RULE : v.message,
-      params: v.params,
-    }));
+    const problems = mergeLiteralUnions(fastifyError.validation as SchemaProblem[]).map((v) => {
+      const said = describeProblem(v);
+      return { path: v.instancePath || '/', message: said.en, messageZh: said.zh, params: v.params };
+    });
     const first = problems[0];
-    const message = first ? `${first.path} ${first.message}` : error.message;
-    return new AppError('SMT_ERR_VALIDATION', `Invalid ${fastifyError.validationContext ?? 'request'}: ${message}`, problems);
+    const context = fastifyError.validationContext ?? 'request';
+    const contextZh =
+      ({ body: '请求体', querystring: '查询参数', params: '路径参数', headers: '请求头' } as Record<string, string>)[context] ??
+      '请求';
+    return new AppError(
+      'SMT_ERR_VALIDATION',
+      first
+        ? { en: `Invalid ${context}: ${first.path} ${first.message}`, zh: `${contextZh}无效：${first.path} ${first.messageZh}` }
+        : error.message,
+      problems,
+    );
   }
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new AppError(mapped);
@@ -76,17 +165,22 @@ function toAppError(error: FastifyError | Error): AppError {
   if (fastifyError.statusCode === 416) return new AppError('SMT_ERR_RANGE_NOT_SATISFIABLE');
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) return new AppError('SMT_ERR_MALFORMED_JSON');
   if (isDatabaseUnavailable(error)) return new AppError('SMT_ERR_DB_UNAVAILABLE');
-  if (isDataException(error)) return new AppError('SMT_ERR_VALIDATION', 'A value is outside what the database can store');
+  if (isDataException(error))
+    return new AppError('SMT_ERR_VALIDATION', {
+      en: 'A value is outside what the database can store',
+      zh: '某个值超出了数据库可存储的范围',
+    });
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) return new AppError('SMT_ERR_VALIDATION', error.message);
   return new AppError('SMT_ERR_INTERNAL');
 }
 
-export function errorBody(error: AppError, requestId?: string): ErrorBody {
+/** The error as sent: the message in the client's language (Accept-Language), the code the same in both. */
+export function errorBody(error: AppError, requestId?: string, lang: Lang = 'en'): ErrorBody {
   return {
     error: {
       code: error.code,
-      message: error.message,
+      message: lang === 'zh-CN' ? error.zh : error.message,
       ...(error.details === undefined ? {} : { details: error.details }),
       ...(requestId === undefined ? {} : { requestId }),
     },
@@ -121,7 +215,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, appError
     .code(appError.statusCode)
     .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
-    .send(errorBody(appError, request.id));
+    .send(errorBody(appError, request.id, acceptLanguage(request.headers['accept-language'])));
 }
 
 /**

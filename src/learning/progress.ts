@@ -30,6 +30,8 @@ export const RESCUE_AFTER_ERRORS = 4;
 /** Focus mode: two clips (the right one and one other) instead of four, played at this rate. */
 export const FOCUS_PLAYBACK_RATE = 0.75;
 
+const MODE_ZH: Record<LearningMode, string> = { normal: '普通模式', focus: '专注模式', rescue: '救援模式' };
+
 export function suggestedMode(consecutiveErrors: number): LearningMode {
   if (consecutiveErrors >= RESCUE_AFTER_ERRORS) return 'rescue';
   if (consecutiveErrors >= FOCUS_AFTER_ERRORS) return 'focus';
@@ -90,9 +92,13 @@ function assertUnlocked(catalog: Catalog, dramaId: string, completed: ReadonlySe
   if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
   const state = lockStates(catalog.dramasByInterest.get(drama.interest_id) ?? [], completed).get(dramaId);
   if (state?.locked) {
-    throw new AppError('SMT_ERR_DRAMA_LOCKED', `Complete the magic moment of ${state.requires} first`, {
-      requires: state.requires,
-    });
+    throw new AppError(
+      'SMT_ERR_DRAMA_LOCKED',
+      { en: `Complete the magic moment of ${state.requires} first`, zh: `请先完成 ${state.requires} 的魔法时刻` },
+      {
+        requires: state.requires,
+      },
+    );
   }
 }
 
@@ -143,14 +149,20 @@ export async function recordAttempt(
   if (!keyword) throw new AppError('SMT_ERR_KEYWORD_NOT_FOUND');
   const dramaId = keyword.drama_id;
   if (input.selectedClipId !== undefined && input.correct !== undefined)
-    throw new AppError('SMT_ERR_VALIDATION', 'Give selectedClipId (server-graded) or correct (rescue mode), not both');
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: 'Give selectedClipId (server-graded) or correct (rescue mode), not both',
+      zh: '请只提供 selectedClipId（服务器评分）或 correct（救援模式）其中之一',
+    });
   let serverGrade: boolean | undefined;
   if (input.selectedClipId !== undefined) {
     const clip = catalog.clipsByKeyword.get(keywordId)?.find((c) => c.id === input.selectedClipId);
     if (!clip) throw new AppError('SMT_ERR_CLIP_NOT_FOUND', undefined, { selectedClipId: input.selectedClipId });
     serverGrade = clip.is_correct;
   } else if (input.correct === undefined) {
-    throw new AppError('SMT_ERR_VALIDATION', 'Give selectedClipId: the clip the learner picked');
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: 'Give selectedClipId: the clip the learner picked',
+      zh: '请提供 selectedClipId：学习者选择的视频片段',
+    });
   }
   const total = catalog.keywordsByDrama.get(dramaId)?.length ?? 0;
 
@@ -160,14 +172,18 @@ export async function recordAttempt(
       const before = await clueState(trx, userId, keywordId);
       const mode = suggestedMode(before.consecutiveErrors);
       if (input.mode !== undefined && input.mode !== mode)
-        throw new AppError('SMT_ERR_MODE_MISMATCH', `This clue is in ${mode} mode for the learner`, { mode });
+        throw new AppError(
+          'SMT_ERR_MODE_MISMATCH',
+          { en: `This clue is in ${mode} mode for the learner`, zh: `这个线索当前处于 ${MODE_ZH[mode]}` },
+          { mode },
+        );
       // A client-graded answer is taken only once the server has shown the answer (rescue
       // mode): anything else would let a client collect clues, and activate, unchecked.
       if (serverGrade === undefined && mode !== 'rescue')
-        throw new AppError(
-          'SMT_ERR_VALIDATION',
-          'Grade by selectedClipId; a client-graded answer (correct) is taken in rescue mode only',
-        );
+        throw new AppError('SMT_ERR_VALIDATION', {
+          en: 'Grade by selectedClipId; a client-graded answer (correct) is taken in rescue mode only',
+          zh: '请用 selectedClipId 由服务器评分；客户端自评（correct）只在救援模式下接受',
+        });
       const correct = serverGrade ?? (input.correct as boolean);
       // Collecting is the keyword's first review (srs.ts): at the first try Good, after
       // errors Hard, once rescue mode showed the answer Again (the earliest review).

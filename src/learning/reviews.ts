@@ -17,7 +17,11 @@ const encodeCursor = (due: Date, keywordId: string) => Buffer.from(`${due.toISOS
 function decodeCursor(cursor: string): { due: Date; keywordId: string } {
   const [due, keywordId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const at = new Date(due ?? '');
-  if (!keywordId || Number.isNaN(at.getTime())) throw new AppError('SMT_ERR_VALIDATION', 'cursor is not one this API gave');
+  if (!keywordId || Number.isNaN(at.getTime()))
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: 'cursor is not one this API gave',
+      zh: 'cursor 无效：请传入接口返回的 nextCursor',
+    });
   return { due: at, keywordId };
 }
 
