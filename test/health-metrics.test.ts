@@ -138,6 +138,29 @@ describe('API documentation', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger');
   });
+
+  it('gives every request body field a type, and shows an analytics event’s whole shape', async () => {
+    const doc = (await api(server.url, '/docs/json')).body as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+    };
+    type Schema = { type?: string; anyOf?: Schema[]; properties?: Record<string, Schema>; items?: Schema };
+    const untyped: string[] = [];
+    const walk = (where: string, schema: Schema) => {
+      if (!schema.type && !schema.anyOf) untyped.push(where);
+      for (const [name, field] of Object.entries(schema.properties ?? {})) walk(`${where}.${name}`, field);
+      if (schema.items) walk(`${where}[]`, schema.items);
+    };
+    for (const [path, methods] of Object.entries(doc.paths))
+      for (const [method, operation] of Object.entries(methods)) {
+        const schema = operation.requestBody?.content['application/json']?.schema;
+        if (schema) walk(`${method.toUpperCase()} ${path}`, schema);
+      }
+    expect(untyped).toEqual([]);
+    const events = doc.paths['/api/v1/analytics/events']?.post?.requestBody?.content['application/json']?.schema;
+    expect(Object.keys(events?.properties?.events?.items?.properties ?? {})).toEqual(
+      expect.arrayContaining(['id', 'name', 'timestamp', 'userId', 'deviceId', 'properties']),
+    );
+  });
 });
 
 describe('request log', () => {

@@ -11,10 +11,10 @@ import { AppError, ErrorResponse } from '../errors.js';
 import { OPS_SECURITY } from '../http/auth.js';
 import { useJsonBodyParser } from '../http/json-body.js';
 import { type GaugeSample, sample, sourcedGauge } from '../http/metrics.js';
-import { DateTime } from '../validation.js';
+import { createAjv, DateTime } from '../validation.js';
 import { METRICS } from './definitions.js';
 import type { EventWriter } from './event-writer.js';
-import { EVENT_LIMITS, type IngestCaller } from './events.js';
+import { EVENT_LIMITS, EventSchema, type IngestCaller } from './events.js';
 import { ingestEvents } from './ingest.js';
 import type { Presence } from './presence.js';
 import { buildMetricsReport, type MetricsReport } from './report.js';
@@ -52,6 +52,14 @@ const ReportQuery = Type.Object(
     breakdown: Type.Optional(Type.Union([Type.Literal('appVersion'), Type.Literal('platform'), Type.Literal('interest')])),
   },
   { additionalProperties: false },
+);
+
+/** A batch's envelope: {events: [1…500 items]}; each item is checked on its own (checkEvent). */
+const checkEnvelope = createAjv({ allErrors: false, strict: false }).compile(
+  Type.Object(
+    { events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: EVENT_LIMITS.maxEventsPerBatch }) },
+    { additionalProperties: false },
+  ),
 );
 
 /** The longest window a report may cover. */
@@ -170,6 +178,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
           keyGenerator: (request) => (request.learnerId ? `learner:${request.learnerId}` : `ip:${request.ip}`),
         },
       },
+      validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? checkEnvelope : () => true),
       schema: {
         tags: ['analytics'],
         summary: 'Ingest a batch of analytics events',
@@ -179,8 +188,27 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
           'Events are idempotent by id. Timestamps more than 10 minutes ahead of the server or more than 90 days old are rejected. ' +
           'With a learner token, events belong to that learner; without one, events may only carry a deviceId. Answered after the events are committed.',
         security: [{ learnerToken: [] }, { opsToken: [] }, {}],
+        // The whole shape, for the API reference; validated here only as an envelope (below),
+        // each event then on its own by checkEvent, so one bad event is rejected alone.
         body: Type.Object(
-          { events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: EVENT_LIMITS.maxEventsPerBatch }) },
+          {
+            events: Type.Array(EventSchema, {
+              minItems: 1,
+              maxItems: EVENT_LIMITS.maxEventsPerBatch,
+              examples: [
+                [
+                  {
+                    id: '0192f3a4-5b6c-7d8e-9f01-23456789abcd',
+                    name: 'app_launched',
+                    timestamp: '2026-12-01T08:00:00.000Z',
+                    deviceId: 'ios-7f3a2c',
+                    appVersion: '1.2.0',
+                    platform: 'ios',
+                  },
+                ],
+              ],
+            }),
+          },
           { additionalProperties: false },
         ),
         response: {
