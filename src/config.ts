@@ -28,7 +28,10 @@ export interface Config {
   lang: Lang;
   /** Where seeded videos live; served at /videos with Range and ETag. */
   contentDir: string;
-  /** Public base URL of the video edge (nginx or a CDN); absent → this server's /videos. */
+  /**
+   * Public base URL of the video edge (nginx or a CDN): MEDIA_BASE_URL, or CDN_BASE_URL, its
+   * older name; absent → the media URLs use PUBLIC_URL (this server's own origin).
+   */
   cdnBaseUrl: string | undefined;
   /** How `smartalk cdn purge` reaches the edge: `nginx-cache:DIR` or `http-purge:URL`. */
   cdnPurge: string | undefined;
@@ -91,6 +94,7 @@ export const CONFIG_VARIABLES = [
   'SMARTALK_LANG',
   'CONTENT_DIR',
   'CDN_BASE_URL',
+  'MEDIA_BASE_URL',
   'CDN_PURGE',
   'ALERTS_CONFIG',
   'PUBLIC_URL',
@@ -237,7 +241,9 @@ export function loadConfig(env: Env = process.env): Config {
     tz: parseTimeZone(env),
     lang: parseEnum(env, 'SMARTALK_LANG', ['en', 'zh-CN'] as const, 'en'),
     contentDir: path.resolve(read(env, 'CONTENT_DIR') ?? path.join(dataDir, 'content')),
-    cdnBaseUrl: parseUrl(env, 'CDN_BASE_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    cdnBaseUrl: (
+      parseUrl(env, 'MEDIA_BASE_URL', ['http:', 'https:']) ?? parseUrl(env, 'CDN_BASE_URL', ['http:', 'https:'])
+    )?.replace(/\/+$/, ''),
     cdnPurge: parseCdnPurge(env),
     rateLimits: {
       usersPerMinute: parsePositiveInt(env, 'RATE_LIMIT_USERS_PER_MINUTE', 60),

@@ -118,8 +118,20 @@ describe('catalog', () => {
     expect(first).toMatchObject({ id: 'workplace-01-k01', word: 'colleague', translationZh: '同事' });
     expect(first.clips).toHaveLength(4);
     expect(JSON.stringify(res.body)).not.toMatch(/correct/i);
-    expect(res.body.videos.plain).toBe('/videos/dramas/workplace-01/plain.mp4');
-    expect(first.audioUrl).toBe('/videos/audio/workplace-01-k01.m4a');
+    // Absolute: this server's own origin when no MEDIA_BASE_URL is set.
+    expect(res.body.videos.plain).toBe(`${server.url}/videos/dramas/workplace-01/plain.mp4`);
+    expect(first.audioUrl).toBe(`${server.url}/videos/audio/workplace-01-k01.m4a`);
+  });
+
+  it('points media at MEDIA_BASE_URL (the CDN) when it is set', async () => {
+    const edge = await startTestServer({ env: { MEDIA_BASE_URL: 'https://cdn.example.com/' } });
+    try {
+      const res = await api(edge.url, '/api/v1/dramas/workplace-01');
+      expect(res.body.videos.plain).toBe('https://cdn.example.com/videos/dramas/workplace-01/plain.mp4');
+      expect(res.body.keywords[0].clips[0].videoUrl).toMatch(/^https:\/\/cdn\.example\.com\/videos\/clips\//);
+    } finally {
+      await edge.close();
+    }
   });
 
   it('answers 404 with a JSON error for unknown content', async () => {

@@ -238,7 +238,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(videoRoutes, { contentDir: config.contentDir });
 
-  const mediaUrl = (path: string) => `${config.cdnBaseUrl ?? ''}/videos/${path}`;
+  // Absolute, so a phone can play it as it is: the edge (MEDIA_BASE_URL) when there is one,
+  // else this server's public origin (PUBLIC_URL; by default http://HOST:PORT, with the port
+  // the system picked when PORT is 0). Views are made after listening, so the port is known.
+  const mediaBase = (): string => {
+    if (config.cdnBaseUrl) return config.cdnBaseUrl;
+    const address = app.server.address();
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    if (config.publicUrl !== `http://${host}:${config.port}` || !address || typeof address === 'string') return config.publicUrl;
+    return `http://${host}:${address.port}`;
+  };
+  const mediaUrl = (path: string) => `${mediaBase()}/videos/${path}`;
   const feedback = new FeedbackService(db, sentimentAnalyzer());
   const reports = {
     metrics: new Cached(() => buildMetricsReport({ db, presence, tz: config.tz }), REPORT_CACHE),
