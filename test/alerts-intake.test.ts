@@ -157,7 +157,7 @@ describe('Alertmanager intake', () => {
     const shown = JSON.parse(smartalk(['alerts', 'show', alert.id, '--json'], env).stdout);
     expect(shown.alert.acknowledgedBy).toBe(process.env.SUDO_USER ?? userInfo().username);
     const paged = () => sink.on('/hook').find((r) => r.body.alert?.id === alert.id && r.body.kind === 'firing');
-    await waitFor(async () => paged() !== undefined, 5_000, 'the page at the sink');
+    await waitFor(async () => paged() !== undefined, 10_000, 'the page at the sink');
     const page = paged();
     expect(page?.body.text).toMatch(/Problem since: .+\nL1 paged: /);
     // The API behind it: a prefix finds its alert; a malformed one is a 400.

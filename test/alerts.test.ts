@@ -200,4 +200,23 @@ describe('short alert ids', () => {
     );
     await expect(resolveAlertId(call, 'abc', 'UTC')).rejects.toThrow(/not an alert id/);
   });
+
+  it('come a page at a time, newest first, with a cursor', async () => {
+    const { opsRequest } = await import('../src/ops/server-link.js');
+    const token = { token: server.opsToken, source: 'env' as const, file: '' };
+    const seen: string[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const page = await opsRequest<{ alerts: Array<{ id: string }>; nextCursor: string | null }>(
+        server.url,
+        `/api/v1/ops/alerts?status=all&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        token,
+      );
+      seen.push(...page.alerts.map((a) => a.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const whole = await opsRequest<{ alerts: Array<{ id: string }> }>(server.url, '/api/v1/ops/alerts?status=all', token);
+    expect(seen).toEqual(whole.alerts.map((a) => a.id));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -134,6 +134,29 @@ describe('catalog', () => {
     }
   });
 
+  it('pages a theme’s chapters with limit and cursor, and refuses unknown query parameters', async () => {
+    const all = await api(server.url, '/api/v1/interests/travel/dramas');
+    expect(all.body.nextCursor).toBeNull();
+    const chapters: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { dramas: Array<{ chapter: number }>; nextCursor: string | null } } = await api(
+        server.url,
+        `/api/v1/interests/travel/dramas?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      chapters.push(...page.body.dramas.map((d) => d.chapter));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(chapters).toEqual(all.body.dramas.map((d: { chapter: number }) => d.chapter));
+    expect(chapters.length).toBeGreaterThan(1);
+    expect((await api(server.url, '/api/v1/interests/travel/dramas?cursor=bm9wZQ')).status).toBe(400);
+    for (const route of ['/api/v1/interests?lang=zh', '/api/v1/dramas/travel-01?v=2', '/api/v1/interests/travel/dramas?page=2']) {
+      const res = await api(server.url, route);
+      expect(res.status, route).toBe(400);
+      expect(res.body.error.code).toBe('SMT_ERR_VALIDATION');
+    }
+  });
+
   it('answers 404 with a JSON error for unknown content', async () => {
     for (const route of ['/api/v1/dramas/nope-01', '/api/v1/interests/nope/dramas']) {
       const res = await api(server.url, route);

@@ -17,7 +17,7 @@ import { completedDramas } from './progress-store.js';
 import { answerReview, listDueReviews } from './reviews.js';
 import * as S from './schemas.js';
 import { getUserProfile, registerDevice, revokeToken, selectInterest } from './users.js';
-import { dramaDetailView, dramaListView, interestsView } from './views.js';
+import { DRAMA_PAGE, dramaCursor, dramaDetailView, dramaListView, interestsView } from './views.js';
 
 export interface LearningRoutesOptions {
   db: Db;
@@ -126,6 +126,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         summary: "The caller's profile",
         security: LEARNER_SECURITY,
         params: S.UserParams,
+        querystring: S.NoQuery,
         response: { 200: S.UserProfile, ...errors },
       },
     },
@@ -166,6 +167,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         summary: "The caller's progress: clues collected, dramas completed, locks, reviews due",
         security: LEARNER_SECURITY,
         params: S.UserParams,
+        querystring: S.NoQuery,
         response: { 200: S.ProgressReport, ...errors },
       },
     },
@@ -225,6 +227,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       schema: {
         tags: ['content'],
         summary: 'The interest themes',
+        querystring: S.NoQuery,
         response: { 200: Type.Object({ interests: Type.Array(S.Interest) }) },
       },
     },
@@ -248,7 +251,16 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
           'Chapter 1 is open; chapter N opens when the magic moment of chapter N−1 is completed. ' +
           'Anonymous callers see the state of a new learner and a publicly cacheable response.',
         params: S.InterestParams,
-        response: { 200: Type.Object({ dramas: Type.Array(S.DramaSummary) }), 401: S.ErrorResponse, 404: S.ErrorResponse },
+        querystring: S.DramasQuery,
+        response: {
+          200: Type.Object({
+            dramas: Type.Array(S.DramaSummary),
+            nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page' }),
+          }),
+          400: S.ErrorResponse,
+          401: S.ErrorResponse,
+          404: S.ErrorResponse,
+        },
       },
     },
     async (request, reply) => {
@@ -257,6 +269,24 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       if (!content.interestById.has(interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
       const dramas = content.dramasByInterest.get(interestId) ?? [];
       const learner = request.learnerId;
+      const { limit, cursor } = request.query;
+      if (limit !== undefined || cursor !== undefined) {
+        // A page other than the first whole list: made for this request, never cached.
+        const afterChapter = cursor === undefined ? 0 : dramaCursor.decode(cursor);
+        if (afterChapter === undefined)
+          throw new AppError('SMT_ERR_VALIDATION', {
+            en: 'cursor is not one this API gave',
+            zh: 'cursor 无效：请传入接口返回的 nextCursor',
+          });
+        const completed = learner === undefined ? new Set<string>() : await completedDramas(db.kysely, learner);
+        cacheFor(reply, 'personal');
+        const page = { afterChapter, limit: limit ?? DRAMA_PAGE.default };
+        return sendView(
+          request,
+          reply,
+          new CatalogView(serialize(reply, dramaListView(content, interestId, lockStates(dramas, completed), page)), 'once'),
+        );
+      }
       if (learner === undefined) {
         const view = await catalog.view(`dramas:${interestId}`, (c) =>
           serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
@@ -278,6 +308,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         tags: ['content'],
         summary: 'A drama with its videos, story clues (keywords) and vTPR clips',
         params: S.DramaParams,
+        querystring: S.NoQuery,
         response: { 200: S.DramaDetail, 404: S.ErrorResponse },
       },
     },

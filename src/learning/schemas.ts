@@ -287,3 +287,14 @@ export const ReviewResult = Type.Object({
   nextReviewAt: Timestamp,
   card: Card,
 });
+
+export const DramasQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Chapters per page (default: all, at most 50)' })),
+    cursor: Type.Optional(Type.String({ maxLength: 100, description: 'nextCursor of the page before' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Routes without query parameters: one sent anyway is a 400, not silently ignored. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });

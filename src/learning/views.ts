@@ -13,9 +13,35 @@ export function interestsView(content: Catalog) {
   };
 }
 
-export function dramaListView(content: Catalog, interestId: string, locks: Map<string, LockState>) {
+/** A page of a theme's chapters: after the cursor's chapter, at most `limit`. */
+export interface DramaPage {
+  afterChapter: number;
+  limit: number;
+}
+
+export const DRAMA_PAGE = { default: 50, max: 50 } as const;
+
+export const dramaCursor = {
+  encode: (chapter: number) => Buffer.from(`chapter:${chapter}`).toString('base64url'),
+  /** The chapter a cursor names, or undefined when it is not one this API gave. */
+  decode: (cursor: string): number | undefined => {
+    const match = /^chapter:(\d{1,6})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return match ? Number(match[1]) : undefined;
+  },
+};
+
+export function dramaListView(
+  content: Catalog,
+  interestId: string,
+  locks: Map<string, LockState>,
+  page: DramaPage = { afterChapter: 0, limit: DRAMA_PAGE.default },
+) {
+  const after = (content.dramasByInterest.get(interestId) ?? []).filter((drama) => drama.chapter > page.afterChapter);
+  const shown = after.slice(0, page.limit);
+  const last = shown.at(-1);
   return {
-    dramas: (content.dramasByInterest.get(interestId) ?? []).map((drama) => ({
+    nextCursor: after.length > shown.length && last ? dramaCursor.encode(last.chapter) : null,
+    dramas: shown.map((drama) => ({
       id: drama.id,
       interestId: drama.interest_id,
       chapter: drama.chapter,

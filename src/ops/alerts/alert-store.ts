@@ -161,13 +161,20 @@ export async function claimReminder(q: Q, id: string, due: Date, next: Date): Pr
   return Number(result.numUpdatedRows) === 1;
 }
 
-export const listAlerts = (db: Db, options: { open?: boolean; limit?: number }) => {
+/** Alerts newest first; `before`: the page after the one that ended with this alert. */
+export const listAlerts = (db: Db, options: { open?: boolean; limit?: number; before?: { firedAt: Date; id: string } }) => {
   let query = db.kysely
     .selectFrom('alerts')
     .selectAll()
     .orderBy('fired_at', 'desc')
+    .orderBy('id', 'desc')
     .limit(options.limit ?? 50);
   if (options.open) query = query.where('status', '!=', 'resolved');
+  const before = options.before;
+  if (before)
+    query = query.where((eb) =>
+      eb.or([eb('fired_at', '<', before.firedAt), eb.and([eb('fired_at', '=', before.firedAt), eb('id', '<', before.id)])]),
+    );
   return query.execute();
 };
 

@@ -153,7 +153,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
     {
       schema: {
         tags: ['ops'],
-        summary: 'Alerts, newest first (open ones only with status=open)',
+        summary: 'Alerts, newest first (open ones only with status=open), a page at a time (limit, cursor → nextCursor)',
         description:
           'idPrefix: the alerts whose id starts with it, whatever their status (a short id as `smartalk alerts list` prints it; at most 10).',
         security: OPS_SECURITY,
@@ -162,15 +162,27 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async 
             status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('all')])),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
             idPrefix: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F-]{4,36}$', description: 'four or more hex digits' })),
+            cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the page before' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ alerts: Type.Array(AlertView) }), 400: ErrorResponse, 401: ErrorResponse },
+        response: {
+          200: Type.Object({
+            alerts: Type.Array(AlertView),
+            nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+          }),
+          400: ErrorResponse,
+          401: ErrorResponse,
+        },
       },
     },
     async (request) => {
       if (request.query.idPrefix !== undefined) return { alerts: await alerts.byIdPrefix(request.query.idPrefix) };
-      return { alerts: await alerts.list({ open: request.query.status !== 'all', limit: request.query.limit }) };
+      return alerts.page({
+        open: request.query.status !== 'all',
+        limit: request.query.limit ?? 50,
+        ...(request.query.cursor === undefined ? {} : { cursor: request.query.cursor }),
+      });
     },
   );
 

@@ -289,8 +289,23 @@ export class AlertService {
     await store.enqueue(this.#db.kysely, [{ alertId: null, kind: 'test', level: 0, contact: 'test', channel: name }], now);
   }
 
-  async list(options: { open?: boolean; limit?: number } = {}): Promise<AlertView[]> {
+  async list(options: { open?: boolean; limit?: number; before?: { firedAt: Date; id: string } } = {}): Promise<AlertView[]> {
     return (await store.listAlerts(this.#db, options)).map(store.toView);
+  }
+
+  /** A page of alerts, newest first, and the cursor of the next one (null on the last). */
+  async page(options: { open: boolean; limit: number; cursor?: string }) {
+    const before = options.cursor === undefined ? undefined : decodeAlertCursor(options.cursor);
+    const rows = await this.list({ open: options.open, limit: options.limit + 1, before });
+    const alerts = rows.slice(0, options.limit);
+    const last = alerts.at(-1);
+    return {
+      alerts,
+      nextCursor:
+        rows.length > options.limit && last
+          ? Buffer.from(`${last.firedAt.toISOString()}|${last.id}`).toString('base64url')
+          : null,
+    };
   }
 
   async show(id: string) {
@@ -301,4 +316,15 @@ export class AlertService {
       vendor: vendorOf(row.rule_id, this.#config.vendors),
     };
   }
+}
+
+function decodeAlertCursor(cursor: string): { firedAt: Date; id: string } {
+  const [firedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const at = new Date(firedAt ?? '');
+  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(at.getTime()))
+    throw new AppError('SMT_ERR_VALIDATION', {
+      en: 'cursor is not one this API gave',
+      zh: 'cursor 无效：请传入接口返回的 nextCursor',
+    });
+  return { firedAt: at, id };
 }
