@@ -11,8 +11,6 @@ import { say } from '../i18n.js';
 import { THEME_NAMES } from './definitions.js';
 import type { FeedbackReport } from './report.js';
 
-export { escapeMarkdown } from '../document.js';
-
 const num = (value: number | null, digits = 2) => (value === null ? '—' : value.toFixed(digits));
 
 /** An urgent item's reasons, each once: its rating (when it has one) and the terms it matched. */

@@ -232,9 +232,7 @@ export const listSilences = (db: Db, now: Date, state: SilenceState = 'active') 
   return query.orderBy('starts_at').orderBy('ends_at').execute();
 };
 
-export const activeSilences = (db: Db, now: Date) => listSilences(db, now, 'active');
-
-export type SilenceRow = Awaited<ReturnType<typeof activeSilences>>[number];
+export type SilenceRow = Awaited<ReturnType<typeof listSilences>>[number];
 
 /**
  * End a silence now; one still to start is deleted (it never silenced anything). False

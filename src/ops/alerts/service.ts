@@ -254,10 +254,6 @@ export class AlertService {
     return { id };
   }
 
-  activeSilences(now = this.#now()) {
-    return store.activeSilences(this.#db, now);
-  }
-
   silences(state: store.SilenceState, now = this.#now()) {
     return store.listSilences(this.#db, now, state);
   }
