@@ -1,4 +1,5 @@
 /** How numbers read in the reports, checks and terminal tables, one definition each. */
+import { wallClock } from './time.js';
 
 /** A share as a percentage ("40.0%"), or "—" when there is none. */
 export const percent = (share: number | null | undefined, digits = 1): string =>
@@ -29,20 +30,6 @@ export const bytes = (n: number): string =>
  * Logs and JSON stay UTC; an unmarked local time next to them is a trap at 3 a.m.
  */
 export function localTime(at: Date | string, tz: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'shortOffset',
-    })
-      .formatToParts(new Date(at))
-      .map((part) => [part.type, part.value]),
-  );
+  const parts = wallClock(new Date(at), tz);
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
 }

@@ -6,10 +6,16 @@ export type Granularity = 'hour' | 'day';
 
 const DAY_MS = 86_400_000;
 
-/** Start of the hour or day (in `tz`) that contains `at`. */
-export function startOf(at: Date, granularity: Granularity, tz: string): Date {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * What a wall clock in `tz` shows at `at`: year, month, day, hour (00–23), minute and second
+ * as zero-padded text, and the zone's offset ("GMT+8"). One formatter per zone, made once.
+ */
+export function wallClock(at: Date, tz: string): Record<string, string> {
+  let format = wallClockFormats.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
       timeZone: tz,
       hourCycle: 'h23',
       year: 'numeric',
@@ -18,10 +24,16 @@ export function startOf(at: Date, granularity: Granularity, tz: string): Date {
       hour: '2-digit',
       minute: '2-digit',
       second: '2-digit',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
+      timeZoneName: 'shortOffset',
+    });
+    wallClockFormats.set(tz, format);
+  }
+  return Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
+}
+
+/** Start of the hour or day (in `tz`) that contains `at`. */
+export function startOf(at: Date, granularity: Granularity, tz: string): Date {
+  const parts = wallClock(at, tz);
   const localAsUtc = Date.UTC(
     Number(parts.year),
     Number(parts.month) - 1,
@@ -49,11 +61,7 @@ export function defaultWindow(now: Date, granularity: Granularity, tz: string): 
 
 /** Days since the epoch of the calendar day holding `at` in `tz`. */
 export function localDay(at: number, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
-      .formatToParts(new Date(at))
-      .map((p) => [p.type, p.value]),
-  );
+  const parts = wallClock(new Date(at), tz);
   return Math.round(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)) / DAY_MS);
 }
 

@@ -6,6 +6,7 @@ import Table from 'cli-table3';
 import type { Lang } from '../config.js';
 import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
+import { isoDay, localDay } from '../time.js';
 import { FUNNEL } from './definitions.js';
 import type { MetricsReport } from './report.js';
 
@@ -146,10 +147,9 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   lines.push(funnel.toString());
 
   const { d1, d7 } = report.retention;
-  const cohortDays = (figure: typeof d1) => {
-    const last = new Date(new Date(figure.cohort.until).getTime() - 1).toISOString();
-    return `${at(figure.cohort.since).slice(0, 10)} → ${at(last).slice(0, 10)}`;
-  };
+  // The cohort's first and last local days (its end is the start of the day after).
+  const cohortDays = (figure: typeof d1) =>
+    `${isoDay(localDay(Date.parse(figure.cohort.since), tz))} → ${isoDay(localDay(Date.parse(figure.cohort.until) - 1, tz))}`;
   lines.push(
     '',
     say(lang, {
