@@ -137,13 +137,9 @@ export function toTerminal(blocks: Block[], options: { color: boolean }): string
   return `${out.join('\n')}\n`;
 }
 
-/** Markdown when asked or when the output is not a terminal; text for a terminal. */
+/** Markdown for files, chat and pipes; text for a terminal (the CLI decides which, and colour). */
 export type OutputFormat = 'md' | 'text';
-export const defaultOutputFormat = (stream: { isTTY?: boolean } = process.stdout): OutputFormat =>
-  stream.isTTY === true ? 'text' : 'md';
 
-export function render(blocks: Block[], format: OutputFormat): string {
-  return format === 'md'
-    ? toMarkdown(blocks)
-    : toTerminal(blocks, { color: process.stdout.isTTY === true && !process.env.NO_COLOR });
+export function render(blocks: Block[], format: OutputFormat, options: { color?: boolean } = {}): string {
+  return format === 'md' ? toMarkdown(blocks) : toTerminal(blocks, { color: options.color ?? false });
 }

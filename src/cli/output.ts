@@ -34,7 +34,11 @@ export function progressBar(title: string, enabled = process.stderr.isTTY === tr
   };
 }
 
-const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+/** Colour only for a terminal that wants it: a TTY, and no NO_COLOR. */
+export const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/** How a report prints: text for a terminal, Markdown when piped or redirected. */
+export const defaultOutputFormat = (): 'md' | 'text' => (process.stdout.isTTY === true ? 'text' : 'md');
 
 /** Colour for a terminal that wants it (a TTY, no NO_COLOR); plain text otherwise. */
 export function paint(color: Parameters<typeof styleText>[0], text: string): string {

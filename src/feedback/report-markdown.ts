@@ -135,8 +135,8 @@ export function feedbackReportBlocks(report: FeedbackReport, lang: Lang): Block[
   return blocks;
 }
 
-export function renderFeedbackReport(report: FeedbackReport, lang: Lang, format: OutputFormat): string {
-  return render(feedbackReportBlocks(report, lang), format);
+export function renderFeedbackReport(report: FeedbackReport, lang: Lang, format: OutputFormat, color = false): string {
+  return render(feedbackReportBlocks(report, lang), format, { color });
 }
 
 export function renderFeedbackMarkdown(report: FeedbackReport, lang: Lang): string {

@@ -4,11 +4,10 @@
  */
 import { Command, Option } from 'commander';
 import { type Config, type Lang, loadConfig } from '../../config.js';
-import { defaultOutputFormat } from '../../document.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { say } from '../../i18n.js';
 import { parseWhen } from '../options.js';
-import { printJson } from '../output.js';
+import { defaultOutputFormat, printJson, useColor } from '../output.js';
 import { readReport } from '../report-source.js';
 
 export async function loadFeedbackReport(
@@ -103,7 +102,7 @@ export function feedbackCommand(): Command {
         const { renderFeedbackReport } = await import('../../feedback/report-markdown.js');
         const lang = flags.lang ?? config.lang;
         if (flags.facade) return printJson({ report, markdown: renderFeedbackReport(report, lang, 'md') });
-        process.stdout.write(renderFeedbackReport(report, lang, format === 'json' ? 'md' : format));
+        process.stdout.write(renderFeedbackReport(report, lang, format === 'json' ? 'md' : format, useColor()));
       },
     );
   return feedback;

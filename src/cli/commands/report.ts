@@ -6,12 +6,12 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config.js';
-import { defaultOutputFormat } from '../../document.js';
 import { say } from '../../i18n.js';
 import type { ReportKind } from '../../ops/reports/ops-report.js';
 import type { ReportFormat } from '../../ops/reports/report-files.js';
 import type { ProducedReport } from '../../ops/reports/reports.js';
 import { parseDay } from '../options.js';
+import { defaultOutputFormat, useColor } from '../output.js';
 
 const oneOf =
   <T extends string>(allowed: readonly T[]) =>
@@ -67,9 +67,7 @@ export function reportCommand(): Command {
           import('../../ops/reports/render-markdown.js'),
         ]);
         const text =
-          format === 'text'
-            ? renderReportText(produced.report, !flags.out && process.stdout.isTTY === true && !process.env.NO_COLOR)
-            : renderReport(produced.report, format);
+          format === 'text' ? renderReportText(produced.report, !flags.out && useColor()) : renderReport(produced.report, format);
         if (flags.out) await writeFile(flags.out, text);
         else process.stdout.write(text);
         const notes = [
