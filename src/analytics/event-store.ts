@@ -95,10 +95,7 @@ export async function storeEventsIn(
   tz: string,
   events: SubjectEvent[],
 ): Promise<{ repeated: Set<string>; newlyActivated: string[] }> {
-  const compiled = ingestQuery(db, tz, events);
-  // Planned once per connection, as on the ingestion path (its own name: one text per name).
-  db.prepareText(`${INGEST_STATEMENT}_tx`, compiled.sql);
-  return ingestOutcome(await q.executeQuery(compiled));
+  return ingestOutcome(await q.executeQuery(ingestQuery(db, tz, events)));
 }
 
 const INGEST_STATEMENT = 'smartalk_ingest_events_v12';
@@ -177,6 +174,9 @@ function ingestStatement(db: Db): CompiledQuery<IngestRow> {
       ZONE,
     ).compile(db.kysely);
     compiledStatements.set(db.kysely, compiled);
+    // Inside a transaction (storeEventsIn) it is planned once per connection too, as
+    // executePrepared plans it outside one (its own name: one text per name).
+    db.prepareText(`${INGEST_STATEMENT}_tx`, compiled.sql);
   }
   return compiled;
 }
