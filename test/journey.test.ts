@@ -7,14 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsReport } from '../src/analytics/report.js';
+import { correctClip, keywordsOf, wrongClip } from '../src/analytics/simulation-plan.js';
 import { journeyEventId } from '../src/learning/journey-events.js';
-import { catalogRows } from '../src/learning/seed.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
-
-const rows = catalogRows();
-const correctClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && c.is_correct)?.id as string;
-const wrongClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && !c.is_correct)?.id as string;
-const keywordsOf = (dramaId: string) => rows.keywords.filter((k) => k.drama_id === dramaId).map((k) => k.id as string);
 
 let server: TestServer;
 beforeAll(async () => {

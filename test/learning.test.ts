@@ -2,13 +2,8 @@
 import http from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catalogRows } from '../src/learning/seed.js';
+import { correctClip, keywordsOf, wrongClip } from '../src/analytics/simulation-plan.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
-
-const rows = catalogRows();
-const correctClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && c.is_correct)?.id as string;
-const wrongClip = (keywordId: string) => rows.clips.find((c) => c.keyword_id === keywordId && !c.is_correct)?.id as string;
-const keywordsOf = (dramaId: string) => rows.keywords.filter((k) => k.drama_id === dramaId).map((k) => k.id as string);
 
 let server: TestServer;
 beforeAll(async () => {

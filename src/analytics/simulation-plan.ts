@@ -180,7 +180,8 @@ for (const [alias, canonical] of Object.entries(EVENT_ALIASES)) {
 const content = catalogRows();
 const INTERESTS = content.interests.map((i) => i.id as string);
 const firstDrama = (interest: string) => `${interest}-01`;
-const keywordsOf = (drama: string) => content.keywords.filter((k) => k.drama_id === drama).map((k) => k.id as string);
+/** A drama's keywords in order (the driver, and tests that play a learner, answer them). */
+export const keywordsOf = (drama: string) => content.keywords.filter((k) => k.drama_id === drama).map((k) => k.id as string);
 /** The clip that shows a keyword's meaning, and one that does not (the driver answers with them). */
 export const correctClip = (keyword: string) => content.clips.find((c) => c.keyword_id === keyword && c.is_correct)?.id as string;
 export const wrongClip = (keyword: string) => content.clips.find((c) => c.keyword_id === keyword && !c.is_correct)?.id as string;
