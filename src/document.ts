@@ -99,6 +99,15 @@ export function toMarkdown(blocks: Block[]): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+/** A terminal table without lines between rows (the reports' tables), its head bold when in colour. */
+export function compactTable(head: string[], bold = false): Table.Table {
+  return new Table({
+    head,
+    style: { head: bold ? ['bold'] : [], border: [], compact: true },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+}
+
 export function toTerminal(blocks: Block[], options: { color: boolean }): string {
   const { color } = options;
   const text = (rich: Rich) => terminalText(rich, color);
@@ -123,11 +132,7 @@ export function toTerminal(blocks: Block[], options: { color: boolean }): string
         out.push(...block.items.map((item) => `  • ${text(item)}`));
         break;
       case 'table': {
-        const table = new Table({
-          head: block.head.map(text),
-          style: { head: color ? ['bold'] : [], border: [], compact: true },
-          chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-        });
+        const table = compactTable(block.head.map(text), color);
         for (const row of block.rows) table.push(row.map(text));
         out.push(table.toString());
         break;

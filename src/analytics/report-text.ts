@@ -2,8 +2,8 @@
  * The metrics report for people: tables with small bar charts, in English or Chinese.
  * Used by `smartalk metrics report` and by the LaunchMetricsTracker facade.
  */
-import Table from 'cli-table3';
 import type { Lang } from '../config.js';
+import { compactTable } from '../document.js';
 import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { isoDay, localDay } from '../time.js';
@@ -15,14 +15,6 @@ export function duration(seconds: number | null): string {
   if (seconds < 60) return `${seconds.toFixed(0)}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
   return `${Math.floor(seconds / 3600)}h ${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-function table(head: string[]): Table.Table {
-  return new Table({
-    head,
-    style: { head: [], border: [], compact: true },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
 }
 
 const verdictText = (lang: Lang, verdict: MetricsReport['activation']['verdict']) =>
@@ -89,7 +81,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
   }
 
   lines.push('', say(lang, { en: 'Activation by cohort (new users by first launch)', zh: '分批激活情况（按首次启动）' }));
-  const cohorts = table([
+  const cohorts = compactTable([
     say(lang, { en: granularity === 'hour' ? 'hour' : 'day', zh: granularity === 'hour' ? '小时' : '日期' }),
     say(lang, { en: 'new', zh: '新用户' }),
     say(lang, { en: 'activated', zh: '已激活' }),
@@ -115,7 +107,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       zh: '转化漏斗（首次启动后 7 天内；总转化 = 占新用户，环节转化 = 占上一环节）',
     }),
   );
-  const funnel = table([
+  const funnel = compactTable([
     '#',
     say(lang, { en: 'step', zh: '环节' }),
     say(lang, { en: 'users', zh: '用户' }),
@@ -157,7 +149,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       zh: '激活用户留存（次日 = 激活后第 1 天活跃，7 日 = 激活后第 7 天活跃）',
     }),
   );
-  const retention = table([
+  const retention = compactTable([
     '',
     say(lang, { en: 'rate', zh: '留存率' }),
     say(lang, { en: 'retained / eligible', zh: '留存 / 可统计' }),
@@ -202,7 +194,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
 
   if (report.breakdown) {
     lines.push('', say(lang, { en: `By ${report.breakdown.by}`, zh: `按 ${report.breakdown.by} 细分` }));
-    const groups = table([
+    const groups = compactTable([
       report.breakdown.by,
       say(lang, { en: 'new', zh: '新用户' }),
       say(lang, { en: 'activation', zh: '激活率' }),
