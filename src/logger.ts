@@ -85,7 +85,7 @@ class AccessLines {
   }
 }
 
-const ACCESS_CHUNK_CHARS = 4096;
+const ACCESS_CHUNK_CHARS = 32_768;
 
 function accessLog(lines: AccessLines, level: string): AccessLog {
   if (pino.levels.values[level] !== undefined && (pino.levels.values[level] as number) > (pino.levels.values.info as number)) {
@@ -115,6 +115,12 @@ function isoNow(): string {
 /** Lines are written in batches of this many bytes, or at least once a second. */
 const LOG_BATCH_BYTES = 8_192;
 const LOG_FLUSH_MS = 1_000;
+/**
+ * At most this much per write(2). sonic-boom's default (16 KiB) is one write per event-loop
+ * turn: at ~25k requests/s the file fell behind and the pending lines grew the heap by
+ * ~1 MiB a second; one larger write drains what a busy turn produced.
+ */
+const LOG_MAX_WRITE_BYTES = 1 << 20;
 
 export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, options: LoggerOptions = {}): Logger {
   mkdirSync(path.dirname(config.logFile), { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -129,6 +135,7 @@ export function createLogger(config: Pick<Config, 'logFile' | 'logLevel'>, optio
       mode: PRIVATE_FILE_MODE,
       sync: false,
       minLength: LOG_BATCH_BYTES,
+      maxWrite: LOG_MAX_WRITE_BYTES,
     }),
   ];
   if (options.stdout ?? true) destinations.push(pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES }));

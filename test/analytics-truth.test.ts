@@ -29,6 +29,7 @@ beforeAll(async () => {
   plans = planPopulation(options);
   const result = await runSimulation(plans, options, {
     baseUrls: second ? [server.url, second.url] : [server.url],
+    opsToken: server.opsToken,
     concurrency: 6,
   });
   expect(result.failures).toEqual([]);

@@ -5,15 +5,18 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { correctClip } from '../src/analytics/simulation-plan.js';
+import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
+import type { AnswerKey } from '../src/analytics/simulation-plan.js';
 import { EMOTION_IDS } from '../src/learning/emotions.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let alice: Learner;
 let bob: Learner;
+let answerKey: AnswerKey;
 beforeAll(async () => {
   server = await startTestServer();
+  answerKey = await fetchAnswerKey(server.url, server.opsToken);
   alice = await createLearner(server.url);
   bob = await createLearner(server.url);
 });
@@ -42,7 +45,7 @@ describe('authentication and isolation', () => {
     );
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
-        body: { selectedClipId: correctClip('travel-01-k01') },
+        body: { selectedClipId: answerKey.right('travel-01-k01') },
       }),
       401,
     );
@@ -62,7 +65,7 @@ describe('authentication and isolation', () => {
     // Attempts always act on the caller: Bob's attempt leaves Alice's progress untouched.
     await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: bob.token,
-      body: { selectedClipId: correctClip('travel-01-k01') },
+      body: { selectedClipId: answerKey.right('travel-01-k01') },
     });
     const aliceProgress = await api(server.url, `/api/v1/users/${alice.userId}/progress`, { token: alice.token });
     expect(aliceProgress.body.keywordsCollected).toBe(0);
@@ -107,7 +110,7 @@ describe('malformed requests', () => {
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
         token: alice.token,
-        body: { selectedClipId: correctClip('travel-01-k01'), mode: 'turbo' },
+        body: { selectedClipId: answerKey.right('travel-01-k01'), mode: 'turbo' },
       }),
       400,
     );
@@ -124,7 +127,7 @@ describe('malformed requests', () => {
     expectJsonError(
       await api(server.url, '/api/v1/keywords/travel-09-k01/attempts', {
         token: alice.token,
-        body: { selectedClipId: correctClip('travel-01-k01') },
+        body: { selectedClipId: answerKey.right('travel-01-k01') },
       }),
       404,
       'SMT_ERR_KEYWORD_NOT_FOUND',
@@ -221,7 +224,7 @@ describe('errors in the language the client asks for', () => {
       (await api(server.url, '/api/v1/dramas/nope-99', { headers: { 'accept-language': 'en-US,zh;q=0.5' } })).body.error.message,
     ).toBe('No such drama');
 
-    const turbo = { selectedClipId: correctClip('travel-01-k01'), mode: 'turbo' };
+    const turbo = { selectedClipId: answerKey.right('travel-01-k01'), mode: 'turbo' };
     const en = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', { token: alice.token, body: turbo });
     expect(en.status).toBe(400);
     expect(en.body.error.message).toBe('Invalid body: /mode must be one of: normal, focus, rescue');

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { correctClip } from '../src/analytics/simulation-plan.js';
+import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
 import { requireBinaries } from './helpers/binaries.js';
 import {
   type PrivatePostgres,
@@ -134,6 +134,7 @@ describe('cache outage (real Redis killed and restarted)', () => {
       'redis',
     );
     const learner = await createLearner(server.url);
+    const answerKey = await fetchAnswerKey(server.url, server.opsToken);
 
     await redis.stop();
 
@@ -144,7 +145,7 @@ describe('cache outage (real Redis killed and restarted)', () => {
     expect(ms).toBeLessThan(NO_HANG_MS);
     const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: learner.token,
-      body: { selectedClipId: correctClip('travel-01-k01') },
+      body: { selectedClipId: answerKey.right('travel-01-k01') },
     });
     expect(attempt.status).toBe(200);
     expect((await createLearner(server.url)).token).toMatch(/^stk_/);
@@ -199,9 +200,10 @@ describe('a Redis too old for us', () => {
     });
     // Served from memory: the old server would refuse ZADD GT (real-time users) and PEXPIRE NX (counters).
     const learner = await createLearner(server.url);
+    const answerKey = await fetchAnswerKey(server.url, server.opsToken);
     const attempt = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: learner.token,
-      body: { selectedClipId: correctClip('travel-01-k01') },
+      body: { selectedClipId: answerKey.right('travel-01-k01') },
     });
     expect(attempt.status).toBe(200);
     expect(server.runtime.store.health().up).toBe(false);

@@ -467,14 +467,16 @@ describe('smaller defects', () => {
   });
 
   it('ignores a Range it cannot parse, and says the size in a 416', async () => {
-    await mkdir(path.join(server.config.contentDir, 'probe'), { recursive: true });
-    await writeFile(path.join(server.config.contentDir, 'probe/clip.bin'), Buffer.alloc(1000, 7));
+    // A stand-in for a drama's video (this server renders none), fetched under its public name.
+    await mkdir(path.join(server.config.contentDir, 'dramas/movies-01'), { recursive: true });
+    await writeFile(path.join(server.config.contentDir, 'dramas/movies-01/plain.mp4'), Buffer.alloc(1000, 7));
+    const url = (await api(server.url, '/api/v1/dramas/movies-01')).body.videos.plain as string;
     for (const range of ['bytes=abc', 'bytes=9-2', 'pages=1-2']) {
-      const res = await fetch(`${server.url}/videos/probe/clip.bin`, { headers: { range } });
+      const res = await fetch(url, { headers: { range } });
       expect(res.status, range).toBe(200);
       expect((await res.arrayBuffer()).byteLength).toBe(1000);
     }
-    const past = await fetch(`${server.url}/videos/probe/clip.bin`, { headers: { range: 'bytes=5000-6000' } });
+    const past = await fetch(url, { headers: { range: 'bytes=5000-6000' } });
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe('bytes */1000');
     expect(((await past.json()) as { error: { code: string } }).error.code).toBe('SMT_ERR_RANGE_NOT_SATISFIABLE');

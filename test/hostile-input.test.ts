@@ -130,7 +130,9 @@ const seeds = (): Record<string, Seed> => ({
   // Outside the OpenAPI document: metrics, the document itself, and static videos.
   'GET /metrics': {},
   'GET /docs/json': {},
-  'GET /videos/{file}': { params: { file: 'sample.mp4' } },
+  'GET /videos/sample.mp4': {},
+  'GET /videos/m/{file}': { params: { file: 'AAAAAAAAAAAAAAAAAAAAAA.mp4' } },
+  'GET /api/v1/ops/content/answer-key': { query: { dramaId: 'travel-01' }, token: 'ops' },
 });
 
 const HOSTILE_STRINGS = [

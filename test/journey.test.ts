@@ -7,13 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsReport } from '../src/analytics/report.js';
-import { correctClip, keywordsOf, wrongClip } from '../src/analytics/simulation-plan.js';
+import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
+import { type AnswerKey, keywordsOf } from '../src/analytics/simulation-plan.js';
 import { journeyEventId } from '../src/learning/journey-events.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
+let answerKey: AnswerKey;
 beforeAll(async () => {
   server = await startTestServer();
+  answerKey = await fetchAnswerKey(server.url, server.opsToken);
 });
 afterAll(async () => {
   await server?.close();
@@ -35,11 +38,11 @@ async function sendEvents(learner: Learner, events: Array<Record<string, unknown
 async function journey(learner: Learner) {
   const post = (path: string, body: Record<string, unknown>) => api(server.url, path, { token: learner.token, body });
   expect((await post(`/api/v1/users/${learner.userId}/interests`, { interestId: 'travel' })).status).toBe(200);
-  expect((await post('/api/v1/keywords/travel-01-k01/attempts', { selectedClipId: wrongClip('travel-01-k01') })).status).toBe(
-    200,
-  );
+  expect(
+    (await post('/api/v1/keywords/travel-01-k01/attempts', { selectedClipId: answerKey.wrong('travel-01-k01') })).status,
+  ).toBe(200);
   for (const keywordId of keywordsOf('travel-01')) {
-    const res = await post(`/api/v1/keywords/${keywordId}/attempts`, { selectedClipId: correctClip(keywordId) });
+    const res = await post(`/api/v1/keywords/${keywordId}/attempts`, { selectedClipId: answerKey.right(keywordId) });
     expect(res.status, res.text).toBe(200);
   }
   const magic = await post('/api/v1/dramas/travel-01/magic-moment', { understanding: 'got_the_gist' });
@@ -123,7 +126,7 @@ describe('the events of the learning journey', () => {
     // Chapter 2 is locked until chapter 1's magic moment: the attempt fails, and leaves no event.
     const locked = await api(server.url, `/api/v1/keywords/${keywordsOf('travel-02')[0]}/attempts`, {
       token: learner.token,
-      body: { selectedClipId: correctClip(keywordsOf('travel-02')[0] as string) },
+      body: { selectedClipId: answerKey.right(keywordsOf('travel-02')[0] as string) },
     });
     expect(locked.status).toBe(409);
     expect(await eventNames(learner.userId)).toEqual([]);
@@ -134,7 +137,7 @@ describe('the events of the learning journey', () => {
     for (const keywordId of keywordsOf('travel-02')) {
       await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
         token: learner.token,
-        body: { selectedClipId: correctClip(keywordId) },
+        body: { selectedClipId: answerKey.right(keywordId) },
       });
     }
     const second = await api(server.url, '/api/v1/dramas/travel-02/magic-moment', { token: learner.token, body: {} });
@@ -157,7 +160,10 @@ describe('the events of the learning journey', () => {
     expect(stored.map((r) => new Date(r.timestamp).toISOString())).toEqual([at.toISOString()]);
     const tooOld = await api(server.url, '/api/v1/keywords/movies-01-k01/attempts', {
       token: learner.token,
-      body: { selectedClipId: correctClip('movies-01-k01'), occurredAt: new Date(Date.now() - 91 * 86_400_000).toISOString() },
+      body: {
+        selectedClipId: answerKey.right('movies-01-k01'),
+        occurredAt: new Date(Date.now() - 91 * 86_400_000).toISOString(),
+      },
     });
     expect(tooOld.status).toBe(400);
     expect(tooOld.body.error.message).toMatch(/occurredAt is more than 90 days in the past/);
@@ -174,7 +180,7 @@ describe('spaced reviews', () => {
     for (const keywordId of keywords) {
       const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
         token: learner.token,
-        body: { selectedClipId: correctClip(keywordId), occurredAt: fourDaysAgo },
+        body: { selectedClipId: answerKey.right(keywordId), occurredAt: fourDaysAgo },
       });
       expect(res.status, res.text).toBe(200);
     }
@@ -200,12 +206,12 @@ describe('spaced reviews', () => {
     const answer = (keywordId: string, clip: string, token = learner.token, userId = learner.userId) =>
       api(server.url, `/api/v1/users/${userId}/reviews/${keywordId}`, { token, body: { selectedClipId: clip } });
     const [k1, k2] = keywords as [string, string];
-    const right = await answer(k1, correctClip(k1));
+    const right = await answer(k1, answerKey.right(k1));
     expect(right.status, right.text).toBe(200);
     expect(right.body).toMatchObject({ keywordId: k1, correct: true, rating: 'good', reviews: 1, card: { reps: 2, lapses: 0 } });
     // Recalled after 4 days: the next interval is longer than the first (3 days).
     expect(new Date(right.body.nextReviewAt).getTime() - Date.now()).toBeGreaterThan(4 * 86_400_000);
-    const wrong = await answer(k2, wrongClip(k2));
+    const wrong = await answer(k2, answerKey.wrong(k2));
     expect(wrong.body).toMatchObject({ correct: false, rating: 'again', card: { lapses: 1 } });
     expect(new Date(wrong.body.nextReviewAt).getTime() - Date.now()).toBeLessThan(2 * 86_400_000);
     // Answered ones leave the due list.
@@ -213,8 +219,8 @@ describe('spaced reviews', () => {
     expect(after.body.reviews.map((r: { keywordId: string }) => r.keywordId)).toEqual(keywords.slice(2));
     // Not collected: nothing to review. Someone else's: refused.
     const uncollected = keywordsOf('travel-01')[10] as string;
-    expect((await answer(uncollected, correctClip(uncollected))).body.error.code).toBe('SMT_ERR_REVIEW_NOT_COLLECTED');
-    expect((await answer(k1, correctClip(k1), other.token)).status).toBe(403);
+    expect((await answer(uncollected, answerKey.right(uncollected))).body.error.code).toBe('SMT_ERR_REVIEW_NOT_COLLECTED');
+    expect((await answer(k1, answerKey.right(k1), other.token)).status).toBe(403);
     // Recorded as events by the server, and counted in the metrics report's learning section.
     expect((await eventNames(learner.userId)).find((e) => e.name === 'srs_card_reviewed')).toEqual({
       name: 'srs_card_reviewed',

@@ -2,12 +2,15 @@
 import http from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { correctClip, keywordsOf, wrongClip } from '../src/analytics/simulation-plan.js';
+import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
+import { type AnswerKey, keywordsOf } from '../src/analytics/simulation-plan.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
+let answerKey: AnswerKey;
 beforeAll(async () => {
   server = await startTestServer();
+  answerKey = await fetchAnswerKey(server.url, server.opsToken);
 });
 afterAll(async () => {
   await server?.close();
@@ -17,7 +20,7 @@ async function collectAll(learner: Learner, dramaId: string) {
   for (const keywordId of keywordsOf(dramaId)) {
     const res = await api(server.url, `/api/v1/keywords/${keywordId}/attempts`, {
       token: learner.token,
-      body: { selectedClipId: correctClip(keywordId), mode: 'normal' },
+      body: { selectedClipId: answerKey.right(keywordId), mode: 'normal' },
     });
     expect(res.status, res.text).toBe(200);
   }
@@ -113,17 +116,49 @@ describe('catalog', () => {
     expect(first).toMatchObject({ id: 'workplace-01-k01', word: 'colleague', translationZh: '同事' });
     expect(first.clips).toHaveLength(4);
     expect(JSON.stringify(res.body)).not.toMatch(/correct/i);
-    // Absolute: this server's own origin when no MEDIA_BASE_URL is set.
-    expect(res.body.videos.plain).toBe(`${server.url}/videos/dramas/workplace-01/plain.mp4`);
-    expect(first.audioUrl).toBe(`${server.url}/videos/audio/workplace-01-k01.m4a`);
+    // Absolute: this server's own origin when no MEDIA_BASE_URL is set; opaque names.
+    const media = (ext: string) => new RegExp(`^${server.url}/videos/m/[A-Za-z0-9_-]{22}\\.${ext}$`);
+    expect(res.body.videos.plain).toMatch(media('mp4'));
+    expect(first.audioUrl).toMatch(media('m4a'));
+    // Nothing names the keyword a clip shows, and the right clip's place does not follow a pattern.
+    const keywords: Array<{ id: string; clips: Array<{ id: string; position: number; videoUrl: string }> }> = res.body.keywords;
+    for (const keyword of keywords) {
+      expect(keyword.clips.map((clip) => clip.position)).toEqual([1, 2, 3, 4]);
+      for (const clip of keyword.clips) {
+        expect(clip.videoUrl).toMatch(media('mp4'));
+        expect(clip.id).toMatch(/^clip_[A-Za-z0-9_-]{16}$/);
+      }
+    }
+    expect(JSON.stringify(keywords.flatMap((keyword) => keyword.clips))).not.toMatch(/workplace|-k\d/);
+    const rightAt = keywords.map((keyword) => keyword.clips.findIndex((clip) => clip.id === answerKey.right(keyword.id)));
+    expect(rightAt.every((at) => at >= 0)).toBe(true);
+    expect(rightAt).not.toEqual(keywords.map((_, i) => i % 4));
+    expect(new Set(rightAt).size).toBeGreaterThan(1);
+    // The same choices on every request (a retry shows what the learner saw).
+    expect((await api(server.url, '/api/v1/dramas/workplace-01')).body.keywords).toEqual(keywords);
+  });
+
+  it('gives the answer key to the ops team only', async () => {
+    expect((await api(server.url, '/api/v1/ops/content/answer-key')).status).toBe(401);
+    const key = await api(server.url, '/api/v1/ops/content/answer-key?dramaId=travel-01', { token: server.opsToken });
+    expect(key.status).toBe(200);
+    expect(key.body.keywords).toHaveLength(15);
+    expect(key.body.keywords[0]).toMatchObject({
+      keywordId: 'travel-01-k01',
+      dramaId: 'travel-01',
+      otherClipIds: expect.any(Array),
+    });
+    expect(key.body.keywords[0].otherClipIds).toHaveLength(3);
+    const missing = await api(server.url, '/api/v1/ops/content/answer-key?dramaId=nope-01', { token: server.opsToken });
+    expect(missing.body.error.code).toBe('SMT_ERR_DRAMA_NOT_FOUND');
   });
 
   it('points media at MEDIA_BASE_URL (the CDN) when it is set', async () => {
     const edge = await startTestServer({ env: { MEDIA_BASE_URL: 'https://cdn.example.com/' } });
     try {
       const res = await api(edge.url, '/api/v1/dramas/workplace-01');
-      expect(res.body.videos.plain).toBe('https://cdn.example.com/videos/dramas/workplace-01/plain.mp4');
-      expect(res.body.keywords[0].clips[0].videoUrl).toMatch(/^https:\/\/cdn\.example\.com\/videos\/clips\//);
+      expect(res.body.videos.plain).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\/[\w-]{22}\.mp4$/);
+      expect(res.body.keywords[0].clips[0].videoUrl).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\//);
     } finally {
       await edge.close();
     }
@@ -225,7 +260,7 @@ describe('vTPR attempts and the magic moment', () => {
     expect(forged.body.error.message).toMatch(/rescue mode only/);
     const answers = [];
     for (let i = 0; i < 4; i++) {
-      const res = await attempt({ selectedClipId: wrongClip(keywordId), mode: i < 2 ? 'normal' : 'focus' });
+      const res = await attempt({ selectedClipId: answerKey.wrong(keywordId), mode: i < 2 ? 'normal' : 'focus' });
       expect(res.status, res.text).toBe(200);
       expect(res.body).toMatchObject({ correct: false, graded: 'server', collected: false, consecutiveErrors: i + 1 });
       answers.push(res.body);
@@ -235,16 +270,16 @@ describe('vTPR attempts and the magic moment', () => {
     // Focus: two clips, the right one among them, the same on every retry; slower playback.
     const focus = answers[1].focus;
     expect(focus.clipIds).toHaveLength(2);
-    expect(focus.clipIds).toContain(correctClip(keywordId));
+    expect(focus.clipIds).toContain(answerKey.right(keywordId));
     expect(answers[2].focus).toEqual(focus);
     expect(focus.playbackRate).toBeLessThan(1);
     expect(answers[0]).toMatchObject({ focus: null, rescue: null });
     // Rescue: the answer and why.
-    expect(answers[3].rescue).toMatchObject({ clipId: correctClip(keywordId), word: expect.any(String) });
+    expect(answers[3].rescue).toMatchObject({ clipId: answerKey.right(keywordId), word: expect.any(String) });
     expect(answers[3].rescue.translationZh).toMatch(/\p{Script=Han}/u);
     expect(answers[3].rescue.example.en.length).toBeGreaterThan(0);
     // The mode is the server's: a client that says otherwise is told which it is.
-    const wrongMode = await attempt({ selectedClipId: correctClip(keywordId), mode: 'normal' });
+    const wrongMode = await attempt({ selectedClipId: answerKey.right(keywordId), mode: 'normal' });
     expect(wrongMode.status).toBe(409);
     expect(wrongMode.body.error).toMatchObject({ code: 'SMT_ERR_MODE_MISMATCH', details: { mode: 'rescue' } });
     // In rescue mode a client-graded answer (pronunciation on the device) is taken, marked as such.
@@ -266,7 +301,7 @@ describe('vTPR attempts and the magic moment', () => {
     expect(days(right.body.nextReviewAt)).toBeCloseTo(1, 1);
     const plain = await api(server.url, '/api/v1/keywords/travel-01-k04/attempts', {
       token: learner.token,
-      body: { selectedClipId: correctClip('travel-01-k04') },
+      body: { selectedClipId: answerKey.right('travel-01-k04') },
     });
     expect(days(plain.body.nextReviewAt)).toBeCloseTo(3, 1);
   });
@@ -275,7 +310,7 @@ describe('vTPR attempts and the magic moment', () => {
     const learner = await createLearner(server.url);
     const foreign = await api(server.url, '/api/v1/keywords/travel-01-k01/attempts', {
       token: learner.token,
-      body: { selectedClipId: correctClip('travel-01-k02'), mode: 'normal' },
+      body: { selectedClipId: answerKey.right('travel-01-k02'), mode: 'normal' },
     });
     expect(foreign.status).toBe(404);
     expect(foreign.body.error.code).toBe('SMT_ERR_CLIP_NOT_FOUND');

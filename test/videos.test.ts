@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaAssets, renderMissingMedia, toSrt } from '../src/learning/media.js';
 import { findBinary, skipReason } from './helpers/binaries.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 const needed = ['travel-01/subtitled.mp4', 'travel-01/plain.mp4', 'clips/travel-01-k01.mp4', 'audio/travel-01-k01.m4a'];
 const assets = mediaAssets().filter((asset) => needed.some((end) => asset.path.endsWith(end)));
@@ -73,7 +73,8 @@ describe('media rendering', () => {
 describe('video serving', () => {
   it('serves byte ranges with ETag and an immutable year-long cache', async (context) => {
     if (noFfmpeg) context.skip(noFfmpeg);
-    const url = `${server.url}/videos/dramas/travel-01/plain.mp4`;
+    const url = (await api(server.url, '/api/v1/dramas/travel-01')).body.videos.plain as string;
+    expect(url).toMatch(/\/videos\/m\/[\w-]{22}\.mp4$/);
     const full = await fetch(url);
     expect(full.status).toBe(200);
     const body = Buffer.from(await full.arrayBuffer());
@@ -96,7 +97,13 @@ describe('video serving', () => {
     expect(bad.status).toBe(416);
   });
 
-  it('answers 404 for missing media and refuses path traversal', async () => {
+  it('answers 404 for missing media, for a file under its own name, and refuses path traversal', async () => {
+    const unknown = await fetch(`${server.url}/videos/m/AAAAAAAAAAAAAAAAAAAAAA.mp4`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('SMT_ERR_MEDIA_NOT_FOUND');
+    // The content team's names would say which keyword a clip shows: only the public ones are served.
+    expect((await fetch(`${server.url}/videos/dramas/travel-01/plain.mp4`)).status).toBe(404);
+    expect((await fetch(`${server.url}/videos/clips/travel-01-k01.mp4`)).status).toBe(404);
     expect((await fetch(`${server.url}/videos/dramas/nope/plain.mp4`)).status).toBe(404);
     expect((await fetch(`${server.url}/videos/..%2f..%2fpackage.json`)).status).toBe(404);
     expect((await fetch(`${server.url}/videos/../ops-token`)).status).toBe(404);

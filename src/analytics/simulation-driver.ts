@@ -5,7 +5,8 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { correctClip, DAY, type LearnerPlan, type PlannedEvent, type SimulationOptions, wrongClip } from './simulation-plan.js';
+import type { AnswerKeyEntry } from '../learning/answer-key.js';
+import { AnswerKey, DAY, type LearnerPlan, type PlannedEvent, type SimulationOptions } from './simulation-plan.js';
 
 export interface SimulationTarget {
   /** One or more server base URLs; learners are spread across them. */
@@ -16,8 +17,11 @@ export interface SimulationTarget {
   rate?: number;
   /** Live mode: spread learners' starts over this many seconds and send in real time. */
   durationSeconds?: number;
-  /** The ops token, when known: new learners are created with it, so the per-address limit does not apply. */
-  opsToken?: string;
+  /**
+   * The ops token: the driver reads the answer key with it (GET /api/v1/ops/content/answer-key),
+   * and creates learners with it, so the per-address limit does not apply.
+   */
+  opsToken: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -30,6 +34,14 @@ export interface SimulationResult {
 }
 
 const BATCH = 50;
+
+/** The server's answer key (an ops route): which clip is right for each story clue. */
+export async function fetchAnswerKey(baseUrl: string, opsToken: string): Promise<AnswerKey> {
+  const response = await fetch(`${baseUrl}/api/v1/ops/content/answer-key`, { headers: { authorization: `Bearer ${opsToken}` } });
+  if (!response.ok)
+    throw new Error(`GET /api/v1/ops/content/answer-key → ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  return new AnswerKey(((await response.json()) as { keywords: AnswerKeyEntry[] }).keywords);
+}
 
 /** Play the plans against the real API: users, interests, vTPR attempts, magic moments, events. */
 export async function runSimulation(
@@ -52,6 +64,7 @@ export async function runSimulation(
     nextSlot = slot + 1000 / target.rate;
     if (slot > Date.now()) await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
   };
+  const answers = await fetchAnswerKey(target.baseUrls[0] as string, target.opsToken);
   const started = Date.now();
 
   // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, read field by field below
@@ -114,7 +127,7 @@ export async function runSimulation(
       action(plan.interestAt, `/api/v1/users/${user.userId}/interests`, { interestId: plan.interestId });
     for (const attempt of plan.attempts) {
       action(attempt.at, `/api/v1/keywords/${attempt.keywordId}/attempts`, {
-        selectedClipId: attempt.correct ? correctClip(attempt.keywordId) : wrongClip(attempt.keywordId),
+        selectedClipId: attempt.correct ? answers.right(attempt.keywordId) : answers.wrong(attempt.keywordId),
         mode: attempt.mode,
       });
     }
@@ -122,7 +135,7 @@ export async function runSimulation(
       action(plan.magicMomentAt, `/api/v1/dramas/${plan.dramaId}/magic-moment`, { understanding: 'got_the_gist' });
     for (const item of plan.reviews) {
       action(item.at, `/api/v1/users/${user.userId}/reviews/${item.keywordId}`, {
-        selectedClipId: item.correct ? correctClip(item.keywordId) : wrongClip(item.keywordId),
+        selectedClipId: item.correct ? answers.right(item.keywordId) : answers.wrong(item.keywordId),
       });
     }
     for (const { at, ...item } of plan.feedback) {

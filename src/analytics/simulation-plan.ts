@@ -5,9 +5,11 @@
  * the days they come back). `simulation-driver.ts` plays the plans against the real API;
  * the tests' ground truth (test/helpers/ground-truth.ts) recomputes the report from them.
  */
+
 import { randomUUID } from 'node:crypto';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import type { AnswerKeyEntry } from '../learning/answer-key.js';
 import type { EmotionId } from '../learning/emotions.js';
 import { catalogRows } from '../learning/seed.js';
 import { firstReview, review, type StoredCard } from '../learning/srs.js';
@@ -182,9 +184,32 @@ const INTERESTS = content.interests.map((i) => i.id as string);
 const firstDrama = (interest: string) => `${interest}-01`;
 /** A drama's keywords in order (the driver, and tests that play a learner, answer them). */
 export const keywordsOf = (drama: string) => content.keywords.filter((k) => k.drama_id === drama).map((k) => k.id as string);
-/** The clip that shows a keyword's meaning, and one that does not (the driver answers with them). */
-export const correctClip = (keyword: string) => content.clips.find((c) => c.keyword_id === keyword && c.is_correct)?.id as string;
-export const wrongClip = (keyword: string) => content.clips.find((c) => c.keyword_id === keyword && !c.is_correct)?.id as string;
+
+/**
+ * The clip that shows a keyword's meaning, and one that does not, from the server's ops
+ * answer key (learning/answer-key.ts): the learner API does not say which is which.
+ */
+export class AnswerKey {
+  readonly #byKeyword: Map<string, AnswerKeyEntry>;
+
+  constructor(entries: AnswerKeyEntry[]) {
+    this.#byKeyword = new Map(entries.map((entry) => [entry.keywordId, entry]));
+  }
+
+  #entry(keywordId: string): AnswerKeyEntry {
+    const entry = this.#byKeyword.get(keywordId);
+    if (!entry) throw new Error(`the answer key has no keyword ${keywordId}`);
+    return entry;
+  }
+
+  right(keywordId: string): string {
+    return this.#entry(keywordId).rightClipId;
+  }
+
+  wrong(keywordId: string): string {
+    return this.#entry(keywordId).otherClipIds[0] as string;
+  }
+}
 
 /** Every learner's plan, a pure function of the options. */
 export function planPopulation(options: SimulationOptions): LearnerPlan[] {

@@ -52,6 +52,13 @@ export interface VtprClipsTable {
   is_correct: boolean;
 }
 
+/** Secrets of this install (migration 016): `content` keys the content's public names. */
+export interface InstallSecretsTable {
+  name: string;
+  secret: string;
+  created_at: Generated<Date>;
+}
+
 export interface UsersTable {
   id: string;
   device_id: string;
@@ -288,6 +295,7 @@ export interface Database {
   dramas: DramasTable;
   keywords: KeywordsTable;
   vtpr_clips: VtprClipsTable;
+  install_secrets: InstallSecretsTable;
   users: UsersTable;
   user_tokens: UserTokensTable;
   user_interests: UserInterestsTable;

@@ -9,12 +9,17 @@ import type { Selectable } from 'kysely';
 import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import type { DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
+import { loadContentKey } from './content-key.js';
 
 export type InterestRow = Selectable<InterestsTable>;
 export type DramaRow = Selectable<DramasTable>;
 export type KeywordRow = Selectable<KeywordsTable>;
 export type ClipRow = Selectable<VtprClipsTable>;
 
+/**
+ * The catalog with its public names (content-key.ts): clip ids, clip positions and media
+ * paths are the ones a learner sees; the content team's stay in the database.
+ */
 export interface Catalog {
   interests: InterestRow[];
   interestById: Map<string, InterestRow>;
@@ -24,8 +29,10 @@ export interface Catalog {
   /** Per drama, ordered by position. */
   keywordsByDrama: Map<string, KeywordRow[]>;
   keywordById: Map<string, KeywordRow>;
-  /** Per keyword, ordered by position. */
+  /** Per keyword, in their public order (position 1…n). */
   clipsByKeyword: Map<string, ClipRow[]>;
+  /** A public media path (`m/….mp4`) → the file under CONTENT_DIR. */
+  mediaFiles: Map<string, string>;
 }
 
 function group<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
@@ -39,12 +46,33 @@ function group<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
 }
 
 export async function loadCatalog(db: Db): Promise<Catalog> {
-  const [interests, dramas, keywords, clips] = await Promise.all([
+  const [interests, dramaRows, keywordRows, clipRows, key] = await Promise.all([
     db.kysely.selectFrom('interests').selectAll().orderBy('sort_order').execute(),
     db.kysely.selectFrom('dramas').selectAll().orderBy('interest_id').orderBy('chapter').execute(),
     db.kysely.selectFrom('keywords').selectAll().orderBy('drama_id').orderBy('position').execute(),
-    db.kysely.selectFrom('vtpr_clips').selectAll().orderBy('keyword_id').orderBy('position').execute(),
+    db.kysely.selectFrom('vtpr_clips').selectAll().execute(),
+    loadContentKey(db.kysely),
   ]);
+  const mediaFiles = new Map<string, string>();
+  const media = (file: string) => {
+    const shown = key.mediaPath(file);
+    mediaFiles.set(shown, file);
+    return shown;
+  };
+  const dramas = dramaRows.map((row) => ({
+    ...row,
+    video_subtitled: media(row.video_subtitled),
+    video_plain: media(row.video_plain),
+  }));
+  const keywords = keywordRows.map((row) => ({ ...row, audio_path: media(row.audio_path) }));
+  const clipsByKeyword = group(clipRows, (row) => row.keyword_id);
+  for (const [keywordId, rows] of clipsByKeyword) {
+    const ordered = rows.map((row) => ({ row, order: key.orderOf(row.id) })).sort((a, b) => (a.order < b.order ? -1 : 1));
+    clipsByKeyword.set(
+      keywordId,
+      ordered.map(({ row }, i) => ({ ...row, id: key.clipId(row.id), position: i + 1, video_path: media(row.video_path) })),
+    );
+  }
   return {
     interests,
     interestById: new Map(interests.map((row) => [row.id, row])),
@@ -52,7 +80,8 @@ export async function loadCatalog(db: Db): Promise<Catalog> {
     dramaById: new Map(dramas.map((row) => [row.id, row])),
     keywordsByDrama: group(keywords, (row) => row.drama_id),
     keywordById: new Map(keywords.map((row) => [row.id, row])),
-    clipsByKeyword: group(clips, (row) => row.keyword_id),
+    clipsByKeyword,
+    mediaFiles,
   };
 }
 

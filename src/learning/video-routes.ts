@@ -2,17 +2,28 @@
  * The seeded videos and audio under /videos, from CONTENT_DIR: Range, ETag and a
  * year-long immutable Cache-Control, so nginx or a CDN can sit in front.
  *
+ * Only two kinds of name are served: `/videos/m/<keyed hash>.<ext>`, the public names of
+ * the catalog's media (content-key.ts; a file's own name would tell which keyword a clip
+ * shows), and `/videos/sample.mp4`, the file the runbook's edge check fetches.
+ *
  * A Range header that does not parse is ignored, as RFC 9110 §14.2 asks (a 200 with the
  * whole file), where the static server answered 416; a real 416 carries
  * a Content-Range header with the file size (the error handler copies it).
  */
 import { mkdir } from 'node:fs/promises';
 import fastifyStatic from '@fastify/static';
+import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { AppError } from '../errors.js';
 
 export interface VideoRoutesOptions {
   contentDir: string;
+  /** The file under contentDir behind a public media name (`m/….mp4`), if there is one. */
+  mediaFile: (publicName: string) => Promise<string | undefined>;
 }
+
+/** The runbook's `curl -I …/videos/sample.mp4` file. */
+export const SAMPLE_VIDEO_FILE = 'sample.mp4';
 
 /** `bytes=` then one or more ranges: `first-last` (first ≤ last), `first-`, or `-suffix`. */
 const BYTE_RANGES = /^bytes=\s*(?:\d+-\d*|-\d+)(?:\s*,\s*(?:\d+-\d*|-\d+))*\s*$/;
@@ -28,7 +39,7 @@ export function isWellFormedRange(header: string): boolean {
     });
 }
 
-export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, { contentDir }) => {
+export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, { contentDir, mediaFile }) => {
   await mkdir(contentDir, { recursive: true });
   app.addHook('onRequest', (request, _reply, done) => {
     const range = request.headers.range;
@@ -37,8 +48,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, {
   });
   await app.register(fastifyStatic, {
     root: contentDir,
-    prefix: '/videos/',
-    decorateReply: false,
+    serve: false,
     index: false,
     list: false,
     etag: true,
@@ -50,4 +60,11 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, {
     // Apps and pages on other origins play these videos.
     setHeaders: (reply) => reply.header('cross-origin-resource-policy', 'cross-origin'),
   });
+  const params = Type.Object({ file: Type.String({ pattern: '^[A-Za-z0-9_-]{22}\\.[a-z0-9]{2,4}$' }) });
+  app.get('/videos/m/:file', { schema: { hide: true, params } }, async (request, reply) => {
+    const file = await mediaFile(`m/${(request.params as Static<typeof params>).file}`);
+    if (!file) throw new AppError('SMT_ERR_MEDIA_NOT_FOUND');
+    return reply.sendFile(file);
+  });
+  app.get(`/videos/${SAMPLE_VIDEO_FILE}`, { schema: { hide: true } }, (_request, reply) => reply.sendFile(SAMPLE_VIDEO_FILE));
 };

@@ -37,6 +37,7 @@ import { useJsonBodyParser } from '../http/json-body.js';
 import { lazyChildLogger } from '../http/lazy-logger.js';
 import { metricsPlugin } from '../http/metrics.js';
 import { telemetryPlugin } from '../http/telemetry.js';
+import { answerKeyRoutes } from '../learning/answer-key.js';
 import { CatalogCache, COMPRESS_FROM_BYTES } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { findUserByToken } from '../learning/users.js';
@@ -236,7 +237,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
-  await app.register(videoRoutes, { contentDir: config.contentDir });
+  await app.register(videoRoutes, {
+    contentDir: config.contentDir,
+    mediaFile: async (publicName) => (await catalog.get()).mediaFiles.get(publicName),
+  });
 
   // Absolute, so a phone can play it as it is: the edge (MEDIA_BASE_URL) when there is one,
   // else this server's public origin (PUBLIC_URL; by default http://HOST:PORT, with the port
@@ -356,6 +360,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         async (ops) => {
           ops.addHook('onRequest', ops.auth.ops);
           await ops.register(analyticsOpsRoutes, { db, presence, tz: config.tz });
+          await ops.register(answerKeyRoutes, { catalog });
           await ops.register(feedbackOpsRoutes, { db, tz: config.tz });
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
           await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });

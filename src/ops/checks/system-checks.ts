@@ -2,7 +2,9 @@
  * 检查系统整体健康状态, 验证关键服务可用性, 检查服务器资源使用率: the health probes,
  * every service the platform depends on, and the machine's resources.
  */
+
 import { request } from 'undici';
+import { loadContentKey } from '../../learning/content-key.js';
 import type { CheckResult as ProbeResult } from '../health/health.js';
 import { type CheckContext, type CheckDefinition, type CheckOutcome, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
@@ -96,10 +98,10 @@ async function probe(service: ServiceProbe): Promise<{ ok: boolean; detail: stri
   }
 }
 
-/** A seeded video the origin and the edge should both serve. */
+/** A seeded video the origin and the edge should both serve, under its public name. */
 export async function sampleVideo(deps: ChecksDeps): Promise<string | undefined> {
   const row = await deps.db.kysely.selectFrom('dramas').select('video_subtitled').orderBy('id').limit(1).executeTakeFirst();
-  return row?.video_subtitled;
+  return row && (await loadContentKey(deps.db.kysely)).mediaPath(row.video_subtitled);
 }
 
 export const servicesAvailability: CheckDefinition<ChecksDeps> = {
