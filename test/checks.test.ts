@@ -219,7 +219,7 @@ describe('cdn.cache_strategy', () => {
     const [result] = (await run(['cdn.cache_strategy'], new Date(), deps)).results;
     expect(result?.status).toBe('warn');
     expect(result?.evidence).toContainEqual(
-      expect.stringMatching(/^origin: HEAD \/videos\/dramas\/\S+ → \d{3}, Cache-Control "/),
+      expect.stringMatching(/^origin: HEAD \/videos\/m\/[\w-]{22}\.mp4 → \d{3}, Cache-Control "/),
     );
     expect(result?.evidence).toContain('.mp4: 95.0% hits (19/20)');
     expect(result?.evidence).toContain('.mp3: 50.0% hits (1/2)');
