@@ -46,13 +46,13 @@ export async function runJourneyBench(): Promise<string> {
   try {
     await migrate(db, { tz: 'Asia/Shanghai', settings: DEFINITION_SETTINGS });
     await seedContent(db);
-    const catalog = await loadCatalog(db);
+    const catalog = await loadCatalog(db, dataDir);
     const rows = catalogRows();
     // Every drama's keywords, and for each a right and a wrong clip: a learner answers
     // wrong, then right, clue after clue, through all six dramas' first chapters' clues.
     const keywords = rows.keywords.filter((k) => String(k.drama_id).endsWith('-01')).map((k) => k.id as string);
     const clip = (keywordId: string, right: boolean) =>
-      rows.clips.find((c) => c.keyword_id === keywordId && c.is_correct === right)?.id as string;
+      catalog.clipsByKeyword.get(keywordId)?.find((c) => c.is_correct === right)?.id as string;
     const recorded: JourneyEventSink = journeyEventSink({
       db,
       tz: 'Asia/Shanghai',

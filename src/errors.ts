@@ -33,6 +33,11 @@ export const ERRORS = {
   SMT_ERR_KEYWORD_NOT_FOUND: { status: 404, message: 'No such keyword', zh: '关键词不存在' },
   SMT_ERR_CLIP_NOT_FOUND: { status: 404, message: 'That clip does not belong to this keyword', zh: '该视频片段不属于这个关键词' },
   SMT_ERR_MEDIA_NOT_FOUND: { status: 404, message: 'No such media file', zh: '媒体文件不存在' },
+  SMT_ERR_MEDIA_PENDING: {
+    status: 404,
+    message: 'This media file is still being prepared; try again after Retry-After seconds',
+    zh: '该媒体文件仍在生成中，请在 Retry-After 秒后重试',
+  },
   SMT_ERR_ALERT_NOT_FOUND: { status: 404, message: 'No such alert', zh: '告警不存在' },
   SMT_ERR_SILENCE_NOT_FOUND: { status: 404, message: 'No such silence', zh: '静默不存在' },
   SMT_ERR_MODE_MISMATCH: { status: 409, message: 'The clue is in another learning mode', zh: '该线索处于另一种学习模式' },

@@ -470,7 +470,8 @@ describe('smaller defects', () => {
     // A stand-in for a drama's video (this server renders none), fetched under its public name.
     await mkdir(path.join(server.config.contentDir, 'dramas/movies-01'), { recursive: true });
     await writeFile(path.join(server.config.contentDir, 'dramas/movies-01/plain.mp4'), Buffer.alloc(1000, 7));
-    const url = (await api(server.url, '/api/v1/dramas/movies-01')).body.videos.plain as string;
+    server.runtime.catalog.invalidate();
+    const url = (await api(server.url, '/api/v1/dramas/movies-01')).body.videos.plain.url as string;
     for (const range of ['bytes=abc', 'bytes=9-2', 'pages=1-2']) {
       const res = await fetch(url, { headers: { range } });
       expect(res.status, range).toBe(200);

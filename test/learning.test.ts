@@ -118,18 +118,21 @@ describe('catalog', () => {
     expect(JSON.stringify(res.body)).not.toMatch(/correct/i);
     // Absolute: this server's own origin when no MEDIA_BASE_URL is set; opaque names.
     const media = (ext: string) => new RegExp(`^${server.url}/videos/m/[A-Za-z0-9_-]{22}\\.${ext}$`);
-    expect(res.body.videos.plain).toMatch(media('mp4'));
-    expect(first.audioUrl).toMatch(media('m4a'));
+    expect(res.body.videos.plain.url).toMatch(media('mp4'));
+    expect(first.audio.url).toMatch(media('m4a'));
+    // Nothing is rendered for this server: every rendition says so.
+    expect(first.audio).toMatchObject({ status: 'pending', bytes: null });
     // Nothing names the keyword a clip shows, and the right clip's place does not follow a pattern.
-    const keywords: Array<{ id: string; clips: Array<{ id: string; position: number; videoUrl: string }> }> = res.body.keywords;
+    const keywords: Array<{ id: string; clips: Array<{ id: string; position: number; video: { url: string } }> }> =
+      res.body.keywords;
     for (const keyword of keywords) {
       expect(keyword.clips.map((clip) => clip.position)).toEqual([1, 2, 3, 4]);
       for (const clip of keyword.clips) {
-        expect(clip.videoUrl).toMatch(media('mp4'));
+        expect(clip.video.url).toMatch(media('mp4'));
         expect(clip.id).toMatch(/^clip_[A-Za-z0-9_-]{16}$/);
       }
     }
-    expect(JSON.stringify(keywords.flatMap((keyword) => keyword.clips))).not.toMatch(/workplace|-k\d/);
+    expect(JSON.stringify(keywords.flatMap((keyword) => keyword.clips))).not.toMatch(/workplace|clips\//);
     const rightAt = keywords.map((keyword) => keyword.clips.findIndex((clip) => clip.id === answerKey.right(keyword.id)));
     expect(rightAt.every((at) => at >= 0)).toBe(true);
     expect(rightAt).not.toEqual(keywords.map((_, i) => i % 4));
@@ -157,8 +160,8 @@ describe('catalog', () => {
     const edge = await startTestServer({ env: { MEDIA_BASE_URL: 'https://cdn.example.com/' } });
     try {
       const res = await api(edge.url, '/api/v1/dramas/workplace-01');
-      expect(res.body.videos.plain).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\/[\w-]{22}\.mp4$/);
-      expect(res.body.keywords[0].clips[0].videoUrl).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\//);
+      expect(res.body.videos.plain.url).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\/[\w-]{22}\.mp4$/);
+      expect(res.body.keywords[0].clips[0].video.url).toMatch(/^https:\/\/cdn\.example\.com\/videos\/m\//);
     } finally {
       await edge.close();
     }

@@ -3,6 +3,7 @@
  * HTTP Range, ETag and a long-lived Cache-Control so nginx or a CDN can sit in front.
  */
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaAssets, renderMissingMedia, toSrt } from '../src/learning/media.js';
@@ -33,6 +34,13 @@ function rawGet(url: string, headers: Record<string, string>): Promise<number | 
   });
 }
 
+function probeFormat(file: string): { bit_rate: string } {
+  const out = execFileSync(findBinary('ffprobe') as string, ['-v', 'error', '-show_format', '-of', 'json', file], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out).format;
+}
+
 function probe(file: string): { streams: Array<{ codec_type: string; codec_name: string }>; format: { duration: string } } {
   const out = execFileSync(
     findBinary('ffprobe') as string,
@@ -53,7 +61,15 @@ describe('media rendering', () => {
 
   it('renders real H.264/AAC files, the subtitled drama with a subtitle track', async (context) => {
     if (noFfmpeg) context.skip(noFfmpeg);
-    const result = await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets });
+    // Before: the drama says its videos are pending, and fetching one says so too.
+    const before = (await api(server.url, '/api/v1/dramas/travel-01')).body.videos.plain;
+    expect(before).toMatchObject({ status: 'pending', bytes: null, durationSeconds: null, bitrateKbps: null });
+    const early = await fetch(before.url);
+    expect(early.status).toBe(404);
+    expect(early.headers.get('retry-after')).toBe('30');
+    expect(((await early.json()) as { error: { code: string } }).error.code).toBe('SMT_ERR_MEDIA_PENDING');
+
+    const result = await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets, ffprobe: 'ffprobe' });
     expect(result.failed).toEqual([]);
     expect(result.rendered.sort()).toEqual(assets.map((a) => a.path).sort());
     const dir = server.config.contentDir;
@@ -67,13 +83,34 @@ describe('media rendering', () => {
     // A second pass finds everything present and renders nothing.
     const again = await renderMissingMedia(dir, 'ffmpeg', { assets });
     expect(again).toMatchObject({ rendered: [], present: assets.length });
+
+    // After (the catalog looks again every minute; here at once): each rendition's figures, ffprobe's.
+    server.runtime.catalog.invalidate();
+    const drama = (await api(server.url, '/api/v1/dramas/travel-01')).body;
+    const bytes = statSync(`${dir}/dramas/travel-01/plain.mp4`).size;
+    expect(drama.videos.plain).toMatchObject({
+      status: 'ready',
+      bytes,
+      durationSeconds: Number(Number(plain.format.duration).toFixed(2)),
+    });
+    expect(drama.videos.plain.bitrateKbps).toBe(
+      Math.round(Number(probeFormat(`${dir}/dramas/travel-01/plain.mp4`).bit_rate) / 1000),
+    );
+    expect(drama.keywords[0].audio).toMatchObject({ status: 'ready', durationSeconds: expect.closeTo(1, 0) });
+    // A clue's clips: the right one is rendered (its keyword's own clip), the others pending.
+    expect(drama.keywords[0].clips.map((clip: { video: { status: string } }) => clip.video.status).sort()).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'ready',
+    ]);
   });
 });
 
 describe('video serving', () => {
   it('serves byte ranges with ETag and an immutable year-long cache', async (context) => {
     if (noFfmpeg) context.skip(noFfmpeg);
-    const url = (await api(server.url, '/api/v1/dramas/travel-01')).body.videos.plain as string;
+    const url = (await api(server.url, '/api/v1/dramas/travel-01')).body.videos.plain.url as string;
     expect(url).toMatch(/\/videos\/m\/[\w-]{22}\.mp4$/);
     const full = await fetch(url);
     expect(full.status).toBe(200);

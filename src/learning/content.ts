@@ -1,7 +1,8 @@
 /**
  * The content catalog as the API serves it. Content changes only when someone
  * runs `smartalk seed`, so it is read from the database once and kept in memory
- * for a short time; catalog GETs then cost no query at all.
+ * for a short time; catalog GETs then cost no query at all. Each load also looks at
+ * the media files, so a file that lands stops being `pending` within a minute.
  */
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { negotiate } from '@fastify/accept-negotiator';
@@ -10,6 +11,7 @@ import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import type { DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
 import { loadContentKey } from './content-key.js';
+import { type MediaState, mediaStates, PENDING_MEDIA } from './media.js';
 
 export type InterestRow = Selectable<InterestsTable>;
 export type DramaRow = Selectable<DramasTable>;
@@ -31,8 +33,8 @@ export interface Catalog {
   keywordById: Map<string, KeywordRow>;
   /** Per keyword, in their public order (position 1…n). */
   clipsByKeyword: Map<string, ClipRow[]>;
-  /** A public media path (`m/….mp4`) → the file under CONTENT_DIR. */
-  mediaFiles: Map<string, string>;
+  /** A public media path (`m/….mp4`) → the file under CONTENT_DIR and where it stands. */
+  media: Map<string, { file: string; state: MediaState }>;
 }
 
 function group<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
@@ -45,7 +47,8 @@ function group<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
   return map;
 }
 
-export async function loadCatalog(db: Db): Promise<Catalog> {
+/** The catalog from the database, with the state of its media files under `contentDir`. */
+export async function loadCatalog(db: Db, contentDir: string): Promise<Catalog> {
   const [interests, dramaRows, keywordRows, clipRows, key] = await Promise.all([
     db.kysely.selectFrom('interests').selectAll().orderBy('sort_order').execute(),
     db.kysely.selectFrom('dramas').selectAll().orderBy('interest_id').orderBy('chapter').execute(),
@@ -73,6 +76,7 @@ export async function loadCatalog(db: Db): Promise<Catalog> {
       ordered.map(({ row }, i) => ({ ...row, id: key.clipId(row.id), position: i + 1, video_path: media(row.video_path) })),
     );
   }
+  const states = await mediaStates(contentDir, mediaFiles.values());
   return {
     interests,
     interestById: new Map(interests.map((row) => [row.id, row])),
@@ -81,7 +85,7 @@ export async function loadCatalog(db: Db): Promise<Catalog> {
     keywordsByDrama: group(keywords, (row) => row.drama_id),
     keywordById: new Map(keywords.map((row) => [row.id, row])),
     clipsByKeyword,
-    mediaFiles,
+    media: new Map([...mediaFiles].map(([shown, file]) => [shown, { file, state: states.get(file) ?? PENDING_MEDIA }])),
   };
 }
 
@@ -97,8 +101,8 @@ export class CatalogCache {
   /** The latest view under each key, whatever catalog load made it. */
   #latest = new Map<string, CatalogView>();
 
-  constructor(db: Db, ttlMs = 60_000, now: () => number = Date.now) {
-    this.#catalog = new Cached(() => loadCatalog(db), { maxAgeMs: ttlMs, stale: 'on-failure', now });
+  constructor(db: Db, contentDir: string, ttlMs = 60_000, now: () => number = Date.now) {
+    this.#catalog = new Cached(() => loadCatalog(db, contentDir), { maxAgeMs: ttlMs, stale: 'on-failure', now });
   }
 
   get(): Promise<Catalog> {

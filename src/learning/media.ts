@@ -6,10 +6,11 @@
  * catalog still works; the missing files answer 404 until rendered.
  */
 import { execFile } from 'node:child_process';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CATALOG, type CatalogInterest, CLIP_SECONDS, DRAMA_SECONDS, dramaId, keywordId } from './catalog.js';
+import { probeVideo } from './media-probe.js';
 
 const run = promisify(execFile);
 
@@ -128,8 +129,16 @@ function ffmpegArgs(asset: MediaAsset, output: string, srtFile: string | undefin
 }
 
 /** The ffmpeg binary on PATH (or FFMPEG_PATH), or undefined when there is none. */
-export async function findFfmpeg(env = process.env): Promise<string | undefined> {
-  const candidate = env.FFMPEG_PATH ?? 'ffmpeg';
+export function findFfmpeg(env = process.env): Promise<string | undefined> {
+  return findTool(env.FFMPEG_PATH ?? 'ffmpeg');
+}
+
+/** The ffprobe binary on PATH (or FFPROBE_PATH), or undefined when there is none. */
+export function findFfprobe(env = process.env): Promise<string | undefined> {
+  return findTool(env.FFPROBE_PATH ?? 'ffprobe');
+}
+
+async function findTool(candidate: string): Promise<string | undefined> {
   try {
     await run(candidate, ['-version'], { timeout: 10_000 });
     return candidate;
@@ -146,6 +155,81 @@ async function exists(file: string): Promise<boolean> {
     return false;
   }
 }
+
+/** What a phone needs to know of a rendition before fetching it (ffprobe's figures). */
+export interface MediaFacts {
+  bytes: number;
+  durationSeconds: number | null;
+  bitrateKbps: number | null;
+}
+
+/** ffprobe's figures of each file under CONTENT_DIR, by path: written by the renderer, read with the catalog. */
+export const MEDIA_MANIFEST = 'media-manifest.json';
+
+export async function readMediaManifest(contentDir: string): Promise<Record<string, MediaFacts>> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(contentDir, MEDIA_MANIFEST), 'utf8')) as { files?: unknown };
+    return parsed.files && typeof parsed.files === 'object' ? (parsed.files as Record<string, MediaFacts>) : {};
+  } catch {
+    // None yet, or half of one from a crash: the files are probed again.
+    return {};
+  }
+}
+
+/**
+ * Adds entries to the manifest: merged with what is on disk (another process may have
+ * written since), written beside it and renamed into place, one write at a time.
+ */
+let manifestWrites: Promise<void> = Promise.resolve();
+function recordMediaFacts(contentDir: string, entries: Record<string, MediaFacts>): Promise<void> {
+  manifestWrites = manifestWrites.then(async () => {
+    const files = { ...(await readMediaManifest(contentDir)), ...entries };
+    const target = path.join(contentDir, MEDIA_MANIFEST);
+    await writeFile(`${target}.partial`, `${JSON.stringify({ version: 1, files }, null, 1)}\n`);
+    await rename(`${target}.partial`, target);
+  });
+  return manifestWrites;
+}
+
+async function probeFacts(ffprobe: string, file: string): Promise<MediaFacts> {
+  const facts = await probeVideo(file, ffprobe);
+  return {
+    bytes: facts.bytes,
+    durationSeconds: facts.durationSeconds === null ? null : Math.round(facts.durationSeconds * 100) / 100,
+    bitrateKbps: facts.bitrate === null ? null : Math.round(facts.bitrate / 1000),
+  };
+}
+
+/**
+ * Where each file stands: `pending` while it is not there (being rendered, or not yet
+ * uploaded), else its manifest figures — its size alone when the manifest does not know
+ * this version of it yet (the renderer probes it at the next start).
+ */
+export async function mediaStates(contentDir: string, files: Iterable<string>): Promise<Map<string, MediaState>> {
+  const manifest = await readMediaManifest(contentDir);
+  const states = new Map<string, MediaState>();
+  await Promise.all(
+    [...new Set(files)].map(async (file) => {
+      const size = await stat(path.join(contentDir, file)).then(
+        (info) => info.size,
+        () => undefined,
+      );
+      const known = manifest[file];
+      states.set(
+        file,
+        size === undefined
+          ? PENDING_MEDIA
+          : known?.bytes === size
+            ? { status: 'ready', ...known }
+            : { status: 'ready', bytes: size, durationSeconds: null, bitrateKbps: null },
+      );
+    }),
+  );
+  return states;
+}
+
+export type MediaState = { status: 'ready' | 'pending' } & { [K in keyof MediaFacts]: MediaFacts[K] | null };
+export const PENDING_MEDIA: MediaState = { status: 'pending', bytes: null, durationSeconds: null, bitrateKbps: null };
 
 export interface RenderProgress {
   done: number;
@@ -173,12 +257,28 @@ export async function renderMissingMedia(
     onProgress?: (progress: RenderProgress) => void;
     /** Stops the rendering: no new file is started and the running ffmpeg is killed (shutdown). */
     signal?: AbortSignal;
+    /** Records each file's figures in the manifest (MEDIA_MANIFEST), also of files rendered before. */
+    ffprobe?: string;
   } = {},
 ): Promise<RenderResult> {
   const assets = options.assets ?? mediaAssets();
   const missing: MediaAsset[] = [];
   for (const asset of assets) if (!(await exists(path.join(contentDir, asset.path)))) missing.push(asset);
   const result: RenderResult = { rendered: [], present: assets.length - missing.length, failed: [] };
+  const { ffprobe } = options;
+  const describe = async (file: string) => {
+    if (ffprobe) await recordMediaFacts(contentDir, { [file]: await probeFacts(ffprobe, path.join(contentDir, file)) });
+  };
+  if (ffprobe) {
+    const known = await mediaStates(
+      contentDir,
+      assets.map((asset) => asset.path),
+    );
+    for (const [file, state] of known) {
+      if (state.status === 'ready' && state.durationSeconds === null && !options.signal?.aborted)
+        await describe(file).catch(() => undefined);
+    }
+  }
   let next = 0;
   let done = 0;
   const worker = async () => {
@@ -195,6 +295,7 @@ export async function renderMissingMedia(
           ...(options.signal ? { signal: options.signal } : {}),
         });
         await rename(partial, target);
+        await describe(asset.path).catch(() => undefined);
         result.rendered.push(asset.path);
         options.onProgress?.({ done: ++done, total: missing.length, path: asset.path, ok: true });
       } catch (error) {

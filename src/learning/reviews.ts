@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { LearningDeps } from './progress.js';
 import { dueReviews, reviewState, saveReview } from './progress-store.js';
 import { cardView, review, type StoredCard } from './srs.js';
+import { clipsView, type MediaUrl, mediaView } from './views.js';
 
 export const REVIEW_PAGE = { default: 20, max: 100 } as const;
 
@@ -29,7 +30,7 @@ export async function listDueReviews(
   deps: LearningDeps,
   userId: string,
   options: { limit?: number; cursor?: string; now: Date },
-  mediaUrl: (path: string) => string,
+  mediaUrl: MediaUrl,
 ) {
   const limit = options.limit ?? REVIEW_PAGE.default;
   const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
@@ -37,6 +38,7 @@ export async function listDueReviews(
   const rows = await dueReviews(deps.db.kysely, userId, options.now, limit + 1, after);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
+  const media = mediaView(deps.catalog, mediaUrl);
   return {
     reviews: page.map((row) => {
       const keyword = deps.catalog.keywordById.get(row.keyword_id);
@@ -45,15 +47,11 @@ export async function listDueReviews(
         dramaId: keyword?.drama_id ?? null,
         word: keyword?.word ?? row.keyword_id,
         phonetic: keyword?.phonetic ?? '',
-        audioUrl: keyword ? mediaUrl(keyword.audio_path) : null,
+        audio: keyword ? media(keyword.audio_path) : null,
         dueAt: row.next_review_at as Date,
         reviews: row.reviews,
         card: row.srs ? cardView(row.srs as unknown as StoredCard) : null,
-        clips: (deps.catalog.clipsByKeyword.get(row.keyword_id) ?? []).map((clip) => ({
-          id: clip.id,
-          position: clip.position,
-          videoUrl: mediaUrl(clip.video_path),
-        })),
+        clips: clipsView(deps.catalog, row.keyword_id, mediaUrl),
       };
     }),
     nextCursor: rows.length > limit && last ? encodeCursor(last.next_review_at as Date, last.keyword_id) : null,

@@ -17,13 +17,12 @@ import { completedDramas } from './progress-store.js';
 import { answerReview, listDueReviews } from './reviews.js';
 import * as S from './schemas.js';
 import { getUserProfile, registerDevice, revokeToken, selectInterest } from './users.js';
-import { DRAMA_PAGE, dramaCursor, dramaDetailView, dramaListView, interestsView } from './views.js';
+import { DRAMA_PAGE, dramaCursor, dramaDetailView, dramaListView, interestsView, type MediaUrl } from './views.js';
 
 export interface LearningRoutesOptions {
   db: Db;
   catalog: CatalogCache;
-  /** Absolute URL of a media path: the CDN when configured, else this server's /videos. */
-  mediaUrl: (path: string) => string;
+  mediaUrl: MediaUrl;
   /** Learner creations per client per minute. */
   usersPerMinute: number;
   /** Where the learning actions' own analytics events go (journey-events.ts). */

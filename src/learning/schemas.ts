@@ -2,7 +2,7 @@
  * Request and response schemas of the learning API. They validate input, shape
  * output (fast-json-stringify drops anything not listed) and document the API.
  */
-import { Type } from '@fastify/type-provider-typebox';
+import { type TSchema, Type } from '@fastify/type-provider-typebox';
 import { DateTime, Id, Line, Uuid } from '../validation.js';
 import { EMOTION_IDS } from './emotions.js';
 
@@ -95,7 +95,33 @@ export const DramaSummary = Type.Object({
   requires: Type.Union([Type.String(), Type.Null()], { description: 'Drama whose magic moment unlocks this one' }),
 });
 
-export const Clip = Type.Object({ id: Type.String(), position: Type.Integer(), videoUrl: Type.String() });
+const OrNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Media = Type.Object(
+  {
+    url: Type.String({
+      description: 'Absolute: the CDN (MEDIA_BASE_URL) or this server',
+      examples: ['https://cdn.example.com/videos/m/Yx3kq0L2vVb9TnQeR1a8Zw.mp4'],
+    }),
+    status: Type.Union([Type.Literal('ready'), Type.Literal('pending')], {
+      description: 'pending: still being rendered or uploaded — show a placeholder and fetch the drama again later',
+    }),
+    durationSeconds: OrNull(
+      Type.Number({ description: 'ffprobe’s duration; null while pending or not yet probed', examples: [4] }),
+    ),
+    bytes: OrNull(Type.Integer({ description: 'File size; null while pending', examples: [48213] })),
+    bitrateKbps: OrNull(
+      Type.Integer({ description: 'ffprobe’s overall bitrate; null while pending or not yet probed', examples: [96] }),
+    ),
+  },
+  { description: 'One rendition of a video or audio file' },
+);
+
+export const Clip = Type.Object({
+  id: Type.String({ description: 'Opaque; POST it as selectedClipId', examples: ['clip_Yx3kq0L2vVb9TnQe'] }),
+  position: Type.Integer({ description: 'Where to show it (1–4): the same for every learner and every retry' }),
+  video: Media,
+});
 
 export const Keyword = Type.Object({
   id: Type.String(),
@@ -104,7 +130,7 @@ export const Keyword = Type.Object({
   phonetic: Type.String(),
   translationZh: Type.String(),
   example: Bilingual,
-  audioUrl: Type.String(),
+  audio: Media,
   clips: Type.Array(Clip, { description: 'vTPR options; exactly one shows the meaning' }),
 });
 
@@ -115,10 +141,13 @@ export const DramaDetail = Type.Object({
   title: Bilingual,
   synopsis: Bilingual,
   durationSeconds: Type.Integer(),
-  videos: Type.Object({
-    subtitled: Type.String({ description: 'Teaser with subtitles' }),
-    plain: Type.String({ description: 'Without subtitles: the magic moment, in theater mode' }),
-  }),
+  videos: Type.Object(
+    {
+      subtitled: Media,
+      plain: Media,
+    },
+    { description: 'subtitled: the teaser, with subtitles; plain: without subtitles, the magic moment in theater mode' },
+  ),
   keywords: Type.Array(Keyword),
 });
 
@@ -258,7 +287,7 @@ export const DueReviews = Type.Object({
       dramaId: Type.Union([Type.String(), Type.Null()]),
       word: Type.String(),
       phonetic: Type.String(),
-      audioUrl: Type.Union([Type.String(), Type.Null()]),
+      audio: Type.Union([Media, Type.Null()]),
       dueAt: Timestamp,
       reviews: Type.Integer({ description: 'Reviews done so far' }),
       card: Type.Union([Card, Type.Null()]),

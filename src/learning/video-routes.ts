@@ -15,12 +15,16 @@ import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors.js';
+import type { MediaState } from './media.js';
 
 export interface VideoRoutesOptions {
   contentDir: string;
-  /** The file under contentDir behind a public media name (`m/….mp4`), if there is one. */
-  mediaFile: (publicName: string) => Promise<string | undefined>;
+  /** The file under contentDir behind a public media name (`m/….mp4`) and where it stands. */
+  media: (publicName: string) => Promise<{ file: string; state: MediaState } | undefined>;
 }
+
+/** A file being rendered: ask again after this long (the catalog looks again every minute). */
+const PENDING_RETRY_SECONDS = 30;
 
 /** The runbook's `curl -I …/videos/sample.mp4` file. */
 export const SAMPLE_VIDEO_FILE = 'sample.mp4';
@@ -39,7 +43,7 @@ export function isWellFormedRange(header: string): boolean {
     });
 }
 
-export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, { contentDir, mediaFile }) => {
+export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, { contentDir, media }) => {
   await mkdir(contentDir, { recursive: true });
   app.addHook('onRequest', (request, _reply, done) => {
     const range = request.headers.range;
@@ -62,9 +66,13 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, {
   });
   const params = Type.Object({ file: Type.String({ pattern: '^[A-Za-z0-9_-]{22}\\.[a-z0-9]{2,4}$' }) });
   app.get('/videos/m/:file', { schema: { hide: true, params } }, async (request, reply) => {
-    const file = await mediaFile(`m/${(request.params as Static<typeof params>).file}`);
-    if (!file) throw new AppError('SMT_ERR_MEDIA_NOT_FOUND');
-    return reply.sendFile(file);
+    const found = await media(`m/${(request.params as Static<typeof params>).file}`);
+    if (!found) throw new AppError('SMT_ERR_MEDIA_NOT_FOUND');
+    if (found.state.status === 'pending') {
+      reply.header('retry-after', String(PENDING_RETRY_SECONDS));
+      throw new AppError('SMT_ERR_MEDIA_PENDING');
+    }
+    return reply.sendFile(found.file);
   });
   app.get(`/videos/${SAMPLE_VIDEO_FILE}`, { schema: { hide: true } }, (_request, reply) => reply.sendFile(SAMPLE_VIDEO_FILE));
 };

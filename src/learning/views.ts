@@ -1,5 +1,24 @@
 /** The catalog as the API shows it: plain objects shaped by learning/schemas.ts. */
 import type { Catalog, DramaRow, LockState } from './content.js';
+import { PENDING_MEDIA } from './media.js';
+
+/** The absolute URL of a public media path: the CDN when configured, else this server's /videos. */
+export type MediaUrl = (path: string) => string;
+
+/** A media file as a phone needs it: where it is, whether it is there yet, and what it is. */
+export function mediaView(content: Catalog, mediaUrl: MediaUrl) {
+  return (path: string) => ({ url: mediaUrl(path), ...(content.media.get(path)?.state ?? PENDING_MEDIA) });
+}
+
+/** A clue's clips in their public order, each with its video. */
+export function clipsView(content: Catalog, keywordId: string, mediaUrl: MediaUrl) {
+  const media = mediaView(content, mediaUrl);
+  return (content.clipsByKeyword.get(keywordId) ?? []).map((clip) => ({
+    id: clip.id,
+    position: clip.position,
+    video: media(clip.video_path),
+  }));
+}
 
 export function interestsView(content: Catalog) {
   return {
@@ -55,7 +74,8 @@ export function dramaListView(
   };
 }
 
-export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: (path: string) => string) {
+export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: MediaUrl) {
+  const media = mediaView(content, mediaUrl);
   return {
     id: drama.id,
     interestId: drama.interest_id,
@@ -63,7 +83,7 @@ export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: (pa
     title: { en: drama.title_en, zh: drama.title_zh },
     synopsis: { en: drama.synopsis_en, zh: drama.synopsis_zh },
     durationSeconds: drama.duration_seconds,
-    videos: { subtitled: mediaUrl(drama.video_subtitled), plain: mediaUrl(drama.video_plain) },
+    videos: { subtitled: media(drama.video_subtitled), plain: media(drama.video_plain) },
     keywords: (content.keywordsByDrama.get(drama.id) ?? []).map((keyword) => ({
       id: keyword.id,
       position: keyword.position,
@@ -71,12 +91,8 @@ export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: (pa
       phonetic: keyword.phonetic,
       translationZh: keyword.translation_zh,
       example: { en: keyword.example_en, zh: keyword.example_zh },
-      audioUrl: mediaUrl(keyword.audio_path),
-      clips: (content.clipsByKeyword.get(keyword.id) ?? []).map((clip) => ({
-        id: clip.id,
-        position: clip.position,
-        videoUrl: mediaUrl(clip.video_path),
-      })),
+      audio: media(keyword.audio_path),
+      clips: clipsView(content, keyword.id, mediaUrl),
     })),
   };
 }

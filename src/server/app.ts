@@ -164,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     thresholds: healthThresholds(overrides),
   });
   app.addHook('onClose', async () => health.close());
-  const catalog = new CatalogCache(db);
+  const catalog = new CatalogCache(db, config.contentDir);
   // Loaded now, not on the first request: public content survives a database outage
   // from the first minute.
   await catalog.get();
@@ -239,7 +239,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(videoRoutes, {
     contentDir: config.contentDir,
-    mediaFile: async (publicName) => (await catalog.get()).mediaFiles.get(publicName),
+    media: async (publicName) => (await catalog.get()).media.get(publicName),
   });
 
   // Absolute, so a phone can play it as it is: the edge (MEDIA_BASE_URL) when there is one,

@@ -13,7 +13,7 @@ export function seedCommand(): Command {
     .option('--concurrency <n>', 'ffmpeg processes at once', parsePositiveInt, 2)
     .option('--json', 'print JSON')
     .action(async (options: { media: boolean; concurrency: number; json?: boolean }) => {
-      const [{ findFfmpeg, renderMissingMedia }, { seedContent }, { openMigratedDb }] = await Promise.all([
+      const [{ findFfmpeg, findFfprobe, renderMissingMedia }, { seedContent }, { openMigratedDb }] = await Promise.all([
         import('../../learning/media.js'),
         import('../../learning/seed.js'),
         import('../../server/runtime.js'),
@@ -30,8 +30,10 @@ export function seedCommand(): Command {
               say(config.lang, { en: 'Rendering media', zh: '生成视频' }),
               !options.json && process.stderr.isTTY,
             );
+            const ffprobe = await findFfprobe();
             media = await renderMissingMedia(config.contentDir, ffmpeg, {
               concurrency: options.concurrency,
+              ...(ffprobe ? { ffprobe } : {}),
               onProgress: (p) => bar.update(p.done, p.total, p.path),
             });
             bar.stop();

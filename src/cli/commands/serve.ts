@@ -75,18 +75,30 @@ export function serveCommand(): Command {
 
       await announceStart(runtime, address);
 
-      if (options.media) void renderMediaInBackground(runtime.config.contentDir, logger, rendering.signal);
+      if (options.media)
+        void renderMediaInBackground(runtime.config.contentDir, logger, rendering.signal, () => runtime.catalog.invalidate());
     });
 }
 
-async function renderMediaInBackground(contentDir: string, logger: Logger, signal: AbortSignal): Promise<void> {
-  const { findFfmpeg, renderMissingMedia } = await import('../../learning/media.js');
+/**
+ * Renders what is missing while the server answers; the catalog shows those files as
+ * `pending` until they land (it re-reads them every minute, and at the end of this).
+ */
+async function renderMediaInBackground(
+  contentDir: string,
+  logger: Logger,
+  signal: AbortSignal,
+  onDone: () => void,
+): Promise<void> {
+  const { findFfmpeg, findFfprobe, renderMissingMedia } = await import('../../learning/media.js');
   const ffmpeg = await findFfmpeg();
   if (!ffmpeg) {
     logger.warn('ffmpeg not found: videos are not rendered; install ffmpeg and run `smartalk seed`');
     return;
   }
-  const result = await renderMissingMedia(contentDir, ffmpeg, { concurrency: 1, signal });
+  const ffprobe = await findFfprobe();
+  const result = await renderMissingMedia(contentDir, ffmpeg, { concurrency: 1, signal, ...(ffprobe ? { ffprobe } : {}) });
+  onDone();
   if (signal.aborted) {
     logger.info(
       { rendered: result.rendered.length, present: result.present },

@@ -23,7 +23,7 @@ export function videoCommand(): Command {
       const config = loadConfig();
       const [{ optimizeVideo }, { probeVideo, videoFiles }] = await Promise.all([
         import('../../ops/video/optimize.js'),
-        import('../../ops/video/probe.js'),
+        import('../../learning/media-probe.js'),
       ]);
       let targets = files.map((file) => path.resolve(file));
       if (targets.length === 0) {

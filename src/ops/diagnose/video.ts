@@ -5,8 +5,8 @@
  * faststart, size. With --fix, an edge copy that no longer matches the origin is purged.
  */
 import { bytes } from '../../format.js';
+import { probeVideo, type VideoFacts, videoFiles } from '../../learning/media-probe.js';
 import { purgerOf } from '../video/cdn-purge.js';
-import { probeVideo, type VideoFacts, videoFiles } from '../video/probe.js';
 import { type DiagnoseDeps, type ScenarioDefinition, step } from './diagnosis.js';
 
 /** The runbook checks this file; seeding renders it. */

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { probeVideo, type VideoFacts } from './probe.js';
+import { probeVideo, type VideoFacts } from '../../learning/media-probe.js';
 
 export interface OptimizeResult {
   file: string;
