@@ -1,7 +1,8 @@
 /**
  * What recording the journey's own analytics events costs a vTPR answer: recordAttempt
- * with the event store writing keyword_attempt (and the rest) in the answer's transaction,
- * next to the same answers with nothing recorded (the code before the server recorded
+ * writing keyword_attempt (and the rest) to the outbox in the answer's transaction, the
+ * outbox folded into the event store beside the answers as the server does (a round ends
+ * when the last event is folded), next to the same answers with nothing recorded (the code before the server recorded
  * them), in one run. Learners answer concurrently (8 at a time, like a busy instance);
  * interleaved pairs, medians of the per-pair figures.
  *
@@ -14,7 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { DEFINITION_SETTINGS } from '../src/analytics/definitions.js';
-import { activationCounter, journeyEventSink } from '../src/analytics/journey-sink.js';
+import { activationCounter, JourneyOutbox } from '../src/analytics/journey-sink.js';
 import { openDb } from '../src/db/database.js';
 import { migrate } from '../src/db/migrator.js';
 import { loadCatalog } from '../src/learning/content.js';
@@ -53,11 +54,10 @@ export async function runJourneyBench(): Promise<string> {
     const keywords = rows.keywords.filter((k) => String(k.drama_id).endsWith('-01')).map((k) => k.id as string);
     const clip = (keywordId: string, right: boolean) =>
       catalog.clipsByKeyword.get(keywordId)?.find((c) => c.is_correct === right)?.id as string;
-    const recorded: JourneyEventSink = journeyEventSink({
-      db,
-      tz: 'Asia/Shanghai',
-      activations: activationCounter(new Registry()),
-    });
+    // As the server runs it: the events go to the outbox with each answer, and are folded
+    // into the event store beside the answers (a round ends when the last one is folded).
+    const recorded = new JourneyOutbox({ db, tz: 'Asia/Shanghai', activations: activationCounter(new Registry()) });
+    recorded.start();
 
     /** LEARNERS new learners answering every clue (one error first): per-answer latencies and answers/s. */
     const round = async (events: JourneyEventSink) => {
@@ -80,6 +80,7 @@ export async function runJourneyBench(): Promise<string> {
           }
         }),
       );
+      if (events === recorded) await recorded.drain();
       const seconds = (performance.now() - started) / 1000;
       timings.sort((a, b) => a - b);
       return { perSecond: timings.length / seconds, p50: quantile(timings, 0.5), p99: quantile(timings, 0.99) };
@@ -98,8 +99,9 @@ export async function runJourneyBench(): Promise<string> {
     }
     const fmt = (n: number, digits = 1) => n.toFixed(digits);
     const m = (pick: (p: (typeof pairs)[number]) => number) => median(pairs.map(pick));
+    await recorded.stop();
     return [
-      `### vTPR answers with their events recorded in the same transaction (${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${LEARNERS} learners at once, ${PAIRS} pairs; ${machine()})`,
+      `### vTPR answers with their events recorded (outbox in the answer's transaction, folded beside; ${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${LEARNERS} learners at once, ${PAIRS} pairs; ${machine()})`,
       '',
       table(
         ['', 'answers/s', 'p50 ms', 'p99 ms'],

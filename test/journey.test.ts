@@ -1,15 +1,19 @@
 /**
  * The server records what it knows: the learning actions write their own analytics events
- * in the action's transaction, so activation counts for a client that sends nothing, once
- * for a client that also sends its own, and never for an action that failed.
+ * in the action's transaction (to the outbox, folded moments later), so activation counts
+ * for a client that sends nothing, once for a client that also sends its own, and never
+ * for an action that failed.
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activationCounter, JourneyOutbox } from '../src/analytics/journey-sink.js';
 import type { MetricsReport } from '../src/analytics/report.js';
 import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
 import { type AnswerKey, keywordsOf } from '../src/analytics/simulation-plan.js';
 import { journeyEventId } from '../src/learning/journey-events.js';
+import { waitFor } from './helpers/private-services.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -22,8 +26,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-const activations = async () =>
-  Number(/^user_activated_total (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+/** The events of the actions so far, folded from the outbox (as a report does first). */
+const folded = () => server.runtime.journeyOutbox.drain();
+
+const activations = async () => {
+  await folded();
+  return Number(/^user_activated_total (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+};
 
 async function sendEvents(learner: Learner, events: Array<Record<string, unknown>>) {
   const res = await api(server.url, '/api/v1/analytics/events', {
@@ -50,13 +59,15 @@ async function journey(learner: Learner) {
   expect(magic.body).toMatchObject({ activated: true, firstCompletion: true });
 }
 
-const eventNames = async (userId: string) =>
-  (
+const eventNames = async (userId: string) => {
+  await folded();
+  return (
     await sql<{ name: string; n: number }>`
       SELECT name, count(*)::int AS n FROM analytics_events WHERE user_id = ${userId}::uuid GROUP BY name ORDER BY name`.execute(
       server.runtime.db.kysely,
     )
   ).rows;
+};
 
 async function report(): Promise<MetricsReport> {
   const since = new Date(Date.now() - 3_600_000).toISOString();
@@ -114,7 +125,10 @@ describe('the events of the learning journey', () => {
         properties: { dramaId: 'travel-01' },
       },
     ]);
-    expect(same).toMatchObject({ accepted: 0, duplicates: 1 });
+    // One event either way: a duplicate here when the server's copy was folded first, else the fold's is.
+    expect(same.accepted + same.duplicates).toBe(1);
+    await folded();
+    expect(await eventNames(learner.userId)).toContainEqual({ name: 'magic_moment_completed', n: 2 });
     expect(await activations()).toBe(before + 1);
     const after = await report();
     expect(after.activation.activated).toBe(baseline.activation.activated + 1);
@@ -153,6 +167,7 @@ describe('the events of the learning journey', () => {
       body: { interestId: 'movies', occurredAt: at.toISOString() },
     });
     expect(res.status).toBe(200);
+    await folded();
     const { rows: stored } = await sql<{ timestamp: Date }>`
       SELECT "timestamp" FROM analytics_events WHERE user_id = ${learner.userId}::uuid AND name = 'interest_selected'`.execute(
       server.runtime.db.kysely,
@@ -167,6 +182,40 @@ describe('the events of the learning journey', () => {
     });
     expect(tooOld.status).toBe(400);
     expect(tooOld.body.error.message).toMatch(/occurredAt is more than 90 days in the past/);
+  });
+});
+
+describe('the outbox the journey events wait in', () => {
+  it('is folded at the next start when an instance died before folding, and a second fold adds nothing', async () => {
+    const learner = await createLearner(server.url);
+    const { db } = server.runtime;
+    const id = journeyEventId(learner.userId, 'interest_selected', 'travel');
+    // What a crash leaves: the action and its outbox row committed, nothing folded yet.
+    const leftBehind = () =>
+      sql`INSERT INTO analytics_outbox (id, user_id, name, occurred_at, properties)
+          VALUES (${id}::uuid, ${learner.userId}::uuid, 'interest_selected', now(), '{"interestId":"travel"}')`.execute(
+        db.kysely,
+      );
+    const stored = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM analytics_events WHERE id = ${id}::uuid`.execute(db.kysely))
+        .rows[0]?.n;
+    const waiting = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM analytics_outbox`.execute(db.kysely)).rows[0]?.n;
+    await leftBehind();
+    // The next instance (its own outbox folder, as at start-up) folds it without being told.
+    const restarted = new JourneyOutbox({ db, tz: server.config.tz, activations: activationCounter(new Registry()) });
+    restarted.start();
+    try {
+      await waitFor(async () => (await stored()) === 1, 10_000, 'the left-behind event in the store');
+      expect(await waiting()).toBe(0);
+      // The same event again (a fold that ran twice): still one.
+      await leftBehind();
+      await restarted.drain();
+      expect(await stored()).toBe(1);
+      expect(await waiting()).toBe(0);
+    } finally {
+      await restarted.stop();
+    }
   });
 });
 

@@ -135,6 +135,8 @@ export interface ReportDeps {
   db: Db;
   presence: Presence;
   tz: string;
+  /** The learning actions' events still in the outbox are folded first (journey-sink.ts): none is missing. */
+  journeyOutbox?: { drain(): Promise<unknown> };
 }
 
 /** Sum of grouped counts (the window's totals from its cohort buckets). */
@@ -283,6 +285,7 @@ function compare(
 
 /** Build the whole report for a window (default: the last seven days). */
 export async function buildMetricsReport(deps: ReportDeps, options: ReportOptions = {}): Promise<MetricsReport> {
+  await deps.journeyOutbox?.drain();
   const now = options.now ?? new Date();
   const granularity = options.granularity ?? 'day';
   const defaults = defaultWindow(now, granularity, deps.tz);

@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Counter } from 'prom-client';
 import type { Cached } from '../cached.js';
-import type { Db } from '../db/database.js';
 import { AppError, ErrorResponse } from '../errors.js';
 import { OPS_SECURITY } from '../http/auth.js';
 import { useJsonBodyParser } from '../http/json-body.js';
@@ -17,7 +16,7 @@ import type { EventWriter } from './event-writer.js';
 import { EVENT_LIMITS, EventSchema, type IngestCaller } from './events.js';
 import { ingestEvents } from './ingest.js';
 import type { Presence } from './presence.js';
-import { buildMetricsReport, type MetricsReport } from './report.js';
+import { buildMetricsReport, type MetricsReport, type ReportDeps } from './report.js';
 
 export interface AnalyticsRoutesOptions {
   presence: Presence;
@@ -259,13 +258,12 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
 };
 
 export interface AnalyticsOpsRoutesOptions {
-  db: Db;
-  presence: Presence;
-  tz: string;
+  /** How the report reads the database: the folding of the outbox included (ReportDeps). */
+  report: ReportDeps;
 }
 
 /** The metrics report for the ops team; registered under /api/v1/ops, whose scope checks the ops token. */
-export const analyticsOpsRoutes: FastifyPluginAsyncTypebox<AnalyticsOpsRoutesOptions> = async (app, { db, presence, tz }) => {
+export const analyticsOpsRoutes: FastifyPluginAsyncTypebox<AnalyticsOpsRoutesOptions> = async (app, { report }) => {
   app.get(
     '/metrics-report',
     {
@@ -299,7 +297,7 @@ export const analyticsOpsRoutes: FastifyPluginAsyncTypebox<AnalyticsOpsRoutesOpt
       if (to - from > MAX_WINDOW_DAYS * 86_400_000) {
         throw new AppError('SMT_ERR_VALIDATION', `the window may cover at most ${MAX_WINDOW_DAYS} days`);
       }
-      return buildMetricsReport({ db, presence, tz }, options);
+      return buildMetricsReport(report, options);
     },
   );
 };

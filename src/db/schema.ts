@@ -121,6 +121,16 @@ export interface AnalyticsEventsTable {
   properties: Json;
 }
 
+/** Learning actions' events waiting to be folded into the event store (migration 017). */
+export interface AnalyticsOutboxTable {
+  id: string;
+  user_id: string;
+  name: string;
+  occurred_at: Timestamp;
+  properties: Json;
+  created_at: Generated<Date>;
+}
+
 export interface AnalyticsEventIdsTable {
   id: string;
   received_at: Timestamp;
@@ -303,6 +313,7 @@ export interface Database {
   drama_progress: DramaProgressTable;
   analytics_events: AnalyticsEventsTable;
   analytics_event_ids: AnalyticsEventIdsTable;
+  analytics_outbox: AnalyticsOutboxTable;
   analytics_subjects: AnalyticsSubjectsTable;
   analytics_daily_activity: AnalyticsDailyActivityTable;
   analytics_daily_counts: AnalyticsDailyCountsTable;

@@ -1,9 +1,10 @@
 /**
  * The analytics events the server records for what it does itself: an interest chosen,
  * vTPR learning started, each vTPR answer, focus and rescue mode, the first clue, all
- * clues of a drama, the magic moment, each spaced review. They are written in the same transaction as the
- * action, so the funnel and activation are right for a client that sends nothing, and an
- * action that fails leaves no event behind.
+ * clues of a drama, the magic moment, each spaced review. They are written in the same
+ * transaction as the action (to an outbox the event store folds them from moments later),
+ * so the funnel and activation are right for a client that sends nothing, and an action
+ * that fails leaves no event behind.
  *
  * Learning sits below analytics (docs/architecture.md): it names the events and says
  * where they go through a JourneyEventSink, which the server wires to the event store.
@@ -35,14 +36,12 @@ export interface JourneyEvent {
 }
 
 export interface JourneyEventSink {
-  /** Store the events on `q` (the action's transaction); true when they activated the learner. */
-  record(q: Kysely<Database>, userId: string, events: JourneyEvent[]): Promise<{ activated: boolean }>;
-  /** Told once the transaction that activated a learner has committed (user_activated_total). */
-  activated(): void;
+  /** Write the events on `q`, the action's transaction: they exist if and only if it commits. */
+  record(q: Kysely<Database>, userId: string, events: JourneyEvent[]): Promise<void>;
 }
 
 /** For tools that run the learning rules without analytics (nothing is recorded). */
-export const NO_JOURNEY_EVENTS: JourneyEventSink = { record: async () => ({ activated: false }), activated: () => {} };
+export const NO_JOURNEY_EVENTS: JourneyEventSink = { record: async () => {} };
 
 /**
  * The id of a journey event: a UUIDv8 (RFC 9562, "custom") made of the SHA-256 of

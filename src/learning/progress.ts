@@ -269,7 +269,7 @@ export async function completeMagicMoment(
   if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
   const total = catalog.keywordsByDrama.get(dramaId)?.length ?? 0;
   const chapters = catalog.dramasByInterest.get(drama.interest_id) ?? [];
-  const { result, recorded } = await retryWhole(() =>
+  return retryWhole(() =>
     db.kysely.transaction().execute(async (trx) => {
       const completed = await completedDramas(trx, userId);
       assertUnlocked(catalog, dramaId, completed);
@@ -279,33 +279,28 @@ export async function completeMagicMoment(
       }
       const { completedAt, before } = await completeDrama(trx, userId, dramaId, understanding, at);
       const firstCompletion = before === null;
-      const recorded = firstCompletion
-        ? await deps.events.record(trx, userId, [
-            {
-              name: 'magic_moment_completed',
-              scope: dramaId,
-              at: completedAt,
-              properties: { dramaId, ...(understanding ? { understanding } : {}) },
-            },
-          ])
-        : { activated: false };
+      if (firstCompletion) {
+        await deps.events.record(trx, userId, [
+          {
+            name: 'magic_moment_completed',
+            scope: dramaId,
+            at: completedAt,
+            properties: { dramaId, ...(understanding ? { understanding } : {}) },
+          },
+        ]);
+      }
       const next = chapters.find((c) => c.chapter === drama.chapter + 1);
       const isLast = chapters.every((c) => c.id === dramaId || completed.has(c.id));
       return {
-        recorded,
-        result: {
-          dramaId,
-          completedAt,
-          firstCompletion,
-          activated: firstCompletion && completed.size === 0,
-          unlockedDramaId: firstCompletion ? (next?.id ?? null) : null,
-          badgeEarned: firstCompletion && isLast ? (catalog.interestById.get(drama.interest_id)?.badge_en ?? null) : null,
-        },
+        dramaId,
+        completedAt,
+        firstCompletion,
+        activated: firstCompletion && completed.size === 0,
+        unlockedDramaId: firstCompletion ? (next?.id ?? null) : null,
+        badgeEarned: firstCompletion && isLast ? (catalog.interestById.get(drama.interest_id)?.badge_en ?? null) : null,
       };
     }),
   );
-  if (recorded.activated) deps.events.activated();
-  return result;
 }
 
 export interface ProgressReport {

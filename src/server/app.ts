@@ -13,7 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { EventWriter } from '../analytics/event-writer.js';
-import { activationCounter, journeyEventSink } from '../analytics/journey-sink.js';
+import { activationCounter, JourneyOutbox } from '../analytics/journey-sink.js';
 import { Presence } from '../analytics/presence.js';
 import { buildMetricsReport, type MetricsReport } from '../analytics/report.js';
 import { analyticsOpsRoutes, analyticsRoutes } from '../analytics/routes.js';
@@ -88,6 +88,8 @@ export interface App {
   presence: Presence;
   feedback: FeedbackService;
   reports: { metrics: Cached<MetricsReport>; feedback: Cached<FeedbackReport> };
+  /** The learning actions' events on their way to the event store. */
+  journeyOutbox: JourneyOutbox;
 }
 
 /** The default reports behind gauges and alert rounds: at most 30 s old, never waited for once loaded. */
@@ -254,16 +256,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const mediaUrl = (path: string) => `${mediaBase()}/videos/${path}`;
   const feedback = new FeedbackService(db, sentimentAnalyzer());
+  // The learning actions' events: written with each action, folded into the store moments later.
+  const activations = activationCounter(app.metrics.registry);
+  const journeyOutbox = new JourneyOutbox({ db, tz: config.tz, activations, logger });
+  journeyOutbox.start();
+  app.addHook('onClose', () => journeyOutbox.stop());
+  const reportDeps = { db, presence, tz: config.tz, journeyOutbox };
   const reports = {
-    metrics: new Cached(() => buildMetricsReport({ db, presence, tz: config.tz }), REPORT_CACHE),
+    metrics: new Cached(() => buildMetricsReport(reportDeps), REPORT_CACHE),
     feedback: new Cached(() => buildFeedbackReport({ db, tz: config.tz }), REPORT_CACHE),
     // The console's activation by hour: the last two days in hourly cohorts.
     hourly: new Cached(
-      () =>
-        buildMetricsReport(
-          { db, presence, tz: config.tz },
-          { since: new Date(Date.now() - 48 * 3_600_000), granularity: 'hour' },
-        ),
+      () => buildMetricsReport(reportDeps, { since: new Date(Date.now() - 48 * 3_600_000), granularity: 'hour' }),
       // Hours change slowly and only the console reads it: five minutes old is fresh enough.
       { maxAgeMs: 300_000, stale: 'while-refreshing' },
     ),
@@ -299,6 +303,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config,
     alerts: deps.alerts,
     schedule: () => scheduler.list(),
+    journeyOutbox,
   });
   const scheduler: Scheduler = new Scheduler({
     db,
@@ -340,13 +345,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(
     async (api) => {
       await api.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
-      const activations = activationCounter(app.metrics.registry);
       await api.register(learningRoutes, {
         db,
         catalog,
         mediaUrl,
         usersPerMinute: config.rateLimits.usersPerMinute,
-        events: journeyEventSink({ db, tz: config.tz, activations }),
+        events: journeyOutbox,
       });
       await api.register(analyticsRoutes, {
         presence,
@@ -359,7 +363,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(
         async (ops) => {
           ops.addHook('onRequest', ops.auth.ops);
-          await ops.register(analyticsOpsRoutes, { db, presence, tz: config.tz });
+          await ops.register(analyticsOpsRoutes, { report: reportDeps });
           await ops.register(answerKeyRoutes, { catalog });
           await ops.register(feedbackOpsRoutes, { db, tz: config.tz });
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
@@ -380,5 +384,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     { prefix: '/api/v1' },
   );
 
-  return { app: app as unknown as FastifyInstance, scheduler, checks: checksDeps, health, catalog, presence, feedback, reports };
+  return {
+    app: app as unknown as FastifyInstance,
+    scheduler,
+    checks: checksDeps,
+    health,
+    catalog,
+    presence,
+    feedback,
+    reports,
+    journeyOutbox,
+  };
 }

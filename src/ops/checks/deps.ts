@@ -1,6 +1,6 @@
 /** What the checks look at, handed in by the wiring (server/app.ts, the CLI's local run) or by a test. */
 import type { Presence } from '../../analytics/presence.js';
-import { buildMetricsReport, type MetricsReport, type ReportOptions } from '../../analytics/report.js';
+import { buildMetricsReport, type MetricsReport, type ReportDeps, type ReportOptions } from '../../analytics/report.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import { buildFeedbackReport, type FeedbackReport, type FeedbackReportOptions } from '../../feedback/report.js';
@@ -50,6 +50,7 @@ export function assembleChecksDeps(parts: {
   config: ChecksDeps['config'];
   alerts?: AlertService;
   schedule?: ChecksDeps['schedule'];
+  journeyOutbox?: ReportDeps['journeyOutbox'];
 }): ChecksDeps {
   const { db, presence, config, alerts } = parts;
   const deps: ChecksDeps = {
@@ -58,7 +59,11 @@ export function assembleChecksDeps(parts: {
     health: parts.health,
     http: parts.http,
     reports: {
-      metrics: (options) => buildMetricsReport({ db, presence, tz: config.tz }, options),
+      metrics: (options) =>
+        buildMetricsReport(
+          { db, presence, tz: config.tz, ...(parts.journeyOutbox ? { journeyOutbox: parts.journeyOutbox } : {}) },
+          options,
+        ),
       feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
     },
     config,
