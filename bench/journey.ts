@@ -6,6 +6,8 @@
  * them), in one run. Learners answer concurrently (8 at a time, like a busy instance);
  * interleaved pairs, medians of the per-pair figures.
  *
+ *   BENCH_FOLD_DELAY=ms: fold that long after an answer writes (the server's default otherwise)
+ *
  *   npm run bench -- journey                                  # embedded PGlite
  *   BENCH_DATABASE_URL=postgres://… npm run bench -- journey  # a scratch database there
  */
@@ -56,7 +58,10 @@ export async function runJourneyBench(): Promise<string> {
       catalog.clipsByKeyword.get(keywordId)?.find((c) => c.is_correct === right)?.id as string;
     // As the server runs it: the events go to the outbox with each answer, and are folded
     // into the event store beside the answers (a round ends when the last one is folded).
-    const recorded = new JourneyOutbox({ db, tz: 'Asia/Shanghai', activations: activationCounter(new Registry()) });
+    const recorded = new JourneyOutbox(
+      { db, tz: 'Asia/Shanghai', activations: activationCounter(new Registry()) },
+      process.env.BENCH_FOLD_DELAY ? { delayMs: Number(process.env.BENCH_FOLD_DELAY) } : {},
+    );
     recorded.start();
 
     /** LEARNERS new learners answering every clue (one error first): per-answer latencies and answers/s. */
