@@ -376,6 +376,31 @@ describe('the ops log and smartalk ops check', () => {
     expect(created.body).toMatchObject({ kind: 'note', actor: 'Li Wei', summary: entry.text, tags: entry.tags });
     const listed = await api(server.url, `/api/v1/ops/log?tag=${encodeURIComponent('回滚')}`, { token: server.opsToken });
     expect(listed.body.entries.map((e: { id: number }) => e.id)).toEqual([created.body.id]);
+    expect(listed.body.nextCursor).toBeNull();
+  });
+
+  it('pages the ops log with limit and cursor, every entry once, newest first', async () => {
+    // Several in the same millisecond (now() has microseconds, a cursor milliseconds): none skipped.
+    const written = await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        api(server.url, '/api/v1/ops/log', { body: { text: `page ${i}`, tags: ['paging'] }, token: server.opsToken }),
+      ),
+    );
+    const ids: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `tag=paging&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await api(server.url, `/api/v1/ops/log?${query}`, { token: server.opsToken });
+      expect(page.status, page.text).toBe(200);
+      expect(page.body.entries.length).toBeLessThanOrEqual(3);
+      ids.push(...page.body.entries.map((e: { id: number }) => e.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(ids.sort((a, b) => a - b)).toEqual(written.map((w) => w.body.id).sort((a: number, b: number) => a - b));
+    const bad = await api(server.url, '/api/v1/ops/log?cursor=bm9wZQ', { token: server.opsToken });
+    expect(bad.body.error).toMatchObject({ code: 'SMT_ERR_VALIDATION', message: expect.stringMatching(/cursor/) });
+    const unknown = await api(server.url, '/api/v1/ops/log?page=2', { token: server.opsToken });
+    expect(unknown.status).toBe(400);
   });
 
   it('records an alert firing, acknowledged and resolved, in the transaction that did it', async () => {

@@ -3,6 +3,8 @@
  * page, and the answer to one — graded by the clip picked, rescheduled, and recorded as an
  * srs_card_reviewed event in the same transaction.
  */
+
+import { pageOf, timeKeyCursor } from '../cursor.js';
 import { retryWhole } from '../db/retry.js';
 import { AppError } from '../errors.js';
 import type { LearningDeps } from './progress.js';
@@ -10,21 +12,10 @@ import { dueReviews, reviewState, saveReview } from './progress-store.js';
 import { cardView, review, type StoredCard } from './srs.js';
 import { clipsView, type MediaUrl, mediaView } from './views.js';
 
+/** What a keyword id looks like (validation.ts Id). */
+const KEYWORD_ID = /^[a-z0-9-]{1,64}$/;
+
 export const REVIEW_PAGE = { default: 20, max: 100 } as const;
-
-/** An opaque page cursor: the last item's due time and keyword. */
-const encodeCursor = (due: Date, keywordId: string) => Buffer.from(`${due.toISOString()}|${keywordId}`).toString('base64url');
-
-function decodeCursor(cursor: string): { due: Date; keywordId: string } {
-  const [due, keywordId] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = new Date(due ?? '');
-  if (!keywordId || Number.isNaN(at.getTime()))
-    throw new AppError('SMT_ERR_VALIDATION', {
-      en: 'cursor is not one this API gave',
-      zh: 'cursor 无效：请传入接口返回的 nextCursor',
-    });
-  return { due: at, keywordId };
-}
 
 export async function listDueReviews(
   deps: LearningDeps,
@@ -33,11 +24,13 @@ export async function listDueReviews(
   mediaUrl: MediaUrl,
 ) {
   const limit = options.limit ?? REVIEW_PAGE.default;
-  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const cursor = options.cursor === undefined ? undefined : timeKeyCursor.decode(options.cursor, KEYWORD_ID);
+  const after = cursor && { due: cursor.at, keywordId: cursor.key };
   // One more than the page: whether there is a next page, without counting.
   const rows = await dueReviews(deps.db.kysely, userId, options.now, limit + 1, after);
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
+  const { items: page, nextCursor } = pageOf(rows, limit, (last) =>
+    timeKeyCursor.encode(last.next_review_at as Date, last.keyword_id),
+  );
   const media = mediaView(deps.catalog, mediaUrl);
   return {
     reviews: page.map((row) => {
@@ -54,7 +47,7 @@ export async function listDueReviews(
         clips: clipsView(deps.catalog, row.keyword_id, mediaUrl),
       };
     }),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.next_review_at as Date, last.keyword_id) : null,
+    nextCursor,
   };
 }
 

@@ -8,8 +8,10 @@
  *
  * The queries are in alert-store.ts.
  */
+
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { pageOf, timeKeyCursor } from '../../cursor.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { addOpsLogEntry } from '../opslog/opslog.js';
@@ -20,6 +22,9 @@ import type { AlertsConfig } from './config.js';
 import { escalate, levelsReached, messagesFor } from './escalation.js';
 import { type AlertDiagnosis, type AlertView, type MessageOptions, vendorOf } from './messages.js';
 import { deliver } from './outbox.js';
+
+/** An alert's id: a UUID. */
+const ALERT_ID = /^[0-9a-f-]{36}$/i;
 
 export interface FireInput {
   ruleId: string;
@@ -185,7 +190,7 @@ export class AlertService {
   }
 
   async #get(id: string): Promise<store.AlertRow> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('SMT_ERR_ALERT_NOT_FOUND');
+    if (!ALERT_ID.test(id)) throw new AppError('SMT_ERR_ALERT_NOT_FOUND');
     const row = await store.alertById(this.#db, id);
     if (!row) throw new AppError('SMT_ERR_ALERT_NOT_FOUND');
     return row;
@@ -291,17 +296,11 @@ export class AlertService {
 
   /** A page of alerts, newest first, and the cursor of the next one (null on the last). */
   async page(options: { open: boolean; limit: number; cursor?: string }) {
-    const before = options.cursor === undefined ? undefined : decodeAlertCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : timeKeyCursor.decode(options.cursor, ALERT_ID);
+    const before = after && { firedAt: after.at, id: after.key };
     const rows = await this.list({ open: options.open, limit: options.limit + 1, before });
-    const alerts = rows.slice(0, options.limit);
-    const last = alerts.at(-1);
-    return {
-      alerts,
-      nextCursor:
-        rows.length > options.limit && last
-          ? Buffer.from(`${last.firedAt.toISOString()}|${last.id}`).toString('base64url')
-          : null,
-    };
+    const { items, nextCursor } = pageOf(rows, options.limit, (last) => timeKeyCursor.encode(last.firedAt, last.id));
+    return { alerts: items, nextCursor };
   }
 
   async show(id: string) {
@@ -312,15 +311,4 @@ export class AlertService {
       vendor: vendorOf(row.rule_id, this.#config.vendors),
     };
   }
-}
-
-function decodeAlertCursor(cursor: string): { firedAt: Date; id: string } {
-  const [firedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const at = new Date(firedAt ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(at.getTime()))
-    throw new AppError('SMT_ERR_VALIDATION', {
-      en: 'cursor is not one this API gave',
-      zh: 'cursor 无效：请传入接口返回的 nextCursor',
-    });
-  return { firedAt: at, id };
 }

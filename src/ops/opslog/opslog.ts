@@ -5,7 +5,9 @@
  * migrations — and people add theirs (`smartalk opslog add`, POST /api/v1/ops/log).
  * Entries are never edited; a correction is a new entry.
  */
+
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Database, OpsLogTable } from '../../db/schema.js';
 
@@ -58,6 +60,8 @@ export interface OpsLogQuery {
   tag?: string;
   kind?: OpsLogKind;
   limit?: number;
+  /** Only entries older than this one (a page's last): keyset paging. */
+  before?: { at: Date; id: number };
 }
 
 /** Entries, newest first. */
@@ -67,8 +71,16 @@ export async function listOpsLog(db: Db, query: OpsLogQuery = {}): Promise<OpsLo
   if (query.until) select = select.where('at', '<', query.until);
   if (query.kind) select = select.where('kind', '=', query.kind);
   if (query.tag) select = select.where((eb) => eb(eb.val(query.tag as string), '=', eb.fn.any('tags')));
+  // Pages are keyed on the time to the millisecond (what a JS Date and a cursor hold; now()
+  // writes microseconds), then the id, and ordered the same way, so none is skipped.
+  const atMs = sql<Date>`date_trunc('milliseconds', at)`;
+  const { before } = query;
+  if (before)
+    select = select.where((eb) =>
+      eb.or([eb(atMs, '<', before.at), eb.and([eb(atMs, '=', before.at), eb('id', '<', before.id)])]),
+    );
   const rows = await select
-    .orderBy('at', 'desc')
+    .orderBy(atMs, 'desc')
     .orderBy('id', 'desc')
     .limit(query.limit ?? 100)
     .execute();
