@@ -22,7 +22,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
-import { type JourneyEventSink, journeyEventId } from '../learning/journey-events.js';
+import { type JourneyEvent, type JourneyEventSink, journeyEventId } from '../learning/journey-events.js';
 import { type SubjectEvent, storeEventsIn } from './event-store.js';
 
 /** user_activated_total: one counter for the activations of ingested events and of the learning actions. */
@@ -67,7 +67,7 @@ export class JourneyOutbox implements JourneyEventSink {
     this.#options = { ...DEFAULTS, ...options };
   }
 
-  async record(q: Kysely<Database>, userId: string, events: Parameters<JourneyEventSink['record']>[2]): Promise<void> {
+  async record(q: Kysely<Database>, userId: string, events: JourneyEvent[]): Promise<void> {
     if (events.length === 0) return;
     await q
       .insertInto('analytics_outbox')

@@ -14,6 +14,9 @@ import { probeVideo } from './media-probe.js';
 
 const run = promisify(execFile);
 
+/** The runbook's `curl -I …/videos/sample.mp4` file: served under its own name. */
+export const SAMPLE_VIDEO_FILE = 'sample.mp4';
+
 export const mediaPath = {
   dramaSubtitled: (drama: string) => `dramas/${drama}/subtitled.mp4`,
   dramaPlain: (drama: string) => `dramas/${drama}/plain.mp4`,
@@ -33,7 +36,7 @@ export interface MediaAsset {
 
 export function mediaAssets(catalog: CatalogInterest[] = CATALOG): MediaAsset[] {
   // The runbook checks the edge with `curl -I …/videos/sample.mp4`; it exists for that.
-  const assets: MediaAsset[] = [{ path: 'sample.mp4', kind: 'drama-plain', index: 0, seconds: 10 }];
+  const assets: MediaAsset[] = [{ path: SAMPLE_VIDEO_FILE, kind: 'drama-plain', index: 0, seconds: 10 }];
   let index = 1;
   for (const interest of catalog) {
     interest.dramas.forEach((drama, d) => {

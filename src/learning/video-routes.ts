@@ -15,7 +15,7 @@ import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors.js';
-import type { MediaState } from './media.js';
+import { type MediaState, SAMPLE_VIDEO_FILE } from './media.js';
 
 export interface VideoRoutesOptions {
   contentDir: string;
@@ -25,9 +25,6 @@ export interface VideoRoutesOptions {
 
 /** A file being rendered: ask again after this long (the catalog looks again every minute). */
 const PENDING_RETRY_SECONDS = 30;
-
-/** The runbook's `curl -I …/videos/sample.mp4` file. */
-export const SAMPLE_VIDEO_FILE = 'sample.mp4';
 
 /** `bytes=` then one or more ranges: `first-last` (first ≤ last), `first-`, or `-suffix`. */
 const BYTE_RANGES = /^bytes=\s*(?:\d+-\d*|-\d+)(?:\s*,\s*(?:\d+-\d*|-\d+))*\s*$/;

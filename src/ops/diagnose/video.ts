@@ -4,13 +4,15 @@
  * each, and what the files are (the runbook's `ls -lh` and `ffprobe`): codec, bitrate,
  * faststart, size. With --fix, an edge copy that no longer matches the origin is purged.
  */
+
 import { bytes } from '../../format.js';
+import { SAMPLE_VIDEO_FILE } from '../../learning/media.js';
 import { probeVideo, type VideoFacts, videoFiles } from '../../learning/media-probe.js';
 import { purgerOf } from '../video/cdn-purge.js';
 import { type DiagnoseDeps, type ScenarioDefinition, step } from './diagnosis.js';
 
 /** The runbook checks this file; seeding renders it. */
-export const SAMPLE_VIDEO = '/videos/sample.mp4';
+export const SAMPLE_VIDEO = `/videos/${SAMPLE_VIDEO_FILE}`;
 /** Slower than this to the first byte, a learner sees a spinner. */
 const SLOW_FIRST_BYTE_MS = 1_000;
 /** Videos must be cached at the edge for at least a day (video-routes.ts sends 30 days). */
