@@ -340,8 +340,13 @@ async function snapshot(): Promise<string> {
   return rows.map((row) => `${row.t}=${row.v}`).join(' ');
 }
 
-/** The snapshot once background writes (an alert round after an accepted intake) have stopped. */
+/**
+ * The snapshot once background writes have stopped: the journey events an accepted
+ * learning action left in the outbox (folded 250 ms later: here at once), an alert round
+ * after an accepted intake.
+ */
 async function settled(): Promise<string> {
+  await server.runtime.journeyOutbox.drain();
   let previous = await snapshot();
   for (let i = 0; i < 50; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
