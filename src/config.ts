@@ -5,6 +5,7 @@
  * one line naming the variable and what it expects (ConfigError), so an operator
  * at 3 a.m. does not have to read a stack trace to find a typo in a unit file.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type Lang = 'en' | 'zh-CN';
@@ -18,6 +19,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every Redis key, so several apps (or test runs) can share one Redis. */
   redisPrefix: string;
+  /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY). */
+  trustProxy: string[];
   dataDir: string;
   logFile: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -184,6 +187,29 @@ function parseSchedule(env: Env, name: string, fallback: string): string | null 
   return raw;
 }
 
+/**
+ * The proxies whose X-Forwarded-For is believed (addresses or CIDRs): the client address
+ * rate limits, the auth-failure block and the logs use is the one they forwarded.
+ * Default: loopback, an nginx on the same host. Anything else is refused at start-up.
+ */
+function parseTrustProxy(env: Env): string[] {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined) return ['127.0.0.1', '::1'];
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const valid = (entry: string) => {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  };
+  if (entries.length === 0 || !entries.every(valid))
+    throw new ConfigError('TRUST_PROXY', 'comma-separated addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8', raw);
+  return entries;
+}
+
 function parseRedisPrefix(env: Env): string {
   const raw = read(env, 'REDIS_PREFIX') ?? 'smartalk:';
   if (!/^[\w.:-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_PREFIX', 'up to 64 letters, digits, or . : _ -', raw);
@@ -234,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: parseRedisPrefix(env),
+    trustProxy: parseTrustProxy(env),
     dataDir,
     logFile: path.resolve(read(env, 'LOG_FILE') ?? path.join(dataDir, 'logs', 'application.log')),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

@@ -31,6 +31,14 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     [{ OPS_TOKEN: 'short' }, 'OPS_TOKEN must be at least 16 characters without spaces (got "<hidden>")'],
     [{ CDN_BASE_URL: 'ftp://cdn' }, 'CDN_BASE_URL must be a URL starting with http: or https: (got "ftp://cdn")'],
+    [
+      { TRUST_PROXY: '10.0.0.0/33' },
+      'TRUST_PROXY must be comma-separated addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8 (got "10.0.0.0/33")',
+    ],
+    [
+      { TRUST_PROXY: 'nginx.local' },
+      'TRUST_PROXY must be comma-separated addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8 (got "nginx.local")',
+    ],
   ])('rejects %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

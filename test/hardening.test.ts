@@ -13,6 +13,8 @@ import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderFeedbackMarkdown } from '../src/feedback/report-markdown.js';
+import { sharedRateLimitStore } from '../src/http/rate-limit-store.js';
+import { MemoryStore } from '../src/store/memory-store.js';
 import { alertmanagerPayload } from './helpers/alertmanager.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { waitFor } from './helpers/private-services.js';
@@ -20,6 +22,7 @@ import {
   api,
   createLearner,
   createTestDatabase,
+  hasRedis,
   type Learner,
   onPostgres,
   startTestServer,
@@ -339,6 +342,63 @@ describe('limits keyed on who the caller is', () => {
       headers: { 'x-forwarded-for': '203.0.113.8', authorization: `Bearer ${limited.opsToken}` },
     });
     expect(elsewhere.status, elsewhere.text).toBe(200);
+  });
+
+  it('believes X-Forwarded-For only from the proxies in TRUST_PROXY', async () => {
+    // A balancer elsewhere (not this test's loopback): the forwarded addresses are ignored,
+    // so failures "from" two addresses are one address's, and block it.
+    const direct = await startTestServer({
+      env: { TRUST_PROXY: '192.0.2.10', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '2', ALERT_INTERVAL_SECONDS: '3600' },
+    });
+    try {
+      for (const from of ['203.0.113.21', '203.0.113.22']) {
+        const res = await api(direct.url, '/api/v1/ops/alerts', {
+          headers: { 'x-forwarded-for': from, authorization: 'Bearer wrong-token-abcdefgh' },
+        });
+        expectError(res, 401, 'SMT_ERR_AUTH_INVALID');
+      }
+      const third = await api(direct.url, '/api/v1/ops/alerts', {
+        headers: { 'x-forwarded-for': '203.0.113.23', authorization: `Bearer ${direct.opsToken}` },
+      });
+      expectError(third, 429, 'SMT_ERR_RATE_LIMITED');
+    } finally {
+      await direct.close();
+    }
+  });
+
+  it('counts a limit once across instances that share Redis', async () => {
+    if (onPostgres() && hasRedis()) {
+      // A second instance on the same database and Redis, behind the same (imagined) balancer.
+      const second = await startTestServer({
+        database: limited.database,
+        env: { RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '3', ALERT_INTERVAL_SECONDS: '3600' },
+      });
+      try {
+        const learner = await createLearner(limited.url);
+        const statuses: number[] = [];
+        for (const url of [limited.url, second.url, limited.url, second.url]) {
+          statuses.push(
+            (await api(url, '/api/v1/analytics/events', { token: learner.token, body: { events: [event()] } })).status,
+          );
+        }
+        expect(statuses).toEqual([200, 200, 200, 429]);
+      } finally {
+        await second.close();
+      }
+    } else {
+      // Embedded (one instance, no Redis): two instances' limit stores over one shared
+      // store count the same route and caller together, and another route apart.
+      const shared = new MemoryStore();
+      const route = { routeInfo: { method: 'POST', url: '/api/v1/analytics/events' } };
+      const [first, second] = [0, 1].map(() => new (sharedRateLimitStore(shared))().child(route));
+      const count = (store: typeof first, key: string) =>
+        new Promise<number>((resolve, reject) =>
+          store?.incr(key, (error, result) => (error ? reject(error) : resolve(result?.current ?? -1)), 60_000),
+        );
+      expect([await count(first, 'user:a'), await count(second, 'user:a'), await count(first, 'user:a')]).toEqual([1, 2, 3]);
+      const other = new (sharedRateLimitStore(shared))().child({ routeInfo: { method: 'POST', url: '/api/v1/users' } });
+      expect(await count(other, 'user:a')).toBe(1);
+    }
   });
 
   it('answers a client that sends its headers too slowly with 408 and closes the connection', async () => {

@@ -36,6 +36,7 @@ import {
 import { useJsonBodyParser } from '../http/json-body.js';
 import { lazyChildLogger } from '../http/lazy-logger.js';
 import { metricsPlugin } from '../http/metrics.js';
+import { sharedRateLimitStore } from '../http/rate-limit-store.js';
 import { telemetryPlugin } from '../http/telemetry.js';
 import { answerKeyRoutes } from '../learning/answer-key.js';
 import { CatalogCache, COMPRESS_FROM_BYTES } from '../learning/content.js';
@@ -132,8 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       headersTimeout: Math.min(10, config.requestTimeoutSeconds) * 1000,
       connectionsCheckingInterval: 2_000,
     },
-    // nginx on the same host forwards the client address (deploy/nginx/smartalk.conf).
-    trustProxy: ['127.0.0.1', '::1'],
+    // The balancers that forward the client address (TRUST_PROXY; default an nginx on this
+    // host, deploy/nginx/smartalk.conf): rate limits and logs key on that address.
+    trustProxy: config.trustProxy,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -184,10 +186,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
   await app.register(compress, { threshold: COMPRESS_FROM_BYTES, encodings: ['br', 'gzip', 'deflate'] });
-  // Limits are per route (config.rateLimit). Callers holding the ops token (the
+  // Limits are per route (config.rateLimit), counted in the shared store (Redis when
+  // configured: one budget across instances). Callers holding the ops token (the
   // simulator, back-office tools) are not limited: every limited route authenticates
   // in onRequest before the limit is counted, which sets isOps (a constant-time check).
-  await app.register(rateLimit, { global: false, allowList: (request) => request.isOps });
+  await app.register(rateLimit, {
+    global: false,
+    allowList: (request) => request.isOps,
+    store: sharedRateLimitStore(store),
+  });
   await app.register(swagger, {
     openapi: {
       info: {
