@@ -2,10 +2,12 @@
  * Faults degrade and recover without a restart: real PostgreSQL stopped and
  * started under a running server, real Redis killed and restarted.
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fetchAnswerKey } from '../src/analytics/simulation-driver.js';
 import { requireBinaries } from './helpers/binaries.js';
@@ -52,6 +54,29 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     expect((await api(server.url, `/api/v1/users/${learner.userId}/progress`, { token: learner.token })).status).toBe(200);
     // Warm the catalog so content can be served from memory during the outage.
     expect((await api(server.url, '/api/v1/interests')).status).toBe(200);
+    // A transaction between two statements when the database goes away (as a background
+    // fold or a scheduled job may be): its connection's error must fail that transaction,
+    // not crash the process (an uncaught 'error' on a checked-out pg client).
+    let resume: () => void = () => {};
+    let started: () => void = () => {};
+    const paused = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const heldOutcome = server.runtime.db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        await sql`SELECT 1`.execute(trx);
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+          started();
+        });
+        await sql`SELECT 1`.execute(trx);
+      })
+      .then(
+        () => 'committed',
+        () => 'failed',
+      );
+    await paused;
 
     pg.stop();
 
@@ -65,6 +90,9 @@ describe('database outage (real PostgreSQL stopped and started)', () => {
     expect(down.status).toBe(503);
     expect(down.body.status).toBe('down');
     expect(down.body.checks.database.status).toBe('down');
+
+    resume();
+    expect(await heldOutcome).toBe('failed');
 
     const [write, writeMs] = await timed(() =>
       api(server?.url as string, '/api/v1/users', { body: { deviceId: 'fault-device-0002' } }),

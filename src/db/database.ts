@@ -92,6 +92,12 @@ function openPostgres(connectionString: string, options: OpenDbOptions): Db {
     // An idle client whose server restarts emits 'error' on the pool; unhandled, it
     // would crash the process. The pool replaces the client on the next checkout.
     pool.on('error', (error) => options.onPoolError?.(error));
+    // A client checked out between two statements of a transaction (a background fold, a
+    // scheduled job) emits 'error' on itself, where the pool is not listening: the same
+    // crash. Its next statement fails instead, and the pool drops it when it comes back.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => options.onPoolError?.(error));
+    });
     return pool;
   };
   let pool = makePool();
