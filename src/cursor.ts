@@ -10,6 +10,13 @@ export interface TimeKey {
   key: string;
 }
 
+/** The 400 for a cursor this API did not give (altered, or from another list). */
+export const invalidCursor = (): AppError =>
+  new AppError('SMT_ERR_VALIDATION', {
+    en: 'cursor is not one this API gave',
+    zh: 'cursor 无效：请传入接口返回的 nextCursor',
+  });
+
 export const timeKeyCursor = {
   encode: (at: Date, key: string | number): string => Buffer.from(`${at.toISOString()}|${key}`).toString('base64url'),
 
@@ -17,11 +24,7 @@ export const timeKeyCursor = {
   decode(cursor: string, key: RegExp): TimeKey {
     const [time, value] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
     const at = new Date(time ?? '');
-    if (!value || !key.test(value) || Number.isNaN(at.getTime()))
-      throw new AppError('SMT_ERR_VALIDATION', {
-        en: 'cursor is not one this API gave',
-        zh: 'cursor 无效：请传入接口返回的 nextCursor',
-      });
+    if (!value || !key.test(value) || Number.isNaN(at.getTime())) throw invalidCursor();
     return { at, key: value };
   },
 };

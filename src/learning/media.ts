@@ -6,7 +6,7 @@
  * catalog still works; the missing files answer 404 until rendered.
  */
 import { execFile } from 'node:child_process';
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CATALOG, type CatalogInterest, CLIP_SECONDS, DRAMA_SECONDS, dramaId, keywordId } from './catalog.js';
@@ -150,15 +150,6 @@ async function findTool(candidate: string): Promise<string | undefined> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** What a phone needs to know of a rendition before fetching it (ffprobe's figures). */
 export interface MediaFacts {
   bytes: number;
@@ -265,19 +256,19 @@ export async function renderMissingMedia(
   } = {},
 ): Promise<RenderResult> {
   const assets = options.assets ?? mediaAssets();
-  const missing: MediaAsset[] = [];
-  for (const asset of assets) if (!(await exists(path.join(contentDir, asset.path)))) missing.push(asset);
+  // One look at the files: what is missing is rendered, what the manifest does not know is probed.
+  const states = await mediaStates(
+    contentDir,
+    assets.map((asset) => asset.path),
+  );
+  const missing = assets.filter((asset) => states.get(asset.path)?.status === 'pending');
   const result: RenderResult = { rendered: [], present: assets.length - missing.length, failed: [] };
   const { ffprobe } = options;
   const describe = async (file: string) => {
     if (ffprobe) await recordMediaFacts(contentDir, { [file]: await probeFacts(ffprobe, path.join(contentDir, file)) });
   };
   if (ffprobe) {
-    const known = await mediaStates(
-      contentDir,
-      assets.map((asset) => asset.path),
-    );
-    for (const [file, state] of known) {
+    for (const [file, state] of states) {
       if (state.status === 'ready' && state.durationSeconds === null && !options.signal?.aborted)
         await describe(file).catch(() => undefined);
     }

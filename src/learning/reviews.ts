@@ -44,7 +44,7 @@ export async function listDueReviews(
         dueAt: row.next_review_at as Date,
         reviews: row.reviews,
         card: row.srs ? cardView(row.srs as unknown as StoredCard) : null,
-        clips: clipsView(deps.catalog, row.keyword_id, mediaUrl),
+        clips: clipsView(deps.catalog, row.keyword_id, media),
       };
     }),
     nextCursor,

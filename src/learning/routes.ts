@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
+import { invalidCursor } from '../cursor.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
@@ -272,11 +273,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
       if (limit !== undefined || cursor !== undefined) {
         // A page other than the first whole list: made for this request, never cached.
         const afterChapter = cursor === undefined ? 0 : dramaCursor.decode(cursor);
-        if (afterChapter === undefined)
-          throw new AppError('SMT_ERR_VALIDATION', {
-            en: 'cursor is not one this API gave',
-            zh: 'cursor 无效：请传入接口返回的 nextCursor',
-          });
+        if (afterChapter === undefined) throw invalidCursor();
         const completed = learner === undefined ? new Set<string>() : await completedDramas(db.kysely, learner);
         cacheFor(reply, 'personal');
         const page = { afterChapter, limit: limit ?? DRAMA_PAGE.default };

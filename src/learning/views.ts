@@ -10,9 +10,8 @@ export function mediaView(content: Catalog, mediaUrl: MediaUrl) {
   return (path: string) => ({ url: mediaUrl(path), ...(content.media.get(path)?.state ?? PENDING_MEDIA) });
 }
 
-/** A clue's clips in their public order, each with its video. */
-export function clipsView(content: Catalog, keywordId: string, mediaUrl: MediaUrl) {
-  const media = mediaView(content, mediaUrl);
+/** A clue's clips in their public order, each with its video (`media`: a mediaView). */
+export function clipsView(content: Catalog, keywordId: string, media: ReturnType<typeof mediaView>) {
   return (content.clipsByKeyword.get(keywordId) ?? []).map((clip) => ({
     id: clip.id,
     position: clip.position,
@@ -92,7 +91,7 @@ export function dramaDetailView(content: Catalog, drama: DramaRow, mediaUrl: Med
       translationZh: keyword.translation_zh,
       example: { en: keyword.example_en, zh: keyword.example_zh },
       audio: media(keyword.audio_path),
-      clips: clipsView(content, keyword.id, mediaUrl),
+      clips: clipsView(content, keyword.id, media),
     })),
   };
 }

@@ -6,8 +6,7 @@
  * Entries are never edited; a correction is a new entry.
  */
 
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import { sql } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { Database, OpsLogTable } from '../../db/schema.js';
 
