@@ -43,37 +43,63 @@ interface MetricValue {
   metricName?: string;
 }
 
+/** One route and method's series: its latency histogram and a count per status. */
+interface MethodSeries {
+  latency: LatencySeries;
+  counts: Map<number, CountSeries>;
+}
+
+/** Records one route's requests (telemetry makes one per route as it is registered). */
+export type RouteRecorder = (method: string, status: number, seconds: number) => void;
+
 /** `http_requests_total` and `http_request_duration_seconds`, recorded without allocation per request. */
 export class HttpRequestMetrics {
-  readonly #counts = new Map<string, CountSeries>();
-  readonly #latency = new Map<string, LatencySeries>();
+  readonly #counts: CountSeries[] = [];
+  readonly #latency: LatencySeries[] = [];
+  readonly #routes = new Map<string, RouteRecorder>();
+
+  /**
+   * The recorder of one route template: its series are found by method and status in
+   * small maps, with no key built per request.
+   */
+  route(route: string): RouteRecorder {
+    let recorder = this.#routes.get(route);
+    if (recorder) return recorder;
+    const byMethod = new Map<string, MethodSeries>();
+    recorder = (method, status, seconds) => {
+      let series = byMethod.get(method);
+      if (!series) {
+        const latency = { labels: { method, route }, buckets: new Array(HTTP_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
+        this.#latency.push(latency);
+        series = { latency, counts: new Map() };
+        byMethod.set(method, series);
+      }
+      let count = series.counts.get(status);
+      if (!count) {
+        count = { labels: { method, route, status: String(status) }, count: 0 };
+        this.#counts.push(count);
+        series.counts.set(status, count);
+      }
+      count.count++;
+      const { latency } = series;
+      let bucket = 0;
+      while (bucket < HTTP_BUCKETS.length && seconds > (HTTP_BUCKETS[bucket] as number)) bucket++;
+      latency.buckets[bucket] = (latency.buckets[bucket] as number) + 1;
+      latency.sum += seconds;
+      latency.count++;
+    };
+    this.#routes.set(route, recorder);
+    return recorder;
+  }
 
   record(method: string, route: string, status: number, seconds: number): void {
-    const countKey = `${method} ${route} ${status}`;
-    let series = this.#counts.get(countKey);
-    if (!series) {
-      series = { labels: { method, route, status: String(status) }, count: 0 };
-      this.#counts.set(countKey, series);
-    }
-    series.count++;
-
-    const latencyKey = `${method} ${route}`;
-    let latency = this.#latency.get(latencyKey);
-    if (!latency) {
-      latency = { labels: { method, route }, buckets: new Array(HTTP_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-      this.#latency.set(latencyKey, latency);
-    }
-    let bucket = 0;
-    while (bucket < HTTP_BUCKETS.length && seconds > (HTTP_BUCKETS[bucket] as number)) bucket++;
-    latency.buckets[bucket] = (latency.buckets[bucket] as number) + 1;
-    latency.sum += seconds;
-    latency.count++;
+    this.route(route)(method, status, seconds);
   }
 
   /** Total requests recorded with a status matching `status` (tests, and the built-in alert evaluator). */
   total(filter: (labels: CountSeries['labels']) => boolean = () => true): number {
     let total = 0;
-    for (const series of this.#counts.values()) if (filter(series.labels)) total += series.count;
+    for (const series of this.#counts) if (filter(series.labels)) total += series.count;
     return total;
   }
 
@@ -81,12 +107,12 @@ export class HttpRequestMetrics {
   snapshot(): { total: number; errors: number; buckets: number[] } {
     let total = 0;
     let errors = 0;
-    for (const series of this.#counts.values()) {
+    for (const series of this.#counts) {
       total += series.count;
       if (series.labels.status.startsWith('5')) errors += series.count;
     }
     const buckets = new Array<number>(HTTP_BUCKETS.length + 1).fill(0);
-    for (const series of this.#latency.values()) {
+    for (const series of this.#latency) {
       let cumulative = 0;
       series.buckets.forEach((count, i) => {
         cumulative += count;
@@ -104,7 +130,7 @@ export class HttpRequestMetrics {
   routeLatencies(
     quantiles: number[] = [0.5, 0.95],
   ): Array<{ method: string; route: string; count: number; quantiles: number[] }> {
-    return [...this.#latency.values()].map((series) => ({
+    return this.#latency.map((series) => ({
       method: series.labels.method,
       route: series.labels.route,
       count: series.count,
@@ -131,7 +157,7 @@ export class HttpRequestMetrics {
         help: 'HTTP requests answered, by method, route template and status code.',
         type: 'counter',
         aggregator: 'sum',
-        values: [...this.#counts.values()].map((s): MetricValue => ({ labels: s.labels, value: s.count })),
+        values: this.#counts.map((s): MetricValue => ({ labels: s.labels, value: s.count })),
       }),
     };
     const histogram = {
@@ -141,7 +167,7 @@ export class HttpRequestMetrics {
       aggregator: 'sum',
       get: async () => {
         const values: MetricValue[] = [];
-        for (const series of this.#latency.values()) {
+        for (const series of this.#latency) {
           let cumulative = 0;
           HTTP_BUCKETS.forEach((le, i) => {
             cumulative += series.buckets[i] as number;

@@ -12,22 +12,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandl
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { accessLogOf } from '../logger.js';
-import { UNMATCHED_ROUTE } from './metrics.js';
+import { type RouteRecorder, UNMATCHED_ROUTE } from './metrics.js';
 
 export const telemetryPlugin = fp(
   async (app: FastifyInstance) => {
     const { http } = app.metrics;
     const access = accessLogOf(app.log as Logger);
 
-    const observe = (route: string, request: FastifyRequest, reply: FastifyReply, quiet = false) => {
+    const observe = (route: string, record: RouteRecorder, request: FastifyRequest, reply: FastifyReply, quiet = false) => {
       const status = reply.statusCode;
       const latencyMs = reply.elapsedTime;
-      http.record(request.method, route, status, latencyMs / 1000);
+      record(request.method, status, latencyMs / 1000);
+      if (quiet && status < 500) return;
+      const { url } = request;
+      const query = url.indexOf('?');
       const line = {
         reqId: request.id,
         method: request.method,
         route,
-        path: request.url.split('?', 1)[0] as string,
+        path: query === -1 ? url : url.slice(0, query),
         status,
         latencyMs: Math.round(latencyMs * 100) / 100,
         userId: request.learnerId,
@@ -35,23 +38,25 @@ export const telemetryPlugin = fp(
       if (status >= 500) {
         const { reqId: _bound, ...fields } = line; // request.log carries the request id already
         request.log.error(fields, 'request failed');
-      } else if (!quiet) access(line);
+      } else access(line);
     };
 
     app.addHook('onRoute', (route) => {
       if (route.url === '/metrics') return;
       const template = route.url;
+      const record = http.route(template);
       // Routes polled hard (health) log at warn: their successful requests add no line.
       const quiet = route.logLevel === 'warn' || route.logLevel === 'error' || route.logLevel === 'fatal';
       const hook: onResponseHookHandler = (request, reply, done) => {
-        observe(template, request, reply, quiet);
+        observe(template, record, request, reply, quiet);
         done();
       };
       route.onResponse = route.onResponse ? [...[route.onResponse].flat(), hook] : [hook];
     });
 
+    const unmatched = http.route(UNMATCHED_ROUTE);
     app.decorate('observeUnmatched', (request: FastifyRequest, reply: FastifyReply) => {
-      reply.raw.once('finish', () => observe(UNMATCHED_ROUTE, request, reply));
+      reply.raw.once('finish', () => observe(UNMATCHED_ROUTE, unmatched, request, reply));
     });
   },
   { name: 'smartalk-telemetry', dependencies: ['smartalk-metrics'] },
