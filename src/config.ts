@@ -50,6 +50,12 @@ export interface Config {
   rateLimits: { usersPerMinute: number; eventBatchesPerMinute: number; authFailuresPerMinute: number };
   /** A request (headers and body) must arrive within this; its headers within the first 10 s of it. */
   requestTimeoutSeconds: number;
+  /**
+   * On SIGTERM, how long the instance keeps answering with readiness failed and every
+   * connection closed after its response, before it stops accepting (DRAIN_SECONDS): the
+   * balancer moves its traffic away while nothing is refused. 0 on a single host.
+   */
+  drainSeconds: number;
   /** Prometheus and Alertmanager, when the team runs them (the checklists look at them). */
   prometheusUrl: string | undefined;
   alertmanagerUrl: string | undefined;
@@ -107,6 +113,7 @@ export const CONFIG_VARIABLES = [
   'RATE_LIMIT_EVENT_BATCHES_PER_MINUTE',
   'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
   'REQUEST_TIMEOUT_SECONDS',
+  'DRAIN_SECONDS',
   'PROMETHEUS_URL',
   'ALERTMANAGER_URL',
   'CHECK_SCHEDULE',
@@ -165,6 +172,15 @@ function parsePositiveInt(env: Env, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(name, 'a positive integer', raw);
   return Number(raw);
+}
+
+/** Whole seconds, 0–60: a longer drain than a minute is a stuck shutdown. */
+function parseDrainSeconds(env: Env): number {
+  const value = read(env, 'DRAIN_SECONDS');
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > 60) throw new ConfigError('DRAIN_SECONDS', 'whole seconds from 0 to 60', value);
+  return seconds;
 }
 
 function parseCdnPurge(env: Env): string | undefined {
@@ -278,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
       authFailuresPerMinute: parsePositiveInt(env, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE', 20),
     },
     requestTimeoutSeconds: parsePositiveInt(env, 'REQUEST_TIMEOUT_SECONDS', 30),
+    drainSeconds: parseDrainSeconds(env),
     prometheusUrl: parseUrl(env, 'PROMETHEUS_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     alertmanagerUrl: parseUrl(env, 'ALERTMANAGER_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     checkSchedule: parseEnum(env, 'CHECK_SCHEDULE', ['on', 'off'] as const, 'on') === 'on',

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       { TRUST_PROXY: 'nginx.local' },
       'TRUST_PROXY must be comma-separated addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8 (got "nginx.local")',
     ],
+    [{ DRAIN_SECONDS: '90' }, 'DRAIN_SECONDS must be whole seconds from 0 to 60 (got "90")'],
   ])('rejects %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -2,8 +2,8 @@
  * The deploy/ files work: the real nginx accepts our site config and, in front of a
  * running server, caches videos (Range requests included) and passes the API through.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +14,9 @@ import { runDiagnosis } from '../src/ops/diagnose/diagnosis.js';
 import { assembleDiagnoseDeps } from '../src/ops/diagnose/scenarios.js';
 import { videoScenario } from '../src/ops/diagnose/video.js';
 import { findBinary, skipReason } from './helpers/binaries.js';
-import { ROOT, smartalkAsync } from './helpers/cli.js';
-import { freePort, waitFor } from './helpers/private-services.js';
+import { smartalkAsync } from './helpers/cli.js';
+import { renderNginxConfig, startNginx, testNginxConfig } from './helpers/nginx.js';
+import { freePort } from './helpers/private-services.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer | undefined;
@@ -24,44 +25,18 @@ let nginxPort: number;
 /** Everything here runs the real nginx. */
 const noNginx = skipReason('nginx in front of the server', 'nginx');
 
-/** Our two nginx files inside a minimal nginx.conf, with ports and paths moved into a temp dir. */
-function nginxConfig(upstreamPort: number, listenPort: number): string {
-  const cache = readFileSync(path.join(ROOT, 'deploy/nginx/smartalk-cache.conf'), 'utf8')
-    .replace('/var/cache/nginx/smartalk', path.join(dir, 'cache'))
-    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${upstreamPort};`);
-  const site = readFileSync(path.join(ROOT, 'deploy/nginx/smartalk.conf'), 'utf8')
-    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`)
-    .replace('/var/log/nginx/smartalk.access.log', path.join(dir, 'access.log'));
-  return `
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-daemon off;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-events { worker_connections 256; }
-http {
-  default_type application/octet-stream;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  ${cache}
-  ${site}
-}`;
-}
-
-let nginx: ReturnType<typeof spawn> | undefined;
+let nginx: { url: string; stop(): void } | undefined;
 
 beforeAll(async () => {
   if (noNginx) return; // the tests below skip themselves with the reason
   dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-nginx-'));
   server = await startTestServer({ env: { CDN_ACCESS_LOG: path.join(dir, 'access.log') } });
   nginxPort = await freePort();
-  writeFileSync(path.join(dir, 'nginx.conf'), nginxConfig(Number(new URL(server.url).port), nginxPort));
+  renderNginxConfig(dir, [Number(new URL(server.url).port)], nginxPort);
 });
 
 afterAll(async () => {
-  nginx?.kill('SIGTERM');
+  nginx?.stop();
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -69,9 +44,7 @@ afterAll(async () => {
 describe('nginx in front of SmarTalk', () => {
   it('accepts the site configuration (nginx -t)', (context) => {
     if (noNginx) context.skip(noNginx);
-    const result = spawnSync(findBinary('nginx') as string, ['-t', '-c', path.join(dir, 'nginx.conf'), '-p', dir], {
-      encoding: 'utf8',
-    });
+    const result = testNginxConfig(dir);
     expect(result.stderr).toContain('syntax is ok');
     expect(result.status).toBe(0);
   });
@@ -82,9 +55,8 @@ describe('nginx in front of SmarTalk', () => {
     if (!server) throw new Error('the server did not start');
     const clip = mediaAssets().filter((asset) => asset.path === 'sample.mp4');
     await renderMissingMedia(server.config.contentDir, 'ffmpeg', { assets: clip });
-    nginx = spawn(findBinary('nginx') as string, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-    const edge = `http://127.0.0.1:${nginxPort}`;
-    await waitFor(async () => (await fetch(`${edge}/api/v1/health/live`)).status === 200, 10_000, 'nginx');
+    nginx = await startNginx(dir, nginxPort);
+    const edge = nginx.url;
 
     const first = await fetch(`${edge}/videos/sample.mp4`);
     const body = Buffer.from(await first.arrayBuffer());

@@ -62,6 +62,11 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+export function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number (0 or more)');
+  return Number(value);
+}
+
 /**
  * ISO date-times, or a plain date (YYYY-MM-DD) meaning the start of that day in SMARTALK_TZ.
  * `option` names the flag in the error, so a typo says where it is and what is expected.

@@ -91,6 +91,8 @@ export interface App {
   reports: { metrics: Cached<MetricsReport>; feedback: Cached<FeedbackReport> };
   /** The learning actions' events on their way to the event store. */
   journeyOutbox: JourneyOutbox;
+  /** Begin draining (readiness fails, connections close after their response); app.close() ends it. */
+  drain(): void;
 }
 
 /** The default reports behind gauges and alert rounds: at most 30 s old, never waited for once loaded. */
@@ -145,17 +147,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Only JSON bodies: anything else is a 415, not a string handed to a schema.
   app.removeContentTypeParser('text/plain');
 
+  // Shutting down has two steps. Draining (DRAIN_SECONDS, begun by drain()): everything is
+  // answered, readiness fails and each connection closes after its response, so a balancer
+  // stops reusing its connections here and opens new ones elsewhere. Closing (app.close()):
+  // the listener is closed (a balancer's new connection is refused and goes to the next
+  // instance, whatever its method), and a request still arriving on a kept-alive
+  // connection is told so and sent elsewhere; health keeps answering so probes see it.
+  let draining = false;
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  // While draining, new requests (pipelined, or on a kept-alive connection) are told so
-  // and sent elsewhere; health keeps answering so probes see the readiness change.
   app.addHook('onRequest', (request, reply, done) => {
-    if (closing && !request.url.startsWith('/api/v1/health')) {
-      reply.header('connection', 'close');
-      return done(new AppError('SMT_ERR_SHUTTING_DOWN'));
-    }
+    if (!draining && !closing) return done();
+    reply.header('connection', 'close');
+    if (closing && !request.url.startsWith('/api/v1/health')) return done(new AppError('SMT_ERR_SHUTTING_DOWN'));
     done();
   });
 
@@ -351,7 +357,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.
   await app.register(
     async (api) => {
-      await api.register(healthRoutes, { health, db, isClosing: () => closing, cdnAccessLog: config.cdnAccessLog });
+      await api.register(healthRoutes, { health, db, isClosing: () => draining || closing, cdnAccessLog: config.cdnAccessLog });
       await api.register(learningRoutes, {
         db,
         catalog,
@@ -401,5 +407,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     feedback,
     reports,
     journeyOutbox,
+    drain: () => {
+      draining = true;
+    },
   };
 }

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { parsePositiveInt } from '../options.js';
+import { envLang } from '../../i18n.js';
+import { parseNonNegativeInt, parsePositiveInt, UsageError } from '../options.js';
 import { printJson } from '../output.js';
 import { addCheckCommands } from './ops-checks.js';
 
@@ -62,5 +63,49 @@ export function opsCommand(): Command {
         await new Promise((resolve) => setTimeout(resolve, flags.interval * 1000));
       }
     });
+  ops
+    .command('rolling-restart')
+    .description('Restart each instance in turn (the systemd template unit), each back and ready before the next')
+    .requiredOption('--instances <list>', 'ports (or host:port) of the instances, in order, e.g. 3000,3001,3002')
+    .option('--host <host>', 'host of the instances given as bare ports', '127.0.0.1')
+    .option(
+      '--restart-command <command>',
+      'how to restart one instance ({port} and {host} filled in)',
+      'systemctl restart smartalk-backend@{port}.service',
+    )
+    .option('--timeout <seconds>', 'how long an instance may take to be back and ready', parsePositiveInt, 120)
+    .option('--settle <seconds>', "pause after each instance is back (nginx's fail_timeout)", parseNonNegativeInt, 5)
+    .option('--force', 'restart even when an instance is not ready before starting')
+    .option('--json', 'print the outcome as JSON')
+    .action(
+      async (flags: {
+        instances: string;
+        host: string;
+        restartCommand: string;
+        timeout: number;
+        settle: number;
+        force?: boolean;
+        json?: boolean;
+      }) => {
+        const { commandRestart, parseInstances, rollingRestart } = await import('../../ops/rolling-restart.js');
+        let instances: ReturnType<typeof parseInstances>;
+        try {
+          instances = parseInstances(flags.instances, flags.host);
+        } catch (error) {
+          throw new UsageError(`--instances: ${(error as Error).message}`);
+        }
+        const result = await rollingRestart({
+          instances,
+          restart: commandRestart(flags.restartCommand),
+          timeoutMs: flags.timeout * 1000,
+          settleMs: flags.settle * 1000,
+          force: flags.force === true,
+          lang: envLang(),
+          onStep: flags.json ? undefined : (line) => console.log(`${new Date().toISOString()} ${line}`),
+        });
+        if (flags.json) printJson(result);
+        if (!result.ok) process.exitCode = 1;
+      },
+    );
   return ops;
 }

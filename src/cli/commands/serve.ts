@@ -39,12 +39,25 @@ export function serveCommand(): Command {
         if (stopping) return;
         stopping = true;
         rendering.abort();
-        logger.info({ signal }, 'shutting down: draining in-flight requests');
-        const force = setTimeout(() => {
-          logger.error('shutdown grace period over; exiting with requests still open');
-          process.exit(1);
-        }, SHUTDOWN_GRACE_MS);
+        const force = setTimeout(
+          () => {
+            logger.error('shutdown grace period over; exiting with requests still open');
+            process.exit(1);
+          },
+          SHUTDOWN_GRACE_MS + config.drainSeconds * 1000,
+        );
         force.unref();
+        // Behind a balancer: readiness fails and connections close after their response for
+        // DRAIN_SECONDS while everything is still answered; then the listener closes.
+        runtime.drain();
+        if (config.drainSeconds > 0) {
+          logger.info(
+            { signal, drainSeconds: config.drainSeconds },
+            'draining: readiness fails, connections close after their response',
+          );
+          await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
+        }
+        logger.info({ signal }, 'shutting down: draining in-flight requests');
         try {
           await runtime.close();
           await removeServerInfo(config.dataDir);

@@ -1,0 +1,267 @@
+/**
+ * N copies behave as one: three `smartalk serve` processes on one PostgreSQL and one
+ * Redis, behind the real nginx rendered from deploy/nginx, restarted in turn by
+ * `smartalk ops rolling-restart` while GETs and event batches keep coming.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireBinaries } from './helpers/binaries.js';
+import { BIN, ROOT, smartalkAsync } from './helpers/cli.js';
+import { renderNginxConfig, startNginx, testNginxConfig } from './helpers/nginx.js';
+import {
+  freePort,
+  type PrivatePostgres,
+  type PrivateRedis,
+  startPrivatePostgres,
+  startPrivateRedis,
+  waitFor,
+} from './helpers/private-services.js';
+
+const OPS_TOKEN = 'scale-out-test-token-0123456789';
+const USERS_PER_MINUTE = 4;
+
+/** A supervisor as systemd's Restart= is: an instance that exits is started again on its port. */
+class Instance {
+  child: ChildProcess | undefined;
+  output = '';
+  #stopping = false;
+
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+    private readonly pidFile: string,
+  ) {}
+
+  start(): void {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', String(this.port), '--no-media'], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    writeFileSync(this.pidFile, String(child.pid));
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-200_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', () => {
+      if (!this.#stopping) setTimeout(() => this.start(), 200);
+    });
+  }
+
+  async ready(): Promise<void> {
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${this.port}/api/v1/health/ready`)).status === 200,
+      60_000,
+      `instance on ${this.port}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+let postgres: PrivatePostgres | undefined;
+let redis: PrivateRedis | undefined;
+let nginx: { url: string; stop(): void } | undefined;
+const instances: Instance[] = [];
+let dir: string | undefined;
+
+afterAll(async () => {
+  nginx?.stop();
+  await Promise.all(instances.map((instance) => instance.stop()));
+  await redis?.stop();
+  postgres?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('three instances behind nginx', () => {
+  it('restarts each in turn under load: no GET fails, every acknowledged event is stored once, one rate limit for all', async (context) => {
+    requireBinaries(context, 'three instances behind nginx', 'nginx', 'initdb', 'pg_ctl', 'redis-server');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-scale-'));
+    [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    const env = {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      DATA_DIR: path.join(dir, 'data'),
+      OPS_TOKEN,
+      DRAIN_SECONDS: '1',
+      CHECK_SCHEDULE: 'off',
+      RATE_LIMIT_USERS_PER_MINUTE: String(USERS_PER_MINUTE),
+      RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '100000',
+    };
+    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    for (const port of ports) instances.push(new Instance(port, env, path.join(dir, `pid-${port}`)));
+    // The first migrates and seeds; the others find it done.
+    instances[0]?.start();
+    await instances[0]?.ready();
+    for (const instance of instances.slice(1)) instance.start();
+    await Promise.all(instances.map((instance) => instance.ready()));
+
+    const edgePort = await freePort();
+    renderNginxConfig(dir, ports, edgePort);
+    const checked = testNginxConfig(dir);
+    expect(checked.stderr).toContain('syntax is ok');
+    nginx = await startNginx(dir, edgePort);
+    const edge = nginx.url;
+
+    // Load through nginx until told to stop: GETs (no client retry: nginx's next upstream
+    // is the only retry), and event batches retried by the client until acknowledged, as
+    // the app does.
+    let loading = true;
+    const getFailures: string[] = [];
+    let gets = 0;
+    const getWorker = async (route: string) => {
+      while (loading) {
+        try {
+          const response = await fetch(`${edge}${route}`);
+          await response.arrayBuffer();
+          if (response.status !== 200) getFailures.push(`${route}: ${response.status}`);
+        } catch (error) {
+          getFailures.push(`${route}: ${(error as Error).message}`);
+        }
+        gets++;
+      }
+    };
+    const acknowledged: string[] = [];
+    const batchFailures: string[] = [];
+    const eventWorker = async (worker: number) => {
+      for (let batch = 0; loading; batch++) {
+        const events = Array.from({ length: 5 }, () => ({
+          id: randomUUID(),
+          name: 'app_launched',
+          timestamp: new Date().toISOString(),
+          deviceId: `scale-device-${worker}`,
+          platform: 'ios',
+          appVersion: '1.0.0',
+        }));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const response = await fetch(`${edge}/api/v1/analytics/events`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ events }),
+            });
+            const body = (await response.json()) as { accepted?: number; duplicates?: number };
+            if (response.status === 200) {
+              acknowledged.push(...events.map((event) => event.id));
+              break;
+            }
+            if (attempt >= 5) {
+              batchFailures.push(`batch ${worker}/${batch}: ${response.status} ${JSON.stringify(body)}`);
+              break;
+            }
+          } catch (error) {
+            if (attempt >= 5) {
+              batchFailures.push(`batch ${worker}/${batch}: ${(error as Error).message}`);
+              break;
+            }
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
+    const load = Promise.all([
+      getWorker('/api/v1/interests'),
+      getWorker('/api/v1/dramas/travel-01'),
+      getWorker('/api/v1/health/live'),
+      getWorker('/api/v1/interests/travel/dramas'),
+      eventWorker(1),
+      eventWorker(2),
+    ]);
+
+    const restarted = await smartalkAsync(
+      [
+        'ops',
+        'rolling-restart',
+        '--instances',
+        ports.join(','),
+        '--restart-command',
+        `kill -TERM $(cat ${dir}/pid-{port})`,
+        '--settle',
+        '5',
+        '--timeout',
+        '60',
+        '--json',
+      ],
+      { SMARTALK_LANG: 'en' },
+    );
+    loading = false;
+    await load;
+
+    expect(restarted.status, restarted.stderr).toBe(0);
+    const outcome = JSON.parse(restarted.stdout) as { ok: boolean; instances: Array<{ instance: string; outcome: string }> };
+    expect(outcome.ok).toBe(true);
+    expect(outcome.instances.map((i) => i.outcome)).toEqual(['restarted', 'restarted', 'restarted']);
+    // Each instance drained (DRAIN_SECONDS) before it stopped accepting, and came back.
+    for (const instance of instances) expect(instance.output).toContain('shutdown complete');
+
+    expect(gets).toBeGreaterThan(100);
+    expect(getFailures).toEqual([]);
+    expect(batchFailures).toEqual([]);
+    expect(acknowledged.length).toBeGreaterThan(50);
+
+    // Every acknowledged event is in the store exactly once (retried batches included).
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const stored = await client.query<{ id: string; copies: string }>(
+        'SELECT id::text, count(*) AS copies FROM analytics_events WHERE id = ANY($1::uuid[]) GROUP BY id',
+        [acknowledged],
+      );
+      expect(stored.rows.length).toBe(new Set(acknowledged).size);
+      expect(stored.rows.filter((row) => Number(row.copies) !== 1)).toEqual([]);
+    } finally {
+      await client.end();
+    }
+
+    // One budget across the three instances (counted in Redis): nginx spreads these
+    // creations over all of them, and the limit still holds at its configured value.
+    const statuses: number[] = [];
+    for (let i = 0; i < USERS_PER_MINUTE + 3; i++) {
+      const response = await fetch(`${edge}/api/v1/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceId: `scale-limit-${i}-device` }),
+      });
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([...Array(USERS_PER_MINUTE).fill(201), 429, 429, 429]);
+  });
+});
+
+describe('smartalk ops rolling-restart', () => {
+  it('does not start while an instance is not ready (exit 1), and a wrong list is a usage error (exit 2)', async () => {
+    const port = await freePort();
+    const refused = await smartalkAsync([
+      'ops',
+      'rolling-restart',
+      '--instances',
+      String(port),
+      '--restart-command',
+      'true',
+      '--json',
+    ]);
+    expect(refused.status).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      ok: false,
+      instances: [{ instance: `127.0.0.1:${port}`, outcome: 'not-attempted', detail: expect.stringMatching(/ECONNREFUSED/) }],
+    });
+    const twice = await smartalkAsync(['ops', 'rolling-restart', '--instances', '3000,127.0.0.1:3000']);
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/listed twice/);
+  });
+});
