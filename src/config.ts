@@ -56,6 +56,8 @@ export interface Config {
    * balancer moves its traffic away while nothing is refused. 0 on a single host.
    */
   drainSeconds: number;
+  /** Analytics events older than this many days leave, a monthly partition at a time (EVENTS_RETENTION_DAYS). */
+  eventsRetentionDays: number;
   /** Prometheus and Alertmanager, when the team runs them (the checklists look at them). */
   prometheusUrl: string | undefined;
   alertmanagerUrl: string | undefined;
@@ -114,6 +116,7 @@ export const CONFIG_VARIABLES = [
   'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE',
   'REQUEST_TIMEOUT_SECONDS',
   'DRAIN_SECONDS',
+  'EVENTS_RETENTION_DAYS',
   'PROMETHEUS_URL',
   'ALERTMANAGER_URL',
   'CHECK_SCHEDULE',
@@ -181,6 +184,16 @@ function parseDrainSeconds(env: Env): number {
   const seconds = Number(value);
   if (!/^\d+$/.test(value) || seconds > 60) throw new ConfigError('DRAIN_SECONDS', 'whole seconds from 0 to 60', value);
   return seconds;
+}
+
+/**
+ * At least 120 days: ingestion accepts events up to 90 days old, and the reports'
+ * longest raw-event look-back (the monthly checks) must stay inside what is kept.
+ */
+function parseRetentionDays(env: Env): number {
+  const days = parsePositiveInt(env, 'EVENTS_RETENTION_DAYS', 400);
+  if (days < 120) throw new ConfigError('EVENTS_RETENTION_DAYS', 'a number of days, at least 120', String(days));
+  return days;
 }
 
 function parseCdnPurge(env: Env): string | undefined {
@@ -295,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     requestTimeoutSeconds: parsePositiveInt(env, 'REQUEST_TIMEOUT_SECONDS', 30),
     drainSeconds: parseDrainSeconds(env),
+    eventsRetentionDays: parseRetentionDays(env),
     prometheusUrl: parseUrl(env, 'PROMETHEUS_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     alertmanagerUrl: parseUrl(env, 'ALERTMANAGER_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     checkSchedule: parseEnum(env, 'CHECK_SCHEDULE', ['on', 'off'] as const, 'on') === 'on',

@@ -64,6 +64,7 @@ import { addOpsLogEntry, instanceActor, listOpsLog } from '../ops/opslog/opslog.
 import { opsLogRoutes } from '../ops/opslog/routes.js';
 import { listReports } from '../ops/reports/report-files.js';
 import { reportRoutes } from '../ops/reports/routes.js';
+import { eventPartitionsJob } from '../ops/schedule/event-partitions-job.js';
 import { Scheduler } from '../ops/schedule/scheduler.js';
 import type { Store } from '../store/open-store.js';
 import { createAjv } from '../validation.js';
@@ -321,7 +322,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const scheduler: Scheduler = new Scheduler({
     db,
     // Backups first: at 09:00 on a Monday the drill's result is there for the checklists.
-    jobs: [...backupJobs(backupDeps), ...checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts })],
+    jobs: [
+      ...backupJobs(backupDeps),
+      eventPartitionsJob({ db, retentionDays: config.eventsRetentionDays }),
+      ...checklistJobs(checksDeps, { lang: config.lang, alerts: deps.alerts }),
+    ],
     tz: config.tz,
     instance,
     logger,

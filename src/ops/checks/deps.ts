@@ -24,7 +24,15 @@ export interface ChecksDeps {
   };
   config: Pick<
     Config,
-    'logFile' | 'dataDir' | 'tz' | 'cdnAccessLog' | 'publicUrl' | 'cdnBaseUrl' | 'prometheusUrl' | 'alertmanagerUrl'
+    | 'logFile'
+    | 'dataDir'
+    | 'tz'
+    | 'cdnAccessLog'
+    | 'publicUrl'
+    | 'cdnBaseUrl'
+    | 'prometheusUrl'
+    | 'alertmanagerUrl'
+    | 'eventsRetentionDays'
   >;
   /** ALERTS_CONFIG's threshold overrides: checks judge with the alerts' own thresholds. */
   thresholds: ThresholdOverrides;

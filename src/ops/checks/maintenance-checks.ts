@@ -9,7 +9,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sql } from 'kysely';
+import { applyEventRetention, eventPartitions } from '../../db/partitions.js';
 import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
@@ -212,22 +212,35 @@ export const logsCleanup: CheckDefinition<ChecksDeps> = {
   },
   run: async (deps, context) => {
     const { items, bytes } = await cleanup(deps.config, context.now, false);
-    const { rows } = await sql<{ n: number }>`
-      SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'analytics_events'::regclass`.execute(deps.db.kysely);
+    // Events leave by the daily events.partitions job; a month past retention still here
+    // means that job has not run.
+    const retentionDays = deps.config.eventsRetentionDays;
+    const [partitions, retention] = await Promise.all([
+      eventPartitions(deps.db),
+      applyEventRetention(deps.db, context.now, retentionDays, { apply: false }),
+    ]);
+    const oldest = partitions[0]?.from.toISOString().slice(0, 7) ?? '—';
+    const expired = retention.expired.map((range) => range.name);
     return {
-      status: items.length > 0 ? 'warn' : 'pass',
+      status: items.length > 0 || expired.length > 0 ? 'warn' : 'pass',
       summary: context.t({
-        en: `${items.length} files past retention (${mib(bytes)} to free)`,
-        zh: `${items.length} 个文件超过保留期（可释放 ${mib(bytes)}）`,
+        en: `${items.length} files past retention (${mib(bytes)} to free)${expired.length > 0 ? `; ${expired.length} event months past ${retentionDays} days` : ''}`,
+        zh: `${items.length} 个文件超过保留期（可释放 ${mib(bytes)}）${expired.length > 0 ? `；${expired.length} 个月的事件超过 ${retentionDays} 天` : ''}`,
       }),
       evidence: [
         ...items.slice(0, 20).map((item) => `${item.file} (${mib(item.bytes)}): ${item.reason}`),
         context.t({
-          en: `event partitions: ${rows[0]?.n ?? '—'} kept; analytics events have no retention limit (reports read rollups, not events)`,
-          zh: `事件分区：保留 ${rows[0]?.n ?? '—'} 个；分析事件不设保留期限（报告读取汇总表而非事件）`,
+          en: `event partitions: ${partitions.length} monthly, oldest ${oldest}; events older than ${retentionDays} days (before ${retention.cutoff.toISOString().slice(0, 10)}) leave a month at a time (job events.partitions, daily 03:30); reports read rollups, not events`,
+          zh: `事件分区：${partitions.length} 个月分区，最早 ${oldest}；超过 ${retentionDays} 天（${retention.cutoff.toISOString().slice(0, 10)} 之前）的事件按月整体删除（任务 events.partitions，每天 03:30）；报告读取汇总表而非事件`,
         }),
+        ...expired.map((name) =>
+          context.t({
+            en: `${name}: past retention, not dropped yet (is the events.partitions job running?)`,
+            zh: `${name}：已超过保留期但尚未删除（events.partitions 任务是否在运行？）`,
+          }),
+        ),
       ],
-      data: { items, bytes, dryRun: true },
+      data: { items, bytes, dryRun: true, eventPartitions: partitions.length, expiredEventPartitions: expired },
     };
   },
 };
