@@ -15,6 +15,10 @@ export interface Config {
   host: string;
   /** PostgreSQL connection string; absent → embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
+  /** A streaming replica for report and check queries (DATABASE_REPLICA_URL; needs DATABASE_URL). */
+  databaseReplicaUrl: string | undefined;
+  /** A replica further behind than this is not read from (REPLICA_MAX_LAG_SECONDS). */
+  replicaMaxLagSeconds: number;
   /** Redis connection string; absent → in-memory store. */
   redisUrl: string | undefined;
   /** Prefix of every Redis key, so several apps (or test runs) can share one Redis. */
@@ -117,6 +121,8 @@ export const CONFIG_VARIABLES = [
   'REQUEST_TIMEOUT_SECONDS',
   'DRAIN_SECONDS',
   'EVENTS_RETENTION_DAYS',
+  'DATABASE_REPLICA_URL',
+  'REPLICA_MAX_LAG_SECONDS',
   'PROMETHEUS_URL',
   'ALERTMANAGER_URL',
   'CHECK_SCHEDULE',
@@ -184,6 +190,15 @@ function parseDrainSeconds(env: Env): number {
   const seconds = Number(value);
   if (!/^\d+$/.test(value) || seconds > 60) throw new ConfigError('DRAIN_SECONDS', 'whole seconds from 0 to 60', value);
   return seconds;
+}
+
+/** A replica only beside a primary: reports cannot read a server the writes never reach. */
+function parseReplicaUrl(env: Env): string | undefined {
+  const url = parseUrl(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']);
+  if (url && !read(env, 'DATABASE_URL')) {
+    throw new ConfigError('DATABASE_REPLICA_URL', 'set only with DATABASE_URL (a replica of that database)', '<hidden>');
+  }
+  return url;
 }
 
 /**
@@ -287,6 +302,8 @@ export function loadConfig(env: Env = process.env): Config {
     cdnAccessLog: read(env, 'CDN_ACCESS_LOG') ? path.resolve(read(env, 'CDN_ACCESS_LOG') as string) : undefined,
     host,
     databaseUrl: parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseReplicaUrl: parseReplicaUrl(env),
+    replicaMaxLagSeconds: parsePositiveInt(env, 'REPLICA_MAX_LAG_SECONDS', 30),
     redisUrl: parseUrl(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: parseRedisPrefix(env),
     trustProxy: parseTrustProxy(env),

@@ -24,6 +24,8 @@ export const REDACT_PATHS = [
   'redisUrl',
   'config.opsToken',
   'config.databaseUrl',
+  'databaseReplicaUrl',
+  'config.databaseReplicaUrl',
   'config.redisUrl',
   // Learners' feedback text is personal; it is never logged.
   'text',

@@ -20,6 +20,7 @@ import { analyticsOpsRoutes, analyticsRoutes } from '../analytics/routes.js';
 import { Cached } from '../cached.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { ReadRouting } from '../db/replica.js';
 import { AppError } from '../errors.js';
 import { FeedbackService } from '../feedback/feedback.js';
 import { buildFeedbackReport, type FeedbackReport } from '../feedback/report.js';
@@ -73,6 +74,8 @@ import { VERSION } from '../version.js';
 export interface AppDeps {
   config: Config;
   db: Db;
+  /** Where reports read: a replica when one is configured and fit, else `db` (db/replica.ts). */
+  reads: ReadRouting;
   store: Store;
   logger: Logger;
   opsToken: string;
@@ -173,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     dataDir: config.dataDir,
     version: VERSION,
     thresholds: healthThresholds(overrides),
+    replica: () => deps.reads.status(),
   });
   app.addHook('onClose', async () => health.close());
   const catalog = new CatalogCache(db, config.contentDir);
@@ -275,10 +279,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const journeyOutbox = new JourneyOutbox({ db, tz: config.tz, activations, logger });
   journeyOutbox.start();
   app.addHook('onClose', () => journeyOutbox.stop());
-  const reportDeps = { db, presence, tz: config.tz, journeyOutbox };
+  // Reports read the replica when there is a fit one; the outbox they fold first writes the primary.
+  const reportDeps = { db: deps.reads.db, presence, tz: config.tz, journeyOutbox };
   const reports = {
     metrics: new Cached(() => buildMetricsReport(reportDeps), REPORT_CACHE),
-    feedback: new Cached(() => buildFeedbackReport({ db, tz: config.tz }), REPORT_CACHE),
+    feedback: new Cached(() => buildFeedbackReport({ db: deps.reads.db, tz: config.tz }), REPORT_CACHE),
     // The console's activation by hour: the last two days in hourly cohorts.
     hourly: new Cached(
       () => buildMetricsReport(reportDeps, { since: new Date(Date.now() - 48 * 3_600_000), granularity: 'hour' }),
@@ -310,6 +315,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   deps.alerts.diagnoseWith(diagnoseAlerts(config, db));
   const checksDeps = assembleChecksDeps({
     db,
+    reportDb: deps.reads.db,
     store,
     health,
     http: app.metrics.http,
@@ -383,7 +389,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
           ops.addHook('onRequest', ops.auth.ops);
           await ops.register(analyticsOpsRoutes, { report: reportDeps });
           await ops.register(answerKeyRoutes, { catalog });
-          await ops.register(feedbackOpsRoutes, { db, tz: config.tz });
+          await ops.register(feedbackOpsRoutes, { db: deps.reads.db, tz: config.tz });
           await ops.register(alertRoutes, { alerts: deps.alerts, intervalSeconds: config.alertIntervalSeconds, evaluator });
           await ops.register(checkRoutes, { deps: checksDeps, scheduler, db, lang: config.lang });
           await ops.register(opsLogRoutes, { db });

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { type Db, openDb } from '../db/database.js';
 import { migrate } from '../db/migrator.js';
 import { ensureEventPartitions } from '../db/partitions.js';
+import { openReadRouting } from '../db/replica.js';
 import { keepPrivate } from '../files.js';
 import { isSeeded, seedContent } from '../learning/seed.js';
 import { loadAlertsConfig } from '../ops/alerts/config.js';
@@ -93,7 +94,16 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
     logger,
     messages: { lang: config.lang, publicUrl: config.publicUrl, tz: config.tz },
   });
-  const app = await buildApp({ config, db, store, logger, opsToken, alerts });
+  const reads = await openReadRouting(db, {
+    replicaUrl: config.databaseReplicaUrl,
+    maxLagSeconds: config.replicaMaxLagSeconds,
+    dataDir: config.dataDir,
+    onStateChange: (status) => {
+      if (status.state === 'ok') logger.info({ lagSeconds: status.lagSeconds }, 'reports read the replica');
+      else logger.warn({ state: status.state, detail: status.detail }, 'reports read the primary');
+    },
+  });
+  const app = await buildApp({ config, db, reads, store, logger, opsToken, alerts });
   return {
     ...app,
     config,
@@ -105,6 +115,7 @@ export async function startRuntime(config: Config, logger: Logger, options: { se
     close: async () => {
       await app.app.close();
       await store.close();
+      await reads.close();
       await db.close();
     },
   };

@@ -37,16 +37,19 @@ export interface PrivatePostgres {
   destroy(): void;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-pg-'));
+/** A directory PostgreSQL may own (it refuses to run as root). */
+function postgresDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   if (isRoot()) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(dir, uid, gid);
   }
-  const data = path.join(dir, 'data');
-  const port = await freePort();
-  pgTool('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  return dir;
+}
+
+/** pg_ctl start/stop of a data directory on a port, as one PrivatePostgres. */
+function controlled(dir: string, data: string, port: number): PrivatePostgres {
   const start = () =>
     pgTool('pg_ctl', [
       '-D',
@@ -74,6 +77,21 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const dir = postgresDir('smartalk-pg-');
+  const data = path.join(dir, 'data');
+  pgTool('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  return controlled(dir, data, await freePort());
+}
+
+/** A streaming replica of a private primary (pg_basebackup -R: it follows the primary's WAL). */
+export async function startPrivateReplica(primary: PrivatePostgres): Promise<PrivatePostgres> {
+  const dir = postgresDir('smartalk-replica-');
+  const data = path.join(dir, 'data');
+  pgTool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream']);
+  return controlled(dir, data, await freePort());
 }
 
 export interface PrivateRedis {

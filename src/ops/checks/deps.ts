@@ -51,6 +51,8 @@ export interface ChecksDeps {
  */
 export function assembleChecksDeps(parts: {
   db: Db;
+  /** Where the reports read (a replica, db/replica.ts); `db` by default. */
+  reportDb?: Db;
   store: Store;
   health: HealthService;
   http: HttpRequestMetrics;
@@ -61,6 +63,7 @@ export function assembleChecksDeps(parts: {
   journeyOutbox?: ReportDeps['journeyOutbox'];
 }): ChecksDeps {
   const { db, presence, config, alerts } = parts;
+  const reportDb = parts.reportDb ?? db;
   const deps: ChecksDeps = {
     db,
     store: parts.store,
@@ -69,10 +72,10 @@ export function assembleChecksDeps(parts: {
     reports: {
       metrics: (options) =>
         buildMetricsReport(
-          { db, presence, tz: config.tz, ...(parts.journeyOutbox ? { journeyOutbox: parts.journeyOutbox } : {}) },
+          { db: reportDb, presence, tz: config.tz, ...(parts.journeyOutbox ? { journeyOutbox: parts.journeyOutbox } : {}) },
           options,
         ),
-      feedback: (options) => buildFeedbackReport({ db, tz: config.tz }, options),
+      feedback: (options) => buildFeedbackReport({ db: reportDb, tz: config.tz }, options),
     },
     config,
     thresholds: alerts?.config.thresholds ?? {},

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
+import type { ReplicaStatus } from '../../db/replica.js';
 import type { Store } from '../../store/open-store.js';
 import { type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
 
@@ -33,6 +34,8 @@ export interface HealthReport {
     memory: CheckResult;
     cpu: CheckResult;
     eventLoop: CheckResult;
+    /** Only with DATABASE_REPLICA_URL: where reports read, and how far behind it is. */
+    replica?: CheckResult;
   };
 }
 
@@ -67,6 +70,8 @@ export interface HealthDeps {
   version: string;
   startedAt?: number;
   cacheMs?: number;
+  /** The read replica's state (db/replica.ts), when one is configured. */
+  replica?: () => ReplicaStatus;
   now?: () => number;
 }
 
@@ -104,7 +109,7 @@ export async function diskSpace(dir: string): Promise<{ totalBytes: number; free
 }
 
 export class HealthService {
-  readonly #deps: Required<Omit<HealthDeps, 'startedAt'>> & { startedAt: number };
+  readonly #deps: Required<Omit<HealthDeps, 'startedAt' | 'replica'>> & Pick<HealthDeps, 'replica'> & { startedAt: number };
   readonly #loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   #cpuBefore: { busy: number; total: number } | undefined;
   /** Never served stale: a health answer is about now. */
@@ -128,7 +133,16 @@ export class HealthService {
 
   async #probe(): Promise<HealthReport> {
     const [database, cache, disk, memory] = await Promise.all([this.#database(), this.#cache(), this.#disk(), this.#memory()]);
-    const checks = { database, cache, disk, memory, cpu: await this.#cpu(), eventLoop: this.#eventLoop() };
+    const replica = this.#replica();
+    const checks = {
+      database,
+      cache,
+      disk,
+      memory,
+      cpu: await this.#cpu(),
+      eventLoop: this.#eventLoop(),
+      ...(replica ? { replica } : {}),
+    };
     const statuses = Object.values(checks).map((check) => check.status);
     const status: CheckStatus = database.status === 'down' ? 'down' : statuses.some((s) => s !== 'ok') ? 'degraded' : 'ok';
     const report: HealthReport = {
@@ -158,6 +172,18 @@ export class HealthService {
     } catch (error) {
       return { status: 'down', engine: db.engine, detail: firstLine(error) };
     }
+  }
+
+  /** A replica down or behind degrades nothing but the reports' load: they read the primary meanwhile. */
+  #replica(): CheckResult | undefined {
+    const status = this.#deps.replica?.();
+    if (!status || status.state === 'none') return undefined;
+    return {
+      status: status.state === 'ok' || status.state === 'unknown' ? 'ok' : 'degraded',
+      state: status.state,
+      lagSeconds: status.lagSeconds,
+      detail: status.detail,
+    };
   }
 
   async #cache(): Promise<CheckResult> {

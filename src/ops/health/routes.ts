@@ -41,6 +41,7 @@ const HealthReportSchema = Type.Object({
     memory: Check,
     cpu: Check,
     eventLoop: Check,
+    replica: Type.Optional(Check),
   }),
 });
 
@@ -69,6 +70,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
   fromCheck('smartalk_disk_free_ratio', 'Free share of the file system holding DATA_DIR.', (r) => ratio(r.checks.disk.freeRatio));
   fromCheck('smartalk_db_connections_used_ratio', 'Connections in pg_stat_activity over max_connections.', (r) =>
     ratio(r.checks.database.connectionsUsedRatio),
+  );
+  // Only with a replica: no series at all without one (an absent replica is not "0 s behind").
+  fromCheck('smartalk_db_replica_lag_seconds', 'Seconds the read replica is behind the primary (NaN while unreachable).', (r) =>
+    r.checks.replica ? ((r.checks.replica.lagSeconds as number | null) ?? Number.NaN) : undefined,
+  );
+  fromCheck('smartalk_db_replica_in_use', '1 while reports read the replica, 0 while they read the primary.', (r) =>
+    r.checks.replica ? (r.checks.replica.state === 'ok' ? 1 : 0) : undefined,
   );
   fromCheck('smartalk_event_loop_lag_p99_seconds', '99th percentile of event-loop lag since the previous probe.', (r) =>
     typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
