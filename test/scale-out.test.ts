@@ -1,7 +1,8 @@
 /**
  * N copies behave as one: three `smartalk serve` processes on one PostgreSQL and one
  * Redis, behind the real nginx rendered from deploy/nginx, restarted in turn by
- * `smartalk ops rolling-restart` while GETs and event batches keep coming.
+ * `smartalk ops rolling-restart` while GETs and event batches keep coming; then one rate
+ * limit, one content change and one alert seen the same way by all three.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alertmanagerPayload } from './helpers/alertmanager.js';
 import { requireBinaries } from './helpers/binaries.js';
 import { BIN, ROOT, smartalkAsync } from './helpers/cli.js';
 import { renderNginxConfig, startNginx, testNginxConfig } from './helpers/nginx.js';
@@ -21,6 +23,7 @@ import {
   startPrivateRedis,
   waitFor,
 } from './helpers/private-services.js';
+import { type HttpSink, startHttpSink, webhookAlertsConfig } from './helpers/sinks.js';
 
 const OPS_TOKEN = 'scale-out-test-token-0123456789';
 const USERS_PER_MINUTE = 4;
@@ -78,8 +81,10 @@ let redis: PrivateRedis | undefined;
 let nginx: { url: string; stop(): void } | undefined;
 const instances: Instance[] = [];
 let dir: string | undefined;
+let sink: HttpSink | undefined;
 
 afterAll(async () => {
+  await sink?.close();
   nginx?.stop();
   await Promise.all(instances.map((instance) => instance.stop()));
   await redis?.stop();
@@ -88,11 +93,15 @@ afterAll(async () => {
 });
 
 describe('three instances behind nginx', () => {
-  it('restarts each in turn under load: no GET fails, every acknowledged event is stored once, one rate limit for all', async (context) => {
+  it('restarts each in turn under load with no GET failed and every acknowledged event stored once; one rate limit, content change and alert for all', async (context) => {
     requireBinaries(context, 'three instances behind nginx', 'nginx', 'initdb', 'pg_ctl', 'redis-server');
     dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-scale-'));
-    [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    [postgres, redis, sink] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startHttpSink()]);
+    const alertsConfig = path.join(dir, 'alerts.yml');
+    writeFileSync(alertsConfig, webhookAlertsConfig(`${sink.url}/hook`));
     const env = {
+      ALERTS_CONFIG: alertsConfig,
+      ALERT_INTERVAL_SECONDS: '1',
       DATABASE_URL: postgres.url,
       REDIS_URL: redis.url,
       DATA_DIR: path.join(dir, 'data'),
@@ -240,6 +249,44 @@ describe('three instances behind nginx', () => {
       statuses.push(response.status);
     }
     expect(statuses).toEqual([...Array(USERS_PER_MINUTE).fill(201), 429, 429, 429]);
+
+    // A content change made anywhere is served by every instance within seconds (the
+    // content version, read every 2 s), not at each one's minute-long catalog reload.
+    const content = new pg.Client({ connectionString: postgres.url });
+    await content.connect();
+    await content.query("UPDATE dramas SET title_en = 'Lost at the Airport, Again' WHERE id = 'travel-01'");
+    await content.end();
+    for (const port of ports) {
+      await waitFor(
+        async () => {
+          const drama = (await (await fetch(`http://127.0.0.1:${port}/api/v1/dramas/travel-01`)).json()) as {
+            title: { en: string };
+          };
+          return drama.title.en === 'Lost at the Airport, Again';
+        },
+        10_000,
+        `instance ${port} to serve the changed title`,
+      );
+    }
+
+    // Alertmanager's peers each deliver the same alert to a different instance: one alert,
+    // one page, whichever instance runs the notification round.
+    const alert = alertmanagerPayload();
+    const intake = await Promise.all(
+      ports.map(async (port) => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/ops/alertmanager`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${OPS_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(alert),
+        });
+        return (await response.json()) as { opened: number };
+      }),
+    );
+    expect(intake.reduce((sum, answer) => sum + answer.opened, 0)).toBe(1);
+    const hook = sink;
+    await waitFor(async () => hook.on('/hook').length >= 1, 10_000, 'the page');
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // three more notification rounds on each instance
+    expect(hook.on('/hook')).toHaveLength(1);
   });
 });
 

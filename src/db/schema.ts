@@ -53,6 +53,12 @@ export interface VtprClipsTable {
 }
 
 /** Secrets of this install (migration 016): `content` keys the content's public names. */
+/** One row: bumped with every change to the content tables (migration 018). */
+export interface ContentVersionTable {
+  only_row: Generated<boolean>;
+  version: number;
+}
+
 export interface InstallSecretsTable {
   name: string;
   secret: string;
@@ -306,6 +312,7 @@ export interface Database {
   keywords: KeywordsTable;
   vtpr_clips: VtprClipsTable;
   install_secrets: InstallSecretsTable;
+  content_version: ContentVersionTable;
   users: UsersTable;
   user_tokens: UserTokensTable;
   user_interests: UserInterestsTable;

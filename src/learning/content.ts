@@ -101,8 +101,41 @@ export class CatalogCache {
   /** The latest view under each key, whatever catalog load made it. */
   #latest = new Map<string, CatalogView>();
 
+  readonly #db: Db;
+  #watching: NodeJS.Timeout | undefined;
+  #seenVersion: number | undefined;
+
   constructor(db: Db, contentDir: string, ttlMs = 60_000, now: () => number = Date.now) {
+    this.#db = db;
     this.#catalog = new Cached(() => loadCatalog(db, contentDir), { maxAgeMs: ttlMs, stale: 'on-failure', now });
+  }
+
+  /**
+   * Reload as soon as the content changes, wherever it was changed: the content version
+   * (migration 018, bumped in the changing transaction) is read every `everyMs`. One tiny
+   * query per instance every few seconds instead of a stale catalog for up to a minute.
+   */
+  watch(everyMs = 2_000): void {
+    if (this.#watching) return;
+    void this.#checkVersion();
+    this.#watching = setInterval(() => void this.#checkVersion(), everyMs);
+    this.#watching.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#watching);
+    this.#watching = undefined;
+  }
+
+  async #checkVersion(): Promise<void> {
+    try {
+      const row = await this.#db.kysely.selectFrom('content_version').select('version').executeTakeFirst();
+      const version = row?.version;
+      if (version !== undefined && this.#seenVersion !== undefined && version !== this.#seenVersion) this.invalidate();
+      this.#seenVersion = version;
+    } catch {
+      // The database is away: the catalog keeps serving what it has (and the TTL retries).
+    }
   }
 
   get(): Promise<Catalog> {

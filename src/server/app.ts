@@ -183,6 +183,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Loaded now, not on the first request: public content survives a database outage
   // from the first minute.
   await catalog.get();
+  catalog.watch();
+  app.addHook('onClose', async () => catalog.stop());
 
   await app.register(metricsPlugin);
   await app.register(telemetryPlugin);
