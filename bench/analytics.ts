@@ -28,7 +28,7 @@ import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { defaultWindow } from '../src/time.js';
-import { cpuSeconds, freePort, machine, quantile, sortedTimings, startChild, table } from './lib.js';
+import { cpuSeconds, freePort, freshDatabase, machine, quantile, sortedTimings, startChild, table, withDatabase } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TZ = 'Asia/Shanghai';
@@ -51,21 +51,6 @@ function databaseCpuSeconds(): number {
     }
   }
   return total;
-}
-
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-};
-
-async function recreate(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return withDatabase(adminUrl, name);
 }
 
 async function migrated(url: string) {
@@ -141,7 +126,7 @@ interface IngestionRun {
 
 /** A fresh database with the bench's users: each measurement starts from the same state. */
 async function ingestDatabase(adminUrl: string, users: string[]) {
-  const url = await recreate(adminUrl, 'smartalk_bench_ingest');
+  const url = await freshDatabase(adminUrl, 'smartalk_bench_ingest');
   const db = await migrated(url);
   await sql`INSERT INTO users (id, device_id) SELECT u, 'bench-' || u FROM unnest(${users}::uuid[]) AS u`.execute(db.kysely);
   return { url, db };

@@ -11,6 +11,7 @@ import { runConsoleBench } from './console.js';
 import { runFeedbackBench } from './feedback.js';
 import { runHttpBench } from './http.js';
 import { runJourneyBench } from './journey.js';
+import { runScaleBench } from './scale.js';
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: runHttpBench,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   checks: runChecksBench,
   backup: runBackupBench,
   console: runConsoleBench,
+  scale: runScaleBench,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capacityPlan } from '../src/ops/capacity-model.js';
 import type { CheckRun } from '../src/ops/checks/check.js';
 import { alertOnFailures, CHECK_FAILED_RULE } from '../src/ops/checks/jobs.js';
 import { nodeSupport } from '../src/ops/checks/maintenance-checks.js';
@@ -269,9 +270,9 @@ describe('capacity.next_day and api.optimization', () => {
     expect((await api(server.url, '/api/v1/analytics/events', { body: { events }, token: server.opsToken })).body).toMatchObject({
       accepted: 400,
     });
-    const withCapacity = (eventsPerSecond: number) => ({
+    const withCapacity = (eventsPerSecond: number, postgresCores?: number) => ({
       ...server.runtime.checks,
-      capacity: { eventsPerSecond },
+      capacity: { eventsPerSecond, ...(postgresCores ? { postgresCores } : {}) },
     });
     const [small] = (await run(['capacity.next_day'], new Date(), withCapacity(0.05))).results;
     expect(small?.status).toBe('fail');
@@ -282,6 +283,11 @@ describe('capacity.next_day and api.optimization', () => {
     expect(large?.summary).toMatch(
       /^tomorrow's peak ≈ \d+\.\d events\/s against 1000000\/s per instance: headroom 100\.0%, 1 instance\(s\)/,
     );
+    expect(large?.evidence.at(-1)).toBe('next step: nothing to change');
+    // Instances to spare, but a PostgreSQL too small for the peak: more instances would not help.
+    const [database] = (await run(['capacity.next_day'], new Date(), withCapacity(1_000_000, 0.000_001))).results;
+    expect(database).toMatchObject({ status: 'fail', data: { instances: 1, step: 'replica-and-bigger-postgres' } });
+    expect(database?.evidence.at(-1)).toMatch(/^next step: PostgreSQL is the bottleneck: reports to a replica/);
   });
 
   it('measures the public answers on the wire: size and compression', async () => {
@@ -290,6 +296,18 @@ describe('capacity.next_day and api.optimization', () => {
     expect(result?.status).toBe('pass');
     expect(result?.evidence).toContainEqual(expect.stringMatching(/^\/api\/v1\/dramas\/[a-z0-9-]+: \d{4,} B, sent br$/));
     expect(result?.evidence).toContainEqual(expect.stringMatching(/^\/api\/v1\/interests: \d+ B/));
+  });
+});
+
+describe('the capacity model', () => {
+  it('adds instances first, then relieves PostgreSQL, then moves events off it', () => {
+    const capacity = { eventsPerSecond: 5_000, postgresCores: 2 };
+    expect(capacityPlan(1_000, capacity)).toMatchObject({ instances: 1, step: 'none' });
+    expect(capacityPlan(10_000, capacity)).toMatchObject({ instances: 3, step: 'add-instances' });
+    // 2 cores fold 34,000 events/s: past 70% of that, instances are not the answer.
+    expect(capacityPlan(25_000, capacity)).toMatchObject({ step: 'replica-and-bigger-postgres' });
+    expect(capacityPlan(25_000, { ...capacity, postgresCores: 4 })).toMatchObject({ instances: 8, step: 'add-instances' });
+    expect(capacityPlan(300_000, { ...capacity, postgresCores: 32 })).toMatchObject({ step: 'column-store' });
   });
 });
 

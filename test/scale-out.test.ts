@@ -236,6 +236,17 @@ describe('three instances behind nginx', () => {
       await client.end();
     }
 
+    // Real-time users are counted in Redis: every instance reports the same learners,
+    // whichever instance their events reached.
+    const activeUsers = await Promise.all(
+      ports.map(async (port) => {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number(/^smartalk_active_users (\S+)$/m.exec(metrics)?.[1]);
+      }),
+    );
+    expect(activeUsers[0]).toBeGreaterThanOrEqual(2);
+    expect(new Set(activeUsers).size).toBe(1);
+
     // One budget across the three instances (counted in Redis): nginx spreads these
     // creations over all of them, and the limit still holds at its configured value.
     const statuses: number[] = [];

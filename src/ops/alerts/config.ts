@@ -97,9 +97,15 @@ export const AlertsConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** What one instance takes (capacity.next_day); from your own `npm run bench`. */
+    /** What one instance takes, and PostgreSQL's cores (capacity.next_day); from your own `npm run bench`. */
     capacity: Type.Optional(
-      Type.Object({ eventsPerSecond: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          eventsPerSecond: Type.Number({ exclusiveMinimum: 0 }),
+          postgresCores: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -129,7 +135,7 @@ export interface AlertsConfig {
   thresholds: Record<string, Record<string, number>>;
   /** 外部服务联系方式, attached to the alerts they help with (catalog: `vendor`). */
   vendors: Partial<Record<VendorKind, VendorContact>>;
-  capacity?: { eventsPerSecond: number };
+  capacity?: { eventsPerSecond: number; postgresCores?: number };
   /** Where it came from, for messages. */
   source: string;
 }
@@ -230,7 +236,7 @@ export function parseAlertsConfig(text: string, source: string): AlertsConfig {
     remindAfter: string;
     thresholds?: Record<string, Record<string, number>>;
     vendors?: Partial<Record<VendorKind, VendorContact>>;
-    capacity?: { eventsPerSecond: number };
+    capacity?: { eventsPerSecond: number; postgresCores?: number };
   };
   for (const [id, contact] of Object.entries(config.contacts)) {
     contact.channels.forEach((channel, i) => {

@@ -5,19 +5,11 @@
 import { sql } from 'kysely';
 import { percent } from '../../format.js';
 import { dayStart, isoDay, localDay } from '../../time.js';
+import { capacityPlan, DEFAULT_CAPACITY, HEADROOM_TARGET, REFERENCE_POSTGRES_CORES } from '../capacity-model.js';
 
 import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
-/**
- * Events per second one instance with its PostgreSQL ingests, measured by
- * `npm run bench -- analytics` / `-- checks` on 2 cores (12.7k/s, docs/benchmarks.md) and
- * kept well below that; ALERTS_CONFIG `capacity: {eventsPerSecond: N}`
- * sets your own measurement.
- */
-export const DEFAULT_EVENTS_PER_SECOND = 5_000;
-/** Plan to keep this share of capacity free at the forecast peak. */
-const HEADROOM_TARGET = 0.3;
 const WEEKS_OF_HISTORY = 4;
 
 export const capacityNextDay: CheckDefinition<ChecksDeps> = {
@@ -31,7 +23,8 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
   },
   run: async (deps, context) => {
     const { tz } = deps.config;
-    const capacity = deps.capacity?.eventsPerSecond ?? DEFAULT_EVENTS_PER_SECOND;
+    const capacity = deps.capacity?.eventsPerSecond ?? DEFAULT_CAPACITY.eventsPerSecond;
+    const postgresCores = deps.capacity?.postgresCores ?? REFERENCE_POSTGRES_CORES;
     const today = localDay(context.now.getTime(), tz);
     // Tomorrow's weekday in the weeks before: only those days' events are counted by hour.
     const sameWeekdays = Array.from({ length: WEEKS_OF_HISTORY }, (_, i) => today + 1 - 7 * (i + 1));
@@ -66,14 +59,31 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
     // The week-on-week trend, bounded so one odd week cannot double the plan.
     const trend = weekBefore > 0 ? Math.min(2, Math.max(0.5, lastWeek / weekBefore)) : 1;
     const forecastPerSecond = (basePeak * trend) / 3600;
-    const headroom = 1 - forecastPerSecond / capacity;
-    const instances = Math.max(1, Math.ceil(forecastPerSecond / (capacity * (1 - HEADROOM_TARGET))));
-    const status: CheckStatus = headroom < 0 ? 'fail' : headroom < HEADROOM_TARGET ? 'warn' : 'pass';
+    const plan = capacityPlan(forecastPerSecond, { eventsPerSecond: capacity, postgresCores });
+    const { instances } = plan;
+    const headroom = 1 - plan.instanceShare;
+    const instanceStatus: CheckStatus = headroom < 0 ? 'fail' : headroom < HEADROOM_TARGET ? 'warn' : 'pass';
+    // PostgreSQL is shared by every instance: adding instances does not relieve it.
+    const postgresStatus: CheckStatus =
+      plan.postgresShare > 1 ? 'fail' : plan.postgresShare > 1 - HEADROOM_TARGET ? 'warn' : 'pass';
+    const status = worstOf([instanceStatus, postgresStatus]);
+    const nextStep = {
+      none: { en: 'nothing to change', zh: '无需调整' },
+      'add-instances': { en: `run ${instances} instances (docs/deploy.md)`, zh: `运行 ${instances} 个实例（docs/deploy.md）` },
+      'replica-and-bigger-postgres': {
+        en: 'PostgreSQL is the bottleneck: reports to a replica (DATABASE_REPLICA_URL), more cores for the primary (docs/scaling.md)',
+        zh: 'PostgreSQL 成为瓶颈：报告改读副本（DATABASE_REPLICA_URL），为主库增加 CPU（docs/scaling.md）',
+      },
+      'column-store': {
+        en: 'beyond one PostgreSQL: events to a column store behind the same ingest API (docs/scaling.md)',
+        zh: '超出单个 PostgreSQL：事件改写入列式存储，接入 API 不变（docs/scaling.md）',
+      },
+    }[plan.step];
     return {
       status,
       summary: context.t({
-        en: `tomorrow's peak ≈ ${forecastPerSecond.toFixed(1)} events/s against ${capacity}/s per instance: headroom ${percent(headroom)}, ${instances} instance(s) keep ${percent(HEADROOM_TARGET)} free`,
-        zh: `明日峰值约 ${forecastPerSecond.toFixed(1)} 事件/秒，单实例容量 ${capacity}/秒：余量 ${percent(headroom)}，保持 ${percent(HEADROOM_TARGET)} 余量需 ${instances} 个实例`,
+        en: `tomorrow's peak ≈ ${forecastPerSecond.toFixed(1)} events/s against ${capacity}/s per instance: headroom ${percent(headroom)}, ${instances} instance(s) keep ${percent(HEADROOM_TARGET)} free; PostgreSQL at ${percent(plan.postgresShare)} of its share`,
+        zh: `明日峰值约 ${forecastPerSecond.toFixed(1)} 事件/秒，单实例容量 ${capacity}/秒：余量 ${percent(headroom)}，保持 ${percent(HEADROOM_TARGET)} 余量需 ${instances} 个实例；PostgreSQL 负载 ${percent(plan.postgresShare)}`,
       }),
       evidence: [
         context.t({
@@ -85,11 +95,21 @@ export const capacityNextDay: CheckDefinition<ChecksDeps> = {
           zh: `趋势：最近 7 天 ${lastWeek} 个事件，之前 7 天 ${weekBefore} 个（×${trend.toFixed(2)}）`,
         }),
         context.t({
-          en: `capacity: ${capacity} events/s per instance (${deps.capacity ? 'ALERTS_CONFIG' : 'default from the benchmarks'})`,
-          zh: `容量：每实例 ${capacity} 事件/秒（${deps.capacity ? 'ALERTS_CONFIG' : '基准测试默认值'}）`,
+          en: `capacity: ${capacity} events/s per instance (${deps.capacity ? 'ALERTS_CONFIG' : 'default from the benchmarks'}); PostgreSQL ${plan.postgresEventsPerSecond} events/s on ${postgresCores} core(s)`,
+          zh: `容量：每实例 ${capacity} 事件/秒（${deps.capacity ? 'ALERTS_CONFIG' : '基准测试默认值'}）；PostgreSQL ${postgresCores} 核 ${plan.postgresEventsPerSecond} 事件/秒`,
         }),
+        context.t({ en: `next step: ${nextStep.en}`, zh: `下一步：${nextStep.zh}` }),
       ],
-      data: { forecastPerSecond, capacity, headroom, instances, basePeak, trend },
+      data: {
+        forecastPerSecond,
+        capacity,
+        headroom,
+        instances,
+        basePeak,
+        trend,
+        postgresShare: plan.postgresShare,
+        step: plan.step,
+      },
     };
   },
 };

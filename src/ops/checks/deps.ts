@@ -37,7 +37,7 @@ export interface ChecksDeps {
   /** ALERTS_CONFIG's threshold overrides: checks judge with the alerts' own thresholds. */
   thresholds: ThresholdOverrides;
   /** ALERTS_CONFIG's `capacity`: what one instance takes (capacity.next_day). */
-  capacity?: { eventsPerSecond: number };
+  capacity?: { eventsPerSecond: number; postgresCores?: number };
   /** Build, save and send a report (report.daily, report.weekly, report.product_weekly). */
   produceReport?: (kind: ReportKind, options: ProduceOptions) => Promise<ProducedReport>;
   /** The scheduled jobs with their last runs (jobs.schedule), when a scheduler runs. */
