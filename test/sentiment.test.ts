@@ -47,6 +47,29 @@ describe('English', () => {
   });
 });
 
+describe('phrase patterns (docs/sentiment.md)', () => {
+  it('read failure as a habit, inability, value, enthusiasm and comparisons without a sentiment word', () => {
+    expect(label('打开以后总是要转圈很久')).toBe('negative');
+    expect(label('课程列表刷不出来')).toBe('negative');
+    expect(label('it never syncs between my devices')).toBe('negative');
+    expect(label('the video keeps buffering on wifi')).toBe('negative');
+    expect(label('年费不值这个价')).toBe('negative');
+    expect(label('total rip-off')).toBe('negative');
+    expect(label('一追剧就停不下来')).toBe('positive');
+    expect(label('比学校的课有意思多了')).toBe('positive');
+    expect(label('还不如背单词书')).toBe('negative');
+  });
+
+  it('leave requests and usage statements neutral, and weigh a phrase in its clause', () => {
+    expect(label('would love to see more movie dramas')).toBe('neutral');
+    expect(label('希望能增加更多电影主题')).toBe('neutral');
+    expect(label('我一般在午休的时候学')).toBe('neutral');
+    // The phrase is one word of its clause: the contrast still decides.
+    expect(label('虽然偶尔要转圈很久，但是内容真的很棒')).toBe('positive');
+    expect(label('Great stories, but it keeps crashing on my phone')).toBe('negative');
+  });
+});
+
 describe('mixed language and emoji', () => {
   it('scores Chinese and English in one text', () => {
     const result = analyzer.scoreText('故事很棒 but the app is so slow 😡');

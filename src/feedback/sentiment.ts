@@ -148,8 +148,48 @@ const EN_CONTRACTIONS: Array<[RegExp, string]> = [
   [/\bcannot\b/gi, 'can not'],
 ];
 
+/**
+ * Phrase patterns (lexicons/patterns.tsv), compiled into one regular expression: each
+ * match is replaced by a stand-in token — a private-use character, one per score — that
+ * the scorer reads as one scored word, so a phrase is weighed in its clause like a word.
+ */
+const STAND_IN_BASE = 0xe000;
+const standIn = (score: number) => String.fromCharCode(STAND_IN_BASE + score + 5);
+
+interface PhrasePatterns {
+  pattern: RegExp;
+  /** The score of each line, by its named group p<line>. */
+  scores: number[];
+}
+
+/** One regular expression per script: Chinese patterns need Han text, English ones Latin letters. */
+function phrasePatterns(): { zh: PhrasePatterns; en: PhrasePatterns } {
+  const rows = readTsv('patterns.tsv');
+  const of = (script: string): PhrasePatterns => {
+    const lines = rows.filter(([, lineScript]) => lineScript === script);
+    return {
+      pattern: new RegExp(lines.map(([, , source], line) => `(?<p${line}>${source})`).join('|'), 'g'),
+      scores: lines.map(([score]) => Number(score)),
+    };
+  };
+  return { zh: of('zh'), en: of('en') };
+}
+
+/** Replace each phrase a pattern matches by the stand-in of its score. */
+function replacePhrases(text: string, { pattern, scores }: PhrasePatterns): string {
+  return text.replace(pattern, (...args: unknown[]) => {
+    // Named groups come last: p<line> is the matching line.
+    const named = args.at(-1) as Record<string, string | undefined>;
+    for (const [name, value] of Object.entries(named)) {
+      if (value !== undefined) return ` ${standIn(scores[Number(name.slice(1))] as number)} `;
+    }
+    return args[0] as string;
+  });
+}
+
 export class SentimentAnalyzer {
   readonly #words = new Map<string, number>();
+  readonly #patterns = phrasePatterns();
   /** Multi-word English entries ("out of sync"), by their first word. */
   readonly #phrases = new Map<string, Array<{ words: string[]; phrase: string }>>();
   readonly #modifiers = new Map<string, Modifier>();
@@ -170,6 +210,7 @@ export class SentimentAnalyzer {
         this.#phrases.set(words[0] as string, [...(this.#phrases.get(words[0] as string) ?? []), { words, phrase }]);
     }
     for (const [symbol, score] of readTsv('emoji-extra.tsv')) this.#words.set(symbol as string, Number(score));
+    for (let score = -5; score <= 5; score++) this.#words.set(standIn(score), score);
     const chinese = readTsv('zh-sentiment.tsv');
     for (const [word, score] of chinese) this.#words.set(word as string, Number(score) * ZH_SCALE);
     const modifiers = readTsv('zh-modifiers.tsv');
@@ -196,7 +237,7 @@ export class SentimentAnalyzer {
     ] as const) {
       this.#modifiers.set(word, { kind: 'degree', weight });
     }
-    for (const word of ['but', 'however', 'though', 'yet', 'unfortunately'])
+    for (const word of ['but', 'however', 'though', 'yet', 'unfortunately', 'except'])
       this.#modifiers.set(word, { kind: 'contrast', weight: 2 });
 
     for (const [theme, term] of readTsv('themes.tsv')) {
@@ -220,6 +261,8 @@ export class SentimentAnalyzer {
     if (normalized.includes("'") || normalized.includes('’') || normalized.includes('cannot')) {
       for (const [pattern, replacement] of EN_CONTRACTIONS) normalized = normalized.replace(pattern, replacement);
     }
+    if (HAS_HAN.test(normalized)) normalized = replacePhrases(normalized, this.#patterns.zh);
+    if (MIXED_LATIN.test(normalized)) normalized = replacePhrases(normalized, this.#patterns.en);
     const tokens: string[] = [];
     for (const token of this.#jieba.cut(normalized, false)) {
       if (token.trim() === '') continue;
