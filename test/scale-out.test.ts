@@ -27,6 +27,7 @@ import { type HttpSink, startHttpSink, webhookAlertsConfig } from './helpers/sin
 
 const OPS_TOKEN = 'scale-out-test-token-0123456789';
 const USERS_PER_MINUTE = 4;
+const BACKUP_EVERY_SECONDS = 5;
 
 /** A supervisor as systemd's Restart= is: an instance that exits is started again on its port. */
 class Instance {
@@ -76,6 +77,17 @@ class Instance {
   }
 }
 
+/** A short-lived connection for looking into the database. */
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
 let postgres: PrivatePostgres | undefined;
 let redis: PrivateRedis | undefined;
 let nginx: { url: string; stop(): void } | undefined;
@@ -93,8 +105,8 @@ afterAll(async () => {
 });
 
 describe('three instances behind nginx', () => {
-  it('restarts each in turn under load with no GET failed and every acknowledged event stored once; one rate limit, content change and alert for all', async (context) => {
-    requireBinaries(context, 'three instances behind nginx', 'nginx', 'initdb', 'pg_ctl', 'redis-server');
+  it('restarts each in turn under load: no GET failed, every acknowledged event stored once, every scheduled slot run once; one rate limit, content change and alert for all', async (context) => {
+    requireBinaries(context, 'three instances behind nginx', 'nginx', 'initdb', 'pg_ctl', 'pg_dump', 'redis-server');
     dir = mkdtempSync(path.join(os.tmpdir(), 'smartalk-scale-'));
     [postgres, redis, sink] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startHttpSink()]);
     const alertsConfig = path.join(dir, 'alerts.yml');
@@ -107,7 +119,9 @@ describe('three instances behind nginx', () => {
       DATA_DIR: path.join(dir, 'data'),
       OPS_TOKEN,
       DRAIN_SECONDS: '1',
-      CHECK_SCHEDULE: 'off',
+      // Every instance takes part in the schedule; a backup every 5 s stands for any slot.
+      BACKUP_SCHEDULE: `*/${BACKUP_EVERY_SECONDS} * * * * *`,
+      BACKUP_DRILL_SCHEDULE: 'off',
       RATE_LIMIT_USERS_PER_MINUTE: String(USERS_PER_MINUTE),
       RATE_LIMIT_EVENT_BATCHES_PER_MINUTE: '100000',
     };
@@ -223,18 +237,37 @@ describe('three instances behind nginx', () => {
     expect(acknowledged.length).toBeGreaterThan(50);
 
     // Every acknowledged event is in the store exactly once (retried batches included).
-    const client = new pg.Client({ connectionString: postgres.url });
-    await client.connect();
-    try {
-      const stored = await client.query<{ id: string; copies: string }>(
-        'SELECT id::text, count(*) AS copies FROM analytics_events WHERE id = ANY($1::uuid[]) GROUP BY id',
-        [acknowledged],
-      );
-      expect(stored.rows.length).toBe(new Set(acknowledged).size);
-      expect(stored.rows.filter((row) => Number(row.copies) !== 1)).toEqual([]);
-    } finally {
-      await client.end();
-    }
+    const stored = await withClient(
+      postgres.url,
+      async (db) =>
+        (
+          await db.query<{ id: string; copies: string }>(
+            'SELECT id::text, count(*) AS copies FROM analytics_events WHERE id = ANY($1::uuid[]) GROUP BY id',
+            [acknowledged],
+          )
+        ).rows,
+    );
+    expect(stored.length).toBe(new Set(acknowledged).size);
+    expect(stored.filter((row) => Number(row.copies) !== 1)).toEqual([]);
+
+    // The schedule went on through the restarts: every backup slot from the first to the
+    // last was run, once (the claim), successfully, by more than one instance in turn.
+    const slots = await withClient(
+      postgres.url,
+      async (db) =>
+        (
+          await db.query<{ slot: string; status: string; instance: string }>(
+            "SELECT slot, status, instance FROM job_runs WHERE job = 'backup' ORDER BY slot",
+          )
+        ).rows,
+    );
+    expect(slots.length).toBeGreaterThanOrEqual(4);
+    expect(slots.filter((slot) => slot.status !== 'success')).toEqual([]);
+    const times = slots.map((slot) => Date.parse(slot.slot));
+    expect(times.slice(1).map((time, i) => (time - (times[i] as number)) / 1000)).toEqual(
+      Array(times.length - 1).fill(BACKUP_EVERY_SECONDS),
+    );
+    expect(new Set(slots.map((slot) => slot.instance)).size).toBeGreaterThan(1);
 
     // Real-time users are counted in Redis: every instance reports the same learners,
     // whichever instance their events reached.
@@ -263,10 +296,9 @@ describe('three instances behind nginx', () => {
 
     // A content change made anywhere is served by every instance within seconds (the
     // content version, read every 2 s), not at each one's minute-long catalog reload.
-    const content = new pg.Client({ connectionString: postgres.url });
-    await content.connect();
-    await content.query("UPDATE dramas SET title_en = 'Lost at the Airport, Again' WHERE id = 'travel-01'");
-    await content.end();
+    await withClient(postgres.url, (db) =>
+      db.query("UPDATE dramas SET title_en = 'Lost at the Airport, Again' WHERE id = 'travel-01'"),
+    );
     for (const port of ports) {
       await waitFor(
         async () => {
