@@ -68,6 +68,15 @@ describe('phrase patterns (docs/sentiment.md)', () => {
     expect(label('虽然偶尔要转圈很久，但是内容真的很棒')).toBe('positive');
     expect(label('Great stories, but it keeps crashing on my phone')).toBe('negative');
   });
+
+  it('reads a calm report under a problem theme as a complaint, but not a mention of the topic', () => {
+    expect(label('字幕总比声音晚半拍')).toBe('negative');
+    expect(label('the audio is a bit off on my tablet')).toBe('negative');
+    expect(label('支付以后会员状态没变')).toBe('negative');
+    expect(label('有中英文两种字幕')).toBe('neutral');
+    expect(label('planning to renew the membership in spring')).toBe('neutral');
+    expect(label('字幕能不能调大一点')).toBe('neutral');
+  });
 });
 
 describe('mixed language and emoji', () => {

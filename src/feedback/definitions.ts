@@ -5,7 +5,7 @@
  */
 import type { Bilingual } from '../i18n.js';
 import type { EmotionId } from '../learning/emotions.js';
-import type { SentimentLabel, Theme } from './sentiment.js';
+import type { SentimentLabel, Theme, ThemeKind } from './sentiment.js';
 
 /** Windows, thresholds and list sizes. */
 export const FEEDBACK_METRICS = {
@@ -59,31 +59,9 @@ export const THEME_ADVICE: Record<Theme, Bilingual> = {
   other: { en: 'read the items', zh: '逐条阅读反馈' },
 };
 
-/**
- * Which quotes a theme shows: a problem theme quotes complaints only, a topic (stories,
- * the method, the interface, the app overall) its complaints and its praise, each
- * marked, and requests and usage statements the neutral items they are.
- */
-export type ThemeKind = 'problem' | 'topic' | 'neutral';
-export const THEME_KIND: Record<Theme, ThemeKind> = {
-  video_playback: 'problem',
-  loading_speed: 'problem',
-  audio_quality: 'problem',
-  responsiveness: 'problem',
-  subtitle_sync: 'problem',
-  content_difficulty: 'problem',
-  pricing_payment: 'problem',
-  account_data: 'problem',
-  stability: 'problem',
-  support: 'problem',
-  interface: 'topic',
-  content_stories: 'topic',
-  learning_method: 'topic',
-  requests: 'neutral',
-  usage: 'neutral',
-  overall: 'topic',
-  other: 'topic',
-};
+// Which quotes a theme shows follows its kind (THEME_KIND, defined beside the analyzer,
+// which scores a problem theme's calm reports as complaints with the same table).
+export { THEME_KIND, type ThemeKind } from './sentiment.js';
 
 /** The sentiment labels a theme's quotes are drawn from. */
 export const QUOTED_LABELS: Record<ThemeKind, SentimentLabel[]> = {

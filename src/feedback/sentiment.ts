@@ -59,6 +59,32 @@ export const THEMES: Theme[] = [
   'other',
 ];
 
+/**
+ * Which quotes a theme shows: a problem theme quotes complaints only, a topic (stories,
+ * the method, the interface, the app overall) its complaints and its praise, each
+ * marked, and requests and usage statements the neutral items they are.
+ */
+export type ThemeKind = 'problem' | 'topic' | 'neutral';
+export const THEME_KIND: Record<Theme, ThemeKind> = {
+  video_playback: 'problem',
+  loading_speed: 'problem',
+  audio_quality: 'problem',
+  responsiveness: 'problem',
+  subtitle_sync: 'problem',
+  content_difficulty: 'problem',
+  pricing_payment: 'problem',
+  account_data: 'problem',
+  stability: 'problem',
+  support: 'problem',
+  interface: 'topic',
+  content_stories: 'topic',
+  learning_method: 'topic',
+  requests: 'neutral',
+  usage: 'neutral',
+  overall: 'topic',
+  other: 'topic',
+};
+
 /** Themes of a statement about using the app, or of a verdict on the whole: only when no other theme fits. */
 const FALLBACK_THEMES: ReadonlySet<Theme> = new Set(['usage', 'overall']);
 
@@ -399,7 +425,10 @@ export class SentimentAnalyzer {
     if (input.emotion) signals.push(EMOTIONS[input.emotion].weight);
     if (input.rating !== undefined && input.rating !== null) signals.push((input.rating - 3) / 2);
     const text = input.text?.trim() ? this.scoreText(input.text) : null;
+    const themes = input.text?.trim() ? this.themesOf(input.text) : [];
+    if (text && reportsAProblem(input.text as string, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
     if (text && text.hits.length > 0) signals.push(text.score);
+    else if (text && text.score < 0) signals.push(text.score);
     const score = signals.length === 0 ? 0 : signals.reduce((a, b) => a + b, 0) / signals.length;
     const urgentReasons = input.text ? this.urgentTerms(input.text) : [];
     if (input.rating !== undefined && input.rating !== null && input.rating <= 2) urgentReasons.push(`rating ${input.rating}`);
@@ -407,13 +436,36 @@ export class SentimentAnalyzer {
       score: Math.max(-1, Math.min(1, score)),
       label: labelOf(score),
       // An item without text says nothing a theme could hold: it has none (not "other").
-      themes: input.text?.trim() ? this.themesOf(input.text) : [],
+      themes,
       urgent: urgentReasons.length > 0,
       urgentReasons,
       text,
     };
   }
 }
+
+/** A question or a request, in either language: asked, not reported. */
+const ASKS =
+  /[?？]|吗|呢|有没有|能不能|可不可以|是不是|请问|怎么|如何|希望|建议|^(how|what|when|where|why|is|are|can|could|does|do|will|would|any)\b|\b(please|wish|would love|would like)\b/i;
+
+/**
+ * Under a problem theme (THEME_KIND), a plain report of the problem in calm words is a
+ * complaint (docs/sentiment.md): "字幕和声音对不上", "the audio cuts out" name no
+ * sentiment word, yet no learner writes them to praise. Not when the text praises
+ * anything, asks, or requests.
+ */
+function reportsAProblem(raw: string, text: TextSentiment, themes: Theme[]): boolean {
+  if (labelOf(text.score) !== 'neutral' || text.hits.some((hit) => hit.value > 0)) return false;
+  if (themes.includes('requests') || !themes.some((theme) => THEME_KIND[theme] === 'problem')) return false;
+  const trimmed = raw.trim();
+  // Naming the topic is not reporting a problem ("有中英文字幕两种", "planning to get the
+  // membership"): it takes a cue that something is off.
+  return FAILURE_CUES.test(trimmed) && !ASKS.test(trimmed);
+}
+
+/** Something is off: a negation, or a word of lateness, breakage or error, in either language. */
+const FAILURE_CUES =
+  /[不没无未]|差|慢|断|卡|错|乱|晚|延迟|\b(not|no|never|cannot|behind|late|delay(ed)?|out|stuck|wrong|missing|off|broken|again)\b|n't\b/i;
 
 export function labelOf(score: number): SentimentLabel {
   if (score >= LABEL_THRESHOLD) return 'positive';
