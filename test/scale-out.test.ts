@@ -252,6 +252,20 @@ describe('three instances behind nginx', () => {
 
     // The schedule went on through the restarts: every backup slot from the first to the
     // last was run, once (the claim), successfully, by more than one instance in turn.
+    // A backup may be running as the load ends: let it finish (one left running for good
+    // would be a run abandoned by a restart, and fails here).
+    const databaseUrl = postgres.url;
+    await waitFor(
+      async () =>
+        withClient(databaseUrl, async (db) => {
+          const { rows } = await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM job_runs WHERE job = 'backup' AND status = 'running'",
+          );
+          return rows[0]?.n === 0;
+        }),
+      20_000,
+      'the last backup to finish',
+    );
     const slots = await withClient(
       postgres.url,
       async (db) =>
