@@ -209,25 +209,45 @@ export async function wrk(
   options: { connections?: number; seconds?: number; pid?: number } = {},
 ): Promise<WrkResult> {
   const watch = watchProcess(options.pid);
+  const run = await runWrk(url, options);
+  const { cpuSeconds: cpu, maxRssMb } = watch.stop();
+  return {
+    requestsPerSecond: run.requestsPerSecond,
+    p99Ms: run.p99Ms,
+    cpuMicrosPerRequest: cpu !== undefined && run.total > 0 ? (cpu * 1e6) / run.total : undefined,
+    errors: run.errors,
+    maxRssMb,
+  };
+}
+
+/** One wrk run (one thread; `script`: a Lua file that makes the requests), as wrk reports it. */
+export async function runWrk(
+  url: string,
+  options: { connections?: number; seconds?: number; script?: string | undefined } = {},
+): Promise<{ total: number; requestsPerSecond: number; p99Ms: number | undefined; errors: number }> {
   const output = await new Promise<string>((resolve, reject) => {
     execFile(
       'wrk',
-      ['-t1', `-c${options.connections ?? 32}`, `-d${options.seconds ?? 10}s`, '--latency', url],
+      [
+        '-t1',
+        `-c${options.connections ?? 32}`,
+        `-d${options.seconds ?? 10}s`,
+        '--latency',
+        ...(options.script ? ['-s', options.script] : []),
+        url,
+      ],
       { encoding: 'utf8' },
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
-  const { cpuSeconds: cpu, maxRssMb } = watch.stop();
-  const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(output);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   return {
+    total: Number(/(\d+) requests in/.exec(output)?.[1] ?? 0),
     requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
     p99Ms: p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : undefined,
-    cpuMicrosPerRequest: cpu !== undefined && total > 0 ? (cpu * 1e6) / total : undefined,
     errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
-    maxRssMb,
   };
 }
 

@@ -12,14 +12,24 @@
  * shows what the balancing costs and whether a second process helps on the same cores —
  * not what a second machine would add (docs/scaling.md does that arithmetic).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderNginxConfig } from '../test/helpers/nginx.js';
-import { waitFor } from '../test/helpers/private-services.js';
-import { type Child, cpuSeconds, dropDatabase, freePort, freshDatabase, machine, median, startChild, table } from './lib.js';
+import { renderNginxConfig, startNginx } from '../test/helpers/nginx.js';
+import {
+  type Child,
+  cpuSeconds,
+  dropDatabase,
+  freePort,
+  freshDatabase,
+  machine,
+  median,
+  runWrk,
+  startChild,
+  table,
+} from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -47,20 +57,14 @@ function postgresCpu(): Map<number, number> {
 }
 
 /** wrk with a Lua script when the request has a body; CPU of `smartalk` and `nginx` pids around it. */
-function drive(url: string, script: string | undefined, pids: { smartalk: number[]; nginx: number[] }): Run {
+async function drive(url: string, script: string | undefined, pids: { smartalk: number[]; nginx: number[] }): Promise<Run> {
   const cpu = (list: number[]) => list.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
   const before = { smartalk: cpu(pids.smartalk), nginx: cpu(pids.nginx), postgres: postgresCpu() };
-  const output = execFileSync('wrk', ['-t1', '-c32', `-d${SECONDS}s`, '--latency', ...(script ? ['-s', script] : []), url], {
-    encoding: 'utf8',
-  });
-  const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const { total, requestsPerSecond, p99Ms, errors } = await runWrk(url, { seconds: SECONDS, script });
   return {
-    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
-    p99Ms: p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : undefined,
-    errors: non2xx + (socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
+    requestsPerSecond,
+    p99Ms,
+    errors,
     smartalkCpuUs: total > 0 ? ((cpu(pids.smartalk) - before.smartalk) * 1e6) / total : 0,
     nginxCpuUs: total > 0 ? ((cpu(pids.nginx) - before.nginx) * 1e6) / total : 0,
     postgresCpuUs:
@@ -97,18 +101,17 @@ end
   return file;
 }
 
+/** nginx rendered from deploy/nginx in front of `upstreams`, with its worker's pid (for CPU). */
 async function startEdge(dir: string, upstreams: number[]): Promise<{ url: string; pids: number[]; stop(): void }> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   renderNginxConfig(dir, upstreams, port);
-  const master = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/api/v1/health/live`)).status === 200, 10_000, 'nginx');
-  const workers = execFileSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' })
+  const nginx = await startNginx(dir, port);
+  const workers = execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .map(Number);
-  return { url, pids: workers, stop: () => master.kill('SIGTERM') };
+  return { url: nginx.url, pids: workers, stop: nginx.stop };
 }
 
 export async function runScaleBench(): Promise<string> {
@@ -160,13 +163,13 @@ export async function runScaleBench(): Promise<string> {
     ];
     const rows: Array<Array<string | number>> = [];
     for (const route of routes) {
-      for (const variant of variants) drive(`${variant.url}${route.path}`, route.script, variant.pids); // warm-up
+      for (const variant of variants) await drive(`${variant.url}${route.path}`, route.script, variant.pids); // warm-up
       const runs = new Map<string, Run[]>(variants.map((variant) => [variant.name, []]));
       for (let pair = 0; pair < PAIRS; pair++) {
         // Rotate the order, so a drift in machine speed favours no variant.
         const order = variants.map((_, i) => variants[(i + pair) % variants.length] as (typeof variants)[number]);
         for (const variant of order)
-          runs.get(variant.name)?.push(drive(`${variant.url}${route.path}`, route.script, variant.pids));
+          runs.get(variant.name)?.push(await drive(`${variant.url}${route.path}`, route.script, variant.pids));
       }
       const direct = median((runs.get(variants[0]?.name as string) ?? []).map((run) => run.requestsPerSecond));
       for (const variant of variants) {

@@ -10,7 +10,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireBinaries } from './helpers/binaries.js';
-import { type PrivatePostgres, startPrivatePostgres, startPrivateReplica, waitFor } from './helpers/private-services.js';
+import {
+  type PrivatePostgres,
+  startPrivatePostgres,
+  startPrivateReplica,
+  waitFor,
+  withClient,
+} from './helpers/private-services.js';
 import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 let primary: PrivatePostgres | undefined;
@@ -99,12 +105,8 @@ describe('read replica for reports', () => {
   });
 });
 
-async function primaryLsn(primary: PrivatePostgres): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: primary.url });
-  await client.connect();
-  try {
-    return (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn;
-  } finally {
-    await client.end();
-  }
-}
+const primaryLsn = (primary: PrivatePostgres): Promise<string | undefined> =>
+  withClient(
+    primary.url,
+    async (client) => (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn,
+  );

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertmanagerPayload } from './helpers/alertmanager.js';
 import { requireBinaries } from './helpers/binaries.js';
@@ -22,6 +21,7 @@ import {
   startPrivatePostgres,
   startPrivateRedis,
   waitFor,
+  withClient,
 } from './helpers/private-services.js';
 import { type HttpSink, startHttpSink, webhookAlertsConfig } from './helpers/sinks.js';
 
@@ -74,17 +74,6 @@ class Instance {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
-  }
-}
-
-/** A short-lived connection for looking into the database. */
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
   }
 }
 

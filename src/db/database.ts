@@ -231,13 +231,18 @@ async function openPglite(dataDir: string): Promise<Db> {
 
 async function timedPing(kysely: Kysely<Database>, timeoutMs = 2_000): Promise<number> {
   const started = performance.now();
+  await withinMs(sql`SELECT 1`.execute(kysely), timeoutMs);
+  return performance.now() - started;
+}
+
+/** `work`, or a rejection when it has not settled within `timeoutMs` (a server that does not answer). */
+export async function withinMs<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([sql`SELECT 1`.execute(kysely), timeout]);
-    return performance.now() - started;
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -36,12 +36,7 @@ export async function ensureEventPartitions(
   { monthsBack = 3, monthsAhead = 3 } = {},
 ): Promise<{ created: string[]; skipped: string[] }> {
   const wanted = monthlyPartitions(now, monthsBack, monthsAhead);
-  const existing = await sql<{ relname: string }>`
-    SELECT c.relname FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid
-    JOIN pg_class p ON p.oid = i.inhparent
-    WHERE p.relname = 'analytics_events'`.execute(db.kysely);
-  const have = new Set(existing.rows.map((row) => row.relname));
+  const have = new Set(await partitionNames(db));
   const created: string[] = [];
   const skipped: string[] = [];
   for (const range of wanted) {
@@ -68,19 +63,26 @@ export function partitionRange(name: string): PartitionRange | undefined {
   return { name, from, to: new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1)) };
 }
 
-/** The monthly partitions of analytics_events there are now, oldest first (the default one aside). */
-export async function eventPartitions(db: Db): Promise<PartitionRange[]> {
+/** The names of every partition of analytics_events, the default one included. */
+async function partitionNames(db: Db): Promise<string[]> {
   const { rows } = await sql<{ relname: string }>`
     SELECT c.relname FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'analytics_events'::regclass`.execute(db.kysely);
-  return rows
-    .map((row) => partitionRange(row.relname))
+  return rows.map((row) => row.relname);
+}
+
+/** The monthly partitions of analytics_events there are now, oldest first (the default one aside). */
+export async function eventPartitions(db: Db): Promise<PartitionRange[]> {
+  return (await partitionNames(db))
+    .map((name) => partitionRange(name))
     .filter((range): range is PartitionRange => range !== undefined)
     .sort((a, b) => a.from.getTime() - b.from.getTime());
 }
 
 export interface EventRetention {
+  /** The monthly partitions there were, oldest first. */
+  partitions: PartitionRange[];
   /** Events before this instant are past retention. */
   cutoff: Date;
   /** Partitions wholly before the cutoff: dropped (apply) or to drop. */
@@ -105,8 +107,9 @@ export async function applyEventRetention(
   { apply }: { apply: boolean },
 ): Promise<EventRetention> {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000);
-  const expired = (await eventPartitions(db)).filter((range) => range.to.getTime() <= cutoff.getTime());
-  if (!apply) return { cutoff, expired, idsRemoved: 0 };
+  const partitions = await eventPartitions(db);
+  const expired = partitions.filter((range) => range.to.getTime() <= cutoff.getTime());
+  if (!apply) return { partitions, cutoff, expired, idsRemoved: 0 };
   for (const range of expired) await sql`DROP TABLE IF EXISTS ${sql.id(range.name)}`.execute(db.kysely);
   // In batches: one huge DELETE would hold its locks and its WAL for a long time.
   let idsRemoved = 0;
@@ -118,5 +121,5 @@ export async function applyEventRetention(
     idsRemoved += removed;
     if (removed < 10_000) break;
   }
-  return { cutoff, expired, idsRemoved };
+  return { partitions, cutoff, expired, idsRemoved };
 }

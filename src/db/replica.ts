@@ -11,7 +11,7 @@
  */
 import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
-import { type Db, openDb } from './database.js';
+import { type Db, openDb, withinMs } from './database.js';
 import type { Database } from './schema.js';
 
 export type ReplicaState = 'none' | 'unknown' | 'ok' | 'lagging' | 'down';
@@ -28,8 +28,6 @@ export interface ReadRouting {
   /** Where report and check queries go. */
   readonly db: Db;
   status(): ReplicaStatus;
-  /** Probe the replica now (the background probe runs every few seconds). */
-  probe(): Promise<ReplicaStatus>;
   close(): Promise<void>;
 }
 
@@ -59,7 +57,7 @@ export async function openReadRouting(
 ): Promise<ReadRouting> {
   if (!options.replicaUrl || primary.engine !== 'postgres') {
     const status: ReplicaStatus = { state: 'none', lagSeconds: null, detail: 'no replica configured', checkedAt: null };
-    return { db: primary, status: () => status, probe: async () => status, close: async () => {} };
+    return { db: primary, status: () => status, close: async () => {} };
   }
   const replica = await openDb({
     databaseUrl: options.replicaUrl,
@@ -80,13 +78,9 @@ export async function openReadRouting(
       detail: `replica unreachable (${(error as Error).message.split('\n')[0]}); reports read the primary`,
     });
 
-  const probe = async (): Promise<ReplicaStatus> => {
+  const probe = async (): Promise<void> => {
     try {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-      });
-      const { rows } = await Promise.race([LAG_QUERY.execute(replica.kysely), timeout]).finally(() => clearTimeout(timer));
+      const { rows } = await withinMs(LAG_QUERY.execute(replica.kysely), PROBE_TIMEOUT_MS);
       const lag = rows[0]?.lag ?? null;
       if (lag !== null && lag > options.maxLagSeconds) {
         set({
@@ -104,7 +98,6 @@ export async function openReadRouting(
     } catch (error) {
       markDown(error);
     }
-    return status;
   };
   await probe();
   const timer = setInterval(() => void probe(), PROBE_EVERY_MS);
@@ -143,7 +136,6 @@ export async function openReadRouting(
   return {
     db,
     status: () => status,
-    probe,
     close: async () => {
       clearInterval(timer);
       await kysely.destroy();

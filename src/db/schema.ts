@@ -52,13 +52,13 @@ export interface VtprClipsTable {
   is_correct: boolean;
 }
 
-/** Secrets of this install (migration 016): `content` keys the content's public names. */
 /** One row: bumped with every change to the content tables (migration 018). */
 export interface ContentVersionTable {
   only_row: Generated<boolean>;
   version: number;
 }
 
+/** Secrets of this install (migration 016): `content` keys the content's public names. */
 export interface InstallSecretsTable {
   name: string;
   secret: string;

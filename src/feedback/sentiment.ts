@@ -175,8 +175,7 @@ const EN_CONTRACTIONS: Array<[RegExp, string]> = [
 ];
 
 /**
- * Phrase patterns (lexicons/patterns.tsv), compiled into one regular expression: each
- * match is replaced by a stand-in token — a private-use character, one per score — that
+ * Phrase patterns (lexicons/patterns.tsv): each match is replaced by a stand-in token — a private-use character, one per score — that
  * the scorer reads as one scored word, so a phrase is weighed in its clause like a word.
  */
 const STAND_IN_BASE = 0xe000;
@@ -426,9 +425,10 @@ export class SentimentAnalyzer {
     if (input.rating !== undefined && input.rating !== null) signals.push((input.rating - 3) / 2);
     const text = input.text?.trim() ? this.scoreText(input.text) : null;
     const themes = input.text?.trim() ? this.themesOf(input.text) : [];
-    if (text && reportsAProblem(input.text as string, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
-    if (text && text.hits.length > 0) signals.push(text.score);
-    else if (text && text.score < 0) signals.push(text.score);
+    // A calm report of a problem is a complaint even with no scored word in it.
+    const problem = text !== null && reportsAProblem(input.text as string, text, themes);
+    if (text && problem) text.score = Math.min(text.score, -LABEL_THRESHOLD);
+    if (text && (text.hits.length > 0 || problem)) signals.push(text.score);
     const score = signals.length === 0 ? 0 : signals.reduce((a, b) => a + b, 0) / signals.length;
     const urgentReasons = input.text ? this.urgentTerms(input.text) : [];
     if (input.rating !== undefined && input.rating !== null && input.rating <= 2) urgentReasons.push(`rating ${input.rating}`);

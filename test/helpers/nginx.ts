@@ -56,7 +56,7 @@ export function testNginxConfig(dir: string): { status: number | null; stderr: s
 }
 
 /** nginx in the foreground on a rendered configuration, once it answers through to an instance. */
-export async function startNginx(dir: string, listenPort: number): Promise<{ url: string; stop(): void }> {
+export async function startNginx(dir: string, listenPort: number): Promise<{ url: string; pid: number; stop(): void }> {
   const child = spawn(findBinary('nginx') as string, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${listenPort}`;
   await waitFor(
@@ -70,5 +70,5 @@ export async function startNginx(dir: string, listenPort: number): Promise<{ url
     10_000,
     'nginx',
   );
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }

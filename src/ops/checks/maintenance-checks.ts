@@ -9,7 +9,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { applyEventRetention, eventPartitions } from '../../db/partitions.js';
+import { applyEventRetention } from '../../db/partitions.js';
 import { type CheckDefinition, type CheckStatus, worstOf } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
@@ -215,10 +215,8 @@ export const logsCleanup: CheckDefinition<ChecksDeps> = {
     // Events leave by the daily events.partitions job; a month past retention still here
     // means that job has not run.
     const retentionDays = deps.config.eventsRetentionDays;
-    const [partitions, retention] = await Promise.all([
-      eventPartitions(deps.db),
-      applyEventRetention(deps.db, context.now, retentionDays, { apply: false }),
-    ]);
+    const retention = await applyEventRetention(deps.db, context.now, retentionDays, { apply: false });
+    const { partitions } = retention;
     const oldest = partitions[0]?.from.toISOString().slice(0, 7) ?? '—';
     const expired = retention.expired.map((range) => range.name);
     return {
