@@ -1,11 +1,47 @@
 /** The sentiment analyzer: negation, degree, contrast, mixed language, emoji, themes, urgency, and its measured accuracy. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, readLabeledSet } from '../src/feedback/evaluate.js';
+import { Segmenter } from '../src/feedback/segmenter.js';
 import { sentimentAnalyzer } from '../src/feedback/sentiment.js';
 
 const analyzer = sentimentAnalyzer();
 const score = (text: string) => analyzer.scoreText(text).score;
 const label = (text: string) => analyzer.scoreItem({ text }).label;
+
+describe('segmentation', () => {
+  it('keeps scored words whole and does not read them inside longer words', () => {
+    expect(analyzer.tokens('闪退了，很不错')).toEqual(['闪退', '了', '，', '很', '不错']);
+    // 好 inside 好像 and 不好 inside 不好意思 are not praise or blame.
+    expect(analyzer.tokens('好像不好意思')).toEqual(['好像', '不好意思']);
+    expect(score('好像')).toBe(0);
+    expect(analyzer.tokens("app 又 crash 了😡!! can't")).toEqual(['app', '又', 'crash', '了', '😡', '!', '!', 'can', 'not']);
+  });
+
+  it('takes the most probable path through the dictionary, as jieba does', () => {
+    const segmenter = new Segmenter([
+      ['研究', 5000],
+      ['研究生', 200],
+      ['生命', 3000],
+      ['起源', 1000],
+    ]);
+    expect(segmenter.cut('研究生命起源')).toEqual(['研究', '生命', '起源']);
+    expect(segmenter.cut('研究生')).toEqual(['研究生']);
+  });
+
+  it('loses nothing but whitespace, whatever the text', () => {
+    const segmenter = new Segmenter([
+      ['不好', 10],
+      ['好像', 10],
+      ['a', 1],
+    ]);
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'不好像的 a1-!😀\n\u3000'.split(/(?:)/u)) }), (text) => {
+        expect(segmenter.cut(text).join('')).toBe(text.replace(/[\s\u3000]/g, ''));
+      }),
+    );
+  });
+});
 
 describe('Chinese', () => {
   it('negation flips: 好用 is positive, 不好用 / 一点都不好 are negative, 没有问题 is positive', () => {

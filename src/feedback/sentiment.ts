@@ -1,7 +1,7 @@
 /**
  * Sentiment of one feedback item, in [−1, 1], for Chinese, English and mixed text.
  *
- * Text: segmented with jieba (taught our lexicon words so they stay whole), each
+ * Text: segmented by jieba's method (segmenter.ts; our lexicon words stay whole), each
  * sentiment word scored from the lexicons, then adjusted by the modifiers before it:
  * a negator within 3 tokens flips it (不好, not good), a degree adverb within 2
  * scales it (很好, very good), and a contrast word (但是, but) makes the clause after
@@ -13,8 +13,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Jieba } from '@node-rs/jieba';
 import { EMOTIONS, type EmotionId } from '../learning/emotions.js';
+import { readWordList, Segmenter, TAUGHT_FREQUENCY } from './segmenter.js';
 
 const require = createRequire(import.meta.url);
 const LEXICON_DIR = new URL('./lexicons/', import.meta.url);
@@ -125,33 +125,6 @@ function readTsv(file: string): string[][] {
     .map((line) => line.split('\t').map((cell) => cell.trim()));
 }
 
-/**
- * jieba's dictionary without its rarest words (frequency below `minFrequency`): 105k of
- * 349k words at 10. The segmenter's memory follows the dictionary (about 48 MiB whole,
- * 24 MiB so trimmed), and the rare words are long compounds that only decide how an
- * unknown name is split; every word we score is added back at a high frequency. Read as
- * bytes, not as one string split into lines, so loading it does not grow the heap.
- */
-function commonWords(minFrequency: number): Buffer {
-  const all = readFileSync(require.resolve('@node-rs/jieba/dict.txt'));
-  const kept = Buffer.allocUnsafe(all.length);
-  let size = 0;
-  for (let start = 0; start < all.length; ) {
-    let end = all.indexOf(0x0a, start);
-    if (end < 0) end = all.length;
-    // A line is "word frequency tag".
-    let frequency = 0;
-    for (let i = all.indexOf(0x20, start) + 1; i > 0 && i < end && (all[i] as number) >= 0x30 && (all[i] as number) <= 0x39; i++)
-      frequency = frequency * 10 + (all[i] as number) - 0x30;
-    if (frequency >= minFrequency) {
-      size += all.copy(kept, size, start, end);
-      kept[size++] = 0x0a;
-    }
-    start = end + 1;
-  }
-  return kept.subarray(0, size);
-}
-
 interface Modifier {
   kind: 'negator' | 'degree' | 'contrast';
   weight: number;
@@ -164,9 +137,7 @@ const isClauseBreak = (token: string) => {
   return true;
 };
 const MIXED_LATIN = /[a-z]/;
-const LATIN_BOUNDARY = /(?<=[a-z])(?=[^a-z'-])|(?<=[^a-z'-])(?=[a-z])/u;
 const HAS_HAN = /\p{Script=Han}/u;
-const LATIN_WORD = /^[a-z][a-z'-]*$/;
 const EN_CONTRACTIONS: Array<[RegExp, string]> = [
   [/\bcan['’]t\b/gi, 'can not'],
   [/\bwon['’]t\b/gi, 'will not'],
@@ -214,9 +185,9 @@ export class SentimentAnalyzer {
   /** Multi-word English entries ("out of sync"), by their first word. */
   readonly #phrases = new Map<string, Array<{ words: string[]; phrase: string }>>();
   readonly #modifiers = new Map<string, Modifier>();
-  readonly #themes: Array<{ theme: Theme; term: string; latin: RegExp | null }> = [];
-  readonly #urgent: Array<{ term: string; latin: RegExp | null }> = [];
-  readonly #jieba: Jieba;
+  readonly #themes = new TermIndex<Theme>();
+  readonly #urgent = new TermIndex<string>();
+  readonly #segmenter: Segmenter;
 
   constructor() {
     const english = require('sentiment/languages/en/labels.json') as Record<string, number>;
@@ -262,21 +233,18 @@ export class SentimentAnalyzer {
       this.#modifiers.set(word, { kind: 'contrast', weight: 2 });
 
     for (const [theme, term] of readTsv('themes.tsv')) {
-      this.#themes.push({ theme: theme as Theme, term: (term as string).toLowerCase(), latin: latinMatcher(term as string) });
+      this.#themes.add(term as string, theme as Theme);
     }
-    for (const [term] of readTsv('urgent.tsv'))
-      this.#urgent.push({ term: (term as string).toLowerCase(), latin: latinMatcher(term as string) });
+    for (const [term] of readTsv('urgent.tsv')) this.#urgent.add(term as string, (term as string).toLowerCase());
 
-    // Teach jieba every Chinese word we score or react to, so 闪退 or 不错 is one token.
-    this.#jieba = Jieba.withDict(commonWords(10));
-    const custom = [...chinese.map(([w]) => w as string), ...modifiers.map(([w]) => w as string)]
+    // Every Chinese word we score or react to stands whole (闪退, 不错) over the dictionary's words.
+    const taught = [...chinese.map(([w]) => w as string), ...modifiers.map(([w]) => w as string)]
       .filter((word) => HAS_HAN.test(word))
-      .map((word) => `${word} 100000`)
-      .join('\n');
-    this.#jieba.loadDict(Buffer.from(custom));
+      .map((word): [string, number] => [word, TAUGHT_FREQUENCY]);
+    this.#segmenter = new Segmenter([...readWordList(new URL('zh-words.tsv', LEXICON_DIR)), ...taught]);
   }
 
-  /** Tokens of a text: jieba for Han script, words for Latin script, emoji as themselves. */
+  /** Tokens of a text: words for Han script (segmenter.ts) and for Latin script, emoji as themselves. */
   tokens(text: string): string[] {
     let normalized = text.toLowerCase();
     if (normalized.includes("'") || normalized.includes('’') || normalized.includes('cannot')) {
@@ -284,14 +252,7 @@ export class SentimentAnalyzer {
     }
     if (HAS_HAN.test(normalized)) normalized = replacePhrases(normalized, this.#patterns.zh);
     if (MIXED_LATIN.test(normalized)) normalized = replacePhrases(normalized, this.#patterns.en);
-    const tokens: string[] = [];
-    for (const token of this.#jieba.cut(normalized, false)) {
-      if (token.trim() === '') continue;
-      // jieba keeps "good!" together; split Latin words from what sticks to them.
-      if (token.length > 1 && MIXED_LATIN.test(token) && !LATIN_WORD.test(token)) {
-        for (const part of token.split(LATIN_BOUNDARY)) if (part.trim() !== '') tokens.push(part.trim());
-      } else tokens.push(token);
-    }
+    const tokens = this.#segmenter.cut(normalized);
     return this.#mergePhrases(tokens);
   }
 
@@ -382,7 +343,7 @@ export class SentimentAnalyzer {
   }
 
   /**
-   * jieba sometimes keeps a modifier glued to its word (不好, 太小, 没用): score the
+   * The segmenter sometimes keeps a modifier glued to its word (不好, 太小, 没用): score the
    * word behind the negator or excess prefix as if they had been split.
    */
   #compound(token: string): number | undefined {
@@ -396,13 +357,7 @@ export class SentimentAnalyzer {
   }
 
   themesOf(text: string): Theme[] {
-    const lower = text.toLowerCase();
-    const hasLatin = MIXED_LATIN.test(lower);
-    const found = new Set<Theme>();
-    for (const { theme, term, latin } of this.#themes) {
-      if (found.has(theme)) continue;
-      if (latin ? hasLatin && latin.test(lower) : lower.includes(term)) found.add(theme);
-    }
+    const found = this.#themes.matches(text.toLowerCase());
     // "Usage" and "overall" are where an item goes when it names nothing more specific.
     const specific = THEMES.filter((t) => found.has(t) && !FALLBACK_THEMES.has(t));
     if (specific.length > 0) return specific;
@@ -411,11 +366,7 @@ export class SentimentAnalyzer {
   }
 
   urgentTerms(text: string): string[] {
-    const lower = text.toLowerCase().replace(/’/g, "'");
-    const hasLatin = MIXED_LATIN.test(lower);
-    return this.#urgent
-      .filter(({ term, latin }) => (latin ? hasLatin && latin.test(lower) : lower.includes(term)))
-      .map(({ term }) => term);
+    return [...this.#urgent.matches(text.toLowerCase().replace(/’/g, "'"))];
   }
 
   /** Score a whole item: emotion label, rating and text, whichever are present. */
@@ -473,11 +424,38 @@ export function labelOf(score: number): SentimentLabel {
   return 'neutral';
 }
 
-/** English terms match whole words ("crash" not "crashes"… each form is listed); Chinese, substrings. */
-function latinMatcher(term: string): RegExp | null {
-  if (HAS_HAN.test(term)) return null;
-  const escaped = term.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^a-z])${escaped}($|[^a-z])`);
+/**
+ * Terms found in a text, each standing for a value (a theme, an urgent term): English
+ * terms match whole words ("crash" not "crashes"… each form is listed), Chinese ones as
+ * substrings, looked up by their first character in one pass over the text.
+ */
+class TermIndex<T> {
+  /** Chinese terms by the code of their first character. */
+  readonly #han = new Map<number, Array<{ term: string; value: T }>>();
+  readonly #latin: Array<{ pattern: RegExp; value: T }> = [];
+
+  add(term: string, value: T): void {
+    const lower = term.toLowerCase();
+    if (HAS_HAN.test(lower)) {
+      const first = lower.charCodeAt(0);
+      this.#han.set(first, [...(this.#han.get(first) ?? []), { term: lower, value }]);
+    } else {
+      const escaped = lower.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      this.#latin.push({ pattern: new RegExp(`(^|[^a-z])${escaped}($|[^a-z])`), value });
+    }
+  }
+
+  /** The values of the terms in a lower-cased text. */
+  matches(lower: string): Set<T> {
+    const found = new Set<T>();
+    for (let i = 0; i < lower.length; i++) {
+      const candidates = this.#han.get(lower.charCodeAt(i));
+      if (candidates) for (const { term, value } of candidates) if (lower.startsWith(term, i)) found.add(value);
+    }
+    if (MIXED_LATIN.test(lower))
+      for (const { pattern, value } of this.#latin) if (!found.has(value) && pattern.test(lower)) found.add(value);
+    return found;
+  }
 }
 
 let shared: SentimentAnalyzer | undefined;
