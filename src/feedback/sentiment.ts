@@ -237,8 +237,13 @@ export class SentimentAnalyzer {
     }
     for (const [term] of readTsv('urgent.tsv')) this.#urgent.add(term as string, (term as string).toLowerCase());
 
-    // Every Chinese word we score or react to stands whole (闪退, 不错) over the dictionary's words.
-    const taught = [...chinese.map(([w]) => w as string), ...modifiers.map(([w]) => w as string)]
+    // Every Chinese word we score or react to stands whole (闪退, 不错) over the dictionary's words,
+    // and so do the app's own words that hold a scored character (打卡 is not 卡).
+    const taught = [
+      ...chinese.map(([w]) => w as string),
+      ...modifiers.map(([w]) => w as string),
+      ...readTsv('zh-domain.tsv').map(([w]) => w as string),
+    ]
       .filter((word) => HAS_HAN.test(word))
       .map((word): [string, number] => [word, TAUGHT_FREQUENCY]);
     this.#segmenter = new Segmenter([...readWordList(new URL('zh-words.tsv', LEXICON_DIR)), ...taught]);
