@@ -11,13 +11,16 @@
  * Item: the mean of the signals present — the emotion label's weight (learning/emotions.ts),
  * the rating ((r − 3) / 2), the text score.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { EMOTIONS, type EmotionId } from '../learning/emotions.js';
+import { LearnedModel, type RuleVerdict } from './learned.js';
 import { readWordList, Segmenter, TAUGHT_FREQUENCY } from './segmenter.js';
 
 const require = createRequire(import.meta.url);
 const LEXICON_DIR = new URL('./lexicons/', import.meta.url);
+/** The learned layer's weights (learned.ts), written by scripts/train-sentiment.ts. */
+export const MODEL_FILE = 'sentiment-model.tsv';
 
 export type SentimentLabel = 'positive' | 'neutral' | 'negative';
 export type Theme =
@@ -106,6 +109,10 @@ export interface TextSentiment {
   /** Sentiment-bearing tokens with their adjusted contributions (for `smartalk feedback score`). */
   hits: Array<{ token: string; value: number }>;
   language: 'zh' | 'en' | 'mixed' | 'none';
+  /** The rules' score, before the learned layer (learned.ts) weighed it with the text's words. */
+  ruleScore?: number;
+  /** The learned layer's probabilities, when it ran. */
+  learned?: { positive: number; neutral: number; negative: number };
 }
 
 export interface ItemSentiment {
@@ -152,6 +159,12 @@ const EN_CONTRACTIONS: Array<[RegExp, string]> = [
 const STAND_IN_BASE = 0xe000;
 const standIn = (score: number) => String.fromCharCode(STAND_IN_BASE + score + 5);
 
+/** A token as a person reads it: a phrase pattern's stand-in shows as ⟨phrase +2⟩. */
+export function readableToken(token: string): string {
+  const score = token.length === 1 ? token.charCodeAt(0) - STAND_IN_BASE - 5 : Number.NaN;
+  return score >= -5 && score <= 5 ? `⟨phrase ${score > 0 ? '+' : ''}${score}⟩` : token;
+}
+
 /** A phrase pattern (one line of patterns.tsv) and the stand-in its matches become. */
 interface PhrasePattern {
   pattern: RegExp;
@@ -189,7 +202,16 @@ export class SentimentAnalyzer {
   readonly #urgent = new TermIndex<string>();
   readonly #segmenter: Segmenter;
 
-  constructor() {
+  readonly #model: LearnedModel | null;
+
+  /** `model`: the learned layer; by default lexicons/sentiment-model.tsv, `null` for the rules alone (training). */
+  constructor(options: { model?: LearnedModel | null } = {}) {
+    this.#model =
+      options.model !== undefined
+        ? options.model
+        : existsSync(new URL(MODEL_FILE, LEXICON_DIR))
+          ? LearnedModel.read(new URL(MODEL_FILE, LEXICON_DIR))
+          : null;
     const english = require('sentiment/languages/en/labels.json') as Record<string, number>;
     const emoji = require('sentiment/build/emoji.json') as Record<string, number>;
     for (const [word, score] of Object.entries(english)) this.#words.set(word, score);
@@ -277,7 +299,10 @@ export class SentimentAnalyzer {
 
   /** The text's own score in (−1, 1). */
   scoreText(text: string): TextSentiment {
-    const tokens = this.tokens(text);
+    return this.#scoreTokens(this.tokens(text));
+  }
+
+  #scoreTokens(tokens: string[]): TextSentiment {
     // One lookup per token up front; the windows below only read these arrays.
     const n = tokens.length;
     const breaks = new Array<boolean>(n);
@@ -379,24 +404,43 @@ export class SentimentAnalyzer {
     const signals: number[] = [];
     if (input.emotion) signals.push(EMOTIONS[input.emotion].weight);
     if (input.rating !== undefined && input.rating !== null) signals.push((input.rating - 3) / 2);
-    const text = input.text?.trim() ? this.scoreText(input.text) : null;
-    const themes = input.text?.trim() ? this.themesOf(input.text) : [];
-    // A calm report of a problem is a complaint even with no scored word in it.
-    const problem = text !== null && reportsAProblem(input.text as string, text, themes);
-    if (text && problem) text.score = Math.min(text.score, -LABEL_THRESHOLD);
-    if (text && (text.hits.length > 0 || problem)) signals.push(text.score);
+    const raw = input.text?.trim() ? (input.text as string) : null;
+    const analyzed = raw === null ? null : this.analyzeText(raw);
+    const text = analyzed?.text ?? null;
+    if (analyzed && text && this.#model) {
+      const [positive, neutral, negative] = this.#model.probabilities(analyzed.tokens, analyzed.rules);
+      text.ruleScore = text.score;
+      text.learned = { positive, neutral, negative };
+      text.score = positive - negative;
+    }
+    // The text is a signal when it takes a side; a neutral text leaves the rating and the
+    // emotion to decide (docs/sentiment.md, rule 13).
+    if (text && (labelOf(text.score) !== 'neutral' || signals.length === 0)) signals.push(text.score);
     const score = signals.length === 0 ? 0 : signals.reduce((a, b) => a + b, 0) / signals.length;
-    const urgentReasons = input.text ? this.urgentTerms(input.text) : [];
+    const urgentReasons = raw ? this.urgentTerms(raw) : [];
     if (input.rating !== undefined && input.rating !== null && input.rating <= 2) urgentReasons.push(`rating ${input.rating}`);
     return {
       score: Math.max(-1, Math.min(1, score)),
       label: labelOf(score),
       // An item without text says nothing a theme could hold: it has none (not "other").
-      themes,
+      themes: analyzed?.themes ?? [],
       urgent: urgentReasons.length > 0,
       urgentReasons,
       text,
     };
+  }
+
+  /**
+   * The rules' reading of a text: its tokens, its score (a calm report of a problem counts
+   * as a complaint even with no scored word in it), and its themes. What the learned layer
+   * starts from, in scoring and in training alike.
+   */
+  analyzeText(raw: string): { tokens: string[]; text: TextSentiment; rules: RuleVerdict; themes: Theme[] } {
+    const tokens = this.tokens(raw);
+    const text = this.#scoreTokens(tokens);
+    const themes = this.themesOf(raw);
+    if (reportsAProblem(raw, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
+    return { tokens, text, rules: { score: text.score, label: labelOf(text.score) }, themes };
   }
 }
 

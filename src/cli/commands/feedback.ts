@@ -41,10 +41,10 @@ export function feedbackCommand(): Command {
       const rating = flags.rating === undefined ? undefined : Number(flags.rating);
       if (rating !== undefined && !(Number.isInteger(rating) && rating >= 1 && rating <= 5))
         throw new Error('--rating must be 1–5');
-      const { sentimentAnalyzer } = await import('../../feedback/sentiment.js');
+      const { readableToken, sentimentAnalyzer } = await import('../../feedback/sentiment.js');
       const analyzer = sentimentAnalyzer();
       const result = analyzer.scoreItem({ text, rating });
-      const tokens = analyzer.tokens(text);
+      const tokens = analyzer.tokens(text).map(readableToken);
       if (flags.json) return printJson({ ...result, tokens });
       const label = say(
         config.lang,
@@ -58,8 +58,15 @@ export function feedbackCommand(): Command {
       console.log(`${say(config.lang, { en: 'themes', zh: '主题' })}: ${result.themes.join(', ')}`);
       if (result.urgent) console.log(`${say(config.lang, { en: 'URGENT', zh: '紧急' })}: ${result.urgentReasons.join(', ')}`);
       console.log(`${say(config.lang, { en: 'tokens', zh: '分词' })}: ${tokens.join(' / ')}`);
+      const learned = result.text?.learned;
+      if (learned && result.text?.ruleScore !== undefined) {
+        const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
+        console.log(
+          `${say(config.lang, { en: 'rules', zh: '规则' })} ${result.text.ruleScore.toFixed(3)} · ${say(config.lang, { en: 'learned', zh: '模型' })}: ${say(config.lang, { en: 'positive', zh: '正面' })} ${percent(learned.positive)}, ${say(config.lang, { en: 'neutral', zh: '中性' })} ${percent(learned.neutral)}, ${say(config.lang, { en: 'negative', zh: '负面' })} ${percent(learned.negative)}`,
+        );
+      }
       for (const hit of result.text?.hits ?? [])
-        console.log(`  ${hit.token}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
+        console.log(`  ${readableToken(hit.token)}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
     });
 
   feedback
