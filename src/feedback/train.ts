@@ -36,8 +36,8 @@ export function trainModel(items: Array<{ label: SentimentLabel; text: string }>
   });
   const weights = new Map<string, Float64Array>();
   const weightsOf = (name: string) => {
-    let row = weights.get(name);
-    if (!row) weights.set(name, (row = new Float64Array(3)));
+    const row = weights.get(name) ?? new Float64Array(3);
+    weights.set(name, row);
     return row;
   };
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
