@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type CompiledQuery, Kysely, PostgresDialect, type QueryResult, sql } from 'kysely';
 import pg from 'pg';
 import { isAlive } from '../process.js';
@@ -204,6 +204,8 @@ async function openPglite(dataDir: string): Promise<Db> {
   const unlock = await lockPglite(dataDir);
   let pglite: PGlite;
   try {
+    // Loaded only for the embedded engine: a server on PostgreSQL never holds it.
+    const { PGlite, types: pgliteTypes } = await import('@electric-sql/pglite');
     pglite = await PGlite.create({
       dataDir: dir,
       parsers: { [pgliteTypes.INT8]: toNumber, [pgliteTypes.NUMERIC]: toNumber, [pgliteTypes.DATE]: keepText },

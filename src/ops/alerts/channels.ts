@@ -5,7 +5,7 @@
  * Payloads follow each vendor's documented webhook format.
  */
 import { createHmac } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { ChannelConfig } from './config.js';
 import type { AlertView, Message } from './messages.js';
@@ -139,19 +139,23 @@ export function createChannel(name: string, config: ChannelConfig, logger: Logge
         },
       };
     case 'email': {
-      const transport = nodemailer.createTransport({
-        host: config.host,
-        port: config.port,
-        secure: config.secure ?? false,
-        ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
-        connectionTimeout: TIMEOUT_MS,
-        greetingTimeout: TIMEOUT_MS,
-        socketTimeout: TIMEOUT_MS,
-      });
+      // The mailer loads on the first message: a serving process holds it only once it has mailed.
+      let transport: Transporter | undefined;
+      const connect = async () =>
+        (await import('nodemailer')).default.createTransport({
+          host: config.host,
+          port: config.port,
+          secure: config.secure ?? false,
+          ...(config.user ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
+          connectionTimeout: TIMEOUT_MS,
+          greetingTimeout: TIMEOUT_MS,
+          socketTimeout: TIMEOUT_MS,
+        });
       return {
         name,
         type: 'email',
         async send(message) {
+          transport ??= await connect();
           await transport.sendMail({
             from: config.from,
             to: config.to,

@@ -3,7 +3,6 @@
  * every service the platform depends on, and the machine's resources.
  */
 
-import { request } from 'undici';
 import { loadContentKey } from '../../learning/content-key.js';
 import type { CheckResult as ProbeResult } from '../health/health.js';
 import { type CheckContext, type CheckDefinition, type CheckOutcome, type CheckStatus, worstOf } from './check.js';
@@ -85,6 +84,8 @@ interface ServiceProbe {
 async function probe(service: ServiceProbe): Promise<{ ok: boolean; detail: string; ms: number }> {
   const started = performance.now();
   try {
+    // undici loads on the first probe, not in every serving process at start.
+    const { request } = await import('undici');
     const response = await request(service.url, {
       method: service.method ?? 'GET',
       headersTimeout: SERVICE_TIMEOUT_MS,
