@@ -16,9 +16,9 @@
  * Names are hashed (FNV-1a) as they are built, with no string made per feature.
  */
 import { readFileSync } from 'node:fs';
-import type { SentimentLabel } from './sentiment.js';
 
-export const MODEL_LABELS: SentimentLabel[] = ['positive', 'neutral', 'negative'];
+/** The labels in the order of each feature's three weights (sentiment.ts's SentimentLabel). */
+export const MODEL_LABELS = ['positive', 'neutral', 'negative'] as const;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 16777619;
 
@@ -37,7 +37,7 @@ const BIGRAM = fnv(FNV_OFFSET, 'b:');
 /** What the rules said of a text: the model's first features. */
 export interface RuleVerdict {
   score: number;
-  label: SentimentLabel;
+  label: (typeof MODEL_LABELS)[number];
 }
 
 /** Call `add(hash, value)` for every feature of a text (see the module comment). */
