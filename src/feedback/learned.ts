@@ -33,6 +33,12 @@ const keyOf = (hash: number) => hash & 0x3fffffff;
 export const featureHash = (name: string) => keyOf(fnv(FNV_OFFSET, name));
 const UNIGRAM = fnv(FNV_OFFSET, 'u:');
 const BIGRAM = fnv(FNV_OFFSET, 'b:');
+const BIAS = featureHash('bias');
+const SCORE = featureHash('score');
+const LABEL = Object.fromEntries(MODEL_LABELS.map((label) => [label, featureHash(`label:${label}`)])) as Record<
+  (typeof MODEL_LABELS)[number],
+  number
+>;
 
 /** What the rules said of a text: the model's first features. */
 export interface RuleVerdict {
@@ -42,9 +48,9 @@ export interface RuleVerdict {
 
 /** Call `add(hash, value)` for every feature of a text (see the module comment). */
 export function forEachFeature(tokens: readonly string[], rules: RuleVerdict, add: (hash: number, value: number) => void): void {
-  add(featureHash('bias'), 1);
-  add(featureHash('score'), rules.score * 3);
-  add(featureHash(`label:${rules.label}`), 2);
+  add(BIAS, 1);
+  add(SCORE, rules.score * 3);
+  add(LABEL[rules.label], 2);
   // "b:<previous> " hashed once per token, then carried on by the next token's characters.
   let pairPrefix = 0;
   for (let i = 0; i < tokens.length; i++) {

@@ -13,8 +13,8 @@
  * jieba before.
  *
  * Text outside Han script: Latin letters and digits run into one token, whitespace
- * separates, anything else (punctuation, emoji, the scorer's stand-ins) is a token of its
- * own code point — what jieba's cut returned.
+ * separates, anything else (punctuation, line breaks, emoji, the scorer's stand-ins) is a
+ * token of its own code point — what jieba's cut returned.
  */
 import { readFileSync } from 'node:fs';
 
@@ -35,6 +35,8 @@ export class Segmenter {
   readonly #logProbability: Float64Array;
   #nodes = 1;
   readonly #unknown: number;
+  #best = new Float64Array(256);
+  #next = new Int32Array(256);
 
   constructor(dictionary: Iterable<[string, number]>) {
     const frequencies = new Map<string, number>();
@@ -96,7 +98,7 @@ export class Segmenter {
         while (end < text.length && (isWordStart(text.charCodeAt(end)) || isInWord(text.charCodeAt(end)))) end++;
         tokens.push(text.slice(i, end));
         i = end;
-      } else if (code <= 0x20 || code === 0x3000 || code === 0xa0) {
+      } else if ((code <= 0x20 && code !== 0x0a && code !== 0x0d) || code === 0x3000 || code === 0xa0) {
         i++;
       } else {
         const size = (text.codePointAt(i) as number) > 0xffff ? 2 : 1;
@@ -110,9 +112,15 @@ export class Segmenter {
   /** jieba's DAG and best route over one run of Han characters [start, end). */
   #cutHan(text: string, start: number, end: number, tokens: string[]): void {
     const n = end - start;
-    // best[k]: the log probability of the best split of text[start + k, end); next[k]: where its first word ends.
-    const best = new Float64Array(n + 1);
-    const next = new Int32Array(n + 1);
+    // best[k]: the log probability of the best split of text[start + k, end); next[k]: where
+    // its first word ends. Scratch arrays kept between calls: a text has many short runs.
+    if (this.#best.length <= n) {
+      this.#best = new Float64Array(2 * n + 2);
+      this.#next = new Int32Array(2 * n + 2);
+    }
+    const best = this.#best;
+    const next = this.#next;
+    best[n] = 0;
     const scores = this.#logProbability;
     for (let k = n - 1; k >= 0; k--) {
       // A single character is always a word.

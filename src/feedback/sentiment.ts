@@ -138,11 +138,10 @@ interface Modifier {
 }
 
 const QUESTION_PARTICLES = new Set(['吗', '呢', '么']);
-const CLAUSE_CHARS = new Set([...'，,。.!！?？;；:：\n…~～']);
-const isClauseBreak = (token: string) => {
-  for (const char of token) if (!CLAUSE_CHARS.has(char)) return false;
-  return true;
-};
+/** Characters that end a clause; the segmenter makes each one a token of its own. */
+const CLAUSE_BREAK = new Uint8Array(0x10000);
+for (const char of '，,。.!！?？;；:：\n\r…~～') CLAUSE_BREAK[char.charCodeAt(0)] = 1;
+const isClauseBreak = (token: string) => token.length === 1 && CLAUSE_BREAK[token.charCodeAt(0)] === 1;
 const MIXED_LATIN = /[a-z]/;
 const HAS_HAN = /\p{Script=Han}/u;
 const EN_CONTRACTIONS: Array<[RegExp, string]> = [
@@ -198,6 +197,8 @@ export class SentimentAnalyzer {
   /** Multi-word English entries ("out of sync"), by their first word. */
   readonly #phrases = new Map<string, Array<{ words: string[]; phrase: string }>>();
   readonly #modifiers = new Map<string, Modifier>();
+  /** #words and #modifiers in one map: one lookup per token when scoring. */
+  readonly #lexicon = new Map<string, { base: number | undefined; modifier: Modifier | undefined }>();
   readonly #themes = new TermIndex<Theme>();
   readonly #urgent = new TermIndex<string>();
   readonly #segmenter: Segmenter;
@@ -269,6 +270,9 @@ export class SentimentAnalyzer {
       .filter((word) => HAS_HAN.test(word))
       .map((word): [string, number] => [word, TAUGHT_FREQUENCY]);
     this.#segmenter = new Segmenter([...readWordList(new URL('zh-words.tsv', LEXICON_DIR)), ...taught]);
+    for (const [word, base] of this.#words) this.#lexicon.set(word, { base, modifier: this.#modifiers.get(word) });
+    for (const [word, modifier] of this.#modifiers)
+      if (!this.#words.has(word)) this.#lexicon.set(word, { base: undefined, modifier });
   }
 
   /** Tokens of a text: words for Han script (segmenter.ts) and for Latin script, emoji as themselves. */
@@ -287,7 +291,8 @@ export class SentimentAnalyzer {
     if (this.#phrases.size === 0) return tokens;
     const merged: string[] = [];
     for (let i = 0; i < tokens.length; i++) {
-      const candidates = this.#phrases.get(tokens[i] as string);
+      // Phrases are English: a token that does not start with a Latin letter starts none.
+      const candidates = (tokens[i] as string).charCodeAt(0) < 0x80 ? this.#phrases.get(tokens[i] as string) : undefined;
       const match = candidates?.find(({ words }) => words.every((word, k) => tokens[i + k] === word));
       if (match) {
         merged.push(match.phrase);
@@ -314,15 +319,17 @@ export class SentimentAnalyzer {
     for (let i = 0; i < n; i++) {
       const token = tokens[i] as string;
       const first = token.charCodeAt(0);
-      breaks[i] = CLAUSE_CHARS.has(token[0] as string) && isClauseBreak(token);
+      breaks[i] = isClauseBreak(token);
       if (breaks[i]) {
-        for (const char of token) if (char === '!' || char === '！') exclamations++;
+        if (token === '!' || token === '！') exclamations++;
         continue;
       }
-      if (first >= 0x3400 && first <= 0x9fff) han = true;
+      const isHan = first >= 0x3400 && first <= 0x9fff;
+      if (isHan) han = true;
       else if (first >= 97 && first <= 122) latin = true;
-      modifiers[i] = this.#modifiers.get(token);
-      bases[i] = this.#words.get(token) ?? (first >= 0x3400 && first <= 0x9fff ? this.#compound(token) : undefined);
+      const entry = this.#lexicon.get(token);
+      modifiers[i] = entry?.modifier;
+      bases[i] = entry?.base ?? (isHan ? this.#compound(token) : undefined);
     }
 
     const clauses: Array<{ sum: number; weight: number; question: boolean }> = [{ sum: 0, weight: 1, question: false }];
@@ -379,11 +386,10 @@ export class SentimentAnalyzer {
   #compound(token: string): number | undefined {
     if (token.length < 2) return undefined;
     const head = token[0] as string;
-    const rest = token.slice(1);
-    const restScore = this.#words.get(rest);
-    if ((head === '不' || head === '没') && restScore !== undefined) return restScore * -0.8;
+    if (head !== '不' && head !== '没' && head !== '太') return undefined;
+    const restScore = this.#words.get(token.slice(1));
     if (head === '太') return restScore === undefined ? EXCESS_SCORE : restScore * (this.#modifiers.get('太')?.weight ?? 1);
-    return undefined;
+    return restScore === undefined ? undefined : restScore * -0.8;
   }
 
   themesOf(text: string): Theme[] {
@@ -479,8 +485,9 @@ export function labelOf(score: number): SentimentLabel {
  * substrings, looked up by their first character in one pass over the text.
  */
 class TermIndex<T> {
-  /** Chinese terms by the code of their first character. */
+  /** Chinese terms by the code of their first character, and a mark for each such code (a faster no). */
   readonly #han = new Map<number, Array<{ term: string; value: T }>>();
+  readonly #starts = new Uint8Array(0x10000);
   readonly #latin: Array<{ pattern: RegExp; value: T }> = [];
 
   add(term: string, value: T): void {
@@ -488,6 +495,7 @@ class TermIndex<T> {
     if (HAS_HAN.test(lower)) {
       const first = lower.charCodeAt(0);
       this.#han.set(first, [...(this.#han.get(first) ?? []), { term: lower, value }]);
+      this.#starts[first] = 1;
     } else {
       const escaped = lower.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       this.#latin.push({ pattern: new RegExp(`(^|[^a-z])${escaped}($|[^a-z])`), value });
@@ -498,7 +506,9 @@ class TermIndex<T> {
   matches(lower: string): Set<T> {
     const found = new Set<T>();
     for (let i = 0; i < lower.length; i++) {
-      const candidates = this.#han.get(lower.charCodeAt(i));
+      const code = lower.charCodeAt(i);
+      if (this.#starts[code] === 0) continue;
+      const candidates = this.#han.get(code);
       if (candidates) for (const { term, value } of candidates) if (lower.startsWith(term, i)) found.add(value);
     }
     if (MIXED_LATIN.test(lower))
