@@ -1,6 +1,8 @@
 /**
- * `npm run eval:sentiment [-- --show-held-out]`: accuracy and macro-F1 of the analyzer per
- * set, what it got wrong, and the share no theme holds.
+ * `npm run eval:sentiment [-- --show-held-out] [--rules]`: accuracy and macro-F1 of the
+ * analyzer per set, what it got wrong, and the share no theme holds. `--rules`: the rules
+ * alone, without the learned layer — what to read when tuning a lexicon or a pattern,
+ * since the layer scores the tuning parts perfectly (it was trained on them).
  *
  * zh/en: the first sets, tuned on; holdout-*: written after them, never tuned on. The
  * development sets (dev-zh, dev-en, dev-mixed; docs/sentiment.md) are split once by a hash
@@ -8,12 +10,14 @@
  * only — its misses are printed with --show-held-out, at the end of a round of tuning.
  */
 import { evaluate, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
+import { SentimentAnalyzer, sentimentAnalyzer } from '../src/feedback/sentiment.js';
 
 const showHeldOut = process.argv.includes('--show-held-out');
+const analyzer = process.argv.includes('--rules') ? new SentimentAnalyzer({ model: null }) : sentimentAnalyzer();
 const read = (name: string) => readLabeledSet(new URL(`../test/fixtures/sentiment/${name}.tsv`, import.meta.url));
 
 function print(name: string, items: ReturnType<typeof read>, showMisses: boolean): void {
-  const result = evaluate(items);
+  const result = evaluate(items, analyzer);
   console.log(
     `${name}: ${result.items} items · accuracy ${result.accuracy.toFixed(3)} · macro-F1 ${result.macroF1.toFixed(3)} · no theme ("other") ${(result.otherShare * 100).toFixed(1)}%`,
   );

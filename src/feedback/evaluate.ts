@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type SentimentLabel, sentimentAnalyzer } from './sentiment.js';
+import { type SentimentAnalyzer, type SentimentLabel, sentimentAnalyzer } from './sentiment.js';
 
 const LABELS: SentimentLabel[] = ['positive', 'neutral', 'negative'];
 
@@ -39,8 +39,10 @@ export function splitOf(text: string): 'tuning' | 'held-out' {
   return (createHash('sha256').update(text).digest()[0] as number) < 64 ? 'held-out' : 'tuning';
 }
 
-export function evaluate(items: Array<{ label: SentimentLabel; text: string }>): Evaluation {
-  const analyzer = sentimentAnalyzer();
+export function evaluate(
+  items: Array<{ label: SentimentLabel; text: string }>,
+  analyzer: SentimentAnalyzer = sentimentAnalyzer(),
+): Evaluation {
   const misses: Evaluation['misses'] = [];
   const confusion = new Map<string, number>();
   let other = 0;

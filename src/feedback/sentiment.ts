@@ -145,11 +145,14 @@ const isClauseBreak = (token: string) => token.length === 1 && CLAUSE_BREAK[toke
 const MIXED_LATIN = /[a-z]/;
 const HAS_HAN = /\p{Script=Han}/u;
 const EN_CONTRACTIONS: Array<[RegExp, string]> = [
-  [/\bcan['’]t\b/gi, 'can not'],
-  [/\bwon['’]t\b/gi, 'will not'],
+  [/\bcan['’]?t\b/gi, 'can not'],
+  [/\bwon['’]?t\b/gi, 'will not'],
+  // Written without the apostrophe too, as people type on phones ("dont", "doesnt").
+  [/\b(do|does|did|is|are|was|were|could|would|should|has|have|had)n['’]?t\b/gi, '$1 not'],
   [/n['’]t\b/gi, ' not'],
   [/\bcannot\b/gi, 'can not'],
 ];
+const HAS_CONTRACTION = /['’]|nt\b|cannot/i;
 
 /**
  * Phrase patterns (lexicons/patterns.tsv): each match is replaced by a stand-in token — a private-use character, one per score — that
@@ -278,7 +281,7 @@ export class SentimentAnalyzer {
   /** Tokens of a text: words for Han script (segmenter.ts) and for Latin script, emoji as themselves. */
   tokens(text: string): string[] {
     let normalized = text.toLowerCase();
-    if (normalized.includes("'") || normalized.includes('’') || normalized.includes('cannot')) {
+    if (HAS_CONTRACTION.test(normalized)) {
       for (const [pattern, replacement] of EN_CONTRACTIONS) normalized = normalized.replace(pattern, replacement);
     }
     if (HAS_HAN.test(normalized)) normalized = replacePhrases(normalized, this.#patterns.zh);
