@@ -8,8 +8,11 @@
  * it count more than the clause before it. Emoji count as words. The sum is squashed
  * to (−1, 1) the way VADER does (x / √(x² + 15)).
  *
+ * Then the learned layer (learned.ts) weighs the rules' verdict with the text's words; the
+ * text's score is its P(positive) − P(negative).
+ *
  * Item: the mean of the signals present — the emotion label's weight (learning/emotions.ts),
- * the rating ((r − 3) / 2), the text score.
+ * the rating ((r − 3) / 2), and the text's score when the text takes a side.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
