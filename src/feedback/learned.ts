@@ -12,7 +12,11 @@
  *
  * Features, each a name and a value:
  *   bias 1 · score (the rules' score × 3) · label:<the rules' label> 2 ·
- *   u:<token> 1 per occurrence · b:<token> <next token> 1 per occurrence.
+ *   u:<token> 1 per occurrence · b:<token> <next token> 1 per occurrence ·
+ *   s:<stem> 1 per English word with an inflection (crashes, crashing → crash).
+ * Chosen by cross-validation on the training lines (train.ts): the stems took it from
+ * 0.895 to 0.905; character pairs for Chinese and a negation-scope mark on the words after
+ * not/不 added nothing.
  * Names are hashed (FNV-1a) as they are built, with no string made per feature.
  */
 import { readFileSync } from 'node:fs';
@@ -33,6 +37,14 @@ const keyOf = (hash: number) => hash & 0x3fffffff;
 export const featureHash = (name: string) => keyOf(fnv(FNV_OFFSET, name));
 const UNIGRAM = fnv(FNV_OFFSET, 'u:');
 const BIGRAM = fnv(FNV_OFFSET, 'b:');
+const STEM = fnv(FNV_OFFSET, 's:');
+const SUFFIX = /^([a-z]{3,}?)(ing|ed|es|s|ly|er|y)$/;
+/** An English word without its inflection ("crashing", "crashes" → "crash"), so one form teaches the others. */
+function stemOf(token: string): string | undefined {
+  const code = token.charCodeAt(0);
+  if (code < 97 || code > 122 || token.length < 4) return undefined;
+  return SUFFIX.exec(token)?.[1];
+}
 const BIAS = featureHash('bias');
 const SCORE = featureHash('score');
 const LABEL = Object.fromEntries(MODEL_LABELS.map((label) => [label, featureHash(`label:${label}`)])) as Record<
@@ -58,6 +70,8 @@ export function forEachFeature(tokens: readonly string[], rules: RuleVerdict, ad
     add(keyOf(fnv(UNIGRAM, token)), 1);
     if (i > 0) add(keyOf(fnv(pairPrefix, token)), 1);
     pairPrefix = fnv(fnv(BIGRAM, token), ' ');
+    const stem = stemOf(token);
+    if (stem !== undefined) add(keyOf(fnv(STEM, stem)), 1);
   }
 }
 
@@ -71,6 +85,8 @@ export function featureNames(tokens: readonly string[], rules: RuleVerdict): Map
   for (let i = 0; i < tokens.length; i++) {
     add(`u:${tokens[i]}`, 1);
     if (i > 0) add(`b:${tokens[i - 1]} ${tokens[i]}`, 1);
+    const stem = stemOf(tokens[i] as string);
+    if (stem !== undefined) add(`s:${stem}`, 1);
   }
   return names;
 }
