@@ -452,7 +452,7 @@ export class SentimentAnalyzer {
     const text = this.#scoreTokens(tokens);
     const themes = this.themesOf(raw);
     if (reportsAProblem(raw, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
-    return { tokens, text, rules: { score: text.score, label: labelOf(text.score) }, themes };
+    return { tokens, text, rules: { score: text.score, label: labelOf(text.score), themes }, themes };
   }
 }
 
