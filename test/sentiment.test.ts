@@ -138,7 +138,11 @@ describe('items', () => {
     expect(analyzer.scoreItem({ emotion: 'fully_understood' }).score).toBeCloseTo(1, 9);
     expect(analyzer.scoreItem({ emotion: 'too_hard' }).score).toBeCloseTo(-1, 9);
     expect(analyzer.scoreItem({ rating: 3 }).score).toBeCloseTo(0, 9);
-    expect(analyzer.scoreItem({ rating: 5, emotion: 'a_bit_hard' }).score).toBeCloseTo((1 - 0.3) / 2, 9);
+    // The rating counts twice (docs/sentiment.md, rule 13).
+    expect(analyzer.scoreItem({ rating: 5, emotion: 'a_bit_hard' }).score).toBeCloseTo((2 * 1 - 0.3) / 3, 9);
+    expect(analyzer.scoreItem({ text: 'Great stories, but it keeps crashing on my phone', rating: 5 }).label).toBe('positive');
+    expect(analyzer.scoreItem({ text: '故事很好看', rating: 1 }).label).toBe('negative');
+    expect(analyzer.scoreItem({ text: '总是闪退', rating: 3 }).label).toBe('negative');
     expect(analyzer.scoreItem({}).label).toBe('neutral');
   });
 

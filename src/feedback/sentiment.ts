@@ -11,8 +11,9 @@
  * Then the learned layer (learned.ts) weighs the rules' verdict with the text's words; the
  * text's score is its P(positive) − P(negative).
  *
- * Item: the mean of the signals present — the emotion label's weight (learning/emotions.ts),
- * the rating ((r − 3) / 2), and the text's score when the text takes a side.
+ * Item: the weighted mean of the signals present — the emotion label's weight
+ * (learning/emotions.ts), the rating ((r − 3) / 2, counted twice), and the text's score
+ * when the text takes a side.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -104,6 +105,8 @@ const EXCESS_WORDS = new Set(['too', '太']);
 const QUESTION_WEIGHT = 0.4;
 const DEGREE_WINDOW = 2;
 const VADER_ALPHA = 15;
+/** A star rating's weight against the text's and the emotion label's (1 each). */
+const RATING_WEIGHT = 2;
 /** Chinese lexicon scores are on AFINN's scale halved; this puts them back on it. */
 const ZH_SCALE = 2;
 
@@ -413,9 +416,11 @@ export class SentimentAnalyzer {
 
   /** Score a whole item: emotion label, rating and text, whichever are present. */
   scoreItem(input: { text?: string | null; rating?: number | null; emotion?: EmotionId | null }): ItemSentiment {
-    const signals: number[] = [];
-    if (input.emotion) signals.push(EMOTIONS[input.emotion].weight);
-    if (input.rating !== undefined && input.rating !== null) signals.push((input.rating - 3) / 2);
+    // Signals with their weights: a star rating counts twice, the learner's own verdict on
+    // the whole (docs/sentiment.md, rule 13), so a 5-star "great, but it crashes" stays positive.
+    const signals: Array<[value: number, weight: number]> = [];
+    if (input.emotion) signals.push([EMOTIONS[input.emotion].weight, 1]);
+    if (input.rating !== undefined && input.rating !== null) signals.push([(input.rating - 3) / 2, RATING_WEIGHT]);
     const raw = input.text?.trim() ? (input.text as string) : null;
     const analyzed = raw === null ? null : this.analyzeText(raw);
     const text = analyzed?.text ?? null;
@@ -427,8 +432,14 @@ export class SentimentAnalyzer {
     }
     // The text is a signal when it takes a side; a neutral text leaves the rating and the
     // emotion to decide (docs/sentiment.md, rule 13).
-    if (text && (labelOf(text.score) !== 'neutral' || signals.length === 0)) signals.push(text.score);
-    const score = signals.length === 0 ? 0 : signals.reduce((a, b) => a + b, 0) / signals.length;
+    if (text && (labelOf(text.score) !== 'neutral' || signals.length === 0)) signals.push([text.score, 1]);
+    let sum = 0;
+    let weights = 0;
+    for (const [value, weight] of signals) {
+      sum += value * weight;
+      weights += weight;
+    }
+    const score = weights === 0 ? 0 : sum / weights;
     const urgentReasons = raw ? this.urgentTerms(raw) : [];
     if (input.rating !== undefined && input.rating !== null && input.rating <= 2) urgentReasons.push(`rating ${input.rating}`);
     return {
