@@ -6,6 +6,7 @@
  * `-- --cross-validate`: print 5-fold cross-validation accuracy for a few L2 penalties.
  */
 import { writeFileSync } from 'node:fs';
+import { MODEL_URL } from '../src/feedback/sentiment.js';
 import { crossValidate, trainingItems, trainModel } from '../src/feedback/train.js';
 
 const items = trainingItems();
@@ -13,6 +14,6 @@ if (process.argv.includes('--cross-validate')) {
   for (const l2 of [1e-4, 1e-3, 3e-3, 1e-2]) console.log(`L2 ${l2}: ${crossValidate(items, l2).toFixed(3)}`);
 } else {
   const model = trainModel(items);
-  writeFileSync(new URL('../src/feedback/lexicons/sentiment-model.tsv', import.meta.url), model);
+  writeFileSync(MODEL_URL, model);
   console.log(`trained on ${items.length} lines: ${model.split('\n').length - 3} features`);
 }

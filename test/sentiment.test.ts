@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
 import { featureHash, featureNames, forEachFeature, LearnedModel } from '../src/feedback/learned.js';
 import { Segmenter } from '../src/feedback/segmenter.js';
-import { SentimentAnalyzer, sentimentAnalyzer } from '../src/feedback/sentiment.js';
+import { MODEL_URL, SentimentAnalyzer, sentimentAnalyzer } from '../src/feedback/sentiment.js';
 import { trainingItems, trainModel } from '../src/feedback/train.js';
 
 const analyzer = sentimentAnalyzer();
@@ -201,7 +201,7 @@ describe('the learned layer', () => {
   });
 
   it('ships the model its sources train (npm run train:sentiment)', () => {
-    const shipped = readFileSync(new URL('../src/feedback/lexicons/sentiment-model.tsv', import.meta.url), 'utf8');
+    const shipped = readFileSync(MODEL_URL, 'utf8');
     expect(trainModel(trainingItems()) === shipped, 'retrain: npm run train:sentiment').toBe(true);
   });
 });

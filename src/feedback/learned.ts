@@ -109,11 +109,9 @@ export function featureNames(tokens: readonly string[], rules: RuleVerdict): Map
 export class LearnedModel {
   readonly #rows = new Map<number, number>();
   readonly #weights: Float64Array;
-  readonly size: number;
 
   constructor(features: Iterable<[name: string, weights: readonly number[]]>) {
     const rows = [...features];
-    this.size = rows.length;
     this.#weights = new Float64Array(rows.length * 3);
     rows.forEach(([name, weights], row) => {
       this.#rows.set(featureHash(name), row);

@@ -123,7 +123,6 @@ export class Segmenter {
     best[n] = 0;
     const scores = this.#logProbability;
     for (let k = n - 1; k >= 0; k--) {
-      // A single character is always a word.
       let bestScore = Number.NEGATIVE_INFINITY;
       let bestEnd = k + 1;
       let node = 0;
@@ -138,7 +137,8 @@ export class Segmenter {
           bestEnd = stop;
         }
       }
-      if (bestEnd === k + 1 && bestScore === Number.NEGATIVE_INFINITY) bestScore = this.#unknown + (best[k + 1] as number);
+      // No dictionary word starts here: the character alone, as a word jieba does not know.
+      if (bestScore === Number.NEGATIVE_INFINITY) bestScore = this.#unknown + (best[k + 1] as number);
       best[k] = bestScore;
       next[k] = bestEnd;
     }

@@ -24,7 +24,7 @@ import { readWordList, Segmenter, TAUGHT_FREQUENCY } from './segmenter.js';
 const require = createRequire(import.meta.url);
 const LEXICON_DIR = new URL('./lexicons/', import.meta.url);
 /** The learned layer's weights (learned.ts), written by scripts/train-sentiment.ts. */
-export const MODEL_FILE = 'sentiment-model.tsv';
+export const MODEL_URL = new URL('sentiment-model.tsv', LEXICON_DIR);
 
 export type SentimentLabel = 'positive' | 'neutral' | 'negative';
 export type Theme =
@@ -216,12 +216,7 @@ export class SentimentAnalyzer {
 
   /** `model`: the learned layer; by default lexicons/sentiment-model.tsv, `null` for the rules alone (training). */
   constructor(options: { model?: LearnedModel | null } = {}) {
-    this.#model =
-      options.model !== undefined
-        ? options.model
-        : existsSync(new URL(MODEL_FILE, LEXICON_DIR))
-          ? LearnedModel.read(new URL(MODEL_FILE, LEXICON_DIR))
-          : null;
+    this.#model = options.model !== undefined ? options.model : existsSync(MODEL_URL) ? LearnedModel.read(MODEL_URL) : null;
     const english = require('sentiment/languages/en/labels.json') as Record<string, number>;
     const emoji = require('sentiment/build/emoji.json') as Record<string, number>;
     for (const [word, score] of Object.entries(english)) this.#words.set(word, score);
