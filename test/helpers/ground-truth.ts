@@ -89,7 +89,10 @@ export function groundTruth(
     const activation = first('magic_moment_completed');
     if (activation !== undefined && inWindow(activation)) {
       const d0 = localDay(activation, tz);
-      const activeDays = new Set(plan.events.map((e) => localDay(e.at, tz)));
+      // Feedback is activity too: the server records a feedback_submitted event at each
+      // item's writtenAt, which can fall on the next local day when a first session ends
+      // near midnight (the test's clock at 10:58–11:02 UTC put one on a D1).
+      const activeDays = new Set([...plan.events, ...plan.feedback].map((e) => localDay(e.at, tz)));
       if (d0 + 1 < today) {
         retention.d1.eligible++;
         if (activeDays.has(d0 + 1)) retention.d1.retained++;
