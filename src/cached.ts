@@ -53,6 +53,12 @@ export class Cached<T> {
     }
   }
 
+  /** The value when it is loaded and fresh (no load due), without a promise; else undefined. */
+  peek(): T | undefined {
+    const last = this.#value;
+    return last && this.#now() - last.at < this.options.maxAgeMs ? last.data : undefined;
+  }
+
   /** The next call loads again (after a known change, and in tests). */
   invalidate(): void {
     if (this.#value) this.#value = { ...this.#value, at: Number.NEGATIVE_INFINITY };

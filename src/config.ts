@@ -28,6 +28,11 @@ export interface Config {
   dataDir: string;
   logFile: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Anonymous, successful answers a shared cache may keep (the catalog): one line per route
+   * a minute (`summary`, the default) or one line each (`lines`) — ACCESS_LOG_PUBLIC.
+   */
+  accessLogPublic: 'summary' | 'lines';
   /** Bearer token for /api/v1/ops and /ops. Absent → generated once under dataDir. */
   opsToken: string | undefined;
   /** IANA time zone for schedules and day boundaries. */
@@ -104,6 +109,7 @@ export const CONFIG_VARIABLES = [
   'DATA_DIR',
   'LOG_FILE',
   'LOG_LEVEL',
+  'ACCESS_LOG_PUBLIC',
   'OPS_TOKEN',
   'SMARTALK_TZ',
   'SMARTALK_LANG',
@@ -310,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     logFile: path.resolve(read(env, 'LOG_FILE') ?? path.join(dataDir, 'logs', 'application.log')),
     logLevel: parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    accessLogPublic: parseEnum(env, 'ACCESS_LOG_PUBLIC', ['summary', 'lines'] as const, 'summary'),
     opsToken: parseOpsToken(env),
     tz: parseTimeZone(env),
     lang: parseEnum(env, 'SMARTALK_LANG', ['en', 'zh-CN'] as const, 'en'),

@@ -50,16 +50,34 @@ export interface AccessLine {
   userId?: string | undefined;
 }
 
-export type AccessLog = (line: AccessLine) => void;
+/** What one route answered in a window, when its requests are counted instead of written one each. */
+export interface AccessSummary {
+  method: string;
+  route: string;
+  requests: number;
+  /** Requests by status code. */
+  statuses: Record<string, number>;
+  maxLatencyMs: number;
+  windowSeconds: number;
+}
+
+/** The access log: a line per request, or one line for many (http/telemetry.ts decides which). */
+export interface AccessLog {
+  request(line: AccessLine): void;
+  summary(line: AccessSummary): void;
+}
 
 /**
- * How a request line is written: to LOG_FILE only, in the same JSON shape as every other
+ * How request lines are written: to LOG_FILE only, in the same JSON shape as every other
  * line. Built by hand rather than through pino (level check, object merge, a generic
  * serializer): it is the one line written per request. Only the path is client text
  * (JSON-escaped); the request id is of a checked alphabet, the route a template.
  */
 export const accessLogOf = (logger: Logger): AccessLog =>
-  (logger as Logger & { [ACCESS_LOG]?: AccessLog })[ACCESS_LOG] ?? ((line) => logger.info({ ...line }, 'request completed'));
+  (logger as Logger & { [ACCESS_LOG]?: AccessLog })[ACCESS_LOG] ?? {
+    request: (line) => logger.info({ ...line }, 'request completed'),
+    summary: (line) => logger.info({ ...line }, 'requests summarized'),
+  };
 
 /**
  * Request lines, gathered and handed to the file in chunks: the file stream measures
@@ -91,14 +109,19 @@ const ACCESS_CHUNK_CHARS = 32_768;
 
 function accessLog(lines: AccessLines, level: string): AccessLog {
   if (pino.levels.values[level] !== undefined && (pino.levels.values[level] as number) > (pino.levels.values.info as number)) {
-    return () => {};
+    return { request: () => {}, summary: () => {} };
   }
   const head = `{"level":"info","time":"`;
-  const base = `","service":"smartalk","pid":${process.pid},"reqId":"`;
-  return (line) => {
-    lines.add(
-      `${head}${isoNow()}${base}${line.reqId}","method":"${line.method}","route":"${line.route}","path":${JSON.stringify(line.path)},"status":${line.status},"latencyMs":${line.latencyMs}${line.userId ? `,"userId":"${line.userId}"` : ''},"msg":"request completed"}\n`,
-    );
+  const base = `","service":"smartalk","pid":${process.pid},`;
+  return {
+    request: (line) => {
+      lines.add(
+        `${head}${isoNow()}${base}"reqId":"${line.reqId}","method":"${line.method}","route":"${line.route}","path":${JSON.stringify(line.path)},"status":${line.status},"latencyMs":${line.latencyMs}${line.userId ? `,"userId":"${line.userId}"` : ''},"msg":"request completed"}\n`,
+      );
+    },
+    summary: (line) => {
+      lines.add(`${head}${isoNow()}${base}${JSON.stringify({ ...line, msg: 'requests summarized' }).slice(1)}\n`);
+    },
   };
 }
 

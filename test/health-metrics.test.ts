@@ -189,4 +189,46 @@ describe('request log', () => {
     expect(all).not.toContain(learner.token);
     expect(all).not.toContain(server.opsToken);
   });
+
+  const logLines = async (of: TestServer) => {
+    of.runtime.logger.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return (await readFile(of.config.logFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+
+  it('counts anonymous public catalog answers into a summary line; a learner, an error and ACCESS_LOG_PUBLIC=lines get lines', async () => {
+    const own = await startTestServer();
+    const learner = await createLearner(own.url);
+    for (let i = 0; i < 3; i++) await api(own.url, '/api/v1/interests', { headers: { 'x-request-id': `public-${i}` } });
+    await api(own.url, '/api/v1/interests/travel/dramas', { token: learner.token, headers: { 'x-request-id': 'learner-read' } });
+    await api(own.url, '/api/v1/dramas/no-such-drama', { headers: { 'x-request-id': 'missing-drama' } });
+    const before = await logLines(own);
+    expect(before.filter((line) => String(line.reqId).startsWith('public-'))).toEqual([]);
+    expect(before.find((line) => line.reqId === 'learner-read')).toMatchObject({
+      route: '/api/v1/interests/:interestId/dramas',
+      userId: learner.userId,
+    });
+    expect(before.find((line) => line.reqId === 'missing-drama' && line.msg === 'request completed')).toMatchObject({
+      status: 404,
+    });
+    // The counts are written once a minute, and when the app closes.
+    await own.runtime.app.close();
+    const summary = (await logLines(own)).find(
+      (line) => line.msg === 'requests summarized' && line.route === '/api/v1/interests',
+    );
+    await own.close();
+    expect(summary).toMatchObject({ method: 'GET', requests: 3, statuses: { 200: 3 } });
+    expect(summary?.maxLatencyMs).toBeGreaterThan(0);
+
+    const everyLine = await startTestServer({ env: { ACCESS_LOG_PUBLIC: 'lines' } });
+    try {
+      await api(everyLine.url, '/api/v1/interests', { headers: { 'x-request-id': 'public-line' } });
+      expect((await logLines(everyLine)).find((line) => line.reqId === 'public-line')).toMatchObject({ status: 200 });
+    } finally {
+      await everyLine.close();
+    }
+  });
 });

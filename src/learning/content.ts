@@ -152,7 +152,19 @@ export class CatalogCache {
    * catalog GETs then cost neither mapping, serialization nor compression.
    */
   async view(key: string, render: (catalog: Catalog) => string): Promise<CatalogView> {
-    const catalog = await this.get();
+    return this.viewOf(await this.get(), key, render);
+  }
+
+  /**
+   * The catalog at once when it is loaded and fresh — every request but about one a
+   * minute — so a route can answer without a promise; undefined when it must be loaded.
+   */
+  current(): Catalog | undefined {
+    return this.#catalog.peek();
+  }
+
+  /** `view` of a catalog in hand. */
+  viewOf(catalog: Catalog, key: string, render: (catalog: Catalog) => string): CatalogView {
     let views = this.#views.get(catalog);
     if (!views) {
       views = new Map();

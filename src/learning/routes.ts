@@ -11,7 +11,7 @@ import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
 import { clientTime } from '../timestamps.js';
-import { type CatalogCache, CatalogView, lockStates } from './content.js';
+import { type Catalog, type CatalogCache, CatalogView, lockStates } from './content.js';
 import type { JourneyEventSink } from './journey-events.js';
 import { completeMagicMoment, getProgress, type LearningDeps, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
@@ -60,6 +60,23 @@ function sendView(request: FastifyRequest, reply: FastifyReply, view: CatalogVie
   const encoding = view.encodingFor(request.headers['accept-encoding']);
   reply.type(JSON_TYPE);
   return encoding ? reply.header('content-encoding', encoding).send(view.encoded(encoding)) : reply.send(view.json);
+}
+
+/**
+ * Answer with the catalog: at once when it is loaded and fresh, after loading it otherwise.
+ * The catalog routes are the hot path, and an async handler's promise hop measured as a
+ * few percent of their cost (bench/http.ts); Fastify sends what a synchronous answer throws.
+ */
+function withCatalog(
+  catalog: CatalogCache,
+  answer: (content: Catalog) => FastifyReply | Promise<FastifyReply>,
+): Promise<void> | undefined {
+  const content = catalog.current();
+  // A reply is a thenable that settles once it is sent: a promise that adopts it settles with
+  // nothing then, as an async handler's `return reply` does.
+  if (!content) return catalog.get().then(answer) as Promise<unknown> as Promise<void>;
+  const answered = answer(content);
+  return answered instanceof Promise ? (answered as Promise<unknown> as Promise<void>) : undefined;
 }
 
 const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorResponse, 404: S.ErrorResponse, 409: S.ErrorResponse };
@@ -231,11 +248,12 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         response: { 200: Type.Object({ interests: Type.Array(S.Interest) }) },
       },
     },
-    async (request, reply) => {
-      const view = await catalog.view('interests', (content) => serialize(reply, interestsView(content)));
-      cacheFor(reply, 'public');
-      return sendView(request, reply, view);
-    },
+    (request, reply) =>
+      withCatalog(catalog, (content) => {
+        const view = catalog.viewOf(content, 'interests', (c) => serialize(reply, interestsView(c)));
+        cacheFor(reply, 'public');
+        return sendView(request, reply, view);
+      }),
   );
 
   app.get(
@@ -263,37 +281,36 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         },
       },
     },
-    async (request, reply) => {
-      const { interestId } = request.params;
-      const content = await catalog.get();
-      if (!content.interestById.has(interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
-      const dramas = content.dramasByInterest.get(interestId) ?? [];
-      const learner = request.learnerId;
-      const { limit, cursor } = request.query;
-      if (limit !== undefined || cursor !== undefined) {
-        // A page other than the first whole list: made for this request, never cached.
-        const afterChapter = cursor === undefined ? 0 : dramaCursor.decode(cursor);
-        if (afterChapter === undefined) throw invalidCursor();
-        const completed = learner === undefined ? new Set<string>() : await completedDramas(db.kysely, learner);
+    (request, reply) =>
+      withCatalog(catalog, (content) => {
+        const { interestId } = request.params;
+        if (!content.interestById.has(interestId)) throw new AppError('SMT_ERR_INTEREST_NOT_FOUND');
+        const dramas = content.dramasByInterest.get(interestId) ?? [];
+        const learner = request.learnerId;
+        const { limit, cursor } = request.query;
+        if (limit === undefined && cursor === undefined && learner === undefined) {
+          const view = catalog.viewOf(content, `dramas:${interestId}`, (c) =>
+            serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
+          );
+          cacheFor(reply, 'public-by-caller');
+          return sendView(request, reply, view);
+        }
+        // A learner's list, or a page other than the first whole list: made for this request, never cached.
+        let page: { afterChapter: number; limit: number } | undefined;
+        if (limit !== undefined || cursor !== undefined) {
+          const afterChapter = cursor === undefined ? 0 : dramaCursor.decode(cursor);
+          if (afterChapter === undefined) throw invalidCursor();
+          page = { afterChapter, limit: limit ?? DRAMA_PAGE.default };
+        }
         cacheFor(reply, 'personal');
-        const page = { afterChapter, limit: limit ?? DRAMA_PAGE.default };
-        return sendView(
-          request,
-          reply,
-          new CatalogView(serialize(reply, dramaListView(content, interestId, lockStates(dramas, completed), page)), 'once'),
-        );
-      }
-      if (learner === undefined) {
-        const view = await catalog.view(`dramas:${interestId}`, (c) =>
-          serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
-        );
-        cacheFor(reply, 'public-by-caller');
-        return sendView(request, reply, view);
-      }
-      cacheFor(reply, 'personal');
-      const list = dramaListView(content, interestId, lockStates(dramas, await completedDramas(db.kysely, learner)));
-      return sendView(request, reply, new CatalogView(serialize(reply, list), 'once'));
-    },
+        const answer = (completed: ReadonlySet<string>) =>
+          sendView(
+            request,
+            reply,
+            new CatalogView(serialize(reply, dramaListView(content, interestId, lockStates(dramas, completed), page)), 'once'),
+          );
+        return learner === undefined ? answer(new Set()) : completedDramas(db.kysely, learner).then(answer);
+      }),
   );
 
   app.get(
@@ -308,14 +325,14 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         response: { 200: S.DramaDetail, 404: S.ErrorResponse },
       },
     },
-    async (request, reply) => {
-      const content = await catalog.get();
-      const drama = content.dramaById.get(request.params.dramaId);
-      if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
-      const view = await catalog.view(`drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
-      cacheFor(reply, 'public');
-      return sendView(request, reply, view);
-    },
+    (request, reply) =>
+      withCatalog(catalog, (content) => {
+        const drama = content.dramaById.get(request.params.dramaId);
+        if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
+        const view = catalog.viewOf(content, `drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
+        cacheFor(reply, 'public');
+        return sendView(request, reply, view);
+      }),
   );
 
   app.post(

@@ -187,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onClose', async () => catalog.stop());
 
   await app.register(metricsPlugin);
-  await app.register(telemetryPlugin);
+  await app.register(telemetryPlugin, { accessLogPublic: config.accessLogPublic });
   registerErrorHandling(app);
   // A request without a body has nothing to decompress: GET and HEAD routes go without
   // the plugin's preParsing hook, and routes that send precompressed bytes (catalog
