@@ -28,7 +28,18 @@ import { migrate } from '../src/db/migrator.js';
 import { ensureEventPartitions } from '../src/db/partitions.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { defaultWindow } from '../src/time.js';
-import { cpuSeconds, freePort, freshDatabase, machine, quantile, sortedTimings, startChild, table, withDatabase } from './lib.js';
+import {
+  cpuSeconds,
+  freePort,
+  freshDatabase,
+  machine,
+  quantile,
+  serverNodeFlags,
+  sortedTimings,
+  startChild,
+  table,
+  withDatabase,
+} from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TZ = 'Asia/Shanghai';
@@ -147,6 +158,7 @@ async function measureIngestion(
     // BENCH_PROFILE=dir writes the server's CPU profile there (open it in Chrome DevTools).
     [
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      ...serverNodeFlags(),
       path.join(ROOT, 'bin/smartalk.js'),
       'serve',
       '--no-media',

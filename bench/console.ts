@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { type Child, freePort, machine, median, startChild, table, wrk } from './lib.js';
+import { type Child, freePort, machine, median, serverNodeFlags, startChild, table, wrk } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -33,7 +33,7 @@ export async function runConsoleBench(): Promise<string> {
   try {
     const app = await startChild(
       process.execPath,
-      [path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
+      [...serverNodeFlags(), path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
       {
         DATA_DIR: dataDir,
         OPS_TOKEN: token,

@@ -17,7 +17,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Child, freePort, load, machine, median, routeBuckets, serverP99Ms, startChild, table, wrk } from './lib.js';
+import {
+  type Child,
+  freePort,
+  load,
+  machine,
+  median,
+  routeBuckets,
+  serverNodeFlags,
+  serverP99Ms,
+  startChild,
+  table,
+  wrk,
+} from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -38,7 +50,7 @@ export async function runHttpBench(): Promise<string> {
   try {
     const app = await startChild(
       process.execPath,
-      [path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
+      [...serverNodeFlags(), path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
       {
         DATA_DIR: dataDir,
         LOG_LEVEL: 'info',

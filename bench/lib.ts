@@ -8,6 +8,22 @@ import pg from 'pg';
 // One way to find a free port, shared with the tests that start private services.
 export { freePort } from '../test/helpers/private-services.js';
 
+const SERVER_UNIT = new URL('../deploy/systemd/smartalk-backend.service', import.meta.url);
+
+/**
+ * The Node.js flags production starts the server with, read from its systemd unit (the one
+ * place a deployment sets them), so benchmarks measure the process an operator runs.
+ */
+export function serverNodeFlags(unit = readFileSync(SERVER_UNIT, 'utf8')): string[] {
+  const execStart = unit.match(/^ExecStart=(.*)$/m)?.[1];
+  if (!execStart) throw new Error('no ExecStart in the server unit');
+  const words = execStart.trim().split(/\s+/);
+  return words.slice(
+    1,
+    words.findIndex((word) => word.endsWith('/smartalk.js')),
+  );
+}
+
 export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;

@@ -27,6 +27,7 @@ import {
   machine,
   median,
   runWrk,
+  serverNodeFlags,
   startChild,
   table,
 } from './lib.js';
@@ -137,7 +138,7 @@ export async function runScaleBench(): Promise<string> {
       const port = await freePort();
       const child = await startChild(
         process.execPath,
-        [path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
+        [...serverNodeFlags(), path.join(ROOT, 'bin/smartalk.js'), 'serve', '--no-media'],
         { ...env, LOG_FILE: path.join(dir, `${name}.log`) },
         port,
         '/api/v1/health/ready',

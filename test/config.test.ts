@@ -1,6 +1,8 @@
 /** Config: defaults, one clear line per bad value, and .env.example documenting every variable. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { serverNodeFlags } from '../bench/lib.js';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, redactUrl } from '../src/config.js';
 
 describe('loadConfig', () => {
@@ -57,5 +59,20 @@ describe('loadConfig', () => {
   it('documents every variable in .env.example', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     for (const name of CONFIG_VARIABLES) expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+});
+
+describe('Node.js flags of the server', () => {
+  it('are the same wherever the server is started: both systemd units, npm start and the benchmarks', () => {
+    const flags = serverNodeFlags();
+    expect(flags).toContain('--max-semi-space-size=8');
+    const unitFlags = (file: string) =>
+      serverNodeFlags(readFileSync(new URL(`../deploy/systemd/${file}`, import.meta.url), 'utf8'));
+    expect(unitFlags('smartalk-backend@.service')).toEqual(flags);
+    const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start as string;
+    expect(start).toContain(`node ${flags.join(' ')} bin/smartalk.js serve`);
+    // Each flag is one Node.js accepts (a typo would stop the unit from starting).
+    const run = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
   });
 });
