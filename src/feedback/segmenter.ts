@@ -28,41 +28,44 @@ export class Segmenter {
    * garbage collector never walks, and no string made per probe. `#logProbability[node]`
    * is the word ending at that node, NaN where none does. Node 0 is the root.
    */
-  readonly #edgeParent: Int32Array;
-  readonly #edgeCode: Uint16Array;
-  readonly #edgeChild: Int32Array;
-  readonly #mask: number;
-  readonly #logProbability: Float64Array;
+  #edgeParent: Int32Array;
+  #edgeCode: Uint16Array;
+  #edgeChild: Int32Array;
+  #mask: number;
+  #logProbability: Float64Array;
   #nodes = 1;
   readonly #unknown: number;
   #best = new Float64Array(256);
   #next = new Int32Array(256);
 
+  /**
+   * Words are inserted as they come, with no list or map of them held: the dictionary is
+   * read once, at start-up, by every process that scores feedback, and a map of its 36k
+   * words measured as ~10 MiB of heap the process kept after it was freed.
+   */
   constructor(dictionary: Iterable<[string, number]>) {
-    const frequencies = new Map<string, number>();
-    for (const [word, frequency] of dictionary) frequencies.set(word, Math.max(frequencies.get(word) ?? 0, frequency));
+    this.#mask = 1023;
+    this.#edgeParent = new Int32Array(1024).fill(-1);
+    this.#edgeCode = new Uint16Array(1024);
+    this.#edgeChild = new Int32Array(1024);
+    // Frequencies first (a word listed twice keeps its higher one), turned into log probabilities below.
+    this.#logProbability = new Float64Array(1024).fill(Number.NaN);
     let total = 0;
-    let characters = 0;
-    for (const [word, frequency] of frequencies) {
-      total += frequency;
-      characters += word.length;
-    }
-    // At most one node per character; the table at most half full.
-    let slots = 1024;
-    while (slots < characters * 2) slots *= 2;
-    this.#mask = slots - 1;
-    this.#edgeParent = new Int32Array(slots).fill(-1);
-    this.#edgeCode = new Uint16Array(slots);
-    this.#edgeChild = new Int32Array(slots);
-    this.#logProbability = new Float64Array(characters + 1).fill(Number.NaN);
-    const logTotal = Math.log(total);
-    // jieba scores a character it does not know as a word of frequency 1.
-    this.#unknown = -logTotal;
-    for (const [word, frequency] of frequencies) {
+    for (const [word, frequency] of dictionary) {
       let node = 0;
       for (let i = 0; i < word.length; i++) node = this.#child(node, word.charCodeAt(i), true);
-      this.#logProbability[node] = Math.log(frequency) - logTotal;
+      const previous = this.#logProbability[node] as number;
+      if (Number.isNaN(previous)) total += frequency;
+      else if (frequency > previous) total += frequency - previous;
+      else continue;
+      this.#logProbability[node] = frequency;
     }
+    const logTotal = Math.log(total);
+    for (let node = 0; node < this.#nodes; node++) {
+      this.#logProbability[node] = Math.log(this.#logProbability[node] as number) - logTotal;
+    }
+    // jieba scores a character it does not know as a word of frequency 1.
+    this.#unknown = -logTotal;
   }
 
   /** The child of `node` by `code`: −1 when there is none, unless `create`. */
@@ -72,6 +75,16 @@ export class Segmenter {
       const parent = this.#edgeParent[slot] as number;
       if (parent === -1) {
         if (!create) return -1;
+        // The table stays at most half full; one more node may need room in the scores too.
+        if (2 * this.#nodes >= this.#mask) {
+          this.#grow();
+          return this.#child(node, code, true);
+        }
+        if (this.#nodes >= this.#logProbability.length) {
+          const scores = new Float64Array(2 * this.#logProbability.length).fill(Number.NaN);
+          scores.set(this.#logProbability);
+          this.#logProbability = scores;
+        }
         this.#edgeParent[slot] = node;
         this.#edgeCode[slot] = code;
         this.#edgeChild[slot] = this.#nodes;
@@ -79,6 +92,25 @@ export class Segmenter {
       }
       if (parent === node && this.#edgeCode[slot] === code) return this.#edgeChild[slot] as number;
       slot = (slot + 1) & this.#mask;
+    }
+  }
+
+  /** Double the edge table and place every edge again. */
+  #grow(): void {
+    const [parents, codes, children] = [this.#edgeParent, this.#edgeCode, this.#edgeChild];
+    const slots = 2 * parents.length;
+    this.#mask = slots - 1;
+    this.#edgeParent = new Int32Array(slots).fill(-1);
+    this.#edgeCode = new Uint16Array(slots);
+    this.#edgeChild = new Int32Array(slots);
+    for (let old = 0; old < parents.length; old++) {
+      const parent = parents[old] as number;
+      if (parent === -1) continue;
+      let slot = (Math.imul(parent, 0x9e3779b1) ^ Math.imul(codes[old] as number, 0x85ebca6b)) & this.#mask;
+      while (this.#edgeParent[slot] !== -1) slot = (slot + 1) & this.#mask;
+      this.#edgeParent[slot] = parent;
+      this.#edgeCode[slot] = codes[old] as number;
+      this.#edgeChild[slot] = children[old] as number;
     }
   }
 
@@ -151,13 +183,16 @@ const isHan = (code: number) => (code >= 0x4e00 && code <= 0x9fff) || (code >= 0
 const isWordStart = (code: number) => (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
 const isInWord = (code: number) => code === 39 || code === 45;
 
-/** The dictionary file: "word<TAB>frequency" lines. */
-export function readWordList(file: URL): Array<[string, number]> {
-  const words: Array<[string, number]> = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const tab = line.indexOf('\t');
-    words.push([line.slice(0, tab), Number(line.slice(tab + 1))]);
+/** The dictionary file: "word<TAB>frequency" lines, read one at a time (no array of lines). */
+export function* readWordList(file: URL): Generator<[string, number]> {
+  const text = readFileSync(file, 'utf8');
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start && text.charCodeAt(start) !== 0x23 /* # */) {
+      const tab = text.indexOf('\t', start);
+      if (tab !== -1 && tab < end) yield [text.slice(start, tab), Number(text.slice(tab + 1, end))];
+    }
+    start = end + 1;
   }
-  return words;
 }

@@ -273,7 +273,12 @@ export class SentimentAnalyzer {
     ]
       .filter((word) => HAS_HAN.test(word))
       .map((word): [string, number] => [word, TAUGHT_FREQUENCY]);
-    this.#segmenter = new Segmenter([...readWordList(new URL('zh-words.tsv', LEXICON_DIR)), ...taught]);
+    this.#segmenter = new Segmenter(
+      (function* () {
+        yield* readWordList(new URL('zh-words.tsv', LEXICON_DIR));
+        yield* taught;
+      })(),
+    );
     for (const [word, base] of this.#words) this.#lexicon.set(word, { base, modifier: this.#modifiers.get(word) });
     for (const [word, modifier] of this.#modifiers)
       if (!this.#words.has(word)) this.#lexicon.set(word, { base: undefined, modifier });
