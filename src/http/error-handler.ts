@@ -6,7 +6,7 @@
  * draining server. Bad input is a 4xx logged at info; a 5xx is a bug or an outage,
  * logged at error (a database outage at warn, with its own code, since it passes).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -49,9 +49,22 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 const REQUEST_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${INPUT_LIMITS.maxRequestIdLength}}$`);
 
+/**
+ * Our own ids: this process's random prefix and a counter — unique across instances and
+ * restarts as a UUID would be, without drawing random bytes per request (1% of a catalog
+ * read, bench/http.ts).
+ */
+const PROCESS_ID = randomBytes(9).toString('base64url');
+let requestCount = 0;
+
+function newRequestId(): string {
+  requestCount++;
+  return `${PROCESS_ID}-${requestCount.toString(36)}`;
+}
+
 export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
 }
 
 const DATE_TIME_RANGE = `${new Date(INPUT_LIMITS.minInstantMs).toISOString()} – ${new Date(INPUT_LIMITS.maxInstantMs).toISOString()}`;
@@ -189,7 +202,9 @@ export function errorBody(error: AppError, requestId?: string, lang: Lang = 'en'
 
 /** What every response carries: the security headers and the request id. */
 export function applyCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers(API_SECURITY_HEADERS);
+  // One call per header: `reply.headers(object)` walks the object's keys on every response.
+  reply.header('x-content-type-options', API_SECURITY_HEADERS['x-content-type-options']);
+  reply.header('x-frame-options', API_SECURITY_HEADERS['x-frame-options']);
   reply.header('x-request-id', request.id);
 }
 
@@ -250,7 +265,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? 'SMT_ERR_HEADERS_TOO_LARGE'
         : 'SMT_ERR_BAD_REQUEST';
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   const body = JSON.stringify(errorBody(new AppError(code), requestId));
   const status = ERRORS[code].status;
   if (socket.writable) {

@@ -217,12 +217,12 @@ const ENCODINGS: Array<'br' | 'gzip'> = ['br', 'gzip'];
 
 /** A serialized view and its compressed forms, made once each. */
 export class CatalogView {
-  #encoded = new Map<'br' | 'gzip', Buffer>();
   /**
-   * The view's UTF-8 bytes, encoded once: sent as a string, every response would copy
-   * and encode the text again (and measure it for Content-Length).
+   * Compressed forms only. Uncompressed, the view goes out as its text: Node writes the
+   * headers and a text body in one piece, and that measured ~10% faster than sending the
+   * view's UTF-8 bytes encoded once (headers and body then go as two pieces).
    */
-  #bytes: Buffer | undefined;
+  #encoded = new Map<'br' | 'gzip', Buffer>();
 
   /**
    * @param served `many` for a view kept and served again (compressed hard, once), `once`
@@ -232,11 +232,6 @@ export class CatalogView {
     readonly json: string,
     private readonly served: 'many' | 'once' = 'many',
   ) {}
-
-  get bytes(): Buffer {
-    this.#bytes ??= Buffer.from(this.json, 'utf8');
-    return this.#bytes;
-  }
 
   /**
    * The encoding to answer with, given the request's Accept-Encoding (q-values honoured,
