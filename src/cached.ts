@@ -32,7 +32,7 @@ export class Cached<T> {
 
   async get(): Promise<T> {
     const last = this.#value;
-    if (last && this.#now() - last.at < this.options.maxAgeMs) return last.data;
+    if (last && this.#isFresh(last.at)) return last.data;
     this.#loading ??= this.load()
       .then((data) => {
         this.#value = { data, at: this.#now() };
@@ -56,7 +56,11 @@ export class Cached<T> {
   /** The value when it is loaded and fresh (no load due), without a promise; else undefined. */
   peek(): T | undefined {
     const last = this.#value;
-    return last && this.#now() - last.at < this.options.maxAgeMs ? last.data : undefined;
+    return last && this.#isFresh(last.at) ? last.data : undefined;
+  }
+
+  #isFresh(loadedAt: number): boolean {
+    return this.#now() - loadedAt < this.options.maxAgeMs;
   }
 
   /** The next call loads again (after a known change, and in tests). */

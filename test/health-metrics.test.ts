@@ -164,32 +164,6 @@ describe('API documentation', () => {
 });
 
 describe('request log', () => {
-  it('writes one JSON line per request with id, route and latency, and no secrets', async () => {
-    const learner = await createLearner(server.url);
-    await api(server.url, `/api/v1/users/${learner.userId}/progress`, {
-      token: learner.token,
-      headers: { 'x-request-id': 'trace-me-123' },
-    });
-    server.runtime.logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const lines = (await readFile(server.config.logFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-    const line = lines.find((entry) => entry.reqId === 'trace-me-123');
-    expect(line).toMatchObject({
-      level: 'info',
-      method: 'GET',
-      route: '/api/v1/users/:userId/progress',
-      status: 200,
-      userId: learner.userId,
-    });
-    expect(line.latencyMs).toBeGreaterThan(0);
-    const all = lines.map((entry) => JSON.stringify(entry)).join('\n');
-    expect(all).not.toContain(learner.token);
-    expect(all).not.toContain(server.opsToken);
-  });
-
   const logLines = async (of: TestServer) => {
     of.runtime.logger.flush();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -198,6 +172,27 @@ describe('request log', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
+
+  it('writes one JSON line per request with id, route and latency, and no secrets', async () => {
+    const learner = await createLearner(server.url);
+    await api(server.url, `/api/v1/users/${learner.userId}/progress`, {
+      token: learner.token,
+      headers: { 'x-request-id': 'trace-me-123' },
+    });
+    const lines = await logLines(server);
+    const line = lines.find((entry) => entry.reqId === 'trace-me-123');
+    expect(line).toMatchObject({
+      level: 'info',
+      method: 'GET',
+      route: '/api/v1/users/:userId/progress',
+      status: 200,
+      userId: learner.userId,
+    });
+    expect(line?.latencyMs).toBeGreaterThan(0);
+    const all = lines.map((entry) => JSON.stringify(entry)).join('\n');
+    expect(all).not.toContain(learner.token);
+    expect(all).not.toContain(server.opsToken);
+  });
 
   it('counts anonymous public catalog answers into a summary line; a learner, an error and ACCESS_LOG_PUBLIC=lines get lines', async () => {
     const own = await startTestServer();

@@ -242,10 +242,10 @@ describe('catalog views across reloads', () => {
   it('keep their compressed forms when a reload brings the same content', async () => {
     const { catalog } = server.runtime;
     const render = (c: { interests: unknown[] }) => JSON.stringify({ interests: c.interests, padding: 'x'.repeat(2048) });
-    const first = await catalog.view('test:reload', render);
+    const first = catalog.viewOf(await catalog.get(), 'test:reload', render);
     const compressed = first.encoded('br');
     catalog.invalidate();
-    const again = await catalog.view('test:reload', render);
+    const again = catalog.viewOf(await catalog.get(), 'test:reload', render);
     expect(again).toBe(first);
     expect(again.encoded('br')).toBe(compressed);
   });

@@ -151,10 +151,6 @@ export class CatalogCache {
    * catalog load — and compressed once, on first demand, for clients that accept it:
    * catalog GETs then cost neither mapping, serialization nor compression.
    */
-  async view(key: string, render: (catalog: Catalog) => string): Promise<CatalogView> {
-    return this.viewOf(await this.get(), key, render);
-  }
-
   /**
    * The catalog at once when it is loaded and fresh — every request but about one a
    * minute — so a route can answer without a promise; undefined when it must be loaded.
