@@ -1,6 +1,7 @@
 /**
  * Per-request telemetry: the RED metrics for every request and the access log (request
- * id, method, route template, status, latency), from a single onResponse hook.
+ * id, method, route template, status, latency), from a single onResponse hook — and for
+ * answers sent before routing (prepared-answers.ts), from their observer.
  *
  * The hook is attached to each route as it is registered, with the route template
  * captured in a closure: reading `request.routeOptions` builds a fresh object per
@@ -22,9 +23,12 @@ import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { type AccessLog, accessLogOf } from '../logger.js';
 import { type RouteRecorder, UNMATCHED_ROUTE } from './metrics.js';
+import type { PreparedAnswerObserver } from './prepared-answers.js';
 
 /** A public answer this slow is worth a line of its own. */
 export const LINE_FROM_MS = 100;
+
+const roundMs = (ms: number) => Math.round(ms * 100) / 100;
 
 /** How often the counted public answers are written as summary lines. */
 const SUMMARY_EVERY_MS = 60_000;
@@ -63,7 +67,7 @@ class PublicAnswers {
         route,
         requests,
         statuses: Object.fromEntries(statuses),
-        maxLatencyMs: Math.round(maxMs * 100) / 100,
+        maxLatencyMs: roundMs(maxMs),
         windowSeconds,
       });
     }
@@ -108,7 +112,7 @@ export const telemetryPlugin = fp<TelemetryOptions>(
         route,
         path: query === -1 ? url : url.slice(0, query),
         status,
-        latencyMs: Math.round(latencyMs * 100) / 100,
+        latencyMs: roundMs(latencyMs),
         userId: request.learnerId,
       };
       if (status >= 500) {
@@ -116,6 +120,18 @@ export const telemetryPlugin = fp<TelemetryOptions>(
         request.log.error(fields, 'request failed');
       } else access.request(line);
     };
+
+    // Answers sent before routing (prepared-answers.ts) are anonymous GET 200s: the same
+    // metrics, and the same rule for a line of their own (`quiet`: a route polled hard).
+    app.decorate('preparedAnswerObserver', (route: string, { quiet = false } = {}): PreparedAnswerObserver => {
+      const record = http.route(route);
+      return (requestId, path, latencyMs) => {
+        record('GET', 200, latencyMs / 1000);
+        if (quiet) return;
+        if (publicAnswers && latencyMs < LINE_FROM_MS) publicAnswers.count('GET', route, 200, latencyMs);
+        else access.request({ reqId: requestId, method: 'GET', route, path, status: 200, latencyMs: roundMs(latencyMs) });
+      };
+    });
 
     app.addHook('onRoute', (route) => {
       if (route.url === '/metrics') return;
@@ -142,5 +158,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Called by the not-found handler: requests that matched no route are observed too. */
     observeUnmatched(request: FastifyRequest, reply: FastifyReply): void;
+    /** The metrics and access log of a route's prepared answers (prepared-answers.ts). */
+    preparedAnswerObserver(route: string, options?: { quiet?: boolean }): PreparedAnswerObserver;
   }
 }

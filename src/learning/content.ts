@@ -4,12 +4,11 @@
  * for a short time; catalog GETs then cost no query at all. Each load also looks at
  * the media files, so a file that lands stops being `pending` within a minute.
  */
-import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
-import { negotiate } from '@fastify/accept-negotiator';
 import type { Selectable } from 'kysely';
 import { Cached } from '../cached.js';
 import type { Db } from '../db/database.js';
 import type { DramasTable, InterestsTable, KeywordsTable, VtprClipsTable } from '../db/schema.js';
+import { JsonView } from '../http/json-view.js';
 import { loadContentKey } from './content-key.js';
 import { type MediaState, mediaStates, PENDING_MEDIA } from './media.js';
 
@@ -97,9 +96,9 @@ export async function loadCatalog(db: Db, contentDir: string): Promise<Catalog> 
 export class CatalogCache {
   readonly #catalog: Cached<Catalog>;
   /** Serialized public views of the current catalog, dropped with it. */
-  #views = new WeakMap<Catalog, Map<string, CatalogView>>();
+  #views = new WeakMap<Catalog, Map<string, JsonView>>();
   /** The latest view under each key, whatever catalog load made it. */
-  #latest = new Map<string, CatalogView>();
+  #latest = new Map<string, JsonView>();
 
   readonly #db: Db;
   #watching: NodeJS.Timeout | undefined;
@@ -160,7 +159,7 @@ export class CatalogCache {
   }
 
   /** `view` of a catalog in hand. */
-  viewOf(catalog: Catalog, key: string, render: (catalog: Catalog) => string): CatalogView {
+  viewOf(catalog: Catalog, key: string, render: (catalog: Catalog) => string): JsonView {
     let views = this.#views.get(catalog);
     if (!views) {
       views = new Map();
@@ -172,7 +171,7 @@ export class CatalogCache {
       // The catalog is reloaded every minute and rarely changes: an unchanged view keeps
       // its compressed forms instead of compressing again.
       const previous = this.#latest.get(key);
-      view = previous?.json === json ? previous : new CatalogView(json);
+      view = previous?.json === json ? previous : new JsonView(json);
       views.set(key, view);
       this.#latest.set(key, view);
     }
@@ -203,51 +202,4 @@ export function lockStates(dramas: DramaRow[], completed: ReadonlySet<string>): 
     });
   });
   return states;
-}
-
-/** Responses this small go out as they are (server/app.ts gives the compression plugin the same threshold). */
-export const COMPRESS_FROM_BYTES = 1024;
-
-/** What catalog views are kept in, in order of preference. */
-const ENCODINGS: Array<'br' | 'gzip'> = ['br', 'gzip'];
-
-/** A serialized view and its compressed forms, made once each. */
-export class CatalogView {
-  /**
-   * Compressed forms only. Uncompressed, the view goes out as its text: Node writes the
-   * headers and a text body in one piece, and that measured ~10% faster than sending the
-   * view's UTF-8 bytes encoded once (headers and body then go as two pieces).
-   */
-  #encoded = new Map<'br' | 'gzip', Buffer>();
-
-  /**
-   * @param served `many` for a view kept and served again (compressed hard, once), `once`
-   *   for an answer made for one request (compressed at the levels the plugin uses).
-   */
-  constructor(
-    readonly json: string,
-    private readonly served: 'many' | 'once' = 'many',
-  ) {}
-
-  /**
-   * The encoding to answer with, given the request's Accept-Encoding (q-values honoured,
-   * br before gzip on a tie: the negotiation the compression plugin uses), or none.
-   */
-  encodingFor(acceptEncoding: string | undefined): 'br' | 'gzip' | undefined {
-    if (!acceptEncoding || this.json.length < COMPRESS_FROM_BYTES) return undefined;
-    return negotiate(acceptEncoding.toLowerCase(), ENCODINGS) ?? undefined;
-  }
-
-  encoded(encoding: 'br' | 'gzip'): Buffer {
-    let bytes = this.#encoded.get(encoding);
-    if (!bytes) {
-      const hard = this.served === 'many';
-      bytes =
-        encoding === 'br'
-          ? brotliCompressSync(this.json, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: hard ? 9 : 4 } })
-          : gzipSync(this.json, { level: hard ? 9 : 6 });
-      this.#encoded.set(encoding, bytes);
-    }
-    return bytes;
-  }
 }

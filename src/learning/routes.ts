@@ -10,8 +10,10 @@ import { invalidCursor } from '../cursor.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
+import { JSON_TYPE, JsonView, sendJsonView } from '../http/json-view.js';
+import type { PreparedAnswers } from '../http/prepared-answers.js';
 import { clientTime } from '../timestamps.js';
-import { type Catalog, type CatalogCache, CatalogView, lockStates } from './content.js';
+import { type Catalog, type CatalogCache, lockStates } from './content.js';
 import type { JourneyEventSink } from './journey-events.js';
 import { completeMagicMoment, getProgress, type LearningDeps, recordAttempt } from './progress.js';
 import { completedDramas } from './progress-store.js';
@@ -28,6 +30,8 @@ export interface LearningRoutesOptions {
   usersPerMinute: number;
   /** Where the learning actions' own analytics events go (journey-events.ts). */
   events: JourneyEventSink;
+  /** Where public views are published to be answered before routing (http/prepared-answers.ts). */
+  prepared?: PreparedAnswers;
 }
 
 /** Public content may sit in nginx or a CDN for five minutes (the runbook's 缓存头). */
@@ -38,28 +42,19 @@ const PUBLIC_CACHE = 'public, max-age=300';
  * views vary by Accept-Encoding (they go out compressed or not); only the dramas of a
  * theme also differ by caller (their lock state), so only they vary by Authorization.
  */
-function cacheFor(reply: FastifyReply, kind: 'public' | 'public-by-caller' | 'personal'): void {
-  if (kind === 'public') reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Accept-Encoding');
-  else if (kind === 'public-by-caller')
-    reply.header('cache-control', PUBLIC_CACHE).header('vary', 'Accept-Encoding, Authorization');
-  else reply.header('cache-control', 'no-store').header('vary', 'Authorization');
-}
+const CACHE_HEADERS = {
+  public: { 'cache-control': PUBLIC_CACHE, vary: 'Accept-Encoding' },
+  'public-by-caller': { 'cache-control': PUBLIC_CACHE, vary: 'Accept-Encoding, Authorization' },
+  personal: { 'cache-control': 'no-store', vary: 'Authorization' },
+} as const;
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+function cacheFor(reply: FastifyReply, kind: keyof typeof CACHE_HEADERS): void {
+  reply.headers(CACHE_HEADERS[kind]);
+}
 
 /** Serialize with the route's own 200 response schema, exactly as Fastify would. */
 function serialize(reply: FastifyReply, value: unknown): string {
   return (reply.getSerializationFunction('200') as (input: unknown) => string)(value);
-}
-
-/**
- * Send a cached catalog view, compressed already when the client accepts it (the
- * compression plugin leaves a response that has its Content-Encoding alone).
- */
-function sendView(request: FastifyRequest, reply: FastifyReply, view: CatalogView): FastifyReply {
-  const encoding = view.encodingFor(request.headers['accept-encoding']);
-  reply.type(JSON_TYPE);
-  return encoding ? reply.header('content-encoding', encoding).send(view.encoded(encoding)) : reply.send(view.json);
 }
 
 /**
@@ -83,8 +78,33 @@ const errors = { 400: S.ErrorResponse, 401: S.ErrorResponse, 403: S.ErrorRespons
 
 export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = async (
   app,
-  { db, catalog, mediaUrl, usersPerMinute, events },
+  { db, catalog, mediaUrl, usersPerMinute, events, prepared },
 ) => {
+  /**
+   * Send a public view. Asked for by its own path (no query string, no other spelling), it is
+   * also published as a prepared answer: the next GETs of that path get it before routing,
+   * until the catalog changes or goes stale.
+   */
+  const sendPublicView = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    content: Catalog,
+    path: string,
+    view: JsonView,
+    kind: 'public' | 'public-by-caller',
+  ): FastifyReply => {
+    cacheFor(reply, kind);
+    if (prepared && request.url === `${app.prefix}${path}`) {
+      prepared.publish(request.url, {
+        view,
+        headers: { ...CACHE_HEADERS[kind], 'content-type': JSON_TYPE },
+        isCurrent: () => catalog.current() === content,
+        observe: app.preparedAnswerObserver(request.routeOptions.url as string),
+      });
+    }
+    return sendJsonView(request, reply, view);
+  };
+
   const deps = async (): Promise<LearningDeps> => ({ db, catalog: await catalog.get(), events });
   const usersCreated = new Counter({
     name: 'user_created_total',
@@ -251,8 +271,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
     (request, reply) =>
       withCatalog(catalog, (content) => {
         const view = catalog.viewOf(content, 'interests', (c) => serialize(reply, interestsView(c)));
-        cacheFor(reply, 'public');
-        return sendView(request, reply, view);
+        return sendPublicView(request, reply, content, '/interests', view, 'public');
       }),
   );
 
@@ -292,8 +311,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
           const view = catalog.viewOf(content, `dramas:${interestId}`, (c) =>
             serialize(reply, dramaListView(c, interestId, lockStates(dramas, new Set()))),
           );
-          cacheFor(reply, 'public-by-caller');
-          return sendView(request, reply, view);
+          return sendPublicView(request, reply, content, `/interests/${interestId}/dramas`, view, 'public-by-caller');
         }
         // A learner's list, or a page other than the first whole list: made for this request, never cached.
         let page: { afterChapter: number; limit: number } | undefined;
@@ -304,10 +322,10 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         }
         cacheFor(reply, 'personal');
         const answer = (completed: ReadonlySet<string>) =>
-          sendView(
+          sendJsonView(
             request,
             reply,
-            new CatalogView(serialize(reply, dramaListView(content, interestId, lockStates(dramas, completed), page)), 'once'),
+            new JsonView(serialize(reply, dramaListView(content, interestId, lockStates(dramas, completed), page)), 'once'),
           );
         return learner === undefined ? answer(new Set()) : completedDramas(db.kysely, learner).then(answer);
       }),
@@ -330,8 +348,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
         const drama = content.dramaById.get(request.params.dramaId);
         if (!drama) throw new AppError('SMT_ERR_DRAMA_NOT_FOUND');
         const view = catalog.viewOf(content, `drama:${drama.id}`, (c) => serialize(reply, dramaDetailView(c, drama, mediaUrl)));
-        cacheFor(reply, 'public');
-        return sendView(request, reply, view);
+        return sendPublicView(request, reply, content, `/dramas/${drama.id}`, view, 'public');
       }),
   );
 

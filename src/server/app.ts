@@ -35,12 +35,14 @@ import {
   requestIdOf,
 } from '../http/error-handler.js';
 import { useJsonBodyParser } from '../http/json-body.js';
+import { COMPRESS_FROM_BYTES } from '../http/json-view.js';
 import { lazyChildLogger } from '../http/lazy-logger.js';
 import { metricsPlugin } from '../http/metrics.js';
+import { PreparedAnswers, serverWithPreparedAnswers } from '../http/prepared-answers.js';
 import { sharedRateLimitStore } from '../http/rate-limit-store.js';
 import { telemetryPlugin } from '../http/telemetry.js';
 import { answerKeyRoutes } from '../learning/answer-key.js';
-import { CatalogCache, COMPRESS_FROM_BYTES } from '../learning/content.js';
+import { CatalogCache } from '../learning/content.js';
 import { learningRoutes } from '../learning/routes.js';
 import { findUserByToken } from '../learning/users.js';
 import { videoRoutes } from '../learning/video-routes.js';
@@ -95,6 +97,8 @@ export interface App {
   reports: { metrics: Cached<MetricsReport>; feedback: Cached<FeedbackReport> };
   /** The learning actions' events on their way to the event store. */
   journeyOutbox: JourneyOutbox;
+  /** Public views answered before routing (http/prepared-answers.ts). */
+  prepared: PreparedAnswers;
   /** Begin draining (readiness fails, connections close after their response); app.close() ends it. */
   drain(): void;
 }
@@ -119,7 +123,13 @@ function validatorCompiler() {
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, db, store, logger } = deps;
+  // See the draining and closing steps below: while either lasts, Fastify answers everything.
+  let draining = false;
+  let closing = false;
+  // Public catalog views, answered before routing once their route has published them.
+  const prepared = new PreparedAnswers(() => !draining && !closing);
   const app = Fastify({
+    serverFactory: serverWithPreparedAnswers(prepared),
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request comes from http/telemetry.ts instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
@@ -157,8 +167,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // the listener is closed (a balancer's new connection is refused and goes to the next
   // instance, whatever its method), and a request still arriving on a kept-alive
   // connection is told so and sent elsewhere; health keeps answering so probes see it.
-  let draining = false;
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
@@ -370,13 +378,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // /api/v1/ops, whose one onRequest hook checks the ops token before any body is read.
   await app.register(
     async (api) => {
-      await api.register(healthRoutes, { health, db, isClosing: () => draining || closing, cdnAccessLog: config.cdnAccessLog });
+      await api.register(healthRoutes, {
+        health,
+        db,
+        isClosing: () => draining || closing,
+        cdnAccessLog: config.cdnAccessLog,
+        prepared,
+      });
       await api.register(learningRoutes, {
         db,
         catalog,
         mediaUrl,
         usersPerMinute: config.rateLimits.usersPerMinute,
         events: journeyOutbox,
+        prepared,
       });
       await api.register(analyticsRoutes, {
         presence,
@@ -420,6 +435,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     feedback,
     reports,
     journeyOutbox,
+    prepared,
     drain: () => {
       draining = true;
     },

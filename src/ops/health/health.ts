@@ -126,6 +126,11 @@ export class HealthService {
     return this.#report.get();
   }
 
+  /** The cached report while fresh, without a promise; else undefined. */
+  current(): HealthReport | undefined {
+    return this.#report.peek();
+  }
+
   /** Forget the cached report (after a known state change, and in tests). */
   invalidate(): void {
     this.#report.invalidate();

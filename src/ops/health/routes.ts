@@ -6,7 +6,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
+import { JSON_TYPE, JsonView, sendJsonView } from '../../http/json-view.js';
 import { sample, sourcedGauge } from '../../http/metrics.js';
+import type { PreparedAnswers } from '../../http/prepared-answers.js';
 import { backupStatus } from '../backups/status.js';
 import { cdnStats } from '../cdn.js';
 import type { HealthReport, HealthService } from './health.js';
@@ -18,7 +20,12 @@ export interface HealthRoutesOptions {
   cdnAccessLog?: string | undefined;
   /** True once shutdown has begun: readiness fails so load balancers drain this instance. */
   isClosing: () => boolean;
+  /** Where a healthy report is published to be answered before routing while fresh (http/prepared-answers.ts). */
+  prepared?: PreparedAnswers;
 }
+
+/** Health is never stored by a proxy: it is about now. */
+const HEALTH_HEADERS = { 'cache-control': 'no-store' } as const;
 
 const Check = Type.Object(
   {
@@ -47,7 +54,7 @@ const HealthReportSchema = Type.Object({
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
   app,
-  { health, db, isClosing, cdnAccessLog },
+  { health, db, isClosing, cdnAccessLog, prepared },
 ) => {
   // The up gauges and the machine gauges of the warning rules (HighCpu, HighMemory,
   // LowDiskSpace, DbConnectionsHigh) read the same probe as /api/v1/health.
@@ -82,7 +89,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     typeof r.checks.eventLoop.p99Ms === 'number' ? r.checks.eventLoop.p99Ms / 1000 : undefined,
   );
 
-  const serialized = new WeakMap<object, string>();
+  const serialized = new WeakMap<HealthReport, JsonView>();
 
   // Backup status from the job log: the inputs of BackupStale and BackupFailed. No
   // series until a backup has run.
@@ -159,10 +166,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
     );
   }
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.headers(HEALTH_HEADERS);
+    done(null, payload);
   });
 
+  const HEALTH_PATH = `${app.prefix}/health`;
+  const observePrepared = app.preparedAnswerObserver(HEALTH_PATH, { quiet: true });
   app.get(
     '/health',
     {
@@ -174,19 +184,25 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
         response: { 200: HealthReportSchema, 503: HealthReportSchema },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const report = await health.check();
       const status = report.status === 'down' ? 503 : 200;
       // The report is cached for a second; so is its JSON, for pollers hitting it hard.
-      let json = serialized.get(report);
-      if (json === undefined) {
-        json = (reply.getSerializationFunction(String(status)) as (value: unknown) => string)(report);
-        serialized.set(report, json);
+      let view = serialized.get(report);
+      if (view === undefined) {
+        view = new JsonView((reply.getSerializationFunction(String(status)) as (value: unknown) => string)(report));
+        serialized.set(report, view);
       }
-      return reply
-        .code(status)
-        .type('application/json; charset=utf-8')
-        .send(json as never);
+      // A healthy report is answered before routing while it is the fresh one (a second).
+      if (status === 200 && prepared && request.url === HEALTH_PATH) {
+        prepared.publish(HEALTH_PATH, {
+          view,
+          headers: { ...HEALTH_HEADERS, 'content-type': JSON_TYPE },
+          isCurrent: () => health.current() === report,
+          observe: observePrepared,
+        });
+      }
+      return sendJsonView(request, reply.code(status), view);
     },
   );
 
