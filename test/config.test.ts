@@ -65,7 +65,7 @@ describe('loadConfig', () => {
 describe('Node.js flags of the server', () => {
   it('are the same wherever the server is started: both systemd units, npm start and the benchmarks', () => {
     const flags = serverNodeFlags();
-    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=30']));
+    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--heap-growing-percent=20']));
     const unitFlags = (file: string) =>
       serverNodeFlags(readFileSync(new URL(`../deploy/systemd/${file}`, import.meta.url), 'utf8'));
     expect(unitFlags('smartalk-backend@.service')).toEqual(flags);
