@@ -220,8 +220,14 @@ describe('request log', () => {
 
     const everyLine = await startTestServer({ env: { ACCESS_LOG_PUBLIC: 'lines' } });
     try {
+      // The second is a prepared answer (http/prepared-answers.ts): it gets its line too.
       await api(everyLine.url, '/api/v1/interests', { headers: { 'x-request-id': 'public-line' } });
-      expect((await logLines(everyLine)).find((line) => line.reqId === 'public-line')).toMatchObject({ status: 200 });
+      await api(everyLine.url, '/api/v1/interests', { headers: { 'x-request-id': 'public-line-2' } });
+      expect(everyLine.runtime.prepared.answered).toBe(1);
+      const lines = await logLines(everyLine);
+      for (const reqId of ['public-line', 'public-line-2']) {
+        expect(lines.find((line) => line.reqId === reqId)).toMatchObject({ status: 200, route: '/api/v1/interests' });
+      }
     } finally {
       await everyLine.close();
     }
