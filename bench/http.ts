@@ -7,7 +7,9 @@
  *
  * Each route's response is fetched from SmarTalk once and served by a bare Fastify
  * route (bench/bare-server.mjs), so the ratio is the cost of everything we add on top of
- * the framework. wrk drives both (one thread: it leaves the cores to the servers), in
+ * the framework. (Since session 13 SmarTalk answers these four routes, once warm, before
+ * Fastify routes them: src/http/prepared-answers.ts. The ratio then compares that path,
+ * with its headers, metrics and access-log tally, against a bare Fastify route.) wrk drives both (one thread: it leaves the cores to the servers), in
  * interleaved pairs (this machine's speed moves ±40% within minutes), PAIRS times; the
  * table gives medians of the per-pair ratios of throughput and of server CPU per
  * request. p99 is then measured at half of our peak (autocannon's fixed rate, the
