@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HTTP_BUCKETS } from '../src/http/metrics.js';
 import { runChecks } from '../src/ops/checks/runner.js';
-import type { OpsReport } from '../src/ops/reports/ops-report.js';
+import { type OpsReport, prometheusTimeline } from '../src/ops/reports/ops-report.js';
 import { findBinary, requireBinaries } from './helpers/binaries.js';
 import { freePort, waitFor } from './helpers/private-services.js';
 import { api, startTestServer, type TestServer } from './helpers/server.js';
@@ -117,6 +117,17 @@ describe('Prometheus history in the checks and reports', () => {
       expect(last?.p95Seconds).toBeGreaterThan(0.25);
       expect(last?.errorRate).toBeCloseTo(6 / 66, 2);
     }
+    // Whatever the hour: a day with whole hours behind it gets a point per hour; in a day's
+    // first hour, one point over the minutes so far (not an error from Prometheus).
+    const limits = { p95Seconds: 1, errorRate: 0.05 };
+    const hours = await prometheusTimeline(prometheusUrl, new Date(now - 3 * 3_600_000), new Date(now), 3_600, limits);
+    expect(hours && 'points' in hours ? hours.points.length : hours).toBe(3);
+    const firstHour = await prometheusTimeline(prometheusUrl, new Date(now - 20 * 60_000), new Date(now), 3_600, limits);
+    expect(firstHour && 'points' in firstHour ? firstHour.points.map((p) => p.at) : firstHour).toEqual([
+      new Date(now).toISOString(),
+    ]);
+    if (firstHour && 'points' in firstHour) expect(firstHour.points[0]?.p95Seconds).toBeGreaterThan(0.25);
+
     const page = await api(server.url, `/api/v1/ops/reports/daily-${made.body.report.date}.html`, { token: server.opsToken });
     expect(page.text).toContain('>HighErrorRate</text>');
     expect(page.text).toContain('>SlowApi</text>');

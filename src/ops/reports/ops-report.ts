@@ -231,15 +231,20 @@ export async function buildOpsReport(
 }
 
 /** Hourly (or six-hourly) p95 latency and 5xx share of every SmarTalk instance Prometheus scrapes. */
-async function prometheusTimeline(
+export async function prometheusTimeline(
   baseUrl: string,
   since: Date,
   until: Date,
   stepSeconds: number,
   limits: { p95Seconds: number; errorRate: number },
 ): Promise<OpsReport['operations']['timeline']> {
-  const range = { start: new Date(since.getTime() + stepSeconds * 1000), end: until, stepSeconds };
-  const window = `[${stepSeconds}s]`;
+  // A point per whole step, each the step that ends there. In a day's first hour there is
+  // no whole step yet: one point at `until` over the time elapsed (Prometheus refuses a
+  // range that ends before it starts, and the report would say the history is unavailable).
+  const elapsedSeconds = Math.floor((until.getTime() - since.getTime()) / 1000);
+  const wholeStep = elapsedSeconds >= stepSeconds;
+  const range = { start: wholeStep ? new Date(since.getTime() + stepSeconds * 1000) : until, end: until, stepSeconds };
+  const window = `[${wholeStep ? stepSeconds : Math.max(60, elapsedSeconds)}s]`;
   try {
     const [latency, errors] = await Promise.all([
       promRange(
