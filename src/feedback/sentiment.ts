@@ -9,7 +9,7 @@
  * to (−1, 1) the way VADER does (x / √(x² + 15)).
  *
  * Then the learned layer (learned.ts) weighs the rules' verdict with the text's words; the
- * text's score is its P(positive) − P(negative), stretched (LAYER_STRETCH).
+ * text's score is its P(positive) − P(negative), held in its most probable label's zone.
  *
  * Item: the weighted mean of the signals present — the emotion label's weight
  * (learning/emotions.ts), the rating ((r − 3) / 2, counted twice), and the text's score
@@ -99,12 +99,21 @@ const FALLBACK_THEMES: ReadonlySet<Theme> = new Set(['usage', 'overall']);
 export const LABEL_THRESHOLD = 0.3;
 
 /**
- * The learned layer's score is P(positive) − P(negative) stretched by this much, so that
- * the label thresholds (±0.3) fall at ±0.15 of the probability difference: where 5-fold
- * cross-validation on the training lines put them (0.888 at ±0.3, 0.895–0.897 from ±0.1
- * to ±0.2; docs/sentiment.md).
+ * The learned layer's score: P(positive) − P(negative), held inside the label zone (±0.3)
+ * of its most probable label. So the label is the layer's most probable one — "planning to
+ * renew the membership" at 69% neutral stays neutral even with 27% negative — and the score
+ * still says how far it leans. Chosen by 5-fold cross-validation on the training lines:
+ * the most probable label 0.886, the difference cut at ±0.15 0.881, at ±0.3 0.876
+ * (docs/sentiment.md).
  */
-const LAYER_STRETCH = 2;
+function layerScore(positive: number, neutral: number, negative: number): number {
+  const lean = positive - negative;
+  if (neutral >= positive && neutral >= negative) return Math.max(-LEAN_BELOW, Math.min(LEAN_BELOW, lean));
+  return positive > negative ? Math.max(LABEL_THRESHOLD, lean) : Math.min(-LABEL_THRESHOLD, lean);
+}
+
+/** The most a neutral verdict may lean: just inside the label thresholds. */
+const LEAN_BELOW = LABEL_THRESHOLD - 0.01;
 const NEGATION_WINDOW = 3;
 /** "too quiet", "太快": excess of something not otherwise scored reads as a complaint (AFINN scale). */
 const EXCESS_SCORE = -2;
@@ -436,7 +445,7 @@ export class SentimentAnalyzer {
       const [positive, neutral, negative] = this.#model.probabilities(analyzed.tokens, analyzed.rules);
       text.ruleScore = text.score;
       text.learned = { positive, neutral, negative };
-      text.score = Math.max(-1, Math.min(1, (positive - negative) * LAYER_STRETCH));
+      text.score = layerScore(positive, neutral, negative);
     }
     // The text is a signal when it takes a side; a neutral text leaves the rating and the
     // emotion to decide (docs/sentiment.md, rule 13).
