@@ -286,6 +286,25 @@ describe('clock jumps, restarts and several instances', () => {
     expect(sink.on('/slack')).toHaveLength(1);
   });
 
+  it('a round that starts while an alert is being opened pages it with its diagnosis', async () => {
+    const alerts = service();
+    // A diagnosis takes a while (it queries the database and the instance).
+    alerts.diagnoseWith(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return {
+        scenario: 'db',
+        worst: 'fail',
+        at: clock.toISOString(),
+        findings: [{ id: 'db.connect', status: 'fail', summary: 'connection refused' }],
+      };
+    });
+    // The round is called while fire() is still opening the alert (as the Alertmanager intake
+    // or the evaluator's timer may): it waits for the alert and its diagnosis.
+    const [fired] = await Promise.all([alerts.fire(critical()), round(alerts)]);
+    const [hook] = sink.on('/hook');
+    expect(hook?.body.alert).toMatchObject({ id: fired.alert.id, diagnosis: { scenario: 'db', worst: 'fail' } });
+  });
+
   it('the same alert fired by two instances is one alert', async () => {
     const input = critical();
     const [x, y] = await Promise.all([service().fire(input), service().fire(input)]);

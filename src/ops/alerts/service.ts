@@ -81,6 +81,8 @@ export class AlertService {
   readonly #now: () => Date;
   #onFired: ((alert: AlertView) => Promise<AlertDiagnosis | undefined>) | undefined;
   readonly #diagnosing = new Map<string, Promise<void>>();
+  /** fire() calls still opening their alert (escalate() waits for them and their diagnoses). */
+  readonly #opening = new Set<Promise<unknown>>();
 
   constructor(deps: AlertServiceDeps) {
     this.#db = deps.db;
@@ -143,10 +145,19 @@ export class AlertService {
   }
 
   /** Open an alert, or refresh the open one with the same fingerprint. */
-  async fire(input: FireInput, now = this.#now()): Promise<{ alert: AlertView; created: boolean }> {
-    const fired = await this.#open(input, now);
-    if (fired.created) this.#startDiagnosis(fired.alert);
-    return fired;
+  fire(input: FireInput, now = this.#now()): Promise<{ alert: AlertView; created: boolean }> {
+    // Known to escalate() from the call on: an escalation round that starts while the alert
+    // is being opened waits for it, and so for its diagnosis, instead of paging it bare.
+    const opening = this.#open(input, now).then((fired) => {
+      if (fired.created) this.#startDiagnosis(fired.alert);
+      return fired;
+    });
+    this.#opening.add(opening);
+    void opening.then(
+      () => this.#opening.delete(opening),
+      () => this.#opening.delete(opening),
+    );
+    return opening;
   }
 
   async #open(input: FireInput, now: Date): Promise<{ alert: AlertView; created: boolean }> {
@@ -274,8 +285,12 @@ export class AlertService {
 
   /** Notify every level that is due, and remind about acknowledged alerts left open. */
   async escalate(now = this.#now()): Promise<{ notified: number; reminded: number }> {
-    // A diagnosis still running for a new alert goes out with its first notification.
-    await Promise.all(this.#diagnosing.values());
+    // A diagnosis still running for a new alert goes out with its first notification; an
+    // alert still being opened is waited for first (twice: one opened meanwhile too).
+    for (let pass = 0; pass < 2 && this.#opening.size + this.#diagnosing.size > 0; pass++) {
+      await Promise.allSettled(this.#opening);
+      await Promise.all(this.#diagnosing.values());
+    }
     return escalate(this.#db, this.#config, now);
   }
 
