@@ -9,11 +9,12 @@
  * route (bench/bare-server.mjs), so the ratio is the cost of everything we add on top of
  * the framework. (Since session 13 SmarTalk answers these four routes, once warm, before
  * Fastify routes them: src/http/prepared-answers.ts. The ratio then compares that path,
- * with its headers, metrics and access-log tally, against a bare Fastify route.) wrk drives both (one thread: it leaves the cores to the servers), in
- * interleaved pairs (this machine's speed moves ±40% within minutes), PAIRS times; the
- * table gives medians of the per-pair ratios of throughput and of server CPU per
- * request. p99 is then measured at half of our peak (autocannon's fixed rate, the
- * server's own histogram), and RSS is the server's maximum under load.
+ * with its headers, metrics and access-log tally, against a bare Fastify route.) wrk
+ * drives both (one thread: it leaves the cores to the servers), in interleaved pairs
+ * (this machine's speed moves ±40% within minutes), PAIRS times; the table gives medians
+ * of the per-pair ratios of throughput and of server CPU per request. p99 is then
+ * measured at half of our peak (autocannon's fixed rate, the server's own histogram),
+ * and RSS is the server's maximum under load.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

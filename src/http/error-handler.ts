@@ -201,7 +201,7 @@ export function errorBody(error: AppError, requestId?: string, lang: Lang = 'en'
 }
 
 /** The security headers as pairs, listed once: `reply.headers(object)` walked the object's keys on every response. */
-const SECURITY_HEADER_ENTRIES = Object.entries(API_SECURITY_HEADERS);
+export const SECURITY_HEADER_ENTRIES = Object.entries(API_SECURITY_HEADERS);
 
 /** What every response carries: the security headers and the request id. */
 export function applyCommonHeaders(request: FastifyRequest, reply: FastifyReply): void {

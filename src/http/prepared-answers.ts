@@ -17,15 +17,15 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FastifyServerFactory } from 'fastify';
-import { API_SECURITY_HEADERS, requestIdOf } from './error-handler.js';
-import type { JsonView } from './json-view.js';
+import { requestIdOf, SECURITY_HEADER_ENTRIES } from './error-handler.js';
+import { JSON_TYPE, type JsonView } from './json-view.js';
 
 /** Called once per prepared answer, after it is written: metrics and the access log. */
 export type PreparedAnswerObserver = (requestId: string, path: string, latencyMs: number) => void;
 
 export interface PreparedAnswer {
   view: JsonView;
-  /** The route's own headers (type, caching); the security headers and the length are added here. */
+  /** The route's own headers (caching); the type, encoding, security headers and length are added here. */
   headers: Readonly<Record<string, string>>;
   /** Whether the view is still the one its route would answer with (checked per request). */
   isCurrent: () => boolean;
@@ -53,8 +53,10 @@ class Prepared {
         body,
         headers: [
           ...Object.entries(headers).flat(),
+          'content-type',
+          JSON_TYPE,
           ...(encoding ? ['content-encoding', encoding] : []),
-          ...Object.entries(API_SECURITY_HEADERS).flat(),
+          ...SECURITY_HEADER_ENTRIES.flat(),
           'content-length',
           String(Buffer.byteLength(body)),
           'x-request-id',

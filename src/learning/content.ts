@@ -146,11 +146,6 @@ export class CatalogCache {
   }
 
   /**
-   * A public view of the catalog (the same for every caller), serialized once per
-   * catalog load — and compressed once, on first demand, for clients that accept it:
-   * catalog GETs then cost neither mapping, serialization nor compression.
-   */
-  /**
    * The catalog at once when it is loaded and fresh — every request but about one a
    * minute — so a route can answer without a promise; undefined when it must be loaded.
    */
@@ -158,7 +153,11 @@ export class CatalogCache {
     return this.#catalog.peek();
   }
 
-  /** `view` of a catalog in hand. */
+  /**
+   * A public view of `catalog` (the same for every caller), serialized once per catalog
+   * load — and compressed once, on first demand, for clients that accept it: catalog GETs
+   * then cost neither mapping, serialization nor compression.
+   */
   viewOf(catalog: Catalog, key: string, render: (catalog: Catalog) => string): JsonView {
     let views = this.#views.get(catalog);
     if (!views) {

@@ -10,7 +10,7 @@ import { invalidCursor } from '../cursor.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { assertSelf, bearerToken, LEARNER_SECURITY } from '../http/auth.js';
-import { JSON_TYPE, JsonView, sendJsonView } from '../http/json-view.js';
+import { JsonView, sendJsonView } from '../http/json-view.js';
 import type { PreparedAnswers } from '../http/prepared-answers.js';
 import { clientTime } from '../timestamps.js';
 import { type Catalog, type CatalogCache, lockStates } from './content.js';
@@ -97,7 +97,7 @@ export const learningRoutes: FastifyPluginAsyncTypebox<LearningRoutesOptions> = 
     if (prepared && request.url === `${app.prefix}${path}`) {
       prepared.publish(request.url, {
         view,
-        headers: { ...CACHE_HEADERS[kind], 'content-type': JSON_TYPE },
+        headers: CACHE_HEADERS[kind],
         isCurrent: () => catalog.current() === content,
         observe: app.preparedAnswerObserver(request.routeOptions.url as string),
       });

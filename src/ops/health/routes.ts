@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
 import { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
-import { JSON_TYPE, JsonView, sendJsonView } from '../../http/json-view.js';
+import { JsonView, sendJsonView } from '../../http/json-view.js';
 import { sample, sourcedGauge } from '../../http/metrics.js';
 import type { PreparedAnswers } from '../../http/prepared-answers.js';
 import { backupStatus } from '../backups/status.js';
@@ -197,7 +197,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = asyn
       if (status === 200 && prepared && request.url === HEALTH_PATH) {
         prepared.publish(HEALTH_PATH, {
           view,
-          headers: { ...HEALTH_HEADERS, 'content-type': JSON_TYPE },
+          headers: HEALTH_HEADERS,
           isCurrent: () => health.current() === report,
           observe: observePrepared,
         });
