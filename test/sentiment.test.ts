@@ -118,6 +118,47 @@ describe('phrase patterns (docs/sentiment.md)', () => {
   });
 });
 
+describe('rules of session 14 (the rules alone, without the learned layer)', () => {
+  const rules = new SentimentAnalyzer({ model: null });
+  const rulesLabel = (text: string) => rules.scoreItem({ text }).label;
+
+  it('reads 太…了 before a word it does not score as an exclamation, and English "too" before praise as excess', () => {
+    expect(rulesLabel('这个方法太聪明了')).toBe('positive');
+    expect(rules.scoreText('太快了').score).toBe(0);
+    expect(rulesLabel('语速太快')).toBe('negative');
+    expect(rulesLabel('way too advanced for me')).toBe('negative');
+    expect(rulesLabel('too good to be true')).toBe('positive');
+  });
+
+  it('ends a negator at 就 / and, so the failure after it is not flipped', () => {
+    expect(rulesLabel('一节课都上不完就闪退')).toBe('negative');
+    expect(rulesLabel('it does not start and crashes')).toBe('negative');
+    expect(rulesLabel('不闪退')).toBe('positive');
+    // "less" is a weaker negation: less scary leans to praise, less fun to blame.
+    expect(rules.scoreText('makes English less scary').score).toBeGreaterThan(0);
+    expect(rules.scoreText('less fun than before').score).toBeLessThan(0);
+  });
+
+  it('reads a praise that is no more, a claim against its reality, and a broken streak as complaints', () => {
+    expect(rulesLabel('以前是我最喜欢的app，现在不是了')).toBe('negative');
+    expect(rulesLabel('It used to be my favorite app, not anymore')).toBe('negative');
+    expect(rulesLabel('说是沉浸式学习，其实就是看视频')).toBe('negative');
+    expect(rulesLabel('they call it immersive, it is really just videos')).toBe('negative');
+    expect(rulesLabel('连续打卡又断了')).toBe('negative');
+    // "no longer" negates what it governs: no longer crashing is praise.
+    expect(rulesLabel('it no longer crashes')).toBe('positive');
+    expect(rulesLabel('I used to dread listening, now I follow meetings')).toBe('positive');
+  });
+
+  it('leaves first impressions, past worries and recommendations by others to the rest of the text', () => {
+    expect(rulesLabel('recommended by a friend at work')).toBe('neutral');
+    expect(rulesLabel('同事推荐的')).toBe('neutral');
+    expect(rulesLabel('I was worried it would be too hard, but it is doable')).toBe('positive');
+    expect(rulesLabel('刚开始挺期待，一周后什么都解锁不了')).toBe('negative');
+    expect(rulesLabel('加个口语陪练功能应该不错')).toBe('neutral');
+  });
+});
+
 describe('mixed language and emoji', () => {
   it('scores Chinese and English in one text', () => {
     const result = analyzer.scoreText('故事很棒 but the app is so slow 😡');

@@ -118,6 +118,23 @@ const NEGATION_WINDOW = 3;
 /** "too quiet", "太快": excess of something not otherwise scored reads as a complaint (AFINN scale). */
 const EXCESS_SCORE = -2;
 const EXCESS_WORDS = new Set(['too', '太']);
+/**
+ * Whether "too"/"太" before a word is excess, a complaint (too quiet, 太快, too advanced),
+ * rather than degree. English "too" before praise is excess too, but for the few words
+ * where it is delight ("too cute", "too good"). Chinese "太…了" before a word we do not
+ * score is an exclamation (太聪明了, 太香了), not excess; before one we score it is degree
+ * (太好了, 太难了), as before.
+ */
+function readsAsExcess(excessWord: string, word: string, base: number | undefined, next: string | undefined): boolean {
+  if (excessWord === '太') return base === undefined && next !== '了' && next !== '啦';
+  return base === undefined || (base > 0 && !TOO_DELIGHT.has(word));
+}
+const TOO_DELIGHT = new Set('good cute funny fun cool beautiful adorable sweet kind nice perfect addictive'.split(' '));
+/**
+ * Words that end a negator's reach: "上不完就闪退" (the crash is not negated), "does not load
+ * and crashes", "can not log in, then it freezes".
+ */
+const SCOPE_ENDS = new Set('就 才 又 然后 还是 and then because when until after before if'.split(' '));
 /** A question clause ("can you add …?", "可以…吗") is a request more than a verdict. */
 const QUESTION_WEIGHT = 0.4;
 const DEGREE_WINDOW = 2;
@@ -255,6 +272,8 @@ export class SentimentAnalyzer {
     for (const word of ['not', 'no', 'never', 'nothing', 'nobody', 'none', 'neither', 'nor', 'hardly', 'barely', 'without']) {
       this.#modifiers.set(word, { kind: 'negator', weight: -0.8 });
     }
+    // "less scary", "less buggy": a weakened negation.
+    this.#modifiers.set('less', { kind: 'negator', weight: -0.5 });
     for (const [word, weight] of [
       ['very', 1.5],
       ['really', 1.4],
@@ -378,7 +397,12 @@ export class SentimentAnalyzer {
       }
       let base = bases[i];
       const previous = tokens[i - 1];
-      if (base === undefined && previous !== undefined && EXCESS_WORDS.has(previous) && !breaks[i] && modifier === undefined) {
+      if (
+        previous !== undefined &&
+        EXCESS_WORDS.has(previous) &&
+        modifier === undefined &&
+        readsAsExcess(previous, tokens[i] as string, base, tokens[i + 1])
+      ) {
         base = EXCESS_SCORE;
       }
       if (base === undefined || (modifier && modifier.kind !== 'degree')) continue;
@@ -386,6 +410,7 @@ export class SentimentAnalyzer {
       if (modifier?.kind === 'degree' && bases[i + 1] !== undefined) continue;
       let value = base;
       for (let back = 1; back <= NEGATION_WINDOW && i - back >= 0 && !breaks[i - back]; back++) {
+        if (SCOPE_ENDS.has(tokens[i - back] as string)) break;
         const mod = modifiers[i - back];
         if (mod === undefined) continue;
         if (mod.kind === 'contrast') break;
