@@ -150,6 +150,16 @@ describe('rules of session 14 (the rules alone, without the learned layer)', () 
     expect(rulesLabel('I used to dread listening, now I follow meetings')).toBe('positive');
   });
 
+  it('reads an A-not-A question and a verb + 好 complement as no verdict, and 不再 / zero as negators', () => {
+    expect(rules.scoreText('不知道这个适不适合').score).toBe(0);
+    expect(rules.scoreText('学没学会').score).toBe(0);
+    expect(rules.scoreText('下载好的视频').score).toBe(0);
+    expect(rulesLabel('通勤时间终于不再浪费了')).toBe('positive');
+    expect(rulesLabel('zero regrets')).toBe('positive');
+    expect(rulesLabel('the lag is gone')).toBe('positive');
+    expect(rulesLabel('my progress is gone')).toBe('negative');
+  });
+
   it('leaves first impressions, past worries and recommendations by others to the rest of the text', () => {
     expect(rulesLabel('recommended by a friend at work')).toBe('neutral');
     expect(rulesLabel('同事推荐的')).toBe('neutral');

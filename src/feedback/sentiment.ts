@@ -272,6 +272,8 @@ export class SentimentAnalyzer {
     for (const word of ['not', 'no', 'never', 'nothing', 'nobody', 'none', 'neither', 'nor', 'hardly', 'barely', 'without']) {
       this.#modifiers.set(word, { kind: 'negator', weight: -0.8 });
     }
+    // "zero regrets" is "no regrets".
+    this.#modifiers.set('zero', { kind: 'negator', weight: -0.8 });
     // "less scary", "less buggy": a weakened negation.
     this.#modifiers.set('less', { kind: 'negator', weight: -0.5 });
     for (const [word, weight] of [
