@@ -131,10 +131,11 @@ function readsAsExcess(excessWord: string, word: string, base: number | undefine
 }
 const TOO_DELIGHT = new Set('good cute funny fun cool beautiful adorable sweet kind nice perfect addictive'.split(' '));
 /**
- * Words that end a negator's reach: "上不完就闪退" (the crash is not negated), "does not load
- * and crashes", "can not log in, then it freezes".
+ * Words that end a negator's reach: "上不完就闪退" (the crash is not negated), "课本上没有的地道表达"
+ * (the negation stays in its relative clause), "does not load and crashes", "can not log in,
+ * then it freezes".
  */
-const SCOPE_ENDS = new Set('就 才 又 然后 还是 and then because when until after before if'.split(' '));
+const SCOPE_ENDS = new Set('的 就 才 又 然后 还是 and then because when until after before if'.split(' '));
 /** A question clause ("can you add …?", "可以…吗") is a request more than a verdict. */
 const QUESTION_WEIGHT = 0.4;
 const DEGREE_WINDOW = 2;
