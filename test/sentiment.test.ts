@@ -1,12 +1,15 @@
 /** The sentiment analyzer: negation, degree, contrast, mixed language, emoji, themes, urgency, and its measured accuracy. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
+import { evaluate, readBatches, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
 import { featureHash, featureNames, forEachFeature, LearnedModel } from '../src/feedback/learned.js';
 import { Segmenter } from '../src/feedback/segmenter.js';
 import { MODEL_URL, SentimentAnalyzer, sentimentAnalyzer } from '../src/feedback/sentiment.js';
-import { trainingItems, trainModel } from '../src/feedback/train.js';
+import { leaveOneBatchOut, trainingItems, trainModel } from '../src/feedback/train.js';
 
 const analyzer = sentimentAnalyzer();
 const score = (text: string) => analyzer.scoreText(text).score;
@@ -249,6 +252,27 @@ describe('the learned layer', () => {
     expect(item.text?.learned?.negative).toBeGreaterThan(0.5);
     expect(analyzer.scoreItem({ text: '我晚上学', rating: 5 }).score).toBe(1);
     expect(analyzer.scoreItem({ text: '很好', rating: 3 }).label).toBe('positive');
+  });
+
+  it('scores each batch by a layer trained without it (eval:sentiment --by-batch)', () => {
+    // The only praise in the sets is batch 1's made-up word, the only blame batch 2's: a layer
+    // that never saw a batch cannot get its label right, one that did can.
+    const dir = mkdtempSync(join(tmpdir(), 'sentiment-batches-'));
+    const lines = (label: string, text: string) => Array.from({ length: 12 }, (_, i) => `${label}\t${text} ${i}`).join('\n');
+    for (const set of ['zh', 'en', 'dev-zh', 'dev-mixed'])
+      writeFileSync(join(dir, `${set}.tsv`), `${lines('neutral', 'plain words')}\n`);
+    writeFileSync(
+      join(dir, 'dev-en.tsv'),
+      `${lines('neutral', 'the app')}\n# Added first\n${lines('positive', 'zquix zquix')}\n# Added second\n${lines('negative', 'blorf blorf')}\n`,
+    );
+    const fixtures = pathToFileURL(`${dir}/`);
+    expect(readBatches(new URL('dev-en.tsv', fixtures)).map((batch) => batch.items.length)).toEqual([12, 12, 12]);
+    expect(leaveOneBatchOut('dev-en', fixtures).map((batch) => [batch.lines, batch.accuracy])).toEqual([
+      [12, 0],
+      [12, 0],
+    ]);
+    const seenAll = new SentimentAnalyzer({ model: LearnedModel.parse(trainModel(trainingItems(fixtures))) });
+    expect(seenAll.scoreItem({ text: 'zquix zquix 5' }).label).toBe('positive');
   });
 
   it('ships the model its sources train (npm run train:sentiment)', () => {

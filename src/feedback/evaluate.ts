@@ -20,14 +20,25 @@ export interface Evaluation {
 }
 
 export function readLabeledSet(file: string | URL): Array<{ label: SentimentLabel; text: string }> {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
-    .map((line) => {
+  return readBatches(file).flatMap((batch) => batch.items);
+}
+
+/**
+ * A development set's batches: the lines under each "# Added …" comment, each written and
+ * scored fresh as a whole (docs/sentiment.md); the lines before the first such comment are
+ * batch 0.
+ */
+export function readBatches(file: string | URL): Array<{ note: string; items: Array<{ label: SentimentLabel; text: string }> }> {
+  const batches = [{ note: 'first lines', items: [] as Array<{ label: SentimentLabel; text: string }> }];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('# Added')) batches.push({ note: line.slice(2), items: [] });
+    else if (line.trim() !== '' && !line.startsWith('#')) {
       const [label, ...rest] = line.split('\t');
       if (!LABELS.includes(label as SentimentLabel)) throw new Error(`bad label in ${String(file)}: ${line}`);
-      return { label: label as SentimentLabel, text: rest.join('\t') };
-    });
+      (batches.at(-1) as (typeof batches)[number]).items.push({ label: label as SentimentLabel, text: rest.join('\t') });
+    }
+  }
+  return batches;
 }
 
 /**
