@@ -296,11 +296,12 @@ describe('measured accuracy (npm run eval:sentiment)', () => {
     }
   });
   it('keeps the held-out parts of the development sets at their measured floor (never trained or tuned on)', () => {
-    // Measured 2026-12-02: zh 0.868, en 0.768, mixed 0.932; the floors catch a regression.
+    // Measured 2026-12-02 (session 14): zh 0.882, en 0.829, mixed 0.933; a retraining moves
+    // them ±2 points, so the floors sit 4–6 below and catch a regression.
     for (const [set, floor] of [
-      ['dev-zh', 0.8],
-      ['dev-en', 0.72],
-      ['dev-mixed', 0.84],
+      ['dev-zh', 0.84],
+      ['dev-en', 0.78],
+      ['dev-mixed', 0.87],
     ] as const) {
       const heldOut = readLabeledSet(new URL(`./fixtures/sentiment/${set}.tsv`, import.meta.url)).filter(
         (item) => splitOf(item.text) === 'held-out',
