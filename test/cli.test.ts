@@ -29,6 +29,18 @@ describe('smartalk CLI', () => {
     }
   });
 
+  it('scores a text, showing a phrase pattern as people read it in the table and in --json alike', () => {
+    const text = smartalk(['feedback', 'score', '说是沉浸式学习，其实就是看视频'], env);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('⟨phrase -2⟩: -2.00');
+    const json = smartalk(['feedback', 'score', '说是沉浸式学习，其实就是看视频', '--json'], env);
+    expect(json.status, json.stderr).toBe(0);
+    const scored = JSON.parse(json.stdout);
+    expect(scored.label).toBe('negative');
+    expect(scored.tokens[0]).toBe('⟨phrase -2⟩');
+    expect(scored.text.hits).toEqual([{ token: '⟨phrase -2⟩', value: -2 }]);
+  });
+
   it('stops on a bad environment value with one line naming the variable', () => {
     const result = smartalk(['migrate'], { ...env, PORT: 'eighty' });
     expect(result.status).toBe(2);

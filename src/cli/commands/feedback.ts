@@ -45,7 +45,9 @@ export function feedbackCommand(): Command {
       const analyzer = sentimentAnalyzer();
       const result = analyzer.scoreItem({ text, rating });
       const tokens = analyzer.tokens(text).map(readableToken);
-      if (flags.json) return printJson({ ...result, tokens });
+      // A phrase pattern's stand-in is a private-use character: scripts get it as people read it too.
+      const hits = result.text?.hits.map((hit) => ({ ...hit, token: readableToken(hit.token) }));
+      if (flags.json) return printJson({ ...result, text: result.text && { ...result.text, hits }, tokens });
       const label = say(
         config.lang,
         {
@@ -65,8 +67,7 @@ export function feedbackCommand(): Command {
           `${say(config.lang, { en: 'rules', zh: '规则' })} ${result.text.ruleScore.toFixed(3)} · ${say(config.lang, { en: 'learned', zh: '模型' })}: ${say(config.lang, { en: 'positive', zh: '正面' })} ${percent(learned.positive)}, ${say(config.lang, { en: 'neutral', zh: '中性' })} ${percent(learned.neutral)}, ${say(config.lang, { en: 'negative', zh: '负面' })} ${percent(learned.negative)}`,
         );
       }
-      for (const hit of result.text?.hits ?? [])
-        console.log(`  ${readableToken(hit.token)}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
+      for (const hit of hits ?? []) console.log(`  ${hit.token}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
     });
 
   feedback
