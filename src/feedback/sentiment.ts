@@ -270,11 +270,10 @@ export class SentimentAnalyzer {
     const modifiers = readTsv('zh-modifiers.tsv');
     for (const [word, kind, weight] of modifiers)
       this.#modifiers.set(word as string, { kind: kind as Modifier['kind'], weight: Number(weight) });
-    for (const word of ['not', 'no', 'never', 'nothing', 'nobody', 'none', 'neither', 'nor', 'hardly', 'barely', 'without']) {
+    // "zero regrets" is "no regrets".
+    for (const word of 'not no zero never nothing nobody none neither nor hardly barely without'.split(' ')) {
       this.#modifiers.set(word, { kind: 'negator', weight: -0.8 });
     }
-    // "zero regrets" is "no regrets".
-    this.#modifiers.set('zero', { kind: 'negator', weight: -0.8 });
     // "less scary", "less buggy": a weakened negation.
     this.#modifiers.set('less', { kind: 'negator', weight: -0.5 });
     for (const [word, weight] of [

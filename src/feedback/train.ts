@@ -76,20 +76,27 @@ export function trainModel(items: Array<{ label: SentimentLabel; text: string }>
   return `${lines.join('\n')}\n`;
 }
 
+/** Whether each of `scored` gets its label from a layer trained on `trainOn` alone. */
+function rightWithout(
+  trainOn: Array<{ label: SentimentLabel; text: string }>,
+  scored: Array<{ label: SentimentLabel; text: string }>,
+  l2 = L2,
+): boolean[] {
+  const analyzer = new SentimentAnalyzer({ model: LearnedModel.parse(trainModel(trainOn, l2)) });
+  return scored.map((item) => analyzer.scoreItem({ text: item.text }).label === item.label);
+}
+
 /** Accuracy of k-fold cross-validation on the training lines for a penalty: how L2 was chosen. */
 export function crossValidate(items: Array<{ label: SentimentLabel; text: string }>, l2: number, folds = 5): number {
   let right = 0;
   for (let fold = 0; fold < folds; fold++) {
     const inFold = (text: string) => featureHash(`fold\u0000${text}`) % folds === fold;
-    const analyzer = new SentimentAnalyzer({
-      model: LearnedModel.parse(
-        trainModel(
-          items.filter((item) => !inFold(item.text)),
-          l2,
-        ),
-      ),
-    });
-    for (const item of items) if (inFold(item.text) && analyzer.scoreItem({ text: item.text }).label === item.label) right++;
+    const marks = rightWithout(
+      items.filter((item) => !inFold(item.text)),
+      items.filter((item) => inFold(item.text)),
+      l2,
+    );
+    right += marks.filter(Boolean).length;
   }
   return right / items.length;
 }
@@ -110,10 +117,10 @@ export function leaveOneBatchOut(
     .slice(1)
     .map(({ note, items: batch }) => {
       const texts = new Set(batch.map((item) => item.text));
-      const analyzer = new SentimentAnalyzer({
-        model: LearnedModel.parse(trainModel(items.filter((item) => !texts.has(item.text)))),
-      });
-      const right = batch.map((item) => analyzer.scoreItem({ text: item.text }).label === item.label);
+      const right = rightWithout(
+        items.filter((item) => !texts.has(item.text)),
+        batch,
+      );
       const heldOut = batch.flatMap((item, i) => (splitOf(item.text) === 'held-out' ? [right[i] as boolean] : []));
       const share = (marks: boolean[]) => marks.filter(Boolean).length / Math.max(1, marks.length);
       return { note, lines: batch.length, accuracy: share(right), heldOutLines: heldOut.length, heldOutAccuracy: share(heldOut) };
