@@ -172,6 +172,43 @@ describe('rules of session 14 (the rules alone, without the learned layer)', () 
   });
 });
 
+describe('rules of session 15, from store reviews written by others (the rules alone)', () => {
+  const rules = new SentimentAnalyzer({ model: null });
+  const rulesLabel = (text: string) => rules.scoreItem({ text }).label;
+
+  it('reads "too" before praise as degree, but before a word that measures as excess', () => {
+    expect(rulesLabel('this app is too useful')).toBe('positive');
+    expect(rulesLabel('too good to be true')).toBe('positive');
+    expect(rulesLabel('way too advanced for me')).toBe('negative');
+    expect(rulesLabel('the lessons are too easy')).toBe('negative');
+  });
+
+  it('reads a slip of one doubled letter as the word meant', () => {
+    expect(rules.scoreText('its very helpfull').hits).toEqual([{ token: 'helpfull', value: 3 }]);
+    expect(rulesLabel('so anoying')).toBe('negative');
+    expect(rulesLabel('gooood app')).toBe('positive');
+    expect(rules.scoreText('the lesson on travel').score).toBe(0);
+  });
+
+  it('reads progress the learner credits to the app, and leaving or decline, without a sentiment word', () => {
+    expect(rulesLabel('I can now order food in English')).toBe('positive');
+    expect(rulesLabel('memorized 200 words in two weeks')).toBe('positive');
+    expect(rulesLabel('learned nothing in two months')).toBe('negative');
+    expect(rulesLabel('will never use again')).toBe('negative');
+    expect(rulesLabel('you can no longer practice offline')).toBe('negative');
+    expect(rulesLabel('the leaderboard does not always update')).toBe('negative');
+  });
+
+  it('lets praise stand beside a complaint called the only one, and reads praise named as the exception as none', () => {
+    expect(rulesLabel('great stories, the only downside is the price')).toBe('positive');
+    expect(rulesLabel('课程很好，唯一的缺点是有点贵')).toBe('positive');
+    expect(rulesLabel('说实话，除了界面不错，课程真的不好')).toBe('negative');
+    expect(rulesLabel('没有宣传的那么好用')).toBe('negative');
+    expect(rulesLabel('再方便不过了')).toBe('positive');
+    expect(rulesLabel('卡得不能再卡了')).toBe('negative');
+  });
+});
+
 describe('mixed language and emoji', () => {
   it('scores Chinese and English in one text', () => {
     const result = analyzer.scoreText('故事很棒 but the app is so slow 😡');

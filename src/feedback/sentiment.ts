@@ -120,16 +120,21 @@ const EXCESS_SCORE = -2;
 const EXCESS_WORDS = new Set(['too', '太']);
 /**
  * Whether "too"/"太" before a word is excess, a complaint (too quiet, 太快, too advanced),
- * rather than degree. English "too" before praise is excess too, but for the few words
- * where it is delight ("too cute", "too good"). Chinese "太…了" before a word we do not
- * score is an exclamation (太聪明了, 太香了), not excess; before one we score it is degree
- * (太好了, 太难了), as before.
+ * rather than degree. English "too" before a word we do not score is excess, and before
+ * the few praise words that name a measure rather than a verdict (too easy, too
+ * advanced); before any other praise it is degree: "too good", "too useful" — the
+ * English of learners who think "太好用了" (store reviews: "Duolingo is too useful", 5
+ * stars). Chinese "太…了" before a word we do not score is an exclamation (太聪明了,
+ * 太香了), not excess; before one we score it is degree (太好了, 太难了), as before.
  */
 function readsAsExcess(excessWord: string, word: string, base: number | undefined, next: string | undefined): boolean {
   if (excessWord === '太') return base === undefined && next !== '了' && next !== '啦';
-  return base === undefined || (base > 0 && !TOO_DELIGHT.has(word));
+  return base === undefined || (base > 0 && TOO_MUCH.has(word));
 }
-const TOO_DELIGHT = new Set('good cute funny fun cool beautiful adorable sweet kind nice perfect addictive'.split(' '));
+/** Praise words that measure: "too" before them is too much of it (too easy, too advanced, too free-form). */
+const TOO_MUCH = new Set(
+  'easy simple basic advanced quick fast short cheap big smart clever calm free casual relaxed gentle soft'.split(' '),
+);
 /**
  * Words that end a negator's reach: "上不完就闪退" (the crash is not negated), "课本上没有的地道表达"
  * (the negation stays in its relative clause), "does not load and crashes", "can not log in,
@@ -176,6 +181,11 @@ function readTsv(file: string): string[][] {
 interface Modifier {
   kind: 'negator' | 'degree' | 'contrast';
   weight: number;
+}
+/** A token's score and its modifier, either or both. */
+interface LexiconEntry {
+  base: number | undefined;
+  modifier: Modifier | undefined;
 }
 
 const QUESTION_PARTICLES = new Set(['吗', '呢', '么']);
@@ -242,7 +252,9 @@ export class SentimentAnalyzer {
   readonly #phrases = new Map<string, Array<{ words: string[]; phrase: string }>>();
   readonly #modifiers = new Map<string, Modifier>();
   /** #words and #modifiers in one map: one lookup per token when scoring. */
-  readonly #lexicon = new Map<string, { base: number | undefined; modifier: Modifier | undefined }>();
+  readonly #lexicon = new Map<string, LexiconEntry>();
+  /** #respelled's answers, `null` for none. */
+  readonly #respellings = new Map<string, LexiconEntry | null>();
   readonly #themes = new TermIndex<Theme>();
   readonly #urgent = new TermIndex<string>();
   readonly #segmenter: Segmenter;
@@ -374,7 +386,7 @@ export class SentimentAnalyzer {
       const isHan = first >= 0x3400 && first <= 0x9fff;
       if (isHan) han = true;
       else if (first >= 97 && first <= 122) latin = true;
-      const entry = this.#lexicon.get(token);
+      const entry = this.#lexicon.get(token) ?? (first >= 97 && first <= 122 ? this.#respelled(token) : undefined);
       modifiers[i] = entry?.modifier;
       bases[i] = entry?.base ?? (isHan ? this.#compound(token) : undefined);
     }
@@ -430,6 +442,35 @@ export class SentimentAnalyzer {
       hits,
       language: han && latin ? 'mixed' : han ? 'zh' : latin ? 'en' : 'none',
     };
+  }
+
+  /**
+   * An English word we do not know, looked up again as the slip of one letter it may be:
+   * a letter held down (sooo, gooood), a doubled letter too many (helpfull, borring) or one
+   * too few (anoying, terible). Only a lexicon word counts as the fix, and only consonants
+   * are doubled, in words of five letters or more (a vowel doubled changes the word: lose,
+   * loose). Remembered per token, as the same few slips recur.
+   */
+  #respelled(token: string): LexiconEntry | undefined {
+    if (token.length < 4) return undefined;
+    const known = this.#respellings.get(token);
+    if (known !== undefined) return known ?? undefined;
+    let found: LexiconEntry | undefined;
+    const tryWord = (word: string) => {
+      found ??= this.#lexicon.get(word);
+    };
+    if (/(.)\1\1/.test(token)) {
+      tryWord(token.replace(/(.)\1{2,}/g, '$1$1'));
+      tryWord(token.replace(/(.)\1+/g, '$1'));
+    }
+    for (let i = 1; i < token.length && found === undefined; i++) {
+      if (token[i] === token[i - 1]) tryWord(token.slice(0, i) + token.slice(i + 1));
+      else if (token.length >= 5 && /[b-df-hj-np-tv-z]/.test(token[i] as string) && i < token.length - 1)
+        tryWord(token.slice(0, i + 1) + token.slice(i));
+    }
+    if (this.#respellings.size > 10_000) this.#respellings.clear();
+    this.#respellings.set(token, found ?? null);
+    return found;
   }
 
   /**
