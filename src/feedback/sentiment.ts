@@ -306,7 +306,7 @@ export class SentimentAnalyzer {
     ] as const) {
       this.#modifiers.set(word, { kind: 'degree', weight });
     }
-    for (const word of ['but', 'however', 'though', 'yet', 'unfortunately', 'except'])
+    for (const word of ['but', 'however', 'though', 'although', 'yet', 'unfortunately', 'sadly', 'except'])
       this.#modifiers.set(word, { kind: 'contrast', weight: 2 });
 
     for (const [theme, term] of readTsv('themes.tsv')) {
