@@ -207,6 +207,14 @@ describe('rules of session 15, from store reviews written by others (the rules a
     expect(rulesLabel('再方便不过了')).toBe('positive');
     expect(rulesLabel('卡得不能再卡了')).toBe('negative');
   });
+
+  it('reads 比较 as "rather", not a comparison, and lets a negator reach past 的 inside its phrase', () => {
+    // Before: 比较烦。饭菜也不好 matched "比 … 好" across the full stop and read as praise.
+    expect(rulesLabel('晚上电话比较烦。饭菜质量也不好')).toBe('negative');
+    expect(rulesLabel('比以前好用多了')).toBe('positive');
+    expect(rulesLabel('感觉不到家的温馨')).toBe('negative');
+    expect(rulesLabel('课本上没有的地道表达')).toBe('positive');
+  });
 });
 
 describe('mixed language and emoji', () => {

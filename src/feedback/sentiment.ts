@@ -137,8 +137,8 @@ const TOO_MUCH = new Set(
 );
 /**
  * Words that end a negator's reach: "上不完就闪退" (the crash is not negated), "课本上没有的地道表达"
- * (the negation stays in its relative clause), "does not load and crashes", "can not log in,
- * then it freezes".
+ * (the negation stays in its relative clause; 的 only right after the negator), "does not load
+ * and crashes", "can not log in, then it freezes".
  */
 const SCOPE_ENDS = new Set('的 就 才 又 然后 还是 and then because when until after before if'.split(' '));
 /** A question clause ("can you add …?", "可以…吗") is a request more than a verdict. */
@@ -424,7 +424,12 @@ export class SentimentAnalyzer {
       if (modifier?.kind === 'degree' && bases[i + 1] !== undefined) continue;
       let value = base;
       for (let back = 1; back <= NEGATION_WINDOW && i - back >= 0 && !breaks[i - back]; back++) {
-        if (SCOPE_ENDS.has(tokens[i - back] as string)) break;
+        if (SCOPE_ENDS.has(tokens[i - back] as string)) {
+          // 的 ends the reach only right after the negator, a relative clause (课本上没有的地道表达);
+          // inside a negated phrase (感觉不到家的温馨) the negator still reaches past it.
+          if (tokens[i - back] !== '的' || modifiers[i - back - 1]?.kind === 'negator') break;
+          continue;
+        }
         const mod = modifiers[i - back];
         if (mod === undefined) continue;
         if (mod.kind === 'contrast') break;
