@@ -1,4 +1,7 @@
 /** The `smartalk` command as a user runs it: help everywhere, one-line config errors, migrate and seed. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smartalk } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/server.js';
@@ -39,6 +42,25 @@ describe('smartalk CLI', () => {
     expect(scored.label).toBe('negative');
     expect(scored.tokens[0]).toBe('⟨phrase -2⟩');
     expect(scored.text.hits).toEqual([{ token: '⟨phrase -2⟩', value: -2 }]);
+  });
+
+  it('measures the analyzer on a store export against its stars, and asks for the columns it cannot find', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartalk-agreement-'));
+    const file = join(dir, 'reviews.csv');
+    writeFileSync(file, 'content,score\n"Love it, the stories are great",5\nkeeps crashing every time,1\n字幕一直对不上,4\n');
+    const json = smartalk(['feedback', 'agreement', file, '--json'], env);
+    expect(json.status, json.stderr).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result.polar).toEqual({ reviews: 3, agreeing: 2, agreement: 2 / 3 });
+    expect(result.byRating['4'].negative).toBe(1);
+    const table = smartalk(['feedback', 'agreement', file], { ...env, SMARTALK_LANG: 'zh-CN' });
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toContain('文本判断与星级一致的占 67%');
+    writeFileSync(file, 'a,b\nfine,4\n');
+    const usage = smartalk(['feedback', 'agreement', file], env);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--text-column');
+    expect(smartalk(['feedback', 'agreement', file, '--text-column', 'a', '--rating-column', 'b', '--json'], env).status).toBe(0);
   });
 
   it('stops on a bad environment value with one line naming the variable', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ReviewColumnsError, ratingAgreement, readRatedReviews } from '../src/feedback/agreement.js';
 import { evaluate, readBatches, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
 import { featureHash, featureNames, forEachFeature, LearnedModel } from '../src/feedback/learned.js';
 import { Segmenter } from '../src/feedback/segmenter.js';
@@ -214,6 +215,45 @@ describe('rules of session 15, from store reviews written by others (the rules a
     expect(rulesLabel('比以前好用多了')).toBe('positive');
     expect(rulesLabel('感觉不到家的温馨')).toBe('negative');
     expect(rulesLabel('课本上没有的地道表达')).toBe('positive');
+  });
+});
+
+describe('agreement with the stars of a store export (smartalk feedback agreement)', () => {
+  const analyzer = new SentimentAnalyzer({ model: null });
+  const csv = [
+    'userName,content,score',
+    'a,"Love it, the stories are great",5',
+    'b,"keeps crashing,\nevery time I open a drama",1',
+    'c,great app,2',
+    'd,the audio cuts out,4',
+    'e,I use it on the train,3',
+    'f,,5',
+    'g,no stars here,',
+  ].join('\n');
+
+  it('reads a CSV export by its column names and skips rows without text or stars', () => {
+    const { reviews, skipped } = readRatedReviews(csv);
+    expect(reviews.map((review) => review.rating)).toEqual([5, 1, 2, 4, 3]);
+    expect(reviews[1]?.text).toBe('keeps crashing,\nevery time I open a drama');
+    expect(skipped).toBe(2);
+    const jsonLines = '{"review":"很好用","stars":5}\n{"review":"一直闪退","stars":1}\n';
+    expect(readRatedReviews(jsonLines).reviews).toEqual([
+      { text: '很好用', rating: 5 },
+      { text: '一直闪退', rating: 1 },
+    ]);
+    expect(() => readRatedReviews('a,b\n1,2\n')).toThrow(ReviewColumnsError);
+    expect(readRatedReviews('a,b\nfine,4\n', { text: 'a', rating: 'b' }).reviews).toEqual([{ text: 'fine', rating: 4 }]);
+  });
+
+  it('counts how the texts were read per star, and agreement on the reviews that take a side', () => {
+    const result = ratingAgreement(analyzer, readRatedReviews(csv).reviews);
+    expect(result.reviews).toBe(5);
+    expect(result.byRating[5]).toEqual({ reviews: 1, positive: 1, neutral: 0, negative: 0 });
+    expect(result.byRating[3]).toEqual({ reviews: 1, positive: 0, neutral: 1, negative: 0 });
+    // Two of the four 1–2 and 4–5 star reviews agree: the 2-star praise and the 4-star complaint do not.
+    expect(result.polar).toEqual({ reviews: 4, agreeing: 2, agreement: 0.5 });
+    expect(result.negative).toEqual({ precision: 0.5, recall: 0.5 });
+    expect(result.positive).toEqual({ precision: 0.5, recall: 0.5 });
   });
 });
 

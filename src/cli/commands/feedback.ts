@@ -1,13 +1,14 @@
 /**
- * `smartalk feedback score "TEXT"` (check the analyzer on a sentence) and
- * `smartalk feedback report` (the LaunchFeedbackCollector report, Markdown or JSON).
+ * `smartalk feedback score "TEXT"` (check the analyzer on a sentence), `smartalk feedback
+ * agreement FILE` (check it on a store export against the stars) and `smartalk feedback
+ * report` (the LaunchFeedbackCollector report, Markdown or JSON).
  */
 import { Command, Option } from 'commander';
 import { type Config, type Lang, loadConfig } from '../../config.js';
 import type { FeedbackReport } from '../../feedback/report.js';
 import { say } from '../../i18n.js';
-import { parseWhen } from '../options.js';
-import { defaultOutputFormat, printJson, useColor } from '../output.js';
+import { parseWhen, UsageError } from '../options.js';
+import { defaultOutputFormat, printJson, progressBar, useColor } from '../output.js';
 import { readReport } from '../report-source.js';
 
 export async function loadFeedbackReport(
@@ -68,6 +69,93 @@ export function feedbackCommand(): Command {
         );
       }
       for (const hit of hits ?? []) console.log(`  ${hit.token}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
+    });
+
+  feedback
+    .command('agreement')
+    .description('How the analyzer reads store reviews against the stars they were given (a CSV export or JSON Lines)')
+    .argument('<file>', 'reviews with a text column and a 1–5 star column (content/text/review …, score/rating/stars …)')
+    .option('--text-column <name>', 'the column that holds the text')
+    .option('--rating-column <name>', 'the column that holds the stars')
+    .option('--json', 'print JSON')
+    .action(async (file: string, flags: { textColumn?: string; ratingColumn?: string; json?: boolean }) => {
+      const config = loadConfig();
+      const { readFileSync } = await import('node:fs');
+      const { ratingAgreement, readRatedReviews, ReviewColumnsError } = await import('../../feedback/agreement.js');
+      let read: ReturnType<typeof readRatedReviews>;
+      try {
+        read = readRatedReviews(readFileSync(file, 'utf8'), { text: flags.textColumn, rating: flags.ratingColumn });
+      } catch (error) {
+        if (error instanceof ReviewColumnsError)
+          throw new UsageError(
+            say(config.lang, {
+              en: `${error.message}; name them with --text-column and --rating-column`,
+              zh: `找不到文本列和评分列（现有列：${error.columns.join(', ')}），请用 --text-column 和 --rating-column 指定`,
+            }),
+          );
+        throw error;
+      }
+      if (read.reviews.length === 0)
+        throw new Error(say(config.lang, { en: `no rated reviews in ${file}`, zh: `${file} 中没有带评分的评论` }));
+      const { sentimentAnalyzer } = await import('../../feedback/sentiment.js');
+      const analyzer = sentimentAnalyzer();
+      const progress = progressBar(
+        say(config.lang, { en: 'scoring', zh: '评分中' }),
+        !flags.json && process.stderr.isTTY === true && read.reviews.length > 2000,
+      );
+      // Scored as the analyzer takes them, so the bar moves with the work.
+      const reviews = read.reviews;
+      const result = ratingAgreement(
+        analyzer,
+        (function* () {
+          for (let i = 0; i < reviews.length; i++) {
+            if (i % 500 === 0) progress.update(i, reviews.length);
+            yield reviews[i] as (typeof reviews)[number];
+          }
+          progress.update(reviews.length, reviews.length);
+        })(),
+      );
+      progress.stop();
+      if (flags.json) return printJson({ ...result, skipped: read.skipped });
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({
+        head: say(config.lang, {
+          en: 'stars|reviews|read positive|neutral|negative',
+          zh: '星级|评论数|判为正面|中性|负面',
+        }).split('|'),
+      });
+      const percent = (part: number, whole: number) => (whole === 0 ? '—' : `${((part / whole) * 100).toFixed(0)}%`);
+      for (const stars of [5, 4, 3, 2, 1] as const) {
+        const row = result.byRating[stars];
+        table.push([
+          `${'★'.repeat(stars)}`,
+          row.reviews,
+          percent(row.positive, row.reviews),
+          percent(row.neutral, row.reviews),
+          percent(row.negative, row.reviews),
+        ]);
+      }
+      console.log(table.toString());
+      const fixed = (x: number) => x.toFixed(2);
+      console.log(
+        say(config.lang, {
+          en: `text and stars agree on ${percent(result.polar.agreeing, result.polar.reviews)} of ${result.polar.reviews} reviews with 1–2 or 4–5 stars`,
+          zh: `在 ${result.polar.reviews} 条 1–2 星或 4–5 星评论中，文本判断与星级一致的占 ${percent(result.polar.agreeing, result.polar.reviews)}`,
+        }),
+      );
+      console.log(
+        say(config.lang, {
+          en: `negative vs 1–2 stars: precision ${fixed(result.negative.precision)}, recall ${fixed(result.negative.recall)} · positive vs 4–5 stars: precision ${fixed(result.positive.precision)}, recall ${fixed(result.positive.recall)}`,
+          zh: `负面 对 1–2 星：精确率 ${fixed(result.negative.precision)}，召回率 ${fixed(result.negative.recall)} · 正面 对 4–5 星：精确率 ${fixed(result.positive.precision)}，召回率 ${fixed(result.positive.recall)}`,
+        }),
+      );
+      if (read.skipped > 0)
+        console.log(
+          say(config.lang, {
+            en: `${read.skipped} rows skipped (no text, or stars outside 1–5)`,
+            zh: `跳过 ${read.skipped} 行（无文本或星级不在 1–5）`,
+          }),
+        );
     });
 
   feedback
