@@ -142,6 +142,16 @@ describe('the feedback report', () => {
     expect(report.lastHour.items).toBe(stored.length);
   });
 
+  it('sets the text read alone against the stars, per language', () => {
+    // zh: 5★ praise and 2★ complaint, both read on their stars' side; en: a 4★ "great, but laggy"
+    // is a complaint by the guideline (rule 2), so it does not agree with its stars.
+    expect(report.sentiment.textVsStars).toEqual([
+      { language: 'zh', items: 2, agreeing: 2, agreement: 1 },
+      { language: 'en', items: 1, agreeing: 0, agreement: 0 },
+    ]);
+    expect(renderFeedbackMarkdown(report, 'zh-CN')).toContain('文本判断与星级对照');
+  });
+
   it('ranks themes with counts and quotes, and judges the magic moment', () => {
     const counts = new Map<string, number>();
     for (const item of stored) for (const theme of item.themes) counts.set(theme, (counts.get(theme) ?? 0) + 1);

@@ -157,6 +157,8 @@ export interface FeedbackTable {
   urgent: boolean;
   urgent_reasons: string[];
   language: string | null;
+  /** The text's own label, before the rating and emotion (migration 019). */
+  text_label: 'positive' | 'neutral' | 'negative' | null;
 }
 
 export interface FeedbackHourlyTable {

@@ -34,7 +34,11 @@ export interface RatingAgreement {
   positive: { precision: number; recall: number };
 }
 
-const sideOf = (rating: number): SentimentLabel | undefined => (rating <= 2 ? 'negative' : rating >= 4 ? 'positive' : undefined);
+/** Stars at or below NEGATIVE_STARS take the negative side, at or above POSITIVE_STARS the positive one; 3 neither. */
+export const NEGATIVE_STARS = 2;
+export const POSITIVE_STARS = 4;
+const sideOf = (rating: number): SentimentLabel | undefined =>
+  rating <= NEGATIVE_STARS ? 'negative' : rating >= POSITIVE_STARS ? 'positive' : undefined;
 
 export function ratingAgreement(analyzer: SentimentAnalyzer, reviews: Iterable<RatedReview>): RatingAgreement {
   const emptyCounts = (): Counts => ({ positive: 0, neutral: 0, negative: 0 });

@@ -8,7 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import type { EmotionId } from '../learning/emotions.js';
-import type { ItemSentiment, SentimentAnalyzer, SentimentLabel, Theme } from './sentiment.js';
+import { type ItemSentiment, labelOf, type SentimentAnalyzer, type SentimentLabel, type Theme } from './sentiment.js';
 
 export const FEEDBACK_TYPES = ['magic_moment', 'overall_experience', 'bug_report', 'feature_request'] as const;
 export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
@@ -135,6 +135,7 @@ export class FeedbackService {
           urgent: scored.urgent,
           urgent_reasons: scored.urgentReasons,
           language: scored.text?.language ?? null,
+          text_label: scored.text ? labelOf(scored.text.score) : null,
         })
         .returning('created_at')
         .executeTakeFirstOrThrow();

@@ -95,6 +95,23 @@ export function feedbackReportBlocks(report: FeedbackReport, lang: Lang): Block[
         : sentiment.trend.map((d) => [d.day, String(d.items), num(d.average), percent(d.negativeShare), bar(d.negativeShare)]),
   });
 
+  // How far the figures above can be trusted: the analyzer's reading of real learners' text
+  // against their own stars (docs/sentiment.md, "Text written by others").
+  if (sentiment.textVsStars.length > 0) {
+    heading(2, t('Text read against the stars', '文本判断与星级对照'));
+    paragraph(
+      t(
+        'Items with text and 1–2 or 4–5 stars whose text alone the analyzer read on the side of the stars. Stars are a rough label (a 5-star "great, but it crashes" is a complaint): watch for a drop, not for 100%.',
+        '带文本且评分为 1–2 星或 4–5 星的反馈中，仅凭文本判断与星级同向的比例。星级只是粗略的标签（五星的“很好，但是会闪退”按指南算抱怨）：应关注下降，而非追求 100%。',
+      ),
+    );
+    blocks.push({
+      kind: 'table',
+      head: [t('language', '语言'), t('items', '条数'), t('agreeing', '一致'), ''],
+      rows: sentiment.textVsStars.map((row) => [row.language, String(row.items), percent(row.agreement), bar(row.agreement)]),
+    });
+  }
+
   heading(2, t('Themes', '常见问题主题'));
   paragraph({
     text: t(

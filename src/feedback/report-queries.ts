@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FeedbackHourlyTable } from '../db/schema.js';
+import { NEGATIVE_STARS, POSITIVE_STARS } from './agreement.js';
 import { FEEDBACK_METRICS } from './definitions.js';
 import type { SentimentLabel, Theme } from './sentiment.js';
 
@@ -75,6 +76,23 @@ export async function urgentItems(db: Db, since: Date, until: Date) {
   }>`
     SELECT id, user_id, type, rating, urgent_reasons, text, created_at FROM feedback
     WHERE urgent AND ${window(since, until)} ORDER BY created_at DESC LIMIT ${FEEDBACK_METRICS.urgentListed}`.execute(db.kysely);
+  return rows;
+}
+
+/**
+ * Per language, the window's items with text and a side-taking rating (1–2 or 4–5 stars), and
+ * how many of them the analyzer read, from the text alone, on the side of the stars
+ * (agreement.ts: the same definition as `smartalk feedback agreement`).
+ */
+export async function textRatingAgreement(db: Db, since: Date, until: Date) {
+  const { rows } = await sql<{ language: string; items: number; agreeing: number }>`
+    SELECT language, count(*)::int AS items,
+      count(*) FILTER (WHERE (rating <= ${NEGATIVE_STARS} AND text_label = 'negative')
+        OR (rating >= ${POSITIVE_STARS} AND text_label = 'positive'))::int AS agreeing
+    FROM feedback
+    WHERE ${window(since, until)} AND text_label IS NOT NULL AND language IS NOT NULL
+      AND (rating <= ${NEGATIVE_STARS} OR rating >= ${POSITIVE_STARS})
+    GROUP BY language ORDER BY 2 DESC, 1`.execute(db.kysely);
   return rows;
 }
 

@@ -12,7 +12,15 @@ import { EMOTION_IDS, EMOTIONS, type EmotionId } from '../learning/emotions.js';
 import { defaultWindow } from '../time.js';
 import { FEEDBACK_METRICS, QUOTED_LABELS, THEME_ADVICE, THEME_KIND, THEME_NAMES, type ThemeKind } from './definitions.js';
 import { FEEDBACK_TYPES, type FeedbackType } from './feedback.js';
-import { type GroupRow, groupedCounts, recentTotals, themeCounts, themeExamples, urgentItems } from './report-queries.js';
+import {
+  type GroupRow,
+  groupedCounts,
+  recentTotals,
+  textRatingAgreement,
+  themeCounts,
+  themeExamples,
+  urgentItems,
+} from './report-queries.js';
 
 import type { SentimentLabel, Theme } from './sentiment.js';
 
@@ -37,6 +45,11 @@ export interface FeedbackReport {
     negative: number;
     negativeShare: number | null;
     trend: Array<{ day: string; items: number; average: number | null; negativeShare: number | null }>;
+    /**
+     * Per language, items with text and 1–2 or 4–5 stars, and the share whose text alone the
+     * analyzer read on the stars' side: its accuracy on real learners' words, every day.
+     */
+    textVsStars: Array<{ language: string; items: number; agreeing: number; agreement: number | null }>;
   };
   baseline: { since: string; until: string; items: number; negativeShare: number | null };
   negativeRising: { rising: boolean; factor: number | null; minItems: number; threshold: number };
@@ -136,12 +149,13 @@ export async function buildFeedbackReport(
   const baselineSince = new Date(since.getTime() - FEEDBACK_METRICS.baselineDays * DAY_MS);
   const hourAgo = new Date(now.getTime() - 3_600_000);
 
-  const [groups, baselineGroups, themes, urgentRows, lastHour] = await Promise.all([
+  const [groups, baselineGroups, themes, urgentRows, lastHour, agreement] = await Promise.all([
     groupedCounts(db, since, until, tz),
     groupedCounts(db, baselineSince, since, tz),
     themeCounts(db, since, until),
     urgentItems(db, since, until),
     recentTotals(db, hourAgo, now),
+    textRatingAgreement(db, since, until),
   ]);
   const s = tally(groups);
   const b = tally(baselineGroups);
@@ -200,6 +214,7 @@ export async function buildFeedbackReport(
       negative: s.byLabel.negative,
       negativeShare,
       trend,
+      textVsStars: agreement.map((row) => ({ ...row, agreement: ratio(row.agreeing, row.items) })),
     },
     baseline: { since: baselineSince.toISOString(), until: since.toISOString(), items: b.items, negativeShare: baselineShare },
     negativeRising: { rising, factor, minItems: FEEDBACK_METRICS.risingMinItems, threshold: FEEDBACK_METRICS.risingFactor },
