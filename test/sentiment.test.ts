@@ -393,7 +393,7 @@ describe('measured accuracy (npm run eval:sentiment)', () => {
     // them ±2 points, so the floors sit 4–6 below and catch a regression.
     for (const [set, floor] of [
       ['dev-zh', 0.85],
-      ['dev-en', 0.80],
+      ['dev-en', 0.8],
       ['dev-mixed', 0.87],
     ] as const) {
       const heldOut = readLabeledSet(new URL(`./fixtures/sentiment/${set}.tsv`, import.meta.url)).filter(

@@ -131,7 +131,7 @@ function readsAsExcess(excessWord: string, word: string, base: number | undefine
   if (excessWord === '太') return base === undefined && next !== '了' && next !== '啦';
   return base === undefined || (base > 0 && TOO_MUCH.has(word));
 }
-/** Praise words that measure: "too" before them is too much of it (too easy, too advanced, too free-form). */
+/** Praise words that measure: "too" before them is too much of it (too easy, too basic, too advanced). */
 const TOO_MUCH = new Set(
   'easy simple basic advanced quick fast short cheap big smart clever calm free casual relaxed gentle soft'.split(' '),
 );
