@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { type Config, type Lang, loadConfig } from '../../config.js';
 import type { FeedbackReport } from '../../feedback/report.js';
+import { percent } from '../../format.js';
 import { say } from '../../i18n.js';
 import { parseWhen, UsageError } from '../options.js';
 import { defaultOutputFormat, printJson, progressBar, useColor } from '../output.js';
@@ -63,9 +64,8 @@ export function feedbackCommand(): Command {
       console.log(`${say(config.lang, { en: 'tokens', zh: '分词' })}: ${tokens.join(' / ')}`);
       const learned = result.text?.learned;
       if (learned && result.text?.ruleScore !== undefined) {
-        const percent = (p: number) => `${(p * 100).toFixed(0)}%`;
         console.log(
-          `${say(config.lang, { en: 'rules', zh: '规则' })} ${result.text.ruleScore.toFixed(3)} · ${say(config.lang, { en: 'learned', zh: '模型' })}: ${say(config.lang, { en: 'positive', zh: '正面' })} ${percent(learned.positive)}, ${say(config.lang, { en: 'neutral', zh: '中性' })} ${percent(learned.neutral)}, ${say(config.lang, { en: 'negative', zh: '负面' })} ${percent(learned.negative)}`,
+          `${say(config.lang, { en: 'rules', zh: '规则' })} ${result.text.ruleScore.toFixed(3)} · ${say(config.lang, { en: 'learned', zh: '模型' })}: ${say(config.lang, { en: 'positive', zh: '正面' })} ${percent(learned.positive, 0)}, ${say(config.lang, { en: 'neutral', zh: '中性' })} ${percent(learned.neutral, 0)}, ${say(config.lang, { en: 'negative', zh: '负面' })} ${percent(learned.negative, 0)}`,
         );
       }
       for (const hit of hits ?? []) console.log(`  ${hit.token}: ${hit.value > 0 ? '+' : ''}${hit.value.toFixed(2)}`);
@@ -124,23 +124,23 @@ export function feedbackCommand(): Command {
           zh: '星级|评论数|判为正面|中性|负面',
         }).split('|'),
       });
-      const percent = (part: number, whole: number) => (whole === 0 ? '—' : `${((part / whole) * 100).toFixed(0)}%`);
+      const shareOf = (part: number, whole: number) => percent(whole === 0 ? null : part / whole, 0);
       for (const stars of [5, 4, 3, 2, 1] as const) {
         const row = result.byRating[stars];
         table.push([
           `${'★'.repeat(stars)}`,
           row.reviews,
-          percent(row.positive, row.reviews),
-          percent(row.neutral, row.reviews),
-          percent(row.negative, row.reviews),
+          shareOf(row.positive, row.reviews),
+          shareOf(row.neutral, row.reviews),
+          shareOf(row.negative, row.reviews),
         ]);
       }
       console.log(table.toString());
       const fixed = (x: number) => x.toFixed(2);
       console.log(
         say(config.lang, {
-          en: `text and stars agree on ${percent(result.polar.agreeing, result.polar.reviews)} of ${result.polar.reviews} reviews with 1–2 or 4–5 stars`,
-          zh: `在 ${result.polar.reviews} 条 1–2 星或 4–5 星评论中，文本判断与星级一致的占 ${percent(result.polar.agreeing, result.polar.reviews)}`,
+          en: `text and stars agree on ${shareOf(result.polar.agreeing, result.polar.reviews)} of ${result.polar.reviews} reviews with 1–2 or 4–5 stars`,
+          zh: `在 ${result.polar.reviews} 条 1–2 星或 4–5 星评论中，文本判断与星级一致的占 ${shareOf(result.polar.agreeing, result.polar.reviews)}`,
         }),
       );
       console.log(
