@@ -384,9 +384,10 @@ export class SentimentAnalyzer {
         continue;
       }
       const isHan = first >= 0x3400 && first <= 0x9fff;
+      const isLatin = first >= 97 && first <= 122;
       if (isHan) han = true;
-      else if (first >= 97 && first <= 122) latin = true;
-      const entry = this.#lexicon.get(token) ?? (first >= 97 && first <= 122 ? this.#respelled(token) : undefined);
+      else if (isLatin) latin = true;
+      const entry = this.#lexicon.get(token) ?? (isLatin ? this.#respelled(token) : undefined);
       modifiers[i] = entry?.modifier;
       bases[i] = entry?.base ?? (isHan ? this.#compound(token) : undefined);
     }
