@@ -164,13 +164,22 @@ describe('API documentation', () => {
 });
 
 describe('request log', () => {
-  const logLines = async (of: TestServer) => {
-    of.runtime.logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    return (await readFile(of.config.logFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  /**
+   * The log file's lines once the logger has written them: 300 ms after a flush, and, when
+   * `until` is given, flushed and read again until it holds (up to 5 s) — under a full
+   * suite's load the asynchronous destination can take longer than one fixed wait.
+   */
+  const logLines = async (of: TestServer, until?: (lines: Array<Record<string, unknown>>) => boolean) => {
+    let lines: Array<Record<string, unknown>> = [];
+    for (const deadline = Date.now() + 5_000; ; ) {
+      of.runtime.logger.flush();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      lines = (await readFile(of.config.logFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      if (!until || until(lines) || Date.now() > deadline) return lines;
+    }
   };
 
   it('writes one JSON line per request with id, route and latency, and no secrets', async () => {
@@ -224,7 +233,9 @@ describe('request log', () => {
       await api(everyLine.url, '/api/v1/interests', { headers: { 'x-request-id': 'public-line' } });
       await api(everyLine.url, '/api/v1/interests', { headers: { 'x-request-id': 'public-line-2' } });
       expect(everyLine.runtime.prepared.answered).toBe(1);
-      const lines = await logLines(everyLine);
+      const lines = await logLines(everyLine, (read) =>
+        ['public-line', 'public-line-2'].every((reqId) => read.some((line) => line.reqId === reqId)),
+      );
       for (const reqId of ['public-line', 'public-line-2']) {
         expect(lines.find((line) => line.reqId === reqId)).toMatchObject({ status: 200, route: '/api/v1/interests' });
       }
