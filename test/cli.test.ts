@@ -1,5 +1,5 @@
 /** The `smartalk` command as a user runs it: help everywhere, one-line config errors, migrate and seed. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,49 @@ describe('smartalk CLI', () => {
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('--text-column');
     expect(smartalk(['feedback', 'agreement', file, '--text-column', 'a', '--rating-column', 'b', '--json'], env).status).toBe(0);
+  });
+
+  it("reads the analyzer against people's labels, and says which label it cannot read", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartalk-labels-'));
+    const file = join(dir, 'sheet.csv');
+    writeFileSync(
+      file,
+      [
+        'id,language,text,label,label 2',
+        'a,en,keeps crashing every time I open a drama,negative,负面',
+        'b,zh,故事很有意思，每天都想学,正面,+',
+        'c,en,I use it on the subway,中性,positive',
+        'd,en,"Love it, the stories are great",negative,',
+        'e,zh,还没有人标注这一行,,',
+      ].join('\n'),
+    );
+    const json = smartalk(['feedback', 'agreement', file, '--json'], env);
+    expect(json.status, json.stderr).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result).toMatchObject({ texts: 4, contested: 1, unlabeled: 1, labelers: ['label', 'label 2'] });
+    expect(result.analyzer.items).toBe(3);
+    expect(result.labelerPairs[0]).toMatchObject({ items: 3, accuracy: 2 / 3 });
+    const table = smartalk(['feedback', 'agreement', file, '--misses'], { ...env, SMARTALK_LANG: 'zh-CN' });
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toContain('label 与 label 2 在两人都标注的 3 条中一致 66.7%');
+    expect(table.stdout).toContain('负面 → 正面: Love it, the stories are great');
+    expect(table.stdout).not.toContain('\u001b[');
+    // Read against the stars instead when asked, and a label nobody could mean is a usage error.
+    writeFileSync(file, 'content,score,label\ngreat app,5,great\n');
+    expect(smartalk(['feedback', 'agreement', file, '--rating-column', 'score', '--json'], env).status).toBe(0);
+    const bad = smartalk(['feedback', 'agreement', file], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('row 2, column "label": "great" is not a label');
+  });
+
+  it('writes no labeling sheet from a window without feedback, and says so', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'smartalk-sample-')), 'sheet.csv');
+    const empty = smartalk(['feedback', 'sample', '--since', '2020-01-01', '--until', '2020-02-01', '--out', out], env);
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toContain('no feedback with text');
+    expect(existsSync(out)).toBe(false);
+    expect(smartalk(['feedback', 'sample', '--per-language', '0'], env).status).toBe(2);
+    expect(smartalk(['feedback', 'sample', '--seed', 'a b'], env).status).toBe(2);
   });
 
   it('stops on a bad environment value with one line naming the variable', () => {

@@ -1,8 +1,14 @@
 /** Feedback over HTTP: submission, bad input, isolation, logs, the report's exact numbers, Markdown and the facade. */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLabeledTexts } from '../src/feedback/agreement.js';
+import { LABELING_SAMPLE } from '../src/feedback/definitions.js';
+import type { LabelingSample } from '../src/feedback/labeling.js';
 import type { FeedbackReport } from '../src/feedback/report.js';
 import { renderFeedbackMarkdown } from '../src/feedback/report-markdown.js';
+import { smartalkAsync } from './helpers/cli.js';
 import { api, createLearner, type Learner, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -310,6 +316,79 @@ describe('hourly rollups', () => {
       expect(res.body.totals.averageRating).toBeCloseTo(Number(raw.ratingSum) / Number(raw.ratings), 9);
       expect(res.body.sentiment.average).toBeCloseTo(Number(raw.sentimentSum) / Number(raw.items), 9);
       expect(res.body.sentiment.trend.reduce((n, d) => n + d.items, 0)).toBe(Number(raw.items));
+    }
+  });
+});
+
+describe('the labeling sample (GET /api/v1/ops/feedback-sample, smartalk feedback sample)', () => {
+  const draw = (query: string) =>
+    api<LabelingSample>(server.url, `/api/v1/ops/feedback-sample?${query}`, { token: server.opsToken });
+
+  it('draws each distinct text of the window once, per language, blind, in the order its seed fixes', async () => {
+    expect((await api(server.url, '/api/v1/ops/feedback-sample?seed=a')).status).toBe(401);
+    const all = await draw('perLanguage=1000&seed=a');
+    expect(all.status, all.text).toBe(200);
+    const since = new Date(all.body.since);
+    expect(new Date(all.body.until).getTime() - since.getTime()).toBe(LABELING_SAMPLE.days * 86_400_000);
+    // The truth: every distinct text of the window, by language, straight from the table.
+    const rows = await server.runtime.db.kysely
+      .selectFrom('feedback')
+      .select(['language', 'text'])
+      .where('created_at', '>=', since)
+      .where('created_at', '<', new Date(all.body.until))
+      .where('text', 'is not', null)
+      .execute();
+    const distinct = new Set(
+      rows.filter((row) => row.language).map((row) => `${row.language}|${row.text?.trim().toLowerCase()}`),
+    );
+    expect(new Set(all.body.texts.map((t) => `${t.language}|${t.text.trim().toLowerCase()}`))).toEqual(distinct);
+    expect(all.body.texts).toHaveLength(distinct.size);
+    // Blind: the id, the language and the text, nothing the analyzer said.
+    for (const text of all.body.texts) expect(Object.keys(text).sort()).toEqual(['id', 'language', 'text']);
+    const two = await draw('perLanguage=2&seed=a');
+    expect((await draw('perLanguage=2&seed=a')).body.texts).toEqual(two.body.texts);
+    for (const language of ['zh', 'en'])
+      expect(two.body.texts.filter((t) => t.language === language)).toEqual(
+        all.body.texts.filter((t) => t.language === language).slice(0, 2),
+      );
+    const unseeded = await draw('perLanguage=2');
+    expect(unseeded.body.seed).toMatch(LABELING_SAMPLE.seed);
+  });
+
+  it('makes a sheet through the running server that, once labeled, the analyzer is read against', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smartalk-sheet-'));
+    const file = path.join(dir, 'sheet.csv');
+    const env = { OPS_TOKEN: server.opsToken, SMARTALK_LANG: 'en' };
+    const made = await smartalkAsync(
+      ['feedback', 'sample', '--url', server.url, '--per-language', '3', '--seed', 'b', '--out', file],
+      env,
+    );
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toContain('seed b');
+    const sheet = await readFile(file, 'utf8');
+    const expected = (await draw('perLanguage=3&seed=b')).body.texts;
+    const read = readLabeledTexts(sheet.replace(/,\r\n/g, ',negative\r\n'));
+    expect(read?.texts.map((item) => item.text)).toEqual(expected.map((t) => t.text));
+    await writeFile(file, sheet.replace(/,\r\n/g, ',negative\r\n'));
+    const measured = await smartalkAsync(['feedback', 'agreement', file, '--json'], env);
+    expect(measured.status, measured.stderr).toBe(0);
+    const result = JSON.parse(measured.stdout);
+    expect(result.texts).toBe(expected.length);
+    expect(result.analyzer.perLabel.negative.support).toBe(expected.length);
+  });
+
+  it('refuses a bad size, seed or window with a 400', async () => {
+    for (const query of [
+      'perLanguage=0',
+      `perLanguage=${LABELING_SAMPLE.maxPerLanguage + 1}`,
+      'perLanguage=x',
+      "seed=a'b",
+      'since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z',
+      'size=5',
+    ]) {
+      const res = await api(server.url, `/api/v1/ops/feedback-sample?${query}`, { token: server.opsToken });
+      expect(res.status, query).toBe(400);
+      expect(res.body.error.code, query).toBe('SMT_ERR_VALIDATION');
     }
   });
 });

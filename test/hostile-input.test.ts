@@ -75,6 +75,10 @@ const seeds = (): Record<string, Seed> => ({
     query: { since: new Date(Date.now() - 86_400_000).toISOString(), until: now() },
     token: 'ops',
   },
+  'GET /api/v1/ops/feedback-sample': {
+    query: { since: new Date(Date.now() - 86_400_000).toISOString(), until: now(), perLanguage: '5', seed: 'abc' },
+    token: 'ops',
+  },
   'POST /api/v1/ops/alertmanager': {
     body: alertmanagerPayload({ status: 'resolved', alert: { fingerprint: 'abcdef0123456789' } }),
     token: 'ops',

@@ -5,11 +5,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ReviewColumnsError, ratingAgreement, readRatedReviews } from '../src/feedback/agreement.js';
-import { evaluate, readBatches, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
+import {
+  LabelValueError,
+  labeledAgreement,
+  ReviewColumnsError,
+  ratingAgreement,
+  readLabeledTexts,
+  readRatedReviews,
+} from '../src/feedback/agreement.js';
+import { evaluate, labelAgreement, readBatches, readLabeledSet, splitOf } from '../src/feedback/evaluate.js';
+import { labelingSheetCsv } from '../src/feedback/labeling.js';
 import { featureHash, featureNames, forEachFeature, LearnedModel } from '../src/feedback/learned.js';
 import { Segmenter } from '../src/feedback/segmenter.js';
-import { MODEL_URL, SentimentAnalyzer, sentimentAnalyzer } from '../src/feedback/sentiment.js';
+import { MODEL_URL, SentimentAnalyzer, type SentimentLabel, sentimentAnalyzer } from '../src/feedback/sentiment.js';
 import { leaveOneBatchOut, trainingItems, trainModel } from '../src/feedback/train.js';
 
 const analyzer = sentimentAnalyzer();
@@ -265,12 +273,108 @@ describe('agreement with the stars of a store export (smartalk feedback agreemen
   });
 });
 
+describe('agreement with people who labeled the texts (smartalk feedback sample, then agreement)', () => {
+  const analyzer = new SentimentAnalyzer({ model: null });
+
+  it("computes Cohen's kappa as the textbook does", () => {
+    // 50 items: both "yes" 20, A yes B no 5, A no B yes 10, both "no" 15 → po 0.7, pe 0.5, κ 0.4.
+    const pairs = [
+      ...Array(20).fill(['positive', 'positive']),
+      ...Array(5).fill(['positive', 'negative']),
+      ...Array(10).fill(['negative', 'positive']),
+      ...Array(15).fill(['negative', 'negative']),
+    ] as Array<[SentimentLabel, SentimentLabel]>;
+    const figures = labelAgreement(pairs);
+    expect(figures.accuracy).toBeCloseTo(0.7, 12);
+    expect(figures.kappa).toBeCloseTo(0.4, 12);
+    expect(figures.confusion.negative.positive).toBe(10);
+    expect(figures.perLabel.negative).toMatchObject({ precision: 15 / 20, recall: 15 / 25, support: 25 });
+    // One label only: chance agrees on everything, so kappa says nothing.
+    expect(labelAgreement([['neutral', 'neutral']]).kappa).toBeNull();
+  });
+
+  it('round-trips a blind sheet: formulas guarded, line breaks kept, labels read in either language', () => {
+    const texts = ['=HYPERLINK("http://x")', 'keeps crashing,\r\nevery time', '字幕一直对不上\u2028真烦', 'Love the stories'];
+    const csv = labelingSheetCsv(texts.map((text, i) => ({ id: `id-${i}`, language: 'en', text })));
+    expect(csv.startsWith('\ufeffid,language,text,label\r\n')).toBe(true);
+    expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(csv).not.toMatch(/(^|,)=/m);
+    // A labeler fills the last column (one row left blank) and a second labeler adds a column.
+    const labels = [
+      ['负面', 'negative'],
+      ['-', '−'],
+      ['', '负面'],
+      ['+', '0'],
+    ];
+    const filled = csv
+      .replace('label\r\n', 'label,label 2\r\n')
+      .split(/,\r\n(?=id-|$)/)
+      .map((row, i) => (i < labels.length ? `${row},${labels[i]?.join(',')}` : row))
+      .join('\r\n');
+    const sheet = readLabeledTexts(filled);
+    expect(sheet?.labelers).toEqual(['label', 'label 2']);
+    expect(sheet?.texts.map((item) => item.text)).toEqual(texts);
+    expect(sheet?.texts.map((item) => item.labels)).toEqual([
+      ['negative', 'negative'],
+      ['negative', 'negative'],
+      [undefined, 'negative'],
+      ['positive', 'neutral'],
+    ]);
+    expect(() => readLabeledTexts('text,label\nfine,maybe\n')).toThrow(LabelValueError);
+    expect(() => readLabeledTexts('text,label\nfine,maybe\n')).toThrow(/row 2, column "label"/);
+    expect(readLabeledTexts('content,score\nfine,4\n')).toBeNull();
+    expect(readLabeledTexts('content,标注\n很好用,正面\n,负面\n还没标,\n')).toEqual({
+      texts: [{ text: '很好用', labels: ['positive'] }],
+      labelers: ['标注'],
+      unlabeled: 1,
+    });
+  });
+
+  it('holds the analyzer to the labels people share, and the labelers to each other', () => {
+    const sheet = {
+      labelers: ['anna', 'li'],
+      texts: [
+        { text: 'keeps crashing every time I open a drama', labels: ['negative', 'negative'] },
+        { text: '故事很有意思，每天都想学', labels: ['positive', 'positive'] },
+        { text: 'I use it on the subway', labels: ['neutral', 'positive'] },
+        { text: 'Love it, the stories are great', labels: ['negative', undefined] },
+      ] as Array<{ text: string; labels: Array<SentimentLabel | undefined> }>,
+    };
+    const result = labeledAgreement(analyzer, sheet);
+    expect(result.texts).toBe(4);
+    // The subway line is contested (neutral against positive): no reference for the analyzer.
+    expect(result.contested).toBe(1);
+    expect(result.analyzer.items).toBe(3);
+    // The praise anna labeled negative is the analyzer's one miss against the shared labels.
+    expect(result.analyzer.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(result.analyzer.confusion.negative.positive).toBe(1);
+    expect(result.analyzer.byLanguage.map((row) => [row.language, row.items, row.accuracy])).toEqual([
+      ['en', 2, 0.5],
+      ['zh', 1, 1],
+    ]);
+    expect(result.labelerPairs).toHaveLength(1);
+    expect(result.labelerPairs[0]).toMatchObject({ labelers: ['anna', 'li'], items: 3, accuracy: 2 / 3 });
+    expect(result.analyzerByLabeler.map((one) => [one.labeler, one.items])).toEqual([
+      ['anna', 4],
+      ['li', 3],
+    ]);
+    // li called the subway line praise; the analyzer, like anna, reads a usage statement (rule 8).
+    expect(result.analyzerByLabeler[1]?.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(result.analyzerByLabeler[1]?.confusion.positive.neutral).toBe(1);
+  });
+});
+
 describe('mixed language and emoji', () => {
   it('scores Chinese and English in one text', () => {
     const result = analyzer.scoreText('故事很棒 but the app is so slow 😡');
     expect(result.language).toBe('mixed');
     expect(result.score).toBeLessThan(0);
     expect(analyzer.scoreText('内容不错 and the videos are smooth').score).toBeGreaterThan(0.3);
+    // A text a phrase pattern replaces whole (还行吧) keeps the language it was written in.
+    expect(analyzer.scoreText('还行吧').language).toBe('zh');
+    expect(analyzer.scoreItem({ text: '还行吧' }).text?.language).toBe('zh');
+    expect(analyzer.scoreText('3D效果好').language).toBe('zh');
+    expect(analyzer.scoreText('1080p 👍').language).toBe('none');
   });
 
   it('counts emoji', () => {

@@ -12,6 +12,8 @@
  * what to look at.
  */
 import { parse } from 'csv-parse/sync';
+import { type LabelAgreement, labelAgreement } from './evaluate.js';
+import { unguardFormula } from './labeling.js';
 import type { SentimentAnalyzer, SentimentLabel } from './sentiment.js';
 
 export interface RatedReview {
@@ -84,9 +86,28 @@ export class ReviewColumnsError extends Error {
   }
 }
 
+/** The rows of a CSV file with a header row, or of JSON Lines (one object per line): the shapes store exports, scrapers and spreadsheets write. */
+function readRows(source: string): Array<Record<string, unknown>> {
+  return source
+    .replace(/^\ufeff/, '')
+    .trimStart()
+    .startsWith('{')
+    ? source
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+    : parse(source, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true });
+}
+
+/** The column named `wanted`, else the first whose name is one of `known` (any case). */
+function pickColumn(names: readonly string[], wanted: string | undefined, known: readonly string[]) {
+  return wanted !== undefined
+    ? names.find((name) => name === wanted)
+    : names.find((name) => known.includes(name.trim().toLowerCase()));
+}
+
 /**
- * The rated reviews in a CSV file with a header row, or in JSON Lines (one object per line),
- * the two shapes store exports and review scrapers write. Columns are found by name
+ * The rated reviews in a CSV file or JSON Lines. Columns are found by name
  * (content/text/review …, score/rating/stars …) unless named; rows without text or with
  * stars outside 1–5 are skipped and counted.
  */
@@ -94,19 +115,10 @@ export function readRatedReviews(
   source: string,
   columns: { text?: string; rating?: string } = {},
 ): { reviews: RatedReview[]; skipped: number } {
-  const rows: Array<Record<string, unknown>> = source.trimStart().startsWith('{')
-    ? source
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-    : parse(source, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true });
+  const rows = readRows(source);
   const names = Object.keys(rows[0] ?? {});
-  const pick = (wanted: string | undefined, known: string[]) =>
-    wanted !== undefined
-      ? names.find((name) => name === wanted)
-      : names.find((name) => known.includes(name.trim().toLowerCase()));
-  const textColumn = pick(columns.text, TEXT_COLUMNS);
-  const ratingColumn = pick(columns.rating, RATING_COLUMNS);
+  const textColumn = pickColumn(names, columns.text, TEXT_COLUMNS);
+  const ratingColumn = pickColumn(names, columns.rating, RATING_COLUMNS);
   if (textColumn === undefined || ratingColumn === undefined) throw new ReviewColumnsError(names);
   const reviews: RatedReview[] = [];
   let skipped = 0;
@@ -117,4 +129,151 @@ export function readRatedReviews(
     else reviews.push({ text, rating });
   }
   return { reviews, skipped };
+}
+
+/** A text and the label each labeler gave it (undefined: that labeler left it blank). */
+export interface LabeledText {
+  text: string;
+  labels: Array<SentimentLabel | undefined>;
+}
+
+/** Label columns are found by how their names start: `label`, `label 2`, `label_anna`, `标注`, `标签（小王）`. */
+const LABEL_COLUMN_STARTS = ['label', '标注', '标签'];
+
+/** What a labeler may type, in either language; anything else is a mistake to show, not to guess at. */
+const LABEL_SPELLINGS: Record<string, SentimentLabel> = {
+  positive: 'positive',
+  pos: 'positive',
+  '+': 'positive',
+  正面: 'positive',
+  正: 'positive',
+  积极: 'positive',
+  neutral: 'neutral',
+  neu: 'neutral',
+  '0': 'neutral',
+  中性: 'neutral',
+  中: 'neutral',
+  中立: 'neutral',
+  negative: 'negative',
+  neg: 'negative',
+  '-': 'negative',
+  '−': 'negative',
+  负面: 'negative',
+  负: 'negative',
+  消极: 'negative',
+};
+
+export class LabelValueError extends Error {
+  constructor(
+    readonly row: number,
+    readonly column: string,
+    readonly value: string,
+  ) {
+    super(
+      `row ${row}, column "${column}": "${value}" is not a label (positive / neutral / negative, 正面 / 中性 / 负面, + / 0 / -)`,
+    );
+    this.name = 'LabelValueError';
+  }
+}
+
+/**
+ * The labeled texts of a sheet (`smartalk feedback sample`'s, or any CSV or JSON Lines with
+ * a text column and label columns), or null when it has no label column. Rows no labeler
+ * has labeled yet are counted, not read; a label nobody could mean is an error naming its row.
+ */
+export function readLabeledTexts(
+  source: string,
+  columns: { text?: string; labels?: readonly string[] } = {},
+): { texts: LabeledText[]; labelers: string[]; unlabeled: number } | null {
+  const rows = readRows(source);
+  const names = Object.keys(rows[0] ?? {});
+  const labelers = columns.labels
+    ? [...columns.labels]
+    : names.filter((name) => LABEL_COLUMN_STARTS.some((start) => name.trim().toLowerCase().startsWith(start)));
+  if (labelers.length === 0) return null;
+  const missing = labelers.filter((name) => !names.includes(name));
+  const textColumn = pickColumn(names, columns.text, TEXT_COLUMNS);
+  if (textColumn === undefined || missing.length > 0) throw new ReviewColumnsError(names);
+  const texts: LabeledText[] = [];
+  let unlabeled = 0;
+  rows.forEach((row, index) => {
+    const text = unguardFormula(String(row[textColumn] ?? '').trim());
+    const labels = labelers.map((column) => {
+      const value = String(row[column] ?? '').trim();
+      if (value === '') return undefined;
+      const label = LABEL_SPELLINGS[value.toLowerCase()];
+      if (label === undefined) throw new LabelValueError(index + 2, column, value);
+      return label;
+    });
+    if (text === '') return;
+    if (labels.every((label) => label === undefined)) unlabeled++;
+    else texts.push({ text, labels });
+  });
+  return { texts, labelers, unlabeled };
+}
+
+export interface LabeledAgreement {
+  labelers: string[];
+  /** Texts at least one labeler labeled. */
+  texts: number;
+  /** Texts the labelers labeled differently: no reference to hold the analyzer to, so left out of `analyzer`. */
+  contested: number;
+  /** The analyzer against the people's label (the labelers' common one), overall and per language. */
+  analyzer: LabelAgreement & { byLanguage: Array<{ language: TextLanguage } & LabelAgreement> };
+  /** Each pair of labelers, on the texts both labeled: how far people agree with each other. */
+  labelerPairs: Array<{ labelers: [string, string] } & LabelAgreement>;
+  /** The analyzer against each labeler alone, on all that labeler's texts: to hold beside the pairs. */
+  analyzerByLabeler: Array<{ labeler: string } & LabelAgreement>;
+}
+
+type TextLanguage = 'zh' | 'en' | 'mixed' | 'none';
+
+/**
+ * How the analyzer reads labeled texts against the people who labeled them. With two or
+ * more labelers it also says how often they agree with each other: the ceiling a machine
+ * can be asked to reach, since a label people split on is a judgement, not a fact.
+ */
+export function labeledAgreement(
+  analyzer: SentimentAnalyzer,
+  sheet: { texts: LabeledText[]; labelers: string[] },
+): LabeledAgreement {
+  const read = sheet.texts.map((item) => {
+    const scored = analyzer.scoreItem({ text: item.text });
+    return { ...item, got: scored.label, language: (scored.text?.language ?? 'none') as TextLanguage };
+  });
+  const agreed = read.flatMap((item) => {
+    const given = [...new Set(item.labels.filter((label) => label !== undefined))];
+    return given.length === 1 ? [{ ...item, reference: given[0] as SentimentLabel }] : [];
+  });
+  const languages = [...new Set(agreed.map((item) => item.language))];
+  const labelerPairs: LabeledAgreement['labelerPairs'] = [];
+  for (let a = 0; a < sheet.labelers.length; a++)
+    for (let b = a + 1; b < sheet.labelers.length; b++) {
+      const both = read.flatMap(({ labels }) => {
+        const [first, second] = [labels[a], labels[b]];
+        return first && second ? [[first, second] as const] : [];
+      });
+      labelerPairs.push({ labelers: [sheet.labelers[a] as string, sheet.labelers[b] as string], ...labelAgreement(both) });
+    }
+  return {
+    labelers: sheet.labelers,
+    texts: read.length,
+    contested: read.length - agreed.length,
+    analyzer: {
+      ...labelAgreement(agreed.map((item) => [item.reference, item.got] as const)),
+      byLanguage: languages
+        .map((language) => ({
+          language,
+          ...labelAgreement(
+            agreed.filter((item) => item.language === language).map((item) => [item.reference, item.got] as const),
+          ),
+        }))
+        .sort((a, b) => b.items - a.items),
+    },
+    labelerPairs,
+    analyzerByLabeler: sheet.labelers.map((labeler, index) => ({
+      labeler,
+      ...labelAgreement(read.flatMap((item) => (item.labels[index] ? [[item.labels[index], item.got] as const] : []))),
+    })),
+  };
 }

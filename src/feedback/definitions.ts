@@ -26,6 +26,15 @@ export const FEEDBACK_METRICS = {
   urgentListed: 20,
 } as const;
 
+/** A labeling sheet's defaults (`smartalk feedback sample`): a hundred texts per language from the last thirty days; at most a labeler's day of them. */
+export const LABELING_SAMPLE = {
+  perLanguage: 100,
+  days: 30,
+  maxPerLanguage: 1000,
+  /** A seed is said back to draw a sheet again: short, and safe in a URL and a shell. */
+  seed: /^[A-Za-z0-9_-]{1,64}$/,
+} as const;
+
 /** What to look at when a theme gathers negative feedback. */
 export const THEME_ADVICE: Record<Theme, Bilingual> = {
   video_playback: {

@@ -55,33 +55,67 @@ export function evaluate(
   analyzer: SentimentAnalyzer = sentimentAnalyzer(),
 ): Evaluation {
   const misses: Evaluation['misses'] = [];
-  const confusion = new Map<string, number>();
+  const pairs: Array<[SentimentLabel, SentimentLabel]> = [];
   let other = 0;
   for (const item of items) {
     const result = analyzer.scoreItem({ text: item.text });
     if (result.themes.includes('other')) other++;
-    confusion.set(`${item.label}>${result.label}`, (confusion.get(`${item.label}>${result.label}`) ?? 0) + 1);
+    pairs.push([item.label, result.label]);
     if (result.label !== item.label)
       misses.push({ text: item.text, expected: item.label, got: result.label, score: result.score });
   }
-  const count = (expected: string, got: string) => confusion.get(`${expected}>${got}`) ?? 0;
+  const { accuracy, macroF1, perLabel } = labelAgreement(pairs);
+  return { items: items.length, accuracy, macroF1, perLabel, misses, otherShare: other / items.length };
+}
+
+export interface LabelAgreement {
+  items: number;
+  /** The share of pairs that agree. */
+  accuracy: number;
+  /**
+   * Cohen's kappa: agreement beyond what two readers with these label shares would reach by
+   * chance (1 whole, 0 chance); null when chance alone agrees on everything (one label only).
+   */
+  kappa: number | null;
+  macroF1: number;
+  /** Each label of the second reader against the first's: precision, recall, F1, support. */
+  perLabel: Evaluation['perLabel'];
+  /** Rows: the first reader's label; columns: the second's. */
+  confusion: Record<SentimentLabel, Record<SentimentLabel, number>>;
+}
+
+/** How two readings of the same texts agree: (reference, other) label pairs. */
+export function labelAgreement(pairs: Iterable<readonly [reference: SentimentLabel, other: SentimentLabel]>): LabelAgreement {
+  const confusion = Object.fromEntries(
+    LABELS.map((label) => [label, { positive: 0, neutral: 0, negative: 0 }]),
+  ) as LabelAgreement['confusion'];
+  let items = 0;
+  for (const [reference, other] of pairs) {
+    confusion[reference][other]++;
+    items++;
+  }
+  const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
+  const given = (label: SentimentLabel) => LABELS.reduce((n, other) => n + confusion[label][other], 0);
+  const read = (label: SentimentLabel) => LABELS.reduce((n, other) => n + confusion[other][label], 0);
   const perLabel = Object.fromEntries(
     LABELS.map((label) => {
-      const tp = count(label, label);
-      const predicted = LABELS.reduce((n, other) => n + count(other, label), 0);
-      const support = LABELS.reduce((n, other) => n + count(label, other), 0);
-      const precision = predicted ? tp / predicted : 0;
-      const recall = support ? tp / support : 0;
+      const precision = share(confusion[label][label], read(label));
+      const recall = share(confusion[label][label], given(label));
       const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-      return [label, { precision, recall, f1, support }];
+      return [label, { precision, recall, f1, support: given(label) }];
     }),
   ) as Evaluation['perLabel'];
+  const accuracy = share(
+    LABELS.reduce((n, label) => n + confusion[label][label], 0),
+    items,
+  );
+  const chance = LABELS.reduce((sum, label) => sum + share(given(label), items) * share(read(label), items), 0);
   return {
-    items: items.length,
-    accuracy: (items.length - misses.length) / items.length,
+    items,
+    accuracy,
+    kappa: items === 0 || chance >= 1 ? null : (accuracy - chance) / (1 - chance),
     macroF1: LABELS.reduce((sum, label) => sum + perLabel[label].f1, 0) / LABELS.length,
     perLabel,
-    misses,
-    otherShare: other / items.length,
+    confusion,
   };
 }

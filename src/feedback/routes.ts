@@ -15,7 +15,9 @@ import { sample, sourcedGauge } from '../http/metrics.js';
 import { Emotion } from '../learning/schemas.js';
 import { CLIENT_CLOCK, clientTime } from '../timestamps.js';
 import { DateTime, Line, Text, Uuid } from '../validation.js';
+import { LABELING_SAMPLE } from './definitions.js';
 import { FEEDBACK_TYPES, type FeedbackService, MAX_FEEDBACK_TEXT } from './feedback.js';
+import { labelingSample } from './labeling.js';
 import { buildFeedbackReport, type FeedbackReport } from './report.js';
 import { THEMES, type Theme } from './sentiment.js';
 
@@ -192,6 +194,14 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<FeedbackRoutesOptions> = 
   );
 };
 
+/** A report window from its query: either end may be left to the default, but not after the other. */
+function windowOf(query: { since?: string; until?: string }): { since?: Date; until?: Date } {
+  const since = query.since ? new Date(query.since) : undefined;
+  const until = query.until ? new Date(query.until) : undefined;
+  if (since && until && since >= until) throw new AppError('SMT_ERR_VALIDATION', 'since must be before until');
+  return { since, until };
+}
+
 /** The feedback report for the ops team; registered under /api/v1/ops, whose scope checks the ops token. */
 export const feedbackOpsRoutes: FastifyPluginAsyncTypebox<{ db: Db; tz: string }> = async (app, { db, tz }) => {
   app.get(
@@ -206,11 +216,29 @@ export const feedbackOpsRoutes: FastifyPluginAsyncTypebox<{ db: Db; tz: string }
         response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
       },
     },
-    async (request) => {
-      const since = request.query.since ? new Date(request.query.since) : undefined;
-      const until = request.query.until ? new Date(request.query.until) : undefined;
-      if (since && until && since >= until) throw new AppError('SMT_ERR_VALIDATION', 'since must be before until');
-      return buildFeedbackReport({ db, tz }, { since, until });
+    async (request) => buildFeedbackReport({ db, tz }, windowOf(request.query)),
+  );
+
+  app.get(
+    '/feedback-sample',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: "A labeling sample: learners' texts drawn at random per language, with no score (smartalk feedback sample)",
+        description: `Default: ${LABELING_SAMPLE.perLanguage} texts per language from the last ${LABELING_SAMPLE.days} days; the same seed draws the same texts.`,
+        security: OPS_SECURITY,
+        querystring: Type.Object(
+          {
+            ...ReportQuery.properties,
+            perLanguage: Type.Optional(Type.Integer({ minimum: 1, maximum: LABELING_SAMPLE.maxPerLanguage })),
+            seed: Type.Optional(Type.String({ pattern: LABELING_SAMPLE.seed.source })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({}, { additionalProperties: true }), 400: ErrorResponse, 401: ErrorResponse },
+      },
     },
+    async (request) =>
+      labelingSample(db, { ...windowOf(request.query), perLanguage: request.query.perLanguage, seed: request.query.seed }),
   );
 };

@@ -195,6 +195,15 @@ for (const char of '，,。.!！?？;；:：\n\r…~～') CLAUSE_BREAK[char.char
 const isClauseBreak = (token: string) => token.length === 1 && CLAUSE_BREAK[token.charCodeAt(0)] === 1;
 const MIXED_LATIN = /[a-z]/;
 const HAS_HAN = /\p{Script=Han}/u;
+/** A Latin letter that starts a word (so "3d" or "1080p" alone is no English). */
+const STARTS_LATIN_WORD = /(?:^|[^a-z0-9])[a-z]/i;
+
+/** Chinese, English, both, or neither (digits, emoji): as written, before any phrase is replaced. */
+function languageOf(text: string): TextSentiment['language'] {
+  const han = HAS_HAN.test(text);
+  const latin = STARTS_LATIN_WORD.test(text);
+  return han && latin ? 'mixed' : han ? 'zh' : latin ? 'en' : 'none';
+}
 const EN_CONTRACTIONS: Array<[RegExp, string]> = [
   [/\bcan['’]?t\b/gi, 'can not'],
   [/\bwon['’]?t\b/gi, 'will not'],
@@ -363,17 +372,16 @@ export class SentimentAnalyzer {
 
   /** The text's own score in (−1, 1). */
   scoreText(text: string): TextSentiment {
-    return this.#scoreTokens(this.tokens(text));
+    return { ...this.#scoreTokens(this.tokens(text)), language: languageOf(text) };
   }
 
-  #scoreTokens(tokens: string[]): TextSentiment {
+  /** The score of a text's tokens; its language is read from the text itself (phrase stand-ins have no script). */
+  #scoreTokens(tokens: string[]): Omit<TextSentiment, 'language'> {
     // One lookup per token up front; the windows below only read these arrays.
     const n = tokens.length;
     const breaks = new Array<boolean>(n);
     const modifiers = new Array<Modifier | undefined>(n);
     const bases = new Array<number | undefined>(n);
-    let han = false;
-    let latin = false;
     let exclamations = 0;
     for (let i = 0; i < n; i++) {
       const token = tokens[i] as string;
@@ -385,8 +393,6 @@ export class SentimentAnalyzer {
       }
       const isHan = first >= 0x3400 && first <= 0x9fff;
       const isLatin = first >= 97 && first <= 122;
-      if (isHan) han = true;
-      else if (isLatin) latin = true;
       const entry = this.#lexicon.get(token) ?? (isLatin ? this.#respelled(token) : undefined);
       modifiers[i] = entry?.modifier;
       bases[i] = entry?.base ?? (isHan ? this.#compound(token) : undefined);
@@ -446,7 +452,6 @@ export class SentimentAnalyzer {
     return {
       score: total / Math.sqrt(total * total + VADER_ALPHA),
       hits,
-      language: han && latin ? 'mixed' : han ? 'zh' : latin ? 'en' : 'none',
     };
   }
 
@@ -551,7 +556,7 @@ export class SentimentAnalyzer {
    */
   analyzeText(raw: string): { tokens: string[]; text: TextSentiment; rules: RuleVerdict; themes: Theme[] } {
     const tokens = this.tokens(raw);
-    const text = this.#scoreTokens(tokens);
+    const text = { ...this.#scoreTokens(tokens), language: languageOf(raw) };
     const themes = this.themesOf(raw);
     if (reportsAProblem(raw, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
     return { tokens, text, rules: { score: text.score, label: labelOf(text.score), themes }, themes };
