@@ -372,11 +372,11 @@ export class SentimentAnalyzer {
 
   /** The text's own score in (−1, 1). */
   scoreText(text: string): TextSentiment {
-    return { ...this.#scoreTokens(this.tokens(text)), language: languageOf(text) };
+    return this.#scoreTokens(this.tokens(text), languageOf(text));
   }
 
-  /** The score of a text's tokens; its language is read from the text itself (phrase stand-ins have no script). */
-  #scoreTokens(tokens: string[]): Omit<TextSentiment, 'language'> {
+  /** The score of a text's tokens; `language` is read from the text itself (languageOf: phrase stand-ins have no script). */
+  #scoreTokens(tokens: string[], language: TextSentiment['language']): TextSentiment {
     // One lookup per token up front; the windows below only read these arrays.
     const n = tokens.length;
     const breaks = new Array<boolean>(n);
@@ -452,6 +452,7 @@ export class SentimentAnalyzer {
     return {
       score: total / Math.sqrt(total * total + VADER_ALPHA),
       hits,
+      language,
     };
   }
 
@@ -556,7 +557,7 @@ export class SentimentAnalyzer {
    */
   analyzeText(raw: string): { tokens: string[]; text: TextSentiment; rules: RuleVerdict; themes: Theme[] } {
     const tokens = this.tokens(raw);
-    const text = { ...this.#scoreTokens(tokens), language: languageOf(raw) };
+    const text = this.#scoreTokens(tokens, languageOf(raw));
     const themes = this.themesOf(raw);
     if (reportsAProblem(raw, text, themes)) text.score = Math.min(text.score, -LABEL_THRESHOLD);
     return { tokens, text, rules: { score: text.score, label: labelOf(text.score), themes }, themes };
