@@ -362,10 +362,23 @@ async function printLabeledAgreement(
   for (const label of LABELS)
     confusion.push([say(lang, LABEL_NAMES[label]), ...LABELS.map((read) => result.analyzer.confusion[label][read])]);
   console.log(confusion.toString());
+  const several = result.labelers.length > 1;
   console.log(
     say(lang, {
-      en: `${result.texts} labeled texts, ${sheet.labelers.length} labeler(s) (${result.labelers.join(', ')}); ${result.contested} labeled differently by the labelers, left out above${sheet.unlabeled > 0 ? `; ${sheet.unlabeled} not labeled yet` : ''}`,
-      zh: `${result.texts} 条已标注文本，${sheet.labelers.length} 位标注者（${result.labelers.join('、')}）；其中 ${result.contested} 条标注者意见不一，未计入上表${sheet.unlabeled > 0 ? `；${sheet.unlabeled} 条尚未标注` : ''}`,
+      en: [
+        `${result.texts} labeled texts (${several ? `labelers ${result.labelers.join(', ')}` : `column ${result.labelers[0]}`})`,
+        several ? `${result.contested} labeled differently by the labelers, left out above` : '',
+        sheet.unlabeled > 0 ? `${sheet.unlabeled} not labeled yet` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      zh: [
+        `${result.texts} 条已标注文本（${several ? `标注者 ${result.labelers.join('、')}` : `${result.labelers[0]} 列`}）`,
+        several ? `其中 ${result.contested} 条标注者意见不一，未计入上表` : '',
+        sheet.unlabeled > 0 ? `${sheet.unlabeled} 条尚未标注` : '',
+      ]
+        .filter(Boolean)
+        .join('；'),
     }),
   );
   for (const pair of result.labelerPairs)
