@@ -88,6 +88,9 @@ describe('smartalk CLI', () => {
     expect(table.stdout).toContain('label 与 label 2 在两人都标注的 3 条中一致 66.7%');
     expect(table.stdout).toContain('负面 → 正面: Love it, the stories are great');
     expect(table.stdout).not.toContain('\u001b[');
+    const retrained = smartalk(['feedback', 'agreement', file, '--cross-validate', '--json'], env);
+    expect(retrained.status, retrained.stderr).toBe(0);
+    expect(JSON.parse(retrained.stdout).retrained.items).toBe(3);
     // Read against the stars instead when asked, and a label nobody could mean is a usage error.
     writeFileSync(file, 'content,score,label\ngreat app,5,great\n');
     expect(smartalk(['feedback', 'agreement', file, '--rating-column', 'score', '--json'], env).status).toBe(0);

@@ -18,7 +18,7 @@ import { labelingSheetCsv } from '../src/feedback/labeling.js';
 import { featureHash, featureNames, forEachFeature, LearnedModel } from '../src/feedback/learned.js';
 import { Segmenter } from '../src/feedback/segmenter.js';
 import { MODEL_URL, SentimentAnalyzer, type SentimentLabel, sentimentAnalyzer } from '../src/feedback/sentiment.js';
-import { leaveOneBatchOut, trainingItems, trainModel } from '../src/feedback/train.js';
+import { crossValidateSheet, leaveOneBatchOut, trainingItems, trainModel } from '../src/feedback/train.js';
 
 const analyzer = sentimentAnalyzer();
 const score = (text: string) => analyzer.scoreText(text).score;
@@ -361,6 +361,38 @@ describe('agreement with people who labeled the texts (smartalk feedback sample,
     // li called the subway line praise; the analyzer, like anna, reads a usage statement (rule 8).
     expect(result.analyzerByLabeler[1]?.accuracy).toBeCloseTo(2 / 3, 12);
     expect(result.analyzerByLabeler[1]?.confusion.positive.neutral).toBe(1);
+  });
+});
+
+describe('what learning a sheet would buy (agreement --cross-validate)', () => {
+  it('reads each fold by a layer retrained with the others: a word the sheet teaches carries to lines it did not see', () => {
+    // "quibbleflux" stands for an app word no lexicon knows, which the labelers call a complaint.
+    const places = [
+      'on the travel drama',
+      'on my tablet',
+      'twice today',
+      'in the office story',
+      'after the update',
+      'on the subway',
+      'in review mode',
+      'with headphones on',
+    ];
+    const texts = places.flatMap((place) => [
+      { text: `quibbleflux ${place}`, labels: ['negative' as const] },
+      { text: `more quibbleflux ${place} tonight`, labels: ['negative' as const] },
+    ]);
+    const shipped = new SentimentAnalyzer();
+    expect(texts.filter(({ text }) => shipped.scoreItem({ text }).label === 'negative').length).toBeLessThan(texts.length / 2);
+    const result = labeledAgreement(
+      shipped,
+      { texts, labelers: ['label'] },
+      { retrain: (lines) => crossValidateSheet(lines, { folds: 2 }) },
+    );
+    expect(result.retrained?.items).toBe(texts.length);
+    expect(result.retrained?.perLabel.negative.recall).toBeGreaterThan(result.analyzer.perLabel.negative.recall);
+    // 16 lines among the ~2,800 shipped ones move the layer on most of the lines it did not see.
+    expect(result.retrained?.accuracy).toBeGreaterThan(0.5);
+    expect(result.analyzer.accuracy).toBeLessThan(0.5);
   });
 });
 

@@ -219,7 +219,12 @@ export interface LabeledAgreement {
   /** Texts the labelers labeled differently: no reference to hold the analyzer to, so left out of `analyzer`. */
   contested: number;
   /** The analyzer against the people's label (the labelers' common one), overall and per language. */
-  analyzer: LabelAgreement & { byLanguage: Array<{ language: TextLanguage } & LabelAgreement> };
+  analyzer: ByLanguage;
+  /**
+   * With `retrain`: the same lines read by layers that learned from the sheet's other lines
+   * (cross-validation, train.ts) — what teaching the analyzer these labels would buy.
+   */
+  retrained?: ByLanguage;
   /** Each pair of labelers, on the texts both labeled: how far people agree with each other. */
   labelerPairs: Array<{ labelers: [string, string] } & LabelAgreement>;
   /** The analyzer against each labeler alone, on all that labeler's texts: to hold beside the pairs. */
@@ -227,6 +232,7 @@ export interface LabeledAgreement {
 }
 
 type TextLanguage = 'zh' | 'en' | 'mixed' | 'none';
+type ByLanguage = LabelAgreement & { byLanguage: Array<{ language: TextLanguage } & LabelAgreement> };
 
 /**
  * How the analyzer reads labeled texts against the people who labeled them. With two or
@@ -236,6 +242,7 @@ type TextLanguage = 'zh' | 'en' | 'mixed' | 'none';
 export function labeledAgreement(
   analyzer: SentimentAnalyzer,
   sheet: { texts: LabeledText[]; labelers: string[] },
+  options: { retrain?: (lines: Array<{ label: SentimentLabel; text: string }>) => SentimentLabel[] } = {},
 ): LabeledAgreement {
   const read = sheet.texts.map((item) => {
     const scored = analyzer.scoreItem({ text: item.text });
@@ -246,6 +253,22 @@ export function labeledAgreement(
     return given.length === 1 ? [{ ...item, reference: given[0] as SentimentLabel }] : [];
   });
   const languages = [...new Set(agreed.map((item) => item.language))];
+  /** The agreed lines against a reading of them, overall and per language. */
+  const against = (got: readonly SentimentLabel[]): ByLanguage => {
+    const pairs = agreed.map((item, i) => ({
+      language: item.language,
+      pair: [item.reference, got[i] as SentimentLabel] as const,
+    }));
+    return {
+      ...labelAgreement(pairs.map(({ pair }) => pair)),
+      byLanguage: languages
+        .map((language) => ({
+          language,
+          ...labelAgreement(pairs.filter((row) => row.language === language).map(({ pair }) => pair)),
+        }))
+        .sort((a, b) => b.items - a.items),
+    };
+  };
   const labelerPairs: LabeledAgreement['labelerPairs'] = [];
   for (let a = 0; a < sheet.labelers.length; a++)
     for (let b = a + 1; b < sheet.labelers.length; b++) {
@@ -259,17 +282,10 @@ export function labeledAgreement(
     labelers: sheet.labelers,
     texts: read.length,
     contested: read.length - agreed.length,
-    analyzer: {
-      ...labelAgreement(agreed.map((item) => [item.reference, item.got] as const)),
-      byLanguage: languages
-        .map((language) => ({
-          language,
-          ...labelAgreement(
-            agreed.filter((item) => item.language === language).map((item) => [item.reference, item.got] as const),
-          ),
-        }))
-        .sort((a, b) => b.items - a.items),
-    },
+    analyzer: against(agreed.map((item) => item.got)),
+    ...(options.retrain
+      ? { retrained: against(options.retrain(agreed.map((item) => ({ label: item.reference, text: item.text })))) }
+      : {}),
     labelerPairs,
     analyzerByLabeler: sheet.labelers.map((labeler, index) => ({
       labeler,

@@ -102,6 +102,33 @@ export function crossValidate(items: Array<{ label: SentimentLabel; text: string
 }
 
 /**
+ * What learning from people's labels would buy (`smartalk feedback agreement SHEET
+ * --cross-validate`): the sheet's lines in `folds` folds, each fold's lines read by a layer
+ * trained on the shipped sources plus the sheet's other folds. Beside the shipped layer's
+ * reading of the same lines, it says whether the app's own labeled words would teach the
+ * layer something that holds on lines it did not see.
+ */
+export function crossValidateSheet(
+  sheet: Array<{ label: SentimentLabel; text: string }>,
+  options: { folds?: number; fixtures?: URL; onFold?: (done: number, folds: number) => void } = {},
+): SentimentLabel[] {
+  const folds = options.folds ?? 5;
+  const base = trainingItems(options.fixtures);
+  const read = new Array<SentimentLabel>(sheet.length);
+  const foldOf = sheet.map((item) => featureHash(`fold\u0000${item.text}`) % folds);
+  for (let fold = 0; fold < folds; fold++) {
+    options.onFold?.(fold, folds);
+    const model = LearnedModel.parse(trainModel([...base, ...sheet.filter((_, i) => foldOf[i] !== fold)]));
+    const analyzer = new SentimentAnalyzer({ model });
+    sheet.forEach((item, i) => {
+      if (foldOf[i] === fold) read[i] = analyzer.scoreItem({ text: item.text }).label;
+    });
+  }
+  options.onFold?.(folds, folds);
+  return read;
+}
+
+/**
  * Each later batch of a development set scored by a layer trained without it (`npm run
  * eval:sentiment -- --by-batch`): the nearest repeatable figure to text never seen, since a
  * held-out line otherwise shares its batch's situations with the tuning lines beside it.

@@ -142,11 +142,22 @@ export function feedbackCommand(): Command {
     .option('--label-column <names>', "the columns that hold people's labels, comma-separated (default: label…, 标注…, 标签…)")
     .option('--rating-column <name>', 'the column that holds the stars (read against the stars even when label columns exist)')
     .option('--misses', 'with labels: list the texts the analyzer read otherwise than the people')
+    .option(
+      '--cross-validate',
+      'with labels: also read each fifth of the lines by a layer retrained with the other four fifths — what learning these labels would buy',
+    )
     .option('--json', 'print JSON')
     .action(
       async (
         file: string,
-        flags: { textColumn?: string; labelColumn?: string; ratingColumn?: string; misses?: boolean; json?: boolean },
+        flags: {
+          textColumn?: string;
+          labelColumn?: string;
+          ratingColumn?: string;
+          misses?: boolean;
+          crossValidate?: boolean;
+          json?: boolean;
+        },
       ) => {
         const config = loadConfig();
         const source = readFileSync(file, 'utf8');
@@ -318,7 +329,7 @@ async function printLabeledAgreement(
   file: string,
   sheet: { texts: LabeledText[]; labelers: string[]; unlabeled: number },
   analyzer: SentimentAnalyzer,
-  flags: { json?: boolean; misses?: boolean },
+  flags: { json?: boolean; misses?: boolean; crossValidate?: boolean },
 ): Promise<void> {
   const [{ labeledAgreement }, { default: Table }] = await Promise.all([
     import('../../feedback/agreement.js'),
@@ -327,7 +338,21 @@ async function printLabeledAgreement(
   if (sheet.texts.length === 0)
     throw new Error(say(lang, { en: `no labeled texts in ${file} yet`, zh: `${file} 中还没有标注过的文本` }));
   // Column names come from the file: shown as any text from outside is.
-  const result = labeledAgreement(analyzer, { ...sheet, labelers: sheet.labelers.map((name) => terminalSafe(name, 40)) });
+  let retrain: ((lines: Array<{ label: SentimentLabel; text: string }>) => SentimentLabel[]) | undefined;
+  if (flags.crossValidate) {
+    const { crossValidateSheet } = await import('../../feedback/train.js');
+    const progress = progressBar(say(lang, { en: 'retraining', zh: '重新训练' }), !flags.json && process.stderr.isTTY === true);
+    retrain = (lines) => {
+      const read = crossValidateSheet(lines, { onFold: (done, folds) => progress.update(done, folds) });
+      progress.stop();
+      return read;
+    };
+  }
+  const result = labeledAgreement(
+    analyzer,
+    { ...sheet, labelers: sheet.labelers.map((name) => terminalSafe(name, 40)) },
+    { retrain },
+  );
   const misses = flags.misses
     ? sheet.texts.flatMap((item) => {
         const given = [...new Set(item.labels.filter((label) => label !== undefined))];
@@ -362,6 +387,28 @@ async function printLabeledAgreement(
   for (const label of LABELS)
     confusion.push([say(lang, LABEL_NAMES[label]), ...LABELS.map((read) => result.analyzer.confusion[label][read])]);
   console.log(confusion.toString());
+  if (result.retrained) {
+    const retrained = new Table({
+      ...tableStyle(),
+      head: say(lang, {
+        en: 'language|lines|as shipped|retrained (5-fold)|negative recall, shipped → retrained',
+        zh: '语言|行数|当前模型|重新训练后（5 折）|负面召回率，当前 → 重新训练',
+      }).split('|'),
+    });
+    const shipped = new Map(result.analyzer.byLanguage.map((row) => [row.language, row]));
+    for (const row of [
+      ...result.retrained.byLanguage.map((row) => ({ ...row, before: shipped.get(row.language) })),
+      { ...result.retrained, language: say(lang, { en: 'all', zh: '全部' }), before: result.analyzer },
+    ])
+      retrained.push([
+        row.language,
+        row.items,
+        percent(row.before?.accuracy ?? null, 1),
+        percent(row.accuracy, 1),
+        `${fixed(row.before?.perLabel.negative.recall ?? null)} → ${fixed(row.perLabel.negative.recall)}`,
+      ]);
+    console.log(retrained.toString());
+  }
   const several = result.labelers.length > 1;
   console.log(
     say(lang, {
