@@ -257,6 +257,9 @@ describe('agreement with the stars of a store export (smartalk feedback agreemen
       { text: '很好用', rating: 5 },
       { text: '一直闪退', rating: 1 },
     ]);
+    // A byte-order mark, as spreadsheet programs and Windows tools write it, in either shape.
+    expect(readRatedReviews(`\ufeff${jsonLines}`).reviews).toHaveLength(2);
+    expect(readRatedReviews('\ufeffcontent,score\nok,4\n').reviews).toEqual([{ text: 'ok', rating: 4 }]);
     expect(() => readRatedReviews('a,b\n1,2\n')).toThrow(ReviewColumnsError);
     expect(readRatedReviews('a,b\nfine,4\n', { text: 'a', rating: 'b' }).reviews).toEqual([{ text: 'fine', rating: 4 }]);
   });

@@ -37,10 +37,10 @@ export function progressBar(title: string, enabled = process.stderr.isTTY === tr
 /** Colour only for a terminal that wants it: a TTY, and no NO_COLOR. */
 export const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
-/** How a report prints: text for a terminal, Markdown when piped or redirected. */
 /** cli-table3's options for the terminal: its colours only where colour is wanted (a TTY, no NO_COLOR). */
 export const tableStyle = () => (useColor() ? {} : { style: { head: [], border: [] } });
 
+/** How a report prints: text for a terminal, Markdown when piped or redirected. */
 export const defaultOutputFormat = (): 'md' | 'text' => (process.stdout.isTTY === true ? 'text' : 'md');
 
 /** Colour for a terminal that wants it (a TTY, no NO_COLOR); plain text otherwise. */

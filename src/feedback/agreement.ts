@@ -88,15 +88,13 @@ export class ReviewColumnsError extends Error {
 
 /** The rows of a CSV file with a header row, or of JSON Lines (one object per line): the shapes store exports, scrapers and spreadsheets write. */
 function readRows(source: string): Array<Record<string, unknown>> {
-  return source
-    .replace(/^\ufeff/, '')
-    .trimStart()
-    .startsWith('{')
-    ? source
+  const text = source.replace(/^\ufeff/, '');
+  return text.trimStart().startsWith('{')
+    ? text
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-    : parse(source, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true });
+    : parse(text, { columns: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true });
 }
 
 /** The column named `wanted`, else the first whose name is one of `known` (any case). */
@@ -229,6 +227,8 @@ export interface LabeledAgreement {
   labelerPairs: Array<{ labelers: [string, string] } & LabelAgreement>;
   /** The analyzer against each labeler alone, on all that labeler's texts: to hold beside the pairs. */
   analyzerByLabeler: Array<{ labeler: string } & LabelAgreement>;
+  /** The agreed texts the analyzer read otherwise than the people. */
+  misses: Array<{ text: string; labeled: SentimentLabel; read: SentimentLabel }>;
 }
 
 type TextLanguage = 'zh' | 'en' | 'mixed' | 'none';
@@ -291,5 +291,8 @@ export function labeledAgreement(
       labeler,
       ...labelAgreement(read.flatMap((item) => (item.labels[index] ? [[item.labels[index], item.got] as const] : []))),
     })),
+    misses: agreed.flatMap((item) =>
+      item.got === item.reference ? [] : [{ text: item.text, labeled: item.reference, read: item.got }],
+    ),
   };
 }

@@ -353,16 +353,10 @@ async function printLabeledAgreement(
     { ...sheet, labelers: sheet.labelers.map((name) => terminalSafe(name, 40)) },
     { retrain },
   );
-  const misses = flags.misses
-    ? sheet.texts.flatMap((item) => {
-        const given = [...new Set(item.labels.filter((label) => label !== undefined))];
-        const got = analyzer.scoreItem({ text: item.text }).label;
-        return given.length === 1 && given[0] !== got
-          ? [{ text: item.text, labeled: given[0] as SentimentLabel, read: got }]
-          : [];
-      })
-    : undefined;
-  if (flags.json) return printJson({ ...result, unlabeled: sheet.unlabeled, ...(misses ? { misses } : {}) });
+  if (flags.json) {
+    const { misses, ...figures } = result;
+    return printJson({ ...figures, unlabeled: sheet.unlabeled, ...(flags.misses ? { misses } : {}) });
+  }
   const byLanguage = new Table({
     ...tableStyle(),
     head: say(lang, {
@@ -443,6 +437,7 @@ async function printLabeledAgreement(
           zh: `分析器与 ${one.labeler} 在 ${one.items} 条中一致 ${percent(one.accuracy, 1)}（kappa ${fixed(one.kappa)}）`,
         }),
       );
-  for (const miss of misses ?? [])
-    console.log(`  ${say(lang, LABEL_NAMES[miss.labeled])} → ${say(lang, LABEL_NAMES[miss.read])}: ${terminalSafe(miss.text)}`);
+  if (flags.misses)
+    for (const miss of result.misses)
+      console.log(`  ${say(lang, LABEL_NAMES[miss.labeled])} → ${say(lang, LABEL_NAMES[miss.read])}: ${terminalSafe(miss.text)}`);
 }
