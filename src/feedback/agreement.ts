@@ -13,7 +13,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { type LabelAgreement, labelAgreement } from './evaluate.js';
-import { unguardFormula } from './labeling.js';
+import { LABEL_COLUMN, unguardFormula } from './labeling.js';
 import type { SentimentAnalyzer, SentimentLabel } from './sentiment.js';
 
 export interface RatedReview {
@@ -43,13 +43,11 @@ const sideOf = (rating: number): SentimentLabel | undefined =>
   rating <= NEGATIVE_STARS ? 'negative' : rating >= POSITIVE_STARS ? 'positive' : undefined;
 
 export function ratingAgreement(analyzer: SentimentAnalyzer, reviews: Iterable<RatedReview>): RatingAgreement {
-  const emptyCounts = (): Counts => ({ positive: 0, neutral: 0, negative: 0 });
   const byRating = Object.fromEntries(
-    ([1, 2, 3, 4, 5] as const).map((stars) => [stars, { reviews: 0, ...emptyCounts() }]),
+    ([1, 2, 3, 4, 5] as const).map((stars) => [stars, { reviews: 0, positive: 0, neutral: 0, negative: 0 }]),
   ) as RatingAgreement['byRating'];
-  const read = emptyCounts(); // polar reviews, by the label the text got
-  const given = emptyCounts(); // polar reviews, by the side their stars took
-  const both = emptyCounts(); // polar reviews where the two agree
+  // The reviews whose stars take a side: (that side, the label the text got).
+  const polar: Array<[SentimentLabel, SentimentLabel]> = [];
   let total = 0;
   for (const review of reviews) {
     const label = analyzer.scoreItem({ text: review.text }).label;
@@ -58,20 +56,16 @@ export function ratingAgreement(analyzer: SentimentAnalyzer, reviews: Iterable<R
     row[label]++;
     total++;
     const side = sideOf(review.rating);
-    if (side === undefined) continue;
-    read[label]++;
-    given[side]++;
-    if (label === side) both[side]++;
+    if (side !== undefined) polar.push([side, label]);
   }
-  const share = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
-  const polarReviews = given.positive + given.negative;
-  const agreeing = both.positive + both.negative;
+  const { items, accuracy, confusion, perLabel } = labelAgreement(polar);
+  const figures = (label: 'positive' | 'negative') => ({ precision: perLabel[label].precision, recall: perLabel[label].recall });
   return {
     reviews: total,
     byRating,
-    polar: { reviews: polarReviews, agreeing, agreement: share(agreeing, polarReviews) },
-    negative: { precision: share(both.negative, read.negative), recall: share(both.negative, given.negative) },
-    positive: { precision: share(both.positive, read.positive), recall: share(both.positive, given.positive) },
+    polar: { reviews: items, agreeing: confusion.positive.positive + confusion.negative.negative, agreement: accuracy },
+    negative: figures('negative'),
+    positive: figures('positive'),
   };
 }
 
@@ -136,7 +130,7 @@ export interface LabeledText {
 }
 
 /** Label columns are found by how their names start: `label`, `label 2`, `label_anna`, `标注`, `标签（小王）`. */
-const LABEL_COLUMN_STARTS = ['label', '标注', '标签'];
+const LABEL_COLUMN_STARTS = [LABEL_COLUMN, '标注', '标签'];
 
 /** What a labeler may type, in either language; anything else is a mistake to show, not to guess at. */
 const LABEL_SPELLINGS: Record<string, SentimentLabel> = {

@@ -337,7 +337,6 @@ async function printLabeledAgreement(
   ]);
   if (sheet.texts.length === 0)
     throw new Error(say(lang, { en: `no labeled texts in ${file} yet`, zh: `${file} 中还没有标注过的文本` }));
-  // Column names come from the file: shown as any text from outside is.
   let retrain: ((lines: Array<{ label: SentimentLabel; text: string }>) => SentimentLabel[]) | undefined;
   if (flags.crossValidate) {
     const { crossValidateSheet } = await import('../../feedback/train.js');
@@ -350,6 +349,7 @@ async function printLabeledAgreement(
   }
   const result = labeledAgreement(
     analyzer,
+    // Column names come from the file: shown as any text from outside is.
     { ...sheet, labelers: sheet.labelers.map((name) => terminalSafe(name, 40)) },
     { retrain },
   );
