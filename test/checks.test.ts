@@ -290,6 +290,23 @@ describe('capacity.next_day and api.optimization', () => {
     expect(database?.evidence.at(-1)).toMatch(/^next step: PostgreSQL is the bottleneck: reports to a replica/);
   });
 
+  it('services.availability: a video still being rendered is a warning, an origin that does not answer a failure', async () => {
+    const at = (publicUrl: string) => ({ ...server.runtime.checks, config: { ...server.runtime.checks.config, publicUrl } });
+    // The test server renders no videos: the origin answers 404 with Retry-After.
+    const [preparing] = (await run(['services.availability'], new Date(), at(server.url))).results;
+    expect(preparing).toMatchObject({
+      status: 'warn',
+      summary: '4 services answered; the sample video is still being prepared',
+    });
+    expect(preparing?.evidence).toContainEqual(
+      expect.stringMatching(/^video origin: not ready yet — HEAD \S+ → HTTP 404, still being prepared \(Retry-After 30 s\)/),
+    );
+    // Nothing listens on port 9 (discard): the app and the origin are down.
+    const [down] = (await run(['services.availability'], new Date(), at('http://127.0.0.1:9'))).results;
+    expect(down).toMatchObject({ status: 'fail', summary: '2 of 4 services unavailable' });
+    expect(down?.evidence).toContainEqual(expect.stringMatching(/^video origin: NOT AVAILABLE — HEAD /));
+  });
+
   it('measures the public answers on the wire: size and compression', async () => {
     const deps = { ...server.runtime.checks, config: { ...server.runtime.checks.config, publicUrl: server.url } };
     const [result] = (await run(['api.optimization'], new Date(), deps)).results;

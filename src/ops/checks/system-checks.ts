@@ -81,7 +81,15 @@ interface ServiceProbe {
   method?: 'GET' | 'HEAD';
 }
 
-async function probe(service: ServiceProbe): Promise<{ ok: boolean; detail: string; ms: number }> {
+interface ProbeAnswer {
+  ok: boolean;
+  detail: string;
+  ms: number;
+  /** The answer said when to ask again (Retry-After): the service is there, the file is not ready yet. */
+  retryAfter?: string;
+}
+
+async function probe(service: ServiceProbe): Promise<ProbeAnswer> {
   const started = performance.now();
   try {
     // undici loads on the first probe, not in every serving process at start.
@@ -93,7 +101,13 @@ async function probe(service: ServiceProbe): Promise<{ ok: boolean; detail: stri
     });
     await response.body.dump();
     const ms = Math.round(performance.now() - started);
-    return { ok: response.statusCode < 400, detail: `HTTP ${response.statusCode}`, ms };
+    const retryAfter = response.headers['retry-after'];
+    return {
+      ok: response.statusCode < 400,
+      detail: `HTTP ${response.statusCode}`,
+      ms,
+      ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+    };
   } catch (error) {
     return { ok: false, detail: (error as Error).message.split('\n')[0] ?? 'error', ms: Math.round(performance.now() - started) };
   }
@@ -118,9 +132,14 @@ export const servicesAvailability: CheckDefinition<ChecksDeps> = {
     const { config } = deps;
     const lines: string[] = [];
     const statuses: CheckStatus[] = [];
-    const record = (name: string, ok: boolean, detail: string, whenDown: CheckStatus = 'fail') => {
+    const record = (name: string, ok: boolean, detail: string, whenDown: CheckStatus = 'fail', notYet = false) => {
       statuses.push(ok ? 'pass' : whenDown);
-      lines.push(`${name}: ${ok ? 'ok' : context.t({ en: 'NOT AVAILABLE', zh: '不可用' })} — ${detail}`);
+      const state = ok
+        ? 'ok'
+        : notYet
+          ? context.t({ en: 'not ready yet', zh: '尚未就绪' })
+          : context.t({ en: 'NOT AVAILABLE', zh: '不可用' });
+      lines.push(`${name}: ${state} — ${detail}`);
     };
     const services: Array<ServiceProbe & { whenDown?: CheckStatus }> = [
       { name: 'app', url: `${config.publicUrl}/api/v1/health/live` },
@@ -163,13 +182,26 @@ export const servicesAvailability: CheckDefinition<ChecksDeps> = {
     record(context.t({ en: 'database', zh: '数据库' }), database.ok, database.detail);
     // Without Redis the API keeps working on per-instance memory: a warning, not a failure.
     record(context.t({ en: 'cache', zh: '缓存' }), cache.ok, cache.detail, 'warn');
+    let preparing = 0;
     services.forEach((service, i) => {
-      const answer = answers[i] as { ok: boolean; detail: string; ms: number };
+      const answer = answers[i] as ProbeAnswer;
+      // A video still being rendered (a first start) is answered with Retry-After: the
+      // origin works; the learner waits for that file. A warning until it is there.
+      const notYet = !answer.ok && answer.retryAfter !== undefined;
+      if (notYet) preparing++;
       record(
         service.name,
         answer.ok,
-        `${service.method ?? 'GET'} ${service.url} → ${answer.detail}, ${answer.ms} ms`,
-        service.whenDown,
+        `${service.method ?? 'GET'} ${service.url} → ${answer.detail}${
+          notYet
+            ? context.t({
+                en: `, still being prepared (Retry-After ${answer.retryAfter} s)`,
+                zh: `，仍在生成中（Retry-After ${answer.retryAfter} 秒）`,
+              })
+            : ''
+        }, ${answer.ms} ms`,
+        notYet ? 'warn' : service.whenDown,
+        notYet,
       );
     });
     if (!config.prometheusUrl)
@@ -181,16 +213,20 @@ export const servicesAvailability: CheckDefinition<ChecksDeps> = {
           zh: '视频边缘：未配置（CDN_BASE_URL），视频由应用直接提供',
         }),
       );
-    const down = statuses.filter((s) => s !== 'pass').length;
+    const down = statuses.filter((s) => s !== 'pass').length - preparing;
+    const summary =
+      down === 0
+        ? context.t({ en: `${statuses.length} services answered`, zh: `${statuses.length} 个服务均可用` })
+        : context.t({
+            en: `${down} of ${statuses.length} services unavailable`,
+            zh: `${statuses.length} 个服务中 ${down} 个不可用`,
+          });
     return {
       status: worstOf(statuses),
       summary:
-        down === 0
-          ? context.t({ en: `${statuses.length} services answered`, zh: `${statuses.length} 个服务均可用` })
-          : context.t({
-              en: `${down} of ${statuses.length} services unavailable`,
-              zh: `${statuses.length} 个服务中 ${down} 个不可用`,
-            }),
+        preparing === 0
+          ? summary
+          : `${summary}${context.t({ en: '; the sample video is still being prepared', zh: '；样例视频仍在生成中' })}`,
       evidence: lines,
     };
   },
