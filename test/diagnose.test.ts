@@ -315,6 +315,22 @@ describe('diagnose activation-drop', () => {
       expect(finding(diagnosis, 'activation.endpoints')?.summary).toMatch(/^step 8: its routes answer without server errors/);
       expect(diagnosis.worst).toBe('fail');
 
+      // With ActivationRateDrop asking for more new learners than the last 24 hours had,
+      // the same fall is a lead (warn) that says why, not a finding.
+      const strictFile = path.join(tempDir(), 'alerts-strict.yml');
+      writeFileSync(
+        strictFile,
+        `${webhookAlertsConfig(`${sink.url}/hook`)}thresholds:\n  ActivationRateDrop: { minNewUsers: 60 }\n`,
+      );
+      const strict = finding(
+        await diagnose(activationDropScenario, { ...env, ALERTS_CONFIG: strictFile }, { url: server.url }),
+        'activation.funnel',
+      );
+      expect(strict?.status).toBe('warn');
+      expect(strict?.evidence.at(-1)).toBe(
+        'too few new learners to judge: 50 in the last 24 h, 120 the 7 days before (the alerts need 60 on each side)',
+      );
+
       // The same diagnosis runs by itself when ActivationRateDrop fires (as the evaluator fires it),
       // and its findings reach L1 with the first notification, the alert and the ops log.
       const { alert } = await server.runtime.alerts.fire({

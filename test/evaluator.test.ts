@@ -36,10 +36,15 @@ const health = {
 };
 const noReport = { get: async (): Promise<never> => Promise.reject(new Error('not in this test')) };
 
-/** The metrics report's two numbers LowActivationRate reads (the rest of the report is not read by it). */
-const activation = (rate: number, newUsers: number) => ({
+/** The metrics report's numbers the activation rules read (the rest of the report is not read by them). */
+const activation = (rate: number, newUsers: number, baseline: { rate: number; newUsers: number } | null = null) => ({
   get: async () =>
-    ({ activation: { rate }, newUsers, baseline: { activationRate: null }, funnel: [] }) as unknown as MetricsReport,
+    ({
+      activation: { rate },
+      newUsers,
+      baseline: { activationRate: baseline?.rate ?? null, newUsers: baseline?.newUsers ?? 0, funnel: [] },
+      funnel: [],
+    }) as unknown as MetricsReport,
 });
 
 function setup(http = new HttpRequestMetrics(), metricsReport: { get(): Promise<MetricsReport> } = noReport as never) {
@@ -132,6 +137,27 @@ describe('built-in evaluation', () => {
       const open = (await alerts.list({ open: true })).filter((alert) => alert.ruleId === 'LowActivationRate');
       if (fires) expect(open).toEqual([expect.objectContaining({ severity: 'warning', value: '30%', threshold: '40%' })]);
       else expect(open).toEqual([]);
+      await evaluator.close();
+    }
+  });
+
+  it('fires ActivationRateDrop under half the baseline only with enough new learners on both sides', async () => {
+    for (const [newUsers, baselineUsers, fires] of [
+      [120, 150, true],
+      [20, 150, false],
+      [120, 20, false],
+    ] as const) {
+      await db.kysely.deleteFrom('alerts').execute();
+      const { alerts, evaluator } = setup(
+        new HttpRequestMetrics(),
+        activation(0.19, newUsers, { rate: 0.4, newUsers: baselineUsers }),
+      );
+      for (let round = 0; round <= 41; round++) {
+        await evaluator.evaluate();
+        tick(15);
+      }
+      const open = (await alerts.list({ open: true })).filter((alert) => alert.ruleId === 'ActivationRateDrop');
+      expect(open, `${newUsers} new learners, ${baselineUsers} before`).toHaveLength(fires ? 1 : 0);
       await evaluator.close();
     }
   });

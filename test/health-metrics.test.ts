@@ -209,7 +209,9 @@ describe('request log', () => {
     for (let i = 0; i < 3; i++) await api(own.url, '/api/v1/interests', { headers: { 'x-request-id': `public-${i}` } });
     await api(own.url, '/api/v1/interests/travel/dramas', { token: learner.token, headers: { 'x-request-id': 'learner-read' } });
     await api(own.url, '/api/v1/dramas/no-such-drama', { headers: { 'x-request-id': 'missing-drama' } });
-    const before = await logLines(own);
+    const before = await logLines(own, (read) =>
+      ['learner-read', 'missing-drama'].every((reqId) => read.some((line) => line.reqId === reqId)),
+    );
     expect(before.filter((line) => String(line.reqId).startsWith('public-'))).toEqual([]);
     expect(before.find((line) => line.reqId === 'learner-read')).toMatchObject({
       route: '/api/v1/interests/:interestId/dramas',
@@ -220,9 +222,9 @@ describe('request log', () => {
     });
     // The counts are written once a minute, and when the app closes.
     await own.runtime.app.close();
-    const summary = (await logLines(own)).find(
-      (line) => line.msg === 'requests summarized' && line.route === '/api/v1/interests',
-    );
+    const summarizes = (line: Record<string, unknown>) =>
+      line.msg === 'requests summarized' && line.route === '/api/v1/interests';
+    const summary = (await logLines(own, (read) => read.some(summarizes))).find(summarizes);
     await own.close();
     expect(summary).toMatchObject({ method: 'GET', requests: 3, statuses: { 200: 3 } });
     expect(summary?.maxLatencyMs).toBeGreaterThan(0);

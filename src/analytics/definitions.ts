@@ -115,6 +115,12 @@ export const METRICS = {
   activationDropFactor: 0.5,
   /** "Funnel step drop > 20%": step-to-step conversion < this × its baseline. */
   funnelStepDropFactor: 0.8,
+  /**
+   * Activation and the funnel are judged (against the target or the baseline) only with at
+   * least this many new users on each side: with 8, one learner moves activation by 12.5
+   * points, and a quiet night's three installs would page someone.
+   */
+  minNewUsersToJudge: 50,
 } as const;
 
 /**

@@ -253,10 +253,12 @@ function learningReport(counts: Awaited<ReturnType<typeof learningCounts>>): Met
 }
 
 function compare(
-  current: { rate: number | null; funnel: FunnelStepReport[] },
+  current: { newUsers: number; rate: number | null; funnel: FunnelStepReport[] },
   baseline: MetricsReport['baseline'],
 ): MetricsFlag[] {
   const flags: MetricsFlag[] = [];
+  // Too few learners on either side: a difference is noise, not a drop.
+  if (Math.min(current.newUsers, baseline.newUsers) < METRICS.minNewUsersToJudge) return flags;
   if (current.rate !== null && baseline.activationRate !== null && baseline.activationRate > 0) {
     if (current.rate < METRICS.activationDropFactor * baseline.activationRate) {
       flags.push({
@@ -348,7 +350,7 @@ export async function buildMetricsReport(deps: ReportDeps, options: ReportOption
     realtime: realtimeBelongs ? { activeUsers, windowSeconds: METRICS.realtimeWindowSeconds, readAt: now.toISOString() } : null,
     learning: { ...learned, reviewsDue },
     baseline,
-    flags: compare({ rate, funnel }, baseline),
+    flags: compare({ newUsers, rate, funnel }, baseline),
     ...(options.breakdown && breakdown
       ? {
           breakdown: {

@@ -126,6 +126,11 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRoutesOptions> 
   );
   fromReport('smartalk_new_users', 'New users (first app launch) in the last 7 days.', (report) => sample(report.newUsers));
   fromReport(
+    'smartalk_baseline_new_users',
+    'New users in the 7 days before the current window (comparisons with the baseline need enough of them).',
+    (report) => sample(report.baseline.newUsers),
+  );
+  fromReport(
     'smartalk_funnel_conversion_ratio',
     'Overall funnel conversion (step k ÷ step 1) of the last 7 days\u2019 new users, by step.',
     (report) => bySteps(report.funnel.map((s) => ({ step: s.step, value: s.overallConversion }))),

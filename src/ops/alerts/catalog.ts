@@ -7,6 +7,7 @@
  * so Prometheus can evaluate all of them; rules about business numbers read the
  * gauges of the analytics and feedback services.
  */
+import { METRICS } from '../../analytics/definitions.js';
 import type { Bilingual } from '../../i18n.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -79,6 +80,15 @@ export interface AlertRule {
 }
 
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
+
+/** Enough new learners in the window and in the 7 days before it for a comparison to mean something. */
+const enoughNewUsers = (min: number) => `(smartalk_new_users >= ${min} and smartalk_baseline_new_users >= ${min})`;
+
+/** promtool series of the two new-learner gauges the comparisons are gated on. */
+const newUserSeries = (now: number, before: number, samples: number) => [
+  { series: 'smartalk_new_users{job="smartalk",instance="app1:3000"}', values: `${now}x${samples}` },
+  { series: 'smartalk_baseline_new_users{job="smartalk",instance="app1:3000"}', values: `${before}x${samples}` },
+];
 
 export const RULES: AlertRule[] = [
   {
@@ -177,10 +187,12 @@ export const RULES: AlertRule[] = [
     id: 'ActivationRateDrop',
     severity: 'critical',
     for: '10m',
-    thresholds: { factor: 0.5 },
+    thresholds: { factor: METRICS.activationDropFactor, minNewUsers: METRICS.minNewUsersToJudge },
     // The runbook's rate(user_activated_total[1h]) < 0.4 is activations per second, not a
-    // ratio; this compares the activation ratio with the previous 7 days' (40% → 20%).
-    expr: (t) => `smartalk_activation_ratio < ${t.factor} * smartalk_activation_baseline_ratio`,
+    // ratio; this compares the activation ratio with the previous 7 days' (40% → 20%), with
+    // enough new learners on both sides that the difference is not one learner's.
+    expr: (t) =>
+      `smartalk_activation_ratio < ${t.factor} * smartalk_activation_baseline_ratio and ${enoughNewUsers(t.minNewUsers as number)}`,
     valueFormat: 'percentage',
     summary: { en: 'Activation rate dropped by more than half', zh: '用户激活率下降 > 50%' },
     description: {
@@ -193,6 +205,7 @@ export const RULES: AlertRule[] = [
       series: [
         { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.19x20' },
         { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
+        ...newUserSeries(120, 150, 21),
       ],
       evalTime: '12m',
       labels: { job: 'smartalk', instance: 'app1:3000' },
@@ -202,15 +215,36 @@ export const RULES: AlertRule[] = [
       series: [
         { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.21x20' },
         { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
+        ...newUserSeries(120, 150, 21),
       ],
       evalTime: '12m',
     },
+    alsoQuiet: [
+      {
+        name: 'too few new learners this week to judge',
+        series: [
+          { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.1x20' },
+          { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
+          ...newUserSeries(10, 150, 21),
+        ],
+        evalTime: '12m',
+      },
+      {
+        name: 'too few new learners the week before to judge',
+        series: [
+          { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.1x20' },
+          { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
+          ...newUserSeries(120, 5, 21),
+        ],
+        evalTime: '12m',
+      },
+    ],
   },
   {
     id: 'LowActivationRate',
     severity: 'warning',
     for: '10m',
-    thresholds: { ratio: 0.4, minNewUsers: 50 },
+    thresholds: { ratio: METRICS.activationTarget, minNewUsers: METRICS.minNewUsersToJudge },
     // The runbook's rule of this name, rate(user_activated_total[1h]) < 0.4, compares
     // activations per second with 0.4; its meaning is the activation ratio (docs/metrics.md)
     // below the 40% target — judged only with enough new learners, so a quiet night's
@@ -504,8 +538,9 @@ export const RULES: AlertRule[] = [
     id: 'FunnelStepDrop',
     severity: 'info',
     for: '30m',
-    thresholds: { factor: 0.8 },
-    expr: (t) => `smartalk_funnel_step_conversion_ratio < ${t.factor} * smartalk_funnel_step_conversion_baseline_ratio`,
+    thresholds: { factor: METRICS.funnelStepDropFactor, minNewUsers: METRICS.minNewUsersToJudge },
+    expr: (t) =>
+      `smartalk_funnel_step_conversion_ratio < ${t.factor} * smartalk_funnel_step_conversion_baseline_ratio and on(job, instance) ${enoughNewUsers(t.minNewUsers as number)}`,
     valueFormat: 'percentage',
     summary: { en: 'A funnel step dropped by more than 20%', zh: '转化漏斗某环节下降 > 20%' },
     description: {
@@ -521,6 +556,7 @@ export const RULES: AlertRule[] = [
           series: 'smartalk_funnel_step_conversion_baseline_ratio{job="smartalk",instance="app1:3000",step="5"}',
           values: '0.9x41',
         },
+        ...newUserSeries(120, 150, 41),
       ],
       evalTime: '32m',
       labels: { job: 'smartalk', instance: 'app1:3000', step: '5' },
@@ -533,9 +569,24 @@ export const RULES: AlertRule[] = [
           series: 'smartalk_funnel_step_conversion_baseline_ratio{job="smartalk",instance="app1:3000",step="5"}',
           values: '0.9x41',
         },
+        ...newUserSeries(120, 150, 41),
       ],
       evalTime: '32m',
     },
+    alsoQuiet: [
+      {
+        name: 'too few new learners to judge',
+        series: [
+          { series: 'smartalk_funnel_step_conversion_ratio{job="smartalk",instance="app1:3000",step="5"}', values: '0.9 0.5x40' },
+          {
+            series: 'smartalk_funnel_step_conversion_baseline_ratio{job="smartalk",instance="app1:3000",step="5"}',
+            values: '0.9x41',
+          },
+          ...newUserSeries(12, 150, 41),
+        ],
+        evalTime: '32m',
+      },
+    ],
   },
   {
     id: 'CdnHitRateLow',

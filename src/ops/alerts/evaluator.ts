@@ -189,9 +189,16 @@ export class BuiltinEvaluator {
       const report = await inputs.metricsReport.get();
       const rate = report.activation.rate;
       const baseline = report.baseline.activationRate;
+      // The PromQL's `smartalk_new_users >= N and smartalk_baseline_new_users >= N`.
+      const enoughNewUsers = (min: number) => Math.min(report.newUsers, report.baseline.newUsers) >= min;
+      const drop = t('ActivationRateDrop');
       if (rate !== null && baseline !== null) {
         readings.set('ActivationRateDrop', [
-          { labels: {}, value: rate, breached: rate < (t('ActivationRateDrop').factor as number) * baseline },
+          {
+            labels: {},
+            value: rate,
+            breached: rate < (drop.factor as number) * baseline && enoughNewUsers(drop.minNewUsers as number),
+          },
         ]);
       }
       if (rate !== null) {
@@ -201,13 +208,14 @@ export class BuiltinEvaluator {
         ]);
       }
       const steps: Reading = [];
+      const stepDrop = t('FunnelStepDrop');
       for (const step of report.funnel) {
         const before = report.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
         if (step.stepConversion === null || before === null) continue;
         steps.push({
           labels: { step: String(step.step) },
           value: step.stepConversion,
-          breached: step.stepConversion < (t('FunnelStepDrop').factor as number) * before,
+          breached: step.stepConversion < (stepDrop.factor as number) * before && enoughNewUsers(stepDrop.minNewUsers as number),
         });
       }
       readings.set('FunnelStepDrop', steps);

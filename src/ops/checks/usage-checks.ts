@@ -80,6 +80,13 @@ export const funnelRealtime: CheckDefinition<ChecksDeps> = {
       }),
       ...report.flags.map((flag) => `⚑ ${flag.message}`),
     );
+    if (Math.min(report.newUsers, report.baseline.newUsers) < METRICS.minNewUsersToJudge)
+      evidence.push(
+        context.t({
+          en: `too few new learners to judge a drop: ${report.newUsers} today, ${report.baseline.newUsers} the 7 days before (${METRICS.minNewUsersToJudge} needed on each side)`,
+          zh: `新用户太少，无法判断是否下降：今日 ${report.newUsers} 人，前 7 天 ${report.baseline.newUsers} 人（两边各需至少 ${METRICS.minNewUsersToJudge} 人）`,
+        }),
+      );
     const dropped = report.flags.some((flag) => flag.code === 'activation_drop');
     return {
       status: dropped ? 'fail' : report.flags.length > 0 ? 'warn' : 'pass',

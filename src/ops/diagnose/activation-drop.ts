@@ -90,16 +90,27 @@ export const activationDropScenario: ScenarioDefinition = {
         const baseline = report.baseline.activationRate;
         const dropped = rate !== null && baseline !== null && rate < dropFactor * baseline;
         const stepDropped = worst?.ratio !== null && worst !== undefined && (worst.ratio as number) < factor;
+        // ActivationRateDrop's own gate: with fewer new learners a fall is a lead, not a finding.
+        const minNewUsers = thresholdOf('ActivationRateDrop', 'minNewUsers', deps.thresholds);
+        const enough = Math.min(report.newUsers, report.baseline.newUsers) >= minNewUsers;
+        const evidence = steps.map(
+          (s) =>
+            `${s.step}. ${s.event}: ${percent(s.now)} ← ${percent(s.before)}${s.ratio !== null && s.ratio < factor ? ' ▼' : ''}`,
+        );
+        if (!enough)
+          evidence.push(
+            context.t({
+              en: `too few new learners to judge: ${report.newUsers} in the last 24 h, ${report.baseline.newUsers} the 7 days before (the alerts need ${minNewUsers} on each side)`,
+              zh: `新用户太少，不足以判断：最近 24 小时 ${report.newUsers} 人，前 7 天 ${report.baseline.newUsers} 人（告警要求两边各至少 ${minNewUsers} 人）`,
+            }),
+          );
         return {
-          status: dropped ? 'fail' : stepDropped ? 'warn' : 'pass',
+          status: dropped && enough ? 'fail' : dropped || stepDropped ? 'warn' : 'pass',
           summary: context.t({
             en: `activation ${percent(rate)} in the last 24 h vs ${percent(baseline)} the 7 days before (${report.newUsers} new learners)${worst ? `; the largest fall: step ${worst.step} ${worst.event} at ${percent(worst.ratio)} of its usual conversion` : ''}`,
             zh: `最近 24 小时激活率 ${percent(rate)}，前 7 天 ${percent(baseline)}（新用户 ${report.newUsers}）${worst ? `；降幅最大：第 ${worst.step} 步 ${worst.event}，为平时转化率的 ${percent(worst.ratio)}` : ''}`,
           }),
-          evidence: steps.map(
-            (s) =>
-              `${s.step}. ${s.event}: ${percent(s.now)} ← ${percent(s.before)}${s.ratio !== null && s.ratio < factor ? ' ▼' : ''}`,
-          ),
+          evidence,
           data: { rate, baseline, steps },
         };
       },
