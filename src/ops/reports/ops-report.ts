@@ -298,11 +298,13 @@ export function findingsOf(report: OpsReport, lang: Lang): Finding[] {
   }
   const activation = metrics.activation;
   if (activation.rate !== null && activation.rate < activation.target) {
+    // A handful of new learners is a reading, not a verdict (LowActivationRate waits for as many).
+    const few = activation.newUsers < METRICS.minNewUsersToJudge;
     findings.push({
-      severity: activation.verdict === 'needs_work' ? 'warning' : 'info',
+      severity: few ? 'info' : activation.verdict === 'needs_work' ? 'warning' : 'info',
       text: t(
-        `Activation ${percent(activation.rate)} (${activation.activated} of ${activation.newUsers}) is below the ${percent(activation.target)} target`,
-        `激活率 ${percent(activation.rate)}（${activation.newUsers} 人中 ${activation.activated} 人）低于 ${percent(activation.target)} 目标`,
+        `Activation ${percent(activation.rate)} (${activation.activated} of ${activation.newUsers}) is below the ${percent(activation.target)} target${few ? ` — too few new learners to judge (${METRICS.minNewUsersToJudge} needed)` : ''}`,
+        `激活率 ${percent(activation.rate)}（${activation.newUsers} 人中 ${activation.activated} 人）低于 ${percent(activation.target)} 目标${few ? `——新用户太少，尚不足以判断（需 ${METRICS.minNewUsersToJudge} 人）` : ''}`,
       ),
     });
   }
