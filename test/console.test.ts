@@ -7,6 +7,8 @@
 import { gzipSync } from 'node:zlib';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordManualRun } from '../src/ops/backups/jobs.js';
+import { BACKUP_JOB } from '../src/ops/backups/status.js';
 import { findBinary, skipReason } from './helpers/binaries.js';
 import { smartalkAsync } from './helpers/cli.js';
 import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
@@ -46,6 +48,8 @@ beforeAll(async () => {
     summary: 'CPU usage above 80%',
     summaryZh: 'CPU 使用率 > 80%',
   });
+  // A backup made by hand (`smartalk backup create`): its slot is marked manual.
+  await recordManualRun(server.runtime.db, BACKUP_JOB, new Date(), { status: 'success' });
   browser = await chromium.launch({ executablePath: findBinary('chromium') as string, args: ['--no-sandbox'] });
 }, 120_000);
 
@@ -118,6 +122,11 @@ describe('the ops console', () => {
       expect(await page.isVisible(`#panel-${id} h2`), id).toBe(true);
     }
     expect(await page.$$eval('#panel-api .uplot', (plots) => plots.length)).toBe(2);
+    // The manual backup is listed at its time (its slot's marker once broke every panel below).
+    const backupRow = summary.checks.find((c: { job: string }) => c.job === BACKUP_JOB);
+    expect(Number.isNaN(Date.parse(backupRow?.scheduledFor))).toBe(false);
+    expect(await page.textContent('#panel-checks tbody')).toContain(BACKUP_JOB);
+    expect(await page.textContent('#updated')).toMatch(/^Updated /);
 
     // Learner text is text: the attempts show literally, and nothing ran.
     const feedbackText = (await page.textContent('#panel-feedback')) ?? '';

@@ -3,7 +3,7 @@ import type { Lang } from '../../config.js';
 import { say } from '../../i18n.js';
 import { type AlertService, fingerprintOf } from '../alerts/service.js';
 import type { NewOpsLogEntry } from '../opslog/opslog.js';
-import type { JobRunRecord, ScheduledJob, Scheduler } from '../schedule/scheduler.js';
+import { type JobRunRecord, type ScheduledJob, type Scheduler, slotTime } from '../schedule/scheduler.js';
 import { checkById, SLOT_SCHEDULE } from './catalog.js';
 import { type CheckRun, type CheckStatus, SLOTS } from './check.js';
 import type { ChecksDeps } from './deps.js';
@@ -104,6 +104,6 @@ export async function latestCheckRuns(
   scheduler: Pick<Scheduler, 'list'>,
 ): Promise<Array<{ job: string; scheduledFor: string; run: CheckRun | null }>> {
   return (await scheduler.list()).flatMap((job) =>
-    job.lastRun ? [{ job: job.id, scheduledFor: job.lastRun.slot, run: checkRunOf(job.lastRun) ?? null }] : [],
+    job.lastRun ? [{ job: job.id, scheduledFor: slotTime(job.lastRun.slot), run: checkRunOf(job.lastRun) ?? null }] : [],
   );
 }

@@ -16,6 +16,7 @@ import { say } from '../../i18n.js';
 import { dayStart, isoDay, localDay, parseIsoDay } from '../../time.js';
 import { type Severity, type ThresholdOverrides, thresholdOf } from '../alerts/catalog.js';
 import { promRange } from '../prometheus-query.js';
+import { slotTime } from '../schedule/scheduler.js';
 
 /** What a report reads (the checklists' dependencies provide all of it). */
 export interface ReportSources {
@@ -173,7 +174,7 @@ export async function buildOpsReport(
     return [
       {
         job: row.job,
-        scheduledFor: row.slot,
+        scheduledFor: slotTime(row.slot),
         worst: run.worst,
         problems: run.results
           .filter((r) => r.status === 'warn' || r.status === 'fail')

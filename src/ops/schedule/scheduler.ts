@@ -33,6 +33,7 @@ export interface ScheduledJob {
 
 export interface JobRunRecord {
   job: string;
+  /** The ISO time the run was due; a run made by hand: its start, then " manual" (backups/jobs.ts). */
   slot: string;
   instance: string;
   startedAt: string;
@@ -40,6 +41,9 @@ export interface JobRunRecord {
   status: 'running' | JobStatus;
   details: Record<string, unknown>;
 }
+
+/** The time of a slot, for people and for parsing: a manual run's marker left off. */
+export const slotTime = (slot: string): string => slot.split(' ', 1)[0] as string;
 
 export interface JobView {
   id: string;

@@ -67,6 +67,7 @@ const TEXT = {
     status: 'status',
     when: 'when',
     what: 'what',
+    unavailable: 'cannot be shown',
   },
   'zh-CN': {
     title: 'SmarTalk 运维控制台',
@@ -122,6 +123,7 @@ const TEXT = {
     status: '状态',
     when: '时间',
     what: '内容',
+    unavailable: '无法显示',
   },
 } as const;
 type Key = keyof (typeof TEXT)['en'];
@@ -148,15 +150,19 @@ function el(tag: string, attrs: Record<string, string> = {}, ...children: Array<
 
 const pct = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(digits)}%`);
 const num = (v: number | null | undefined, digits = 0) => (v === null || v === undefined ? '—' : v.toFixed(digits));
-const when = (iso: string) =>
-  new Intl.DateTimeFormat(lang, {
+/** A time in the ops time zone; what is not a time is shown as it came (never a thrown RangeError). */
+const when = (iso: string) => {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return new Intl.DateTimeFormat(lang, {
     timeZone: tz,
     month: '2-digit',
     day: '2-digit',
     hour: '2-digit',
     minute: '2-digit',
     hour12: false,
-  }).format(new Date(iso));
+  }).format(at);
+};
 const badge = (status: string) => el('span', { class: `status ${status}` }, status);
 
 async function call<T = Json>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
@@ -576,11 +582,20 @@ function renderReports(reports: Json[]): void {
 async function refresh(fresh = false): Promise<void> {
   try {
     const summary = await call(`/api/v1/ops/console${fresh ? '?fresh=true' : ''}`);
-    renderSummary(summary);
-    renderAlerts(summary.alerts);
-    renderChecks(summary.checks);
-    renderLog(summary.opslog);
-    renderReports(summary.reports);
+    // One panel that cannot be drawn says so in its place; the others are still drawn.
+    for (const [id, title, render] of [
+      ['health', 'health', () => renderSummary(summary)],
+      ['alerts', 'alerts', () => renderAlerts(summary.alerts)],
+      ['checks', 'checks', () => renderChecks(summary.checks)],
+      ['opslog', 'opslog', () => renderLog(summary.opslog)],
+      ['reports', 'reports', () => renderReports(summary.reports)],
+    ] as const) {
+      try {
+        render();
+      } catch (error) {
+        panel(id, title).append(el('p', { class: 'muted' }, `${t('unavailable')}: ${(error as Error).message}`));
+      }
+    }
     $('updated').textContent = `${t('updated')} ${when(summary.generatedAt)}`;
     $('dashboard').dataset.ready = 'true';
   } catch (error) {

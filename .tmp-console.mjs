@@ -1,0 +1,15 @@
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+const [base, out, lang = 'en'] = process.argv.slice(2);
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: lang });
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+await page.goto(`${base}/ops`);
+await page.fill('#token', readFileSync('/tmp/walk/data/ops-token', 'utf8').trim());
+await page.keyboard.press('Enter');
+await page.waitForTimeout(4000);
+await page.screenshot({ path: out, fullPage: true });
+console.log('errors', errors);
+await browser.close();
