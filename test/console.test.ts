@@ -151,6 +151,8 @@ describe('the ops console', () => {
     await page.waitForSelector('#dashboard[data-ready=true]');
     expect(await page.textContent('#h-funnel')).toBe('转化漏斗');
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    // The health probes' names and details too.
+    expect(await page.textContent('#panel-health')).toMatch(/数据库[\s\S]*磁盘 — 数据目录所在文件系统剩余 \d+\.\d%/);
     if (process.env.SMARTALK_SCREENSHOTS) {
       await page.screenshot({ path: 'docs/images/console-zh.png', fullPage: true });
       await page.selectOption('#lang', 'en');

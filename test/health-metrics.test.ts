@@ -25,6 +25,11 @@ describe('health', () => {
     expect(res.body.checks.database.latencyMs).toBeGreaterThanOrEqual(0);
     expect(res.body.checks.disk.freeRatio).toBeGreaterThan(0);
     expect(res.body.checks.memory.rssBytes).toBeGreaterThan(0);
+    // What people read comes in both languages, with the same figure.
+    const free = /^(\d+\.\d)% free on the data directory's file system$/.exec(res.body.checks.disk.detail)?.[1];
+    expect(Math.abs(Number(free) - res.body.checks.disk.freeRatio * 100)).toBeLessThan(0.1);
+    expect(res.body.checks.disk.detailZh).toBe(`数据目录所在文件系统剩余 ${free}%`);
+    expect(res.body.checks.memory.detailZh).toMatch(/^系统内存已用 \d+\.\d%；本进程 \d+ MiB$/);
     expect(res.body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(res.headers.get('cache-control')).toBe('no-store');
   });

@@ -23,7 +23,8 @@ type ProbeName = keyof typeof PROBE_NAMES;
 
 function probeLines(context: CheckContext, checks: Partial<Record<ProbeName, ProbeResult>>): string[] {
   return Object.entries(checks).map(([name, probe]) => {
-    const figures = [probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '', probe.detail ?? ''].filter(Boolean);
+    const detail = context.t({ en: probe.detail ?? '', zh: probe.detailZh ?? probe.detail ?? '' });
+    const figures = [probe.latencyMs !== undefined ? `${probe.latencyMs} ms` : '', detail].filter(Boolean);
     return `${context.t(PROBE_NAMES[name as ProbeName])}: ${probe.status}${figures.length ? ` — ${figures.join('; ')}` : ''}`;
   });
 }

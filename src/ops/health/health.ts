@@ -19,6 +19,8 @@ export interface CheckResult {
   status: CheckStatus;
   latencyMs?: number;
   detail?: string;
+  /** The detail in Chinese, for the console and the checks in zh-CN (the error text of a failure stays as it came). */
+  detailZh?: string;
   [key: string]: unknown;
 }
 
@@ -193,14 +195,17 @@ export class HealthService {
 
   async #cache(): Promise<CheckResult> {
     const { store } = this.#deps;
-    if (store.kind === 'memory') return { status: 'ok', engine: 'memory', detail: 'in-process store' };
+    if (store.kind === 'memory') return { status: 'ok', engine: 'memory', ...said('in-process store', '进程内存储') };
     try {
       return { status: 'ok', engine: 'redis', latencyMs: round(await store.ping()) };
     } catch (error) {
       return {
         status: 'degraded',
         engine: 'redis',
-        detail: `Redis unavailable (${firstLine(error)}); serving from per-instance memory`,
+        ...said(
+          `Redis unavailable (${firstLine(error)}); serving from per-instance memory`,
+          `Redis 不可用（${firstLine(error)}），暂由各实例的内存提供`,
+        ),
       };
     }
   }
@@ -214,10 +219,16 @@ export class HealthService {
         freeRatio: round(freeRatio, 4),
         freeBytes,
         totalBytes,
-        detail: `${(freeRatio * 100).toFixed(1)}% free on the data directory's file system`,
+        ...said(
+          `${(freeRatio * 100).toFixed(1)}% free on the data directory's file system`,
+          `数据目录所在文件系统剩余 ${(freeRatio * 100).toFixed(1)}%`,
+        ),
       };
     } catch (error) {
-      return { status: 'degraded', detail: `cannot read disk space: ${firstLine(error)}` };
+      return {
+        status: 'degraded',
+        ...said(`cannot read disk space: ${firstLine(error)}`, `无法读取磁盘空间：${firstLine(error)}`),
+      };
     }
   }
 
@@ -230,7 +241,10 @@ export class HealthService {
       usedRatio: round(usedRatio, 4),
       rssBytes: usage.rss,
       heapUsedBytes: usage.heapUsed,
-      detail: `${(usedRatio * 100).toFixed(1)}% of system memory in use; this process ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+      ...said(
+        `${(usedRatio * 100).toFixed(1)}% of system memory in use; this process ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+        `系统内存已用 ${(usedRatio * 100).toFixed(1)}%；本进程 ${(usage.rss / 2 ** 20).toFixed(0)} MiB`,
+      ),
     };
   }
 
@@ -239,7 +253,11 @@ export class HealthService {
     const now = await cpuTimes();
     if (!now) {
       const load = os.loadavg()[0] ?? 0;
-      return { status: 'ok', detail: `load average ${load.toFixed(2)}`, usedRatio: Math.min(1, load / os.cpus().length) };
+      return {
+        status: 'ok',
+        ...said(`load average ${load.toFixed(2)}`, `平均负载 ${load.toFixed(2)}`),
+        usedRatio: Math.min(1, load / os.cpus().length),
+      };
     }
     const before = this.#cpuBefore ?? { busy: 0, total: 0 };
     this.#cpuBefore = now;
@@ -247,7 +265,10 @@ export class HealthService {
     return {
       status: usedRatio > this.#deps.thresholds.cpuUsedRatioMax ? 'degraded' : 'ok',
       usedRatio: round(usedRatio, 4),
-      detail: `${(usedRatio * 100).toFixed(1)}% of ${os.cpus().length} CPUs busy`,
+      ...said(
+        `${(usedRatio * 100).toFixed(1)}% of ${os.cpus().length} CPUs busy`,
+        `${os.cpus().length} 个 CPU 忙碌 ${(usedRatio * 100).toFixed(1)}%`,
+      ),
     };
   }
 
@@ -270,4 +291,6 @@ export class HealthService {
 }
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+/** A detail people read, in both languages. */
+const said = (detail: string, detailZh: string) => ({ detail, detailZh });
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';

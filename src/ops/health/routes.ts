@@ -32,6 +32,7 @@ const Check = Type.Object(
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
     latencyMs: Type.Optional(Type.Number()),
     detail: Type.Optional(Type.String()),
+    detailZh: Type.Optional(Type.String()),
   },
   { additionalProperties: true },
 );

@@ -305,6 +305,17 @@ function meter(share: number | null): HTMLElement {
   return el('div', { class: 'meter', role: 'presentation' }, fill);
 }
 
+/** The health probes' names in Chinese (the API's keys are English). */
+const PROBE_NAMES_ZH: Record<string, string> = {
+  database: '数据库',
+  cache: '缓存',
+  disk: '磁盘',
+  memory: '内存',
+  cpu: 'CPU',
+  eventLoop: '事件循环',
+  replica: '只读副本',
+};
+
 function renderSummary(s: Json): void {
   tz = s.tz;
   const health = panel('health', 'health');
@@ -318,9 +329,11 @@ function renderSummary(s: Json): void {
           'li',
           {},
           badge(check.status),
-          ` ${name}`,
+          ` ${lang === 'zh-CN' ? (PROBE_NAMES_ZH[name] ?? name) : name}`,
           check.latencyMs !== undefined ? el('span', { class: 'muted' }, ` ${num(check.latencyMs, 1)} ms`) : null,
-          check.detail ? el('span', { class: 'muted' }, ` — ${check.detail}`) : null,
+          check.detail
+            ? el('span', { class: 'muted' }, ` — ${lang === 'zh-CN' ? (check.detailZh ?? check.detail) : check.detail}`)
+            : null,
         ),
       ),
     ),
