@@ -172,6 +172,10 @@ describe('the metrics report against ground truth', () => {
     const { renderReportText } = await import('../src/analytics/report-text.js');
     const { percent } = await import('../src/format.js');
     const lines = renderReportText(body, 'en').split('\n');
+    // Below 50 new users on a side no drop is flagged, and the text says why there is none.
+    const few = Math.min(body.newUsers, body.baseline.newUsers) < 50;
+    expect(lines.includes('No drop is judged: fewer than 50 new users on one side.')).toBe(few);
+    if (few) expect(body.flags).toEqual([]);
     for (const step of body.funnel) {
       const before = body.baseline.funnel.find((b) => b.step === step.step)?.stepConversion ?? null;
       const row = lines.find((line) => line.includes(` ${FUNNEL[step.step - 1]?.label.en} `));

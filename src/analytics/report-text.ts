@@ -7,7 +7,7 @@ import { compactTable } from '../document.js';
 import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { isoDay, localDay } from '../time.js';
-import { FUNNEL } from './definitions.js';
+import { FUNNEL, METRICS } from './definitions.js';
 import type { MetricsReport } from './report.js';
 
 export function duration(seconds: number | null): string {
@@ -191,6 +191,13 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${percent(report.baseline.activationRate)}`,
     }),
   );
+  if (Math.min(report.newUsers, report.baseline.newUsers) < METRICS.minNewUsersToJudge)
+    lines.push(
+      say(lang, {
+        en: `No drop is judged: fewer than ${METRICS.minNewUsersToJudge} new users on one side.`,
+        zh: `不判断是否下降：有一边新用户少于 ${METRICS.minNewUsersToJudge} 人。`,
+      }),
+    );
 
   if (report.breakdown) {
     lines.push('', say(lang, { en: `By ${report.breakdown.by}`, zh: `按 ${report.breakdown.by} 细分` }));
