@@ -1,11 +1,11 @@
 /** Health endpoints, /metrics (checked by the real promtool), OpenAPI docs and the request log. */
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALERTS_YAML } from '../src/ops/alerts/config.js';
 import { requireBinaries } from './helpers/binaries.js';
-import { api, createLearner, startTestServer, type TestServer } from './helpers/server.js';
+import { api, createLearner, logLines, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -169,24 +169,6 @@ describe('API documentation', () => {
 });
 
 describe('request log', () => {
-  /**
-   * The log file's lines once the logger has written them: 300 ms after a flush, and, when
-   * `until` is given, flushed and read again until it holds (up to 5 s) — under a full
-   * suite's load the asynchronous destination can take longer than one fixed wait.
-   */
-  const logLines = async (of: TestServer, until?: (lines: Array<Record<string, unknown>>) => boolean) => {
-    let lines: Array<Record<string, unknown>> = [];
-    for (const deadline = Date.now() + 5_000; ; ) {
-      of.runtime.logger.flush();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      lines = (await readFile(of.config.logFile, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      if (!until || until(lines) || Date.now() > deadline) return lines;
-    }
-  };
-
   it('writes one JSON line per request with id, route and latency, and no secrets', async () => {
     const learner = await createLearner(server.url);
     await api(server.url, `/api/v1/users/${learner.userId}/progress`, {

@@ -4,7 +4,7 @@
  * listening socket on a free port.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -159,6 +159,26 @@ export interface ApiResponse<T = any> {
   headers: Headers;
   body: T;
   text: string;
+}
+
+/**
+ * A test server's log file, line by line, once the logger has written it: 300 ms after a
+ * flush, and, when `until` is given, flushed and read again until it holds (up to 5 s) —
+ * under a full suite's load the asynchronous destination can take longer than one fixed wait.
+ */
+export async function logLines(
+  of: TestServer,
+  until?: (lines: Array<Record<string, unknown>>) => boolean,
+): Promise<Array<Record<string, unknown>>> {
+  for (const deadline = Date.now() + 5_000; ; ) {
+    of.runtime.logger.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const lines = (await readFile(of.config.logFile, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    if (!until || until(lines) || Date.now() > deadline) return lines;
+  }
 }
 
 /** A JSON request; `body` may be a raw string to send malformed JSON. */
