@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordManualRun } from '../src/ops/backups/jobs.js';
+import { BACKUP_JOB } from '../src/ops/backups/status.js';
 import { capacityPlan } from '../src/ops/capacity-model.js';
 import type { CheckRun } from '../src/ops/checks/check.js';
 import { alertOnFailures, CHECK_FAILED_RULE } from '../src/ops/checks/jobs.js';
@@ -288,6 +290,21 @@ describe('capacity.next_day and api.optimization', () => {
     const [database] = (await run(['capacity.next_day'], new Date(), withCapacity(1_000_000, 0.000_001))).results;
     expect(database).toMatchObject({ status: 'fail', data: { instances: 1, step: 'replica-and-bigger-postgres' } });
     expect(database?.evidence.at(-1)).toMatch(/^next step: PostgreSQL is the bottleneck: reports to a replica/);
+  });
+
+  it('jobs.schedule: each job’s last run at its local time, a run by hand marked so', async (context) => {
+    if (!server.runtime.checks.schedule) context.skip('this test server runs no scheduler');
+    const startedAt = new Date('2026-11-30T01:50:56.648Z');
+    await recordManualRun(server.runtime.db, BACKUP_JOB, startedAt, { status: 'success' });
+    try {
+      const result = await only('jobs.schedule');
+      expect(result?.evidence).toContain('backup: 2026-11-30 09:50:56 GMT+8 (by hand) success');
+      expect(result?.evidence).toContainEqual(
+        expect.stringMatching(/^checks\.morning: (never ran|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\+8 \w+)/),
+      );
+    } finally {
+      await server.runtime.db.kysely.deleteFrom('job_runs').where('job', '=', BACKUP_JOB).execute();
+    }
   });
 
   it('services.availability: a video still being rendered is a warning, an origin that does not answer a failure', async () => {

@@ -9,7 +9,7 @@ import type { Db } from '../../db/database.js';
 import { loadMigrations } from '../../db/migrator.js';
 import { bytes } from '../../format.js';
 import type { Bilingual } from '../../i18n.js';
-import type { JobStatus, ScheduledJob } from '../schedule/scheduler.js';
+import { type JobStatus, manualSlot, type ScheduledJob } from '../schedule/scheduler.js';
 import { type CreatedBackup, createBackup, type OnProgress } from './backup.js';
 import { type BackupEntry, listBackups, removeBackup, retentionPlan } from './backup-files.js';
 import { type DrillResult, restoreDrill } from './restore-drill.js';
@@ -177,7 +177,7 @@ export async function recordManualRun(
     .insertInto('job_runs')
     .values({
       job,
-      slot: `${startedAt.toISOString()} manual`,
+      slot: manualSlot(startedAt),
       instance,
       status: run.status,
       started_at: startedAt,

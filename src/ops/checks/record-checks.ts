@@ -3,8 +3,10 @@
  * 更新运维日志, 更新监控告警规则.
  */
 import { sql } from 'kysely';
+import { localTime } from '../../format.js';
 import { RULES } from '../alerts/catalog.js';
 import { addOpsLogEntry } from '../opslog/opslog.js';
+import { isManualSlot, slotTime } from '../schedule/scheduler.js';
 import type { CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
@@ -36,10 +38,13 @@ export const jobsSchedule: CheckDefinition<ChecksDeps> = {
         en: `${jobs.length} jobs: ${late.length} late, ${failed.length} failed at their last run`,
         zh: `${jobs.length} 个任务：${late.length} 个延迟，${failed.length} 个最近一次失败`,
       }),
-      evidence: jobs.map(
-        (job) =>
-          `${job.id}: ${job.lastRun ? `${job.lastRun.slot} ${job.lastRun.status}` : context.t({ en: 'never ran', zh: '从未运行' })}${job.late ? context.t({ en: ' — LATE', zh: ' — 延迟' }) : ''}`,
-      ),
+      evidence: jobs.map((job) => {
+        const last = job.lastRun;
+        const ran = last
+          ? `${localTime(slotTime(last.slot), deps.config.tz)}${isManualSlot(last.slot) ? context.t({ en: ' (by hand)', zh: '（手动）' }) : ''} ${last.status}`
+          : context.t({ en: 'never ran', zh: '从未运行' });
+        return `${job.id}: ${ran}${job.late ? context.t({ en: ' — LATE', zh: ' — 延迟' }) : ''}`;
+      }),
       data: { jobs },
     };
   },

@@ -42,6 +42,9 @@ export interface JobRunRecord {
   details: Record<string, unknown>;
 }
 
+/** A run made by hand: its start time, marked (it sorts among the scheduled slots). */
+export const manualSlot = (startedAt: Date): string => `${startedAt.toISOString()} manual`;
+export const isManualSlot = (slot: string): boolean => slot.endsWith(' manual');
 /** The time of a slot, for people and for parsing: a manual run's marker left off. */
 export const slotTime = (slot: string): string => slot.split(' ', 1)[0] as string;
 
