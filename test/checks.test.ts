@@ -429,6 +429,15 @@ describe('the ops log and smartalk ops check', () => {
     const listed = await api(server.url, `/api/v1/ops/log?tag=${encodeURIComponent('回滚')}`, { token: server.opsToken });
     expect(listed.body.entries.map((e: { id: number }) => e.id)).toEqual([created.body.id]);
     expect(listed.body.nextCursor).toBeNull();
+    // The CLI's table, piped: the entry, and no colour codes.
+    const printed = await smartalkAsync(['opslog', 'list', '--tag', '回滚', '--url', server.url], {
+      OPS_TOKEN: server.opsToken,
+      DATA_DIR: server.config.dataDir,
+      SMARTALK_LANG: 'en',
+    });
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain('Rolled back 0.1.1');
+    expect(printed.stdout).not.toContain('\u001b[');
   });
 
   it('pages the ops log with limit and cursor, every entry once, newest first', async () => {

@@ -1,6 +1,8 @@
 /** Printing helpers shared by CLI commands: JSON for scripts, a progress bar for people. */
 import { styleText } from 'node:util';
 import cliProgress from 'cli-progress';
+import type Table from 'cli-table3';
+import type { TableConstructorOptions } from 'cli-table3';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -38,7 +40,16 @@ export function progressBar(title: string, enabled = process.stderr.isTTY === tr
 export const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
 /** cli-table3's options for the terminal: its colours only where colour is wanted (a TTY, no NO_COLOR). */
-export const tableStyle = () => (useColor() ? {} : { style: { head: [], border: [] } });
+const tableStyle = () => (useColor() ? {} : { style: { head: [], border: [] } });
+
+/**
+ * Tables for the terminal, each in tableStyle's colours; cli-table3 loads when a command
+ * first prints one (not at every start of the CLI).
+ */
+export async function tableMaker(): Promise<(options: TableConstructorOptions) => Table.Table> {
+  const { default: Table } = await import('cli-table3');
+  return (options) => new Table({ ...tableStyle(), ...options });
+}
 
 /** How a report prints: text for a terminal, Markdown when piped or redirected. */
 export const defaultOutputFormat = (): 'md' | 'text' => (process.stdout.isTTY === true ? 'text' : 'md');

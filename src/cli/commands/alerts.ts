@@ -11,7 +11,7 @@ import type { AlertView } from '../../ops/alerts/messages.js';
 import type { OpsCall } from '../../ops/server-link.js';
 import { operatorName } from '../context.js';
 import { parseWhen, UsageError } from '../options.js';
-import { printJson } from '../output.js';
+import { printJson, tableMaker } from '../output.js';
 
 export function alertsCommand(): Command {
   const alerts = new Command('alerts').description(
@@ -126,13 +126,11 @@ function addLifecycleCommands(alerts: Command): void {
       const { config, call } = await client(flags.url);
       const { alerts: list } = await call<{ alerts: AlertJson[] }>(`/api/v1/ops/alerts?status=${flags.all ? 'all' : 'open'}`);
       if (flags.json) return printJson(list);
-      const { default: Table } = await import('cli-table3');
       const zh = config.lang === 'zh-CN';
-      const table = new Table({
+      const table = (await tableMaker())({
         head: zh
           ? ['ID', '级别', '规则', '状态', '升级', '问题开始', 'L1 通知', '当前值']
           : ['id', 'severity', 'rule', 'status', 'level', 'problem since', 'L1 paged', 'value'],
-        style: { head: [], border: [] },
       });
       for (const alert of list) {
         table.push([
@@ -228,12 +226,10 @@ function addLifecycleCommands(alerts: Command): void {
       if (flags.json) return printJson(silences);
       const zh = config.lang === 'zh-CN';
       if (silences.length === 0) return console.log(zh ? '没有静默或维护窗口。' : 'No silences or maintenance windows.');
-      const { default: Table } = await import('cli-table3');
-      const table = new Table({
+      const table = (await tableMaker())({
         head: zh
           ? ['ID', '类型', '状态', '规则', '标签', '开始', '结束', '原因', '设置人']
           : ['id', 'kind', 'state', 'rule', 'labels', 'starts', 'ends', 'reason', 'by'],
-        style: { head: [], border: [] },
         wordWrap: true,
       });
       const now = Date.now();

@@ -12,7 +12,7 @@ import { say } from '../../i18n.js';
 import type { BackupJobDeps, BackupRun, DrillRun } from '../../ops/backups/jobs.js';
 import type { BackupOverview } from '../../ops/backups/overview.js';
 import { UsageError } from '../options.js';
-import { paint, printJson, progressBar, STATUS_COLORS } from '../output.js';
+import { paint, printJson, progressBar, STATUS_COLORS, tableMaker } from '../output.js';
 import { type OpsCall, onServerOrHere } from '../report-source.js';
 
 /** A backup of a big database takes a while: the server is given this long to answer. */
@@ -161,10 +161,8 @@ export function backupCommand(): Command {
         console.log(say(config.lang, { en: `no backups in ${config.backups.dir}`, zh: `${config.backups.dir} 中没有备份` }));
         return;
       }
-      const { default: Table } = await import('cli-table3');
-      const table = new Table({
+      const table = (await tableMaker())({
         head: say(config.lang, { en: 'backup|size|tables|rows|migration|state', zh: '备份|大小|表|行数|迁移|状态' }).split('|'),
-        style: { head: [], border: [] },
       });
       for (const b of listings) {
         table.push([

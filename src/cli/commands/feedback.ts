@@ -15,7 +15,7 @@ import type { SentimentAnalyzer, SentimentLabel } from '../../feedback/sentiment
 import { percent } from '../../format.js';
 import { say } from '../../i18n.js';
 import { parsePositiveInt, parseWhen, UsageError } from '../options.js';
-import { defaultOutputFormat, printJson, progressBar, tableStyle, useColor } from '../output.js';
+import { defaultOutputFormat, printJson, progressBar, tableMaker, useColor } from '../output.js';
 import { readReport } from '../report-source.js';
 
 export async function loadFeedbackReport(
@@ -258,10 +258,7 @@ async function printRatingAgreement(
   analyzer: SentimentAnalyzer,
   flags: { json?: boolean },
 ): Promise<void> {
-  const [{ ratingAgreement }, { default: Table }] = await Promise.all([
-    import('../../feedback/agreement.js'),
-    import('cli-table3'),
-  ]);
+  const [{ ratingAgreement }, newTable] = await Promise.all([import('../../feedback/agreement.js'), tableMaker()]);
   if (read.reviews.length === 0)
     throw new Error(say(lang, { en: `no rated reviews in ${file}`, zh: `${file} 中没有带评分的评论` }));
   const progress = progressBar(
@@ -282,8 +279,7 @@ async function printRatingAgreement(
   );
   progress.stop();
   if (flags.json) return printJson({ ...result, skipped: read.skipped });
-  const table = new Table({
-    ...tableStyle(),
+  const table = newTable({
     head: say(lang, { en: 'stars|reviews|read positive|neutral|negative', zh: '星级|评论数|判为正面|中性|负面' }).split('|'),
   });
   const shareOf = (part: number, whole: number) => percent(whole === 0 ? null : part / whole, 0);
@@ -331,10 +327,7 @@ async function printLabeledAgreement(
   analyzer: SentimentAnalyzer,
   flags: { json?: boolean; misses?: boolean; crossValidate?: boolean },
 ): Promise<void> {
-  const [{ labeledAgreement }, { default: Table }] = await Promise.all([
-    import('../../feedback/agreement.js'),
-    import('cli-table3'),
-  ]);
+  const [{ labeledAgreement }, newTable] = await Promise.all([import('../../feedback/agreement.js'), tableMaker()]);
   if (sheet.texts.length === 0)
     throw new Error(say(lang, { en: `no labeled texts in ${file} yet`, zh: `${file} 中还没有标注过的文本` }));
   let retrain: ((lines: Array<{ label: SentimentLabel; text: string }>) => SentimentLabel[]) | undefined;
@@ -357,8 +350,7 @@ async function printLabeledAgreement(
     const { misses, ...figures } = result;
     return printJson({ ...figures, unlabeled: sheet.unlabeled, ...(flags.misses ? { misses } : {}) });
   }
-  const byLanguage = new Table({
-    ...tableStyle(),
+  const byLanguage = newTable({
     head: say(lang, {
       en: 'language|texts|analyzer agrees|kappa|negative precision|negative recall',
       zh: '语言|文本数|分析器一致|kappa|负面精确率|负面召回率',
@@ -374,16 +366,14 @@ async function printLabeledAgreement(
       fixed(row.perLabel.negative.recall),
     ]);
   console.log(byLanguage.toString());
-  const confusion = new Table({
-    ...tableStyle(),
+  const confusion = newTable({
     head: [say(lang, { en: 'labeled \\ read', zh: '标注 \\ 判为' }), ...LABELS.map((label) => say(lang, LABEL_NAMES[label]))],
   });
   for (const label of LABELS)
     confusion.push([say(lang, LABEL_NAMES[label]), ...LABELS.map((read) => result.analyzer.confusion[label][read])]);
   console.log(confusion.toString());
   if (result.retrained) {
-    const retrained = new Table({
-      ...tableStyle(),
+    const retrained = newTable({
       head: say(lang, {
         en: 'language|lines|as shipped|retrained (5-fold)|negative recall, shipped → retrained',
         zh: '语言|行数|当前模型|重新训练后（5 折）|负面召回率，当前 → 重新训练',

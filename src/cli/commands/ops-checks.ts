@@ -12,7 +12,7 @@ import { say } from '../../i18n.js';
 import type { CheckResult, CheckRun, CheckStatus } from '../../ops/checks/check.js';
 import type { JobView } from '../../ops/schedule/scheduler.js';
 import { usePluginExitCodes } from '../options.js';
-import { paint, printJson, STATUS_COLORS } from '../output.js';
+import { paint, printJson, STATUS_COLORS, tableMaker } from '../output.js';
 
 /** The plugin convention's "UNKNOWN": the checks could not be run at all. */
 const COULD_NOT_RUN = 3;
@@ -207,8 +207,7 @@ export function addCheckCommands(ops: Command): void {
         flags.url,
       );
       if (flags.json) return printJson(schedule);
-      const { default: Table } = await import('cli-table3');
-      const table = new Table({
+      const table = (await tableMaker())({
         head: say(config.lang, { en: 'job|when|last run|status|next run', zh: '任务|时间|上次运行|状态|下次运行' }).split('|'),
       });
       for (const job of schedule.jobs) {

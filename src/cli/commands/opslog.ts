@@ -8,7 +8,7 @@ import { localTime } from '../../format.js';
 import { say } from '../../i18n.js';
 import type { OpsLogEntry, OpsLogKind } from '../../ops/opslog/opslog.js';
 import { operatorName } from '../context.js';
-import { printJson } from '../output.js';
+import { printJson, tableMaker } from '../output.js';
 import { onServerOrHere, readReport } from '../report-source.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,13 +33,14 @@ export function opslogCommand(): Command {
     .argument('<text>', 'what happened')
     .option('--tag <tag>', 'file it under a tag (repeatable)', collect)
     .option('--author <name>', 'who writes it (default: your OS user name)')
+    .option('--url <url>', 'the server to write to (default: the one running from this DATA_DIR, else here)')
     .option('--json', 'print the entry as JSON')
-    .action(async (text: string, flags: { tag?: string[]; author?: string; json?: boolean }) => {
+    .action(async (text: string, flags: { tag?: string[]; author?: string; url?: string; json?: boolean }) => {
       const config = loadConfig();
       const body = { text, author: flags.author ?? operatorName(), tags: flags.tag ?? [] };
       const entry = await onServerOrHere(
         config,
-        undefined,
+        flags.url,
         (call) => call<OpsLogEntry>('/api/v1/ops/log', { method: 'POST', body }),
         async ({ db }) => {
           const { addOpsLogEntry } = await import('../../ops/opslog/opslog.js');
@@ -48,7 +49,10 @@ export function opslogCommand(): Command {
       );
       if (flags.json) return printJson(entry);
       console.log(
-        say(config.lang, { en: `entry ${entry.id} added at ${entry.at}`, zh: `已添加记录 ${entry.id}（${entry.at}）` }),
+        say(config.lang, {
+          en: `entry ${entry.id} added at ${localTime(entry.at, config.tz)}`,
+          zh: `已添加记录 ${entry.id}（${localTime(entry.at, config.tz)}）`,
+        }),
       );
     });
 
@@ -63,29 +67,35 @@ export function opslogCommand(): Command {
       if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('an integer from 1 to 1000');
       return n;
     })
+    .option('--url <url>', 'the server to ask (default: the one running from this DATA_DIR, else here)')
     .option('--json', 'print JSON')
-    .action(async (flags: { since?: string; tag?: string; kind?: OpsLogKind; limit?: number; json?: boolean }) => {
+    .action(async (flags: { since?: string; tag?: string; kind?: OpsLogKind; limit?: number; url?: string; json?: boolean }) => {
       const config = loadConfig();
       const query = new URLSearchParams();
       if (flags.since) query.set('since', flags.since);
       if (flags.tag) query.set('tag', flags.tag);
       if (flags.kind) query.set('kind', flags.kind);
       if (flags.limit) query.set('limit', String(flags.limit));
-      const { entries } = await readReport<{ entries: OpsLogEntry[] }>(config, '/api/v1/ops/log', query, async ({ db }) => {
-        const { listOpsLog } = await import('../../ops/opslog/opslog.js');
-        return {
-          entries: await listOpsLog(db, {
-            ...(flags.since ? { since: new Date(flags.since) } : {}),
-            ...(flags.tag ? { tag: flags.tag } : {}),
-            ...(flags.kind ? { kind: flags.kind } : {}),
-            ...(flags.limit ? { limit: flags.limit } : {}),
-          }),
-        };
-      });
+      const { entries } = await readReport<{ entries: OpsLogEntry[] }>(
+        config,
+        '/api/v1/ops/log',
+        query,
+        async ({ db }) => {
+          const { listOpsLog } = await import('../../ops/opslog/opslog.js');
+          return {
+            entries: await listOpsLog(db, {
+              ...(flags.since ? { since: new Date(flags.since) } : {}),
+              ...(flags.tag ? { tag: flags.tag } : {}),
+              ...(flags.kind ? { kind: flags.kind } : {}),
+              ...(flags.limit ? { limit: flags.limit } : {}),
+            }),
+          };
+        },
+        flags.url,
+      );
       if (flags.json) return printJson({ entries });
       if (entries.length === 0) return console.log(say(config.lang, { en: 'no entries', zh: '无记录' }));
-      const { default: Table } = await import('cli-table3');
-      const table = new Table({
+      const table = (await tableMaker())({
         head: say(config.lang, { en: 'time|kind|who|entry', zh: '时间|类型|记录者|内容' }).split('|'),
         colWidths: [26, 8, 24, 70],
         wordWrap: true,
