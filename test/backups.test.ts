@@ -93,6 +93,12 @@ describe('backup create and verify', () => {
     expect(result.ok).toBe(true);
     expect(result.restoreMs).toBeGreaterThan(0);
     expect(result.tables.checked).toBe(backup.manifest.tables.length);
+    // Each step says it in both languages, with the same figures.
+    const tables = stepOf(result, 'tables');
+    expect(tables?.summary).toBe(
+      `${result.tables.checked} tables, ${result.tables.rows} rows: counts and checksums match the manifest`,
+    );
+    expect(tables?.summaryZh).toBe(`${result.tables.checked} 张表、${result.tables.rows} 行：行数与校验和均与清单一致`);
   });
 
   it('one flipped byte fails the drill at the checksum of the file', async (context) => {
@@ -143,7 +149,11 @@ describe('backup create and verify', () => {
     const result = await drill(copy);
     expect(result.ok).toBe(false);
     expect(stepOf(result, 'sha256')?.status).toBe('pass');
-    expect(stepOf(result, 'tables')?.status).toBe('fail');
+    expect(stepOf(result, 'tables')).toMatchObject({
+      status: 'fail',
+      summary: `1 of ${manifest.tables.length} tables differ from the manifest`,
+      summaryZh: `${manifest.tables.length} 张表中有 1 张与清单不符`,
+    });
     expect(stepOf(result, 'tables')?.evidence).toEqual([expect.stringMatching(/^users: \d+ rows restored, manifest says \d+/)]);
   });
 });
@@ -218,6 +228,7 @@ describe('off-machine copy and retention after a backup', () => {
       status: 'failed',
       pruned: [],
       summary: expect.stringMatching(/the off-machine copy failed: offsite is full$/),
+      summaryZh: expect.stringMatching(/异地复制失败：offsite is full$/),
     });
     expect((await listBackups(path.join(dir, 'local'))).map((entry) => entry.name)).toContain(name);
     await rm(dir, { recursive: true, force: true });

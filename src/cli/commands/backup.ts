@@ -34,20 +34,28 @@ async function hereOrThroughServer<T>(
   return onServerOrHere(config, undefined, remote, ({ db }) => local({ db, config }));
 }
 
+/** A backup or drill run's line in the reader's language (runs recorded before there was a Chinese one: English). */
+const runSummary = (run: { summary?: unknown; summaryZh?: unknown }, lang: Config['lang']): string =>
+  say(lang, {
+    en: String(run.summary ?? ''),
+    zh: String(typeof run.summaryZh === 'string' ? run.summaryZh : (run.summary ?? '')),
+  });
+
 function renderDrill(run: DrillRun, lang: Config['lang']): string {
   const lines: string[] = [];
   for (const step of run.drill?.steps ?? []) {
     lines.push(
-      `${paint(STATUS_COLORS[step.status], step.status.toUpperCase().padEnd(4))}  ${step.id.padEnd(10)} ${step.summary}`,
+      `${paint(STATUS_COLORS[step.status], step.status.toUpperCase().padEnd(4))}  ${step.id.padEnd(10)} ${say(lang, { en: step.summary, zh: step.summaryZh ?? step.summary })}`,
     );
     for (const line of step.evidence) lines.push(`            ${paint('dim', line)}`);
   }
   const restore = run.drill?.restoreMs;
+  const summary = runSummary(run, lang);
   lines.push(
     '',
     run.status === 'success'
-      ? paint('green', say(lang, { en: `OK — ${run.summary}`, zh: `通过 — ${run.summary}` }))
-      : paint('red', say(lang, { en: `FAILED — ${run.summary}`, zh: `失败 — ${run.summary}` })),
+      ? paint('green', say(lang, { en: `OK — ${summary}`, zh: `通过 — ${summary}` }))
+      : paint('red', say(lang, { en: `FAILED — ${summary}`, zh: `失败 — ${summary}` })),
   );
   if (restore != null) {
     lines.push(
@@ -89,7 +97,7 @@ export function backupCommand(): Command {
       if (flags.json) return printJson(run);
       const status =
         run.status === 'success' ? paint('green', 'OK') : paint('red', say(config.lang, { en: 'FAILED', zh: '失败' }));
-      console.log(`${status}  ${run.summary}`);
+      console.log(`${status}  ${runSummary(run, config.lang)}`);
       if (run.backup) {
         console.log(`    ${run.backup.file}  ${bytes(run.backup.bytes)}  sha256 ${run.backup.sha256.slice(0, 16)}…`);
         if (run.backup.copy)
@@ -200,7 +208,7 @@ export function backupCommand(): Command {
       const t = (en: string, zh: string) => say(config.lang, { en, zh });
       const line = (label: string, run: BackupOverview['lastRun'], lastSuccess: string | null) => {
         const state = run ? paint(run.status === 'success' ? 'green' : 'red', run.status) : '—';
-        const summary = typeof run?.details.summary === 'string' ? ` — ${run.details.summary}` : '';
+        const summary = typeof run?.details.summary === 'string' ? ` — ${runSummary(run.details, config.lang)}` : '';
         console.log(`${label.padEnd(18)} ${state} ${run?.finishedAt ? localTime(run.finishedAt, config.tz) : ''}${summary}`);
         console.log(
           `${''.padEnd(18)} ${t('last success', '最近成功')}: ${lastSuccess ? localTime(lastSuccess, config.tz) : t('never', '从未')}`,

@@ -22,8 +22,9 @@ export interface BackupJobDeps {
 
 export interface BackupRun {
   status: JobStatus;
-  /** One line for the ops log and the terminal. */
+  /** One line for the ops log and the terminal, in English and in Chinese. */
   summary: string;
+  summaryZh: string;
   backup?: Pick<CreatedBackup, 'file' | 'copy'> & {
     bytes: number;
     durationMs: number;
@@ -38,9 +39,13 @@ export interface BackupRun {
 export interface DrillRun {
   status: JobStatus;
   summary: string;
+  summaryZh: string;
   drill?: DrillResult;
   error?: string;
 }
+
+/** A run's line in both languages (the job log keeps both; each reader picks one). */
+const said = (summary: string, summaryZh: string) => ({ summary, summaryZh });
 
 /** Back up now, copy it off the machine when configured, then apply retention. Never throws: a failure is a result. */
 export async function runBackup(
@@ -56,7 +61,7 @@ export async function runBackup(
     );
   } catch (error) {
     const message = (error as Error).message;
-    return { status: 'failed', summary: `backup failed: ${message}`, pruned: [], error: message };
+    return { status: 'failed', ...said(`backup failed: ${message}`, `备份失败：${message}`), pruned: [], error: message };
   }
   const { manifest } = created;
   const backup = {
@@ -70,11 +75,13 @@ export async function runBackup(
   };
   // Retention runs after a good backup only: a failing backup never deletes older ones.
   const pruned = created.copy?.ok === false ? [] : await prune(deps.config, new Date());
-  const line = `${manifest.file}: ${bytes(manifest.bytes)}, ${backup.tables} tables, ${backup.rows} rows in ${(manifest.durationMs / 1000).toFixed(1)} s`;
+  const seconds = (manifest.durationMs / 1000).toFixed(1);
+  const line = `${manifest.file}: ${bytes(manifest.bytes)}, ${backup.tables} tables, ${backup.rows} rows in ${seconds} s`;
+  const lineZh = `${manifest.file}：${bytes(manifest.bytes)}，${backup.tables} 张表、${backup.rows} 行，用时 ${seconds} 秒`;
   if (created.copy && !created.copy.ok) {
     return {
       status: 'failed',
-      summary: `${line}; the off-machine copy failed: ${created.copy.output}`,
+      ...said(`${line}; the off-machine copy failed: ${created.copy.output}`, `${lineZh}；异地复制失败：${created.copy.output}`),
       backup,
       pruned,
       error: created.copy.output,
@@ -82,7 +89,10 @@ export async function runBackup(
   }
   return {
     status: 'success',
-    summary: `${line}${pruned.length ? `; ${pruned.length} old backups removed` : ''}`,
+    ...said(
+      `${line}${pruned.length ? `; ${pruned.length} old backups removed` : ''}`,
+      `${lineZh}${pruned.length ? `；已删除 ${pruned.length} 个旧备份` : ''}`,
+    ),
     backup,
     pruned,
   };
@@ -118,7 +128,11 @@ export async function runDrill(
 ): Promise<DrillRun> {
   const target = file ?? (await latestBackup(deps.config.backups.dir))?.file;
   if (!target) {
-    return { status: 'failed', summary: `no backup to drill in ${deps.config.backups.dir}`, error: 'no backup' };
+    return {
+      status: 'failed',
+      ...said(`no backup to drill in ${deps.config.backups.dir}`, `${deps.config.backups.dir} 中没有可演练的备份`),
+      error: 'no backup',
+    };
   }
   try {
     const drill = await restoreDrill(target, {
@@ -128,16 +142,27 @@ export async function runDrill(
     });
     const failed = drill.steps.filter((step) => step.status === 'fail');
     const name = target.split('/').pop();
+    const restoreSeconds = ((drill.restoreMs ?? 0) / 1000).toFixed(1);
     return drill.ok
       ? {
           status: 'success',
-          summary: `${name}: restored in ${((drill.restoreMs ?? 0) / 1000).toFixed(1)} s, ${drill.tables.checked} tables and ${drill.tables.rows} rows match the manifest`,
+          ...said(
+            `${name}: restored in ${restoreSeconds} s, ${drill.tables.checked} tables and ${drill.tables.rows} rows match the manifest`,
+            `${name}：${restoreSeconds} 秒内恢复，${drill.tables.checked} 张表、${drill.tables.rows} 行与清单一致`,
+          ),
           drill,
         }
-      : { status: 'failed', summary: `${name}: ${failed.map((step) => `${step.id}: ${step.summary}`).join('; ')}`, drill };
+      : {
+          status: 'failed',
+          ...said(
+            `${name}: ${failed.map((step) => `${step.id}: ${step.summary}`).join('; ')}`,
+            `${name}：${failed.map((step) => `${step.id}：${step.summaryZh}`).join('；')}`,
+          ),
+          drill,
+        };
   } catch (error) {
     const message = (error as Error).message;
-    return { status: 'failed', summary: `drill failed: ${message}`, error: message };
+    return { status: 'failed', ...said(`drill failed: ${message}`, `演练失败：${message}`), error: message };
   }
 }
 

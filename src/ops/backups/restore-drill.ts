@@ -15,6 +15,7 @@ import zlib from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Migration } from '../../db/migrator.js';
+import type { Bilingual } from '../../i18n.js';
 import type { OnProgress } from './backup.js';
 import { type BackupManifest, readManifest, sha256OfFile } from './backup-files.js';
 import { findPgTool, libpqEnv, runPgTool } from './pg-tools.js';
@@ -35,6 +36,8 @@ export interface DrillStep {
   id: DrillStepId;
   status: 'pass' | 'fail' | 'skip';
   summary: string;
+  /** The summary in Chinese (the evidence lines stay as the tools wrote them). */
+  summaryZh: string;
   evidence: string[];
 }
 
@@ -69,8 +72,8 @@ const describe = (mismatch: DigestMismatch) =>
 export async function restoreDrill(file: string, options: DrillOptions): Promise<DrillResult> {
   const started = performance.now();
   const steps: DrillStep[] = [];
-  const step = (id: DrillStepId, status: DrillStep['status'], summary: string, evidence: string[] = []) =>
-    steps.push({ id, status, summary, evidence });
+  const step = (id: DrillStepId, status: DrillStep['status'], summary: Bilingual, evidence: string[] = []) =>
+    steps.push({ id, status, summary: summary.en, summaryZh: summary.zh, evidence });
   const result: DrillResult = {
     file,
     ok: false,
@@ -82,28 +85,40 @@ export async function restoreDrill(file: string, options: DrillOptions): Promise
 
   const size = await stat(file).catch(() => null);
   if (!size) {
-    step('manifest', 'fail', `no backup file at ${file}`);
+    step('manifest', 'fail', { en: `no backup file at ${file}`, zh: `${file} 处没有备份文件` });
     return finish(result, started);
   }
   const read = await readManifest(file);
   const manifest = 'manifest' in read ? read.manifest : null;
   if (manifest)
-    step(
-      'manifest',
-      'pass',
-      `manifest of ${manifest.startedAt}: ${manifest.tables.length} tables, migration ${manifest.migrations.at(-1)?.version ?? 0}`,
-    );
+    step('manifest', 'pass', {
+      en: `manifest of ${manifest.startedAt}: ${manifest.tables.length} tables, migration ${manifest.migrations.at(-1)?.version ?? 0}`,
+      zh: `${manifest.startedAt} 的清单：${manifest.tables.length} 张表，迁移版本 ${manifest.migrations.at(-1)?.version ?? 0}`,
+    });
   else
-    step('manifest', 'fail', `${path.basename(file)}: ${'problem' in read ? read.problem : ''} — its contents cannot be checked`);
+    step('manifest', 'fail', {
+      en: `${path.basename(file)}: ${'problem' in read ? read.problem : ''} — its contents cannot be checked`,
+      zh: `${path.basename(file)}：${'problem' in read ? read.problem : ''}——无法核对其内容`,
+    });
 
   const { sha256, bytes } = await sha256OfFile(file);
-  if (!manifest) step('sha256', 'skip', `sha256 ${sha256} (${bytes} bytes): nothing to compare with`);
-  else if (manifest.sha256 === sha256 && manifest.bytes === bytes) step('sha256', 'pass', `sha256 matches (${bytes} bytes)`);
+  if (!manifest)
+    step('sha256', 'skip', {
+      en: `sha256 ${sha256} (${bytes} bytes): nothing to compare with`,
+      zh: `sha256 ${sha256}（${bytes} 字节）：无可比对的清单`,
+    });
+  else if (manifest.sha256 === sha256 && manifest.bytes === bytes)
+    step('sha256', 'pass', { en: `sha256 matches (${bytes} bytes)`, zh: `sha256 一致（${bytes} 字节）` });
   else {
-    step('sha256', 'fail', 'the file is not the one the backup wrote (corrupted or truncated)', [
-      `manifest: ${manifest.bytes} bytes, sha256 ${manifest.sha256}`,
-      `file:     ${bytes} bytes, sha256 ${sha256}`,
-    ]);
+    step(
+      'sha256',
+      'fail',
+      {
+        en: 'the file is not the one the backup wrote (corrupted or truncated)',
+        zh: '该文件不是备份写出的那个（已损坏或被截断）',
+      },
+      [`manifest: ${manifest.bytes} bytes, sha256 ${manifest.sha256}`, `file:     ${bytes} bytes, sha256 ${sha256}`],
+    );
   }
 
   const engine = manifest?.engine ?? (file.endsWith('.dump') ? 'postgres' : 'pglite');
@@ -114,11 +129,15 @@ export async function restoreDrill(file: string, options: DrillOptions): Promise
         ? await restoreIntoScratchPostgres(file, manifest, options)
         : await restoreIntoFreshPglite(file, options);
     result.restoreMs = restored.restoreMs;
-    step('restore', 'pass', `restored in ${(restored.restoreMs / 1000).toFixed(1)} s into ${restored.where}`);
+    step('restore', 'pass', {
+      en: `restored in ${(restored.restoreMs / 1000).toFixed(1)} s into ${restored.where.en}`,
+      zh: `${(restored.restoreMs / 1000).toFixed(1)} 秒内恢复到${restored.where.zh}`,
+    });
     checkContents(result, manifest, restored, options.migrations);
   } catch (error) {
     result.restoreMs = null;
-    step('restore', 'fail', `the restore failed after ${((performance.now() - restoreStarted) / 1000).toFixed(1)} s`, [
+    const after = ((performance.now() - restoreStarted) / 1000).toFixed(1);
+    step('restore', 'fail', { en: `the restore failed after ${after} s`, zh: `恢复在 ${after} 秒后失败` }, [
       (error as Error).message,
     ]);
   }
@@ -134,32 +153,37 @@ function finish(result: DrillResult, started: number): DrillResult {
 
 interface Restored {
   restoreMs: number;
-  where: string;
+  where: Bilingual;
   tables: TableDigest[];
   migrations: BackupManifest['migrations'];
 }
 
 function checkContents(result: DrillResult, manifest: BackupManifest | null, restored: Restored, shipped: Migration[]): void {
-  const step = (id: DrillStepId, status: DrillStep['status'], summary: string, evidence: string[] = []) =>
-    result.steps.push({ id, status, summary, evidence });
+  const step = (id: DrillStepId, status: DrillStep['status'], summary: Bilingual, evidence: string[] = []) =>
+    result.steps.push({ id, status, summary: summary.en, summaryZh: summary.zh, evidence });
   result.tables.checked = restored.tables.length;
   result.tables.rows = restored.tables.reduce((sum, t) => sum + t.rows, 0);
   if (!manifest) {
-    step('tables', 'skip', `${restored.tables.length} tables, ${result.tables.rows} rows restored; no manifest to compare with`);
+    step('tables', 'skip', {
+      en: `${restored.tables.length} tables, ${result.tables.rows} rows restored; no manifest to compare with`,
+      zh: `已恢复 ${restored.tables.length} 张表、${result.tables.rows} 行；无清单可比对`,
+    });
   } else {
     const mismatches = compareDigests(manifest.tables, restored.tables);
     result.tables.mismatches = mismatches;
     if (mismatches.length === 0) {
-      step(
-        'tables',
-        'pass',
-        `${restored.tables.length} tables, ${result.tables.rows} rows: counts and checksums match the manifest`,
-      );
+      step('tables', 'pass', {
+        en: `${restored.tables.length} tables, ${result.tables.rows} rows: counts and checksums match the manifest`,
+        zh: `${restored.tables.length} 张表、${result.tables.rows} 行：行数与校验和均与清单一致`,
+      });
     } else {
       step(
         'tables',
         'fail',
-        `${mismatches.length} of ${manifest.tables.length} tables differ from the manifest`,
+        {
+          en: `${mismatches.length} of ${manifest.tables.length} tables differ from the manifest`,
+          zh: `${manifest.tables.length} 张表中有 ${mismatches.length} 张与清单不符`,
+        },
         mismatches.map(describe),
       );
     }
@@ -177,13 +201,13 @@ function checkContents(result: DrillResult, manifest: BackupManifest | null, res
   }
   const level = restored.migrations.at(-1)?.version ?? 0;
   const pending = shipped.filter((m) => m.version > level).length;
-  if (problems.length > 0) step('migrations', 'fail', `${problems.length} migration problems`, problems);
+  if (problems.length > 0)
+    step('migrations', 'fail', { en: `${problems.length} migration problems`, zh: `迁移问题 ${problems.length} 个` }, problems);
   else {
-    step(
-      'migrations',
-      'pass',
-      `migration level ${level}, checksums match the shipped files${pending > 0 ? `; ${pending} newer migrations would run after a restore` : ''}`,
-    );
+    step('migrations', 'pass', {
+      en: `migration level ${level}, checksums match the shipped files${pending > 0 ? `; ${pending} newer migrations would run after a restore` : ''}`,
+      zh: `迁移版本 ${level}，校验和与发布的文件一致${pending > 0 ? `；恢复后将运行 ${pending} 个更新的迁移` : ''}`,
+    });
   }
 }
 
@@ -228,7 +252,11 @@ async function restoreIntoScratchPostgres(
       await client.connect();
       try {
         const run: RunSql = async <R>(text: string) => (await client.query(text)).rows as R[];
-        return { restoreMs, where: `scratch database ${scratch}`, ...(await readRestored(run, options)) };
+        return {
+          restoreMs,
+          where: { en: `scratch database ${scratch}`, zh: `临时数据库 ${scratch}` },
+          ...(await readRestored(run, options)),
+        };
       } finally {
         await client.end();
       }
@@ -252,7 +280,11 @@ async function restoreIntoFreshPglite(file: string, options: DrillOptions): Prom
   try {
     const restoreMs = performance.now() - restoreStarted;
     const run: RunSql = async <R>(text: string) => (await pglite.query<R>(text)).rows;
-    return { restoreMs, where: 'a fresh in-memory PGlite', ...(await readRestored(run, options)) };
+    return {
+      restoreMs,
+      where: { en: 'a fresh in-memory PGlite', zh: '全新的内存 PGlite' },
+      ...(await readRestored(run, options)),
+    };
   } finally {
     await pglite.close();
   }

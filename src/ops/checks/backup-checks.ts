@@ -4,14 +4,18 @@
  */
 import { thresholdOf } from '../alerts/catalog.js';
 import { backupStatus, type JobOutcome } from '../backups/status.js';
-import type { CheckDefinition } from './check.js';
+import type { CheckContext, CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 /** A drill older than this misses a Monday: the weekly drill did not run. */
 const DRILL_MAX_AGE_DAYS = 8;
 
-const summaryOf = (outcome: JobOutcome | null) =>
-  typeof outcome?.details.summary === 'string' ? outcome.details.summary : undefined;
+/** A run's recorded line in the check's language (a run recorded before there was a Chinese one: English). */
+const summaryOf = (outcome: JobOutcome | null, context: CheckContext): string | undefined => {
+  const { summary, summaryZh } = outcome?.details ?? {};
+  if (typeof summary !== 'string') return undefined;
+  return context.t({ en: summary, zh: typeof summaryZh === 'string' ? summaryZh : summary });
+};
 
 export const backupState: CheckDefinition<ChecksDeps> = {
   id: 'backup.status',
@@ -36,7 +40,7 @@ export const backupState: CheckDefinition<ChecksDeps> = {
     // Stale at the age BackupStale fires (ALERTS_CONFIG overrides included).
     const maxAgeHours = thresholdOf('BackupStale', 'hours', deps.thresholds);
     const ageHours = status.lastSuccess ? (context.now.getTime() - status.lastSuccess.getTime()) / 3_600_000 : null;
-    const latest = summaryOf(status.lastRun);
+    const latest = summaryOf(status.lastRun, context);
     const evidence = [
       context.t({
         en: `last successful backup: ${status.lastSuccess?.toISOString() ?? 'never'}${ageHours !== null ? ` (${ageHours.toFixed(1)} h ago)` : ''}`,
@@ -81,13 +85,19 @@ export const backupRestoreDrill: CheckDefinition<ChecksDeps> = {
       };
     }
     const drill = lastDrill.details.drill as
-      | { restoreMs: number | null; steps: Array<{ id: string; status: string; summary: string; evidence: string[] }> }
+      | {
+          restoreMs: number | null;
+          steps: Array<{ id: string; status: string; summary: string; summaryZh?: string; evidence: string[] }>;
+        }
       | undefined;
     const evidence = [
-      `${lastDrill.finishedAt.toISOString()} ${lastDrill.status}: ${summaryOf(lastDrill) ?? ''}`,
+      `${lastDrill.finishedAt.toISOString()} ${lastDrill.status}: ${summaryOf(lastDrill, context) ?? ''}`,
       ...(drill?.steps ?? [])
         .filter((step) => step.status === 'fail')
-        .flatMap((step) => [`${step.id}: ${step.summary}`, ...step.evidence.map((line) => `  ${line}`)]),
+        .flatMap((step) => [
+          `${step.id}: ${context.t({ en: step.summary, zh: step.summaryZh ?? step.summary })}`,
+          ...step.evidence.map((line) => `  ${line}`),
+        ]),
     ];
     if (lastDrill.status === 'failed') {
       return {
