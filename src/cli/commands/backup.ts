@@ -76,7 +76,7 @@ export function backupCommand(): Command {
   backup
     .command('create')
     .description('Back up the database now, copy it off the machine (BACKUP_COPY_COMMAND), apply retention; exit 1 if it failed')
-    .option('--json', 'print {status, summary, backup: {file, bytes, tables, rows, sha256}, pruned}')
+    .option('--json', 'print {status, summary, summaryZh, backup: {file, bytes, tables, rows, sha256}, pruned}')
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();
       const bar = progressBar(say(config.lang, { en: 'backup', zh: '备份' }), !flags.json && process.stderr.isTTY === true);
@@ -115,7 +115,7 @@ export function backupCommand(): Command {
       'Restore drill: restore a backup (default the newest) into a scratch database and check it against its manifest; exit 1 if it failed',
     )
     .argument('[file]', 'a backup file (a path, or a name in BACKUP_DIR)')
-    .option('--json', 'print {status, summary, drill: {steps, restoreMs, tables}}')
+    .option('--json', 'print {status, summary, summaryZh, drill: {steps, restoreMs, tables}}')
     .action(async (file: string | undefined, flags: { json?: boolean }) => {
       const config = loadConfig();
       const resolved =
