@@ -312,6 +312,9 @@ describe('a failing backup pages L1', () => {
       const check = await runChecks(server.runtime.checks, ['backup.status'], { lang: 'en' });
       expect(check.results[0]).toMatchObject({ status: 'fail', summary: 'the latest backup failed' });
       expect(check.results[0]?.evidence.join('\n')).toMatch(/ENOTDIR/);
+      // The same run read in Chinese: the line the job log kept in Chinese.
+      const zh = await runChecks(server.runtime.checks, ['backup.status'], { lang: 'zh-CN' });
+      expect(zh.results[0]?.evidence).toContainEqual(expect.stringMatching(/^最近一次运行：failed — 备份失败：.*ENOTDIR/));
     } finally {
       await server.close();
       await sink.close();

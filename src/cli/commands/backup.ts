@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { type Config, loadConfig } from '../../config.js';
 import { bytes, localTime } from '../../format.js';
 import { say } from '../../i18n.js';
-import type { BackupJobDeps, BackupRun, DrillRun } from '../../ops/backups/jobs.js';
+import { type BackupJobDeps, type BackupRun, type DrillRun, summaryOf } from '../../ops/backups/jobs.js';
 import type { BackupOverview } from '../../ops/backups/overview.js';
 import { UsageError } from '../options.js';
 import { paint, printJson, progressBar, STATUS_COLORS, tableMaker } from '../output.js';
@@ -34,18 +34,15 @@ async function hereOrThroughServer<T>(
   return onServerOrHere(config, undefined, remote, ({ db }) => local({ db, config }));
 }
 
-/** A backup or drill run's line in the reader's language (runs recorded before there was a Chinese one: English). */
+/** A backup or drill run's (or step's) line in the reader's language. */
 const runSummary = (run: { summary?: unknown; summaryZh?: unknown }, lang: Config['lang']): string =>
-  say(lang, {
-    en: String(run.summary ?? ''),
-    zh: String(typeof run.summaryZh === 'string' ? run.summaryZh : (run.summary ?? '')),
-  });
+  say(lang, summaryOf(run) ?? { en: '', zh: '' });
 
 function renderDrill(run: DrillRun, lang: Config['lang']): string {
   const lines: string[] = [];
   for (const step of run.drill?.steps ?? []) {
     lines.push(
-      `${paint(STATUS_COLORS[step.status], step.status.toUpperCase().padEnd(4))}  ${step.id.padEnd(10)} ${say(lang, { en: step.summary, zh: step.summaryZh ?? step.summary })}`,
+      `${paint(STATUS_COLORS[step.status], step.status.toUpperCase().padEnd(4))}  ${step.id.padEnd(10)} ${runSummary(step, lang)}`,
     );
     for (const line of step.evidence) lines.push(`            ${paint('dim', line)}`);
   }

@@ -47,6 +47,15 @@ export interface DrillRun {
 /** A run's line in both languages (the job log keeps both; each reader picks one). */
 const said = (summary: string, summaryZh: string) => ({ summary, summaryZh });
 
+/**
+ * A recorded run's or drill step's line, both languages, for a reader to pick from: what the
+ * job log holds is JSON, and a run recorded before there was a Chinese line has English only.
+ */
+export function summaryOf(run: { summary?: unknown; summaryZh?: unknown } | undefined): Bilingual | undefined {
+  if (typeof run?.summary !== 'string') return undefined;
+  return { en: run.summary, zh: typeof run.summaryZh === 'string' ? run.summaryZh : run.summary };
+}
+
 /** Back up now, copy it off the machine when configured, then apply retention. Never throws: a failure is a result. */
 export async function runBackup(
   deps: BackupJobDeps,

@@ -2,19 +2,20 @@
  * 确认备份任务执行状态 (every morning) and 验证备份恢复流程 (Monday): read from the job log,
  * which records scheduled and manual backups and restore drills alike.
  */
+import { localTime } from '../../format.js';
 import { thresholdOf } from '../alerts/catalog.js';
-import { backupStatus, type JobOutcome } from '../backups/status.js';
+import { summaryOf } from '../backups/jobs.js';
+import { backupStatus } from '../backups/status.js';
 import type { CheckContext, CheckDefinition } from './check.js';
 import type { ChecksDeps } from './deps.js';
 
 /** A drill older than this misses a Monday: the weekly drill did not run. */
 const DRILL_MAX_AGE_DAYS = 8;
 
-/** A run's recorded line in the check's language (a run recorded before there was a Chinese one: English). */
-const summaryOf = (outcome: JobOutcome | null, context: CheckContext): string | undefined => {
-  const { summary, summaryZh } = outcome?.details ?? {};
-  if (typeof summary !== 'string') return undefined;
-  return context.t({ en: summary, zh: typeof summaryZh === 'string' ? summaryZh : summary });
+/** A recorded run's (or drill step's) line in the check's language. */
+const lineOf = (recorded: Parameters<typeof summaryOf>[0], context: CheckContext): string | undefined => {
+  const said = summaryOf(recorded);
+  return said && context.t(said);
 };
 
 export const backupState: CheckDefinition<ChecksDeps> = {
@@ -40,11 +41,11 @@ export const backupState: CheckDefinition<ChecksDeps> = {
     // Stale at the age BackupStale fires (ALERTS_CONFIG overrides included).
     const maxAgeHours = thresholdOf('BackupStale', 'hours', deps.thresholds);
     const ageHours = status.lastSuccess ? (context.now.getTime() - status.lastSuccess.getTime()) / 3_600_000 : null;
-    const latest = summaryOf(status.lastRun, context);
+    const latest = lineOf(status.lastRun?.details, context);
     const evidence = [
       context.t({
-        en: `last successful backup: ${status.lastSuccess?.toISOString() ?? 'never'}${ageHours !== null ? ` (${ageHours.toFixed(1)} h ago)` : ''}`,
-        zh: `最近一次成功备份：${status.lastSuccess?.toISOString() ?? '从未'}${ageHours !== null ? `（${ageHours.toFixed(1)} 小时前）` : ''}`,
+        en: `last successful backup: ${status.lastSuccess ? localTime(status.lastSuccess, deps.config.tz) : 'never'}${ageHours !== null ? ` (${ageHours.toFixed(1)} h ago)` : ''}`,
+        zh: `最近一次成功备份：${status.lastSuccess ? localTime(status.lastSuccess, deps.config.tz) : '从未'}${ageHours !== null ? `（${ageHours.toFixed(1)} 小时前）` : ''}`,
       }),
       context.t({ en: `latest run: ${status.lastStatus ?? '—'}`, zh: `最近一次运行：${status.lastStatus ?? '—'}` }) +
         (latest ? ` — ${latest}` : ''),
@@ -91,13 +92,10 @@ export const backupRestoreDrill: CheckDefinition<ChecksDeps> = {
         }
       | undefined;
     const evidence = [
-      `${lastDrill.finishedAt.toISOString()} ${lastDrill.status}: ${summaryOf(lastDrill, context) ?? ''}`,
+      `${localTime(lastDrill.finishedAt, deps.config.tz)} ${lastDrill.status}: ${lineOf(lastDrill.details, context) ?? ''}`,
       ...(drill?.steps ?? [])
         .filter((step) => step.status === 'fail')
-        .flatMap((step) => [
-          `${step.id}: ${context.t({ en: step.summary, zh: step.summaryZh ?? step.summary })}`,
-          ...step.evidence.map((line) => `  ${line}`),
-        ]),
+        .flatMap((step) => [`${step.id}: ${lineOf(step, context) ?? ''}`, ...step.evidence.map((line) => `  ${line}`)]),
     ];
     if (lastDrill.status === 'failed') {
       return {
