@@ -124,6 +124,15 @@ export const METRICS = {
 } as const;
 
 /**
+ * Whether a window and its baseline each hold enough new users for a comparison to mean
+ * something (the report's flags, the checks, the alerts and the diagnosis all ask this).
+ */
+export const enoughNewUsersToCompare = (
+  report: { newUsers: number; baseline: { newUsers: number } },
+  min: number = METRICS.minNewUsersToJudge,
+): boolean => Math.min(report.newUsers, report.baseline.newUsers) >= min;
+
+/**
  * The definitions SQL functions are made from (migration 009), handed to migrations as
  * `smartalk.<name>` settings: the funnel and activation windows live here only.
  */

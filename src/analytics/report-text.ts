@@ -7,7 +7,7 @@ import { compactTable } from '../document.js';
 import { bar, percent } from '../format.js';
 import { say } from '../i18n.js';
 import { isoDay, localDay } from '../time.js';
-import { FUNNEL, METRICS } from './definitions.js';
+import { enoughNewUsersToCompare, FUNNEL, METRICS } from './definitions.js';
 import type { MetricsReport } from './report.js';
 
 export function duration(seconds: number | null): string {
@@ -191,7 +191,7 @@ export function renderReportText(report: MetricsReport, lang: Lang): string {
       zh: `前 7 天（${at(report.baseline.since)} → ${at(report.baseline.until)}）：新用户 ${report.baseline.newUsers}，激活率 ${percent(report.baseline.activationRate)}`,
     }),
   );
-  if (Math.min(report.newUsers, report.baseline.newUsers) < METRICS.minNewUsersToJudge)
+  if (!enoughNewUsersToCompare(report))
     lines.push(
       say(lang, {
         en: `No drop is judged: fewer than ${METRICS.minNewUsersToJudge} new users on one side.`,

@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/database.js';
 import { dayStart, defaultWindow, type Granularity, hoursAlignWithUtc, localDay } from '../time.js';
-import { type ActivationVerdict, activationVerdict, FUNNEL, METRICS, ratio } from './definitions.js';
+import { type ActivationVerdict, activationVerdict, enoughNewUsersToCompare, FUNNEL, METRICS, ratio } from './definitions.js';
 import type { Presence } from './presence.js';
 import {
   type Breakdown,
@@ -258,7 +258,7 @@ function compare(
 ): MetricsFlag[] {
   const flags: MetricsFlag[] = [];
   // Too few learners on either side: a difference is noise, not a drop.
-  if (Math.min(current.newUsers, baseline.newUsers) < METRICS.minNewUsersToJudge) return flags;
+  if (!enoughNewUsersToCompare({ newUsers: current.newUsers, baseline })) return flags;
   if (current.rate !== null && baseline.activationRate !== null && baseline.activationRate > 0) {
     if (current.rate < METRICS.activationDropFactor * baseline.activationRate) {
       flags.push({

@@ -90,6 +90,13 @@ const newUserSeries = (now: number, before: number, samples: number) => [
   { series: 'smartalk_baseline_new_users{job="smartalk",instance="app1:3000"}', values: `${before}x${samples}` },
 ];
 
+/** ActivationRateDrop's promtool inputs: activation from 40% to `to` against a steady 40% baseline, with these new learners. */
+const activationDropSeries = (to: string, now: number, before: number) => [
+  { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: `0.4 ${to}x20` },
+  { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
+  ...newUserSeries(now, before, 21),
+];
+
 export const RULES: AlertRule[] = [
   {
     id: 'ServiceDown',
@@ -202,40 +209,24 @@ export const RULES: AlertRule[] = [
     runbook: 'docs/runbook.md#问题4-用户激活率突然下降',
     threshold: (t) => `${pct(t.factor as number)} × baseline`,
     firing: {
-      series: [
-        { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.19x20' },
-        { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
-        ...newUserSeries(120, 150, 21),
-      ],
+      series: activationDropSeries('0.19', 120, 150),
       evalTime: '12m',
       labels: { job: 'smartalk', instance: 'app1:3000' },
       value: '19%',
     },
     quiet: {
-      series: [
-        { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.21x20' },
-        { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
-        ...newUserSeries(120, 150, 21),
-      ],
+      series: activationDropSeries('0.21', 120, 150),
       evalTime: '12m',
     },
     alsoQuiet: [
       {
         name: 'too few new learners this week to judge',
-        series: [
-          { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.1x20' },
-          { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
-          ...newUserSeries(10, 150, 21),
-        ],
+        series: activationDropSeries('0.1', 10, 150),
         evalTime: '12m',
       },
       {
         name: 'too few new learners the week before to judge',
-        series: [
-          { series: 'smartalk_activation_ratio{job="smartalk",instance="app1:3000"}', values: '0.4 0.1x20' },
-          { series: 'smartalk_activation_baseline_ratio{job="smartalk",instance="app1:3000"}', values: '0.4x21' },
-          ...newUserSeries(120, 5, 21),
-        ],
+        series: activationDropSeries('0.1', 120, 5),
         evalTime: '12m',
       },
     ],

@@ -14,6 +14,7 @@
 import os from 'node:os';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { enoughNewUsersToCompare } from '../../analytics/definitions.js';
 import type { MetricsReport } from '../../analytics/report.js';
 import type { Cached } from '../../cached.js';
 import type { Db } from '../../db/database.js';
@@ -190,7 +191,7 @@ export class BuiltinEvaluator {
       const rate = report.activation.rate;
       const baseline = report.baseline.activationRate;
       // The PromQL's `smartalk_new_users >= N and smartalk_baseline_new_users >= N`.
-      const enoughNewUsers = (min: number) => Math.min(report.newUsers, report.baseline.newUsers) >= min;
+      const enoughNewUsers = (min: number) => enoughNewUsersToCompare(report, min);
       const drop = t('ActivationRateDrop');
       if (rate !== null && baseline !== null) {
         readings.set('ActivationRateDrop', [

@@ -133,8 +133,9 @@ export const servicesAvailability: CheckDefinition<ChecksDeps> = {
     const { config } = deps;
     const lines: string[] = [];
     const statuses: CheckStatus[] = [];
+    // `notYet`: it answered, but what it serves is still being prepared — a warning.
     const record = (name: string, ok: boolean, detail: string, whenDown: CheckStatus = 'fail', notYet = false) => {
-      statuses.push(ok ? 'pass' : whenDown);
+      statuses.push(ok ? 'pass' : notYet ? 'warn' : whenDown);
       const state = ok
         ? 'ok'
         : notYet
@@ -201,7 +202,7 @@ export const servicesAvailability: CheckDefinition<ChecksDeps> = {
               })
             : ''
         }, ${answer.ms} ms`,
-        notYet ? 'warn' : service.whenDown,
+        service.whenDown,
         notYet,
       );
     });

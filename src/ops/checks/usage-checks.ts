@@ -4,7 +4,7 @@
  * reports and definitions the API, CLI and alerts use.
  */
 import { sql } from 'kysely';
-import { FUNNEL, METRICS } from '../../analytics/definitions.js';
+import { enoughNewUsersToCompare, FUNNEL, METRICS } from '../../analytics/definitions.js';
 import { THEME_NAMES } from '../../feedback/definitions.js';
 import { percent } from '../../format.js';
 import { HTTP_BUCKETS } from '../../http/metrics.js';
@@ -80,7 +80,7 @@ export const funnelRealtime: CheckDefinition<ChecksDeps> = {
       }),
       ...report.flags.map((flag) => `⚑ ${flag.message}`),
     );
-    if (Math.min(report.newUsers, report.baseline.newUsers) < METRICS.minNewUsersToJudge)
+    if (!enoughNewUsersToCompare(report))
       evidence.push(
         context.t({
           en: `too few new learners to judge a drop: ${report.newUsers} today, ${report.baseline.newUsers} the 7 days before (${METRICS.minNewUsersToJudge} needed on each side)`,

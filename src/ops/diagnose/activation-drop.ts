@@ -5,6 +5,7 @@
  * hours — and its remedy, 必要时回滚到稳定版本, when a version new in the window explains
  * the drop.
  */
+import { enoughNewUsersToCompare } from '../../analytics/definitions.js';
 import type { MetricsReport } from '../../analytics/report.js';
 import { percent } from '../../format.js';
 import { thresholdOf } from '../alerts/catalog.js';
@@ -92,7 +93,7 @@ export const activationDropScenario: ScenarioDefinition = {
         const stepDropped = worst?.ratio !== null && worst !== undefined && (worst.ratio as number) < factor;
         // ActivationRateDrop's own gate: with fewer new learners a fall is a lead, not a finding.
         const minNewUsers = thresholdOf('ActivationRateDrop', 'minNewUsers', deps.thresholds);
-        const enough = Math.min(report.newUsers, report.baseline.newUsers) >= minNewUsers;
+        const enough = enoughNewUsersToCompare(report, minNewUsers);
         const evidence = steps.map(
           (s) =>
             `${s.step}. ${s.event}: ${percent(s.now)} ← ${percent(s.before)}${s.ratio !== null && s.ratio < factor ? ' ▼' : ''}`,
